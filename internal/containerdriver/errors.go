@@ -1,0 +1,90 @@
+package containerdriver
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// RunError is a run that did not succeed. It carries everything a user needs to act:
+// where the Job is, what state stopped it, the runner's error file and the last lines
+// of every container's log.
+type RunError struct {
+	Namespace string
+	JobName   string
+	Action    string
+	// Container is the container that failed (runner, pre-checks, git-init, outputs-fetcher),
+	// or empty when the pod never ran (for example it could not be scheduled).
+	Container string
+	// Reason is a short CamelCase cause: Error, OOMKilled, ErrImagePull, Unschedulable,
+	// CreateContainerConfigError, DeadlineExceeded, InvalidOutputs...
+	Reason  string
+	Message string
+	// ExitCode of Container; nil when it did not terminate.
+	ExitCode *int32
+	// ErrorFile is the text the runner (or an init container) wrote to ERROR_FILE.
+	ErrorFile string
+	// Logs holds the last lines of each container's log.
+	Logs map[string]string
+	// Kept reports that the Job and its objects were left in the cluster.
+	Kept bool
+}
+
+func (e *RunError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s run of job %s/%s failed", e.Action, e.Namespace, e.JobName)
+	if e.Container != "" {
+		fmt.Fprintf(&b, ": container %s", e.Container)
+	}
+	if e.Reason != "" {
+		fmt.Fprintf(&b, ": %s", e.Reason)
+	}
+	if e.ExitCode != nil {
+		fmt.Fprintf(&b, " (exit code %d)", *e.ExitCode)
+	}
+	if e.Message != "" {
+		fmt.Fprintf(&b, ": %s", strings.TrimSpace(e.Message))
+	}
+	return b.String()
+}
+
+// Detail renders the error for a person: cause, error file and log tails.
+func (e *RunError) Detail() string {
+	var b strings.Builder
+	b.WriteString(e.Error())
+	b.WriteString("\n")
+	if e.ErrorFile != "" {
+		fmt.Fprintf(&b, "\nError file:\n%s\n", indent(strings.TrimRight(e.ErrorFile, "\n")))
+	}
+	names := make([]string, 0, len(e.Logs))
+	for n := range e.Logs {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool { return containerOrder(names[i]) < containerOrder(names[j]) })
+	for _, n := range names {
+		if strings.TrimSpace(e.Logs[n]) == "" {
+			continue
+		}
+		fmt.Fprintf(&b, "\nLast lines of the %s container's log:\n%s\n", n, indent(strings.TrimRight(e.Logs[n], "\n")))
+	}
+	if e.Kept {
+		fmt.Fprintf(&b, "\nThe Job was kept for inspection: kubectl -n %s describe job %s\n", e.Namespace, e.JobName)
+	}
+	return b.String()
+}
+
+func containerOrder(n string) int {
+	switch n {
+	case "runner":
+		return 0
+	case "git-init":
+		return 1
+	case "pre-checks":
+		return 2
+	case "outputs-fetcher":
+		return 3
+	}
+	return 4
+}
+
+func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }

@@ -1,0 +1,186 @@
+// Package contract is the single source of truth for the interface between the
+// executor (which builds and watches the Job), the sidecar binaries that run inside
+// the Job, and the user's runner image. It imports the standard library only, so
+// that both sides compile against the same names and can never disagree.
+package contract
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"path"
+	"strconv"
+	"strings"
+)
+
+// Runner environment: the Container Driver contract.
+const (
+	// EnvAction is create or destroy.
+	EnvAction = "ACTION"
+	// EnvScriptsDirectory is the directory the runner works in: job.shared_directory.
+	EnvScriptsDirectory = "SCRIPTS_DIRECTORY"
+	// EnvResourceInputsFile names the JSON file holding the run's inputs.
+	EnvResourceInputsFile = "RESOURCE_INPUTS_FILE"
+	// EnvOutputsFile names the file the runner writes its non-sensitive outputs to.
+	EnvOutputsFile = "OUTPUTS_FILE"
+	// EnvSecretOutputsFile names the file the runner writes its sensitive outputs to.
+	EnvSecretOutputsFile = "SECRET_OUTPUTS_FILE"
+	// EnvErrorFile names the file the runner writes its error message to.
+	EnvErrorFile = "ERROR_FILE"
+)
+
+// Actions.
+const (
+	ActionCreate  = "create"
+	ActionDestroy = "destroy"
+)
+
+// Sidecar environment (in addition to the runner's file variables, which the sidecars
+// also receive so they read and write the same paths).
+const (
+	EnvPodName       = "POD_NAME"
+	EnvPodNamespace  = "POD_NAMESPACE"
+	EnvJobName       = "JOB_NAME"
+	EnvJobUID        = "JOB_UID"
+	EnvOutputsObject = "OUTPUTS_OBJECT_NAME" // base name of the outputs ConfigMap(s) and Secret(s)
+	EnvGitCommitFile = "GIT_COMMIT_FILE"
+	EnvGitURL        = "GIT_URL"
+	EnvGitRef        = "GIT_REF"
+	EnvGitPath       = "GIT_PATH"
+	EnvGitUsername   = "GIT_USERNAME"
+	EnvGitPassword   = "GIT_PASSWORD"
+	EnvGitSSHKey     = "GIT_SSH_KEY"
+	// EnvGitKnownHosts optionally pins the SSH host keys (known_hosts format); when it is
+	// empty the host key is not verified.
+	EnvGitKnownHosts = "GIT_KNOWN_HOSTS"
+)
+
+// Container names of the Job's pod.
+const (
+	ContainerRunner         = "runner"
+	ContainerOutputsFetcher = "outputs-fetcher"
+	ContainerPreChecks      = "pre-checks"
+	ContainerGitInit        = "git-init"
+)
+
+// The sidecar image holds the three binaries at these paths.
+const (
+	SidecarBinDir         = "/opt/container-driver"
+	OutputsFetcherCommand = SidecarBinDir + "/outputsfetcher"
+	PreChecksCommand      = SidecarBinDir + "/prechecks"
+	GitInitCommand        = SidecarBinDir + "/inigit"
+	// RunnerHelperCommand is the IaC runner helper the templates copy into their images.
+	RunnerHelperCommand = SidecarBinDir + "/runner-helper"
+)
+
+// Volume names and fixed mount points.
+const (
+	SharedVolume = "shared-directory"
+	// InputsVolume is a Secret volume holding the resource inputs file. Inputs may carry
+	// values the user considers sensitive, so they never go into a ConfigMap.
+	InputsVolume    = "resource-inputs"
+	InputsMountPath = "/var/run/containerdriver/inputs"
+	InputsFileKey   = "inputs.json"
+	FilesVolume     = "files"
+	SecretFiles     = "secret-files"
+)
+
+// Contract files inside the shared directory. They sit at its top level because the
+// emptyDir's root is the only directory that is writable by any UID without an init
+// step; the names are distinctive so that a git checkout is unlikely to collide.
+const (
+	OutputsFileName       = "outputs.json"
+	SecretOutputsFileName = "secret-outputs.json"
+	ErrorFileName         = "error.txt"
+	GitCommitFileName     = ".containerdriver-git-commit"
+)
+
+// Keys of the outputs ConfigMap(s) and Secret(s) written by outputs-fetcher.
+const (
+	// KeyOutputs holds a chunk of OUTPUTS_FILE in the ConfigMap(s), and a chunk of
+	// SECRET_OUTPUTS_FILE in the Secret(s).
+	KeyOutputs = "outputs.json"
+	// KeyError holds ERROR_FILE (in the Secret: an error text may echo a credential).
+	KeyError = "error.txt"
+	// KeyGitCommit holds the commit git-init checked out (ConfigMap).
+	KeyGitCommit = "git-commit"
+	// KeyProblems holds the sidecar's own findings (invalid JSON, oversized file): JSON list of strings.
+	KeyProblems = "problems.json"
+)
+
+// Limits.
+const (
+	// ChunkSize bounds the payload per ConfigMap or Secret, well below the 1 MiB object limit.
+	ChunkSize = 512 * 1024
+	// MaxOutputsBytes bounds one outputs file; a larger file is reported as an error.
+	MaxOutputsBytes = 16 * 1024 * 1024
+	// MaxErrorBytes bounds the error file kept; a longer one keeps its tail.
+	MaxErrorBytes = 64 * 1024
+)
+
+// Labels and annotations.
+const (
+	LabelManagedBy      = "app.kubernetes.io/managed-by"
+	ManagedByValue      = "containerdriver"
+	LabelRunID          = "containerdriver.io/run-id"
+	LabelAction         = "containerdriver.io/action"
+	LabelJob            = "containerdriver.io/job"
+	LabelRole           = "containerdriver.io/role"
+	LabelChunkIndex     = "containerdriver.io/chunk-index"
+	AnnotationChunks    = "containerdriver.io/chunks"
+	AnnotationSpecHash  = "containerdriver.io/spec-hash"
+	RoleOutputs         = "outputs"
+	RoleSecretOutputs   = "secret-outputs"
+	RoleInputs          = "inputs"
+	RoleFiles           = "files"
+	RoleSecretFiles     = "secret-files"
+	RoleSecretVariables = "secret-variables"
+	RoleSource          = "source-credentials"
+	RoleCredentials     = "credentials"
+)
+
+// Paths derived from the shared directory.
+func OutputsFile(shared string) string       { return path.Join(shared, OutputsFileName) }
+func SecretOutputsFile(shared string) string { return path.Join(shared, SecretOutputsFileName) }
+func ErrorFile(shared string) string         { return path.Join(shared, ErrorFileName) }
+func GitCommitFile(shared string) string     { return path.Join(shared, GitCommitFileName) }
+
+// InputsFile is RESOURCE_INPUTS_FILE.
+func InputsFile() string { return path.Join(InputsMountPath, InputsFileKey) }
+
+// ChunkName is the name of the i-th chunk object of a base name: base, base-1, base-2...
+func ChunkName(base string, i int) string {
+	if i == 0 {
+		return base
+	}
+	return base + "-" + strconv.Itoa(i)
+}
+
+// OutputsObjectName is the base name of the outputs ConfigMap(s) and Secret(s) of a Job.
+func OutputsObjectName(job string) string { return job + "-out" }
+
+// ObjectName returns the name of an object the executor creates for a Job.
+func ObjectName(job, role string) string { return job + "-" + role }
+
+// ShortHash is a stable, DNS-label-safe digest of s.
+func ShortHash(s string, n int) string {
+	h := sha256.Sum256([]byte(s))
+	x := hex.EncodeToString(h[:])
+	if n > len(x) {
+		n = len(x)
+	}
+	return x[:n]
+}
+
+// SanitizeName lower-cases s and keeps [a-z0-9-], so it can be part of an object name.
+func SanitizeName(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	return strings.Trim(b.String(), "-")
+}
