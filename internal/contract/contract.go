@@ -26,6 +26,10 @@ const (
 	EnvSecretOutputsFile = "SECRET_OUTPUTS_FILE"
 	// EnvErrorFile names the file the runner writes its error message to.
 	EnvErrorFile = "ERROR_FILE"
+	// EnvRunID is this project's addition: a stable identity of the resource across create,
+	// updates and destroy, so a runner can key its state (for example a backend's state
+	// Secret) by it.
+	EnvRunID = "CONTAINERDRIVER_RUN_ID"
 )
 
 // Actions.
