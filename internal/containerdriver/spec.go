@@ -308,7 +308,9 @@ func ValidateGitURL(u string) error {
 	return fmt.Errorf("%q is neither an HTTPS URL (https://host/org/repo.git) nor an SSH URL (git@host:org/repo.git or ssh://git@host/org/repo.git)", u)
 }
 
-func isHTTPURL(u string) bool { return strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") }
+func isHTTPURL(u string) bool {
+	return strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")
+}
 
 func hasDotDot(p string) bool {
 	for _, part := range strings.Split(p, "/") {

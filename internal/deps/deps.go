@@ -20,8 +20,8 @@ import (
 	_ "k8s.io/apimachinery/pkg/util/strategicpatch"
 	_ "k8s.io/client-go/kubernetes"
 	_ "k8s.io/client-go/kubernetes/fake"
+	_ "k8s.io/client-go/plugin/pkg/client/auth/exec"
 	_ "k8s.io/client-go/tools/clientcmd"
 	_ "k8s.io/client-go/tools/watch"
-	_ "k8s.io/client-go/plugin/pkg/client/auth/exec"
 	_ "sigs.k8s.io/yaml"
 )
