@@ -29,9 +29,8 @@ type Executor struct {
 // ErrNotImplemented is returned while the executor is being written.
 var ErrNotImplemented = errors.New("not implemented")
 
-// Run runs spec with action (contract.ActionCreate or contract.ActionDestroy) and returns
-// its result. A failed run returns a *RunError. A second call with the same RunID, action
-// and spec re-attaches to the Job the first one created instead of starting another.
+// Run runs spec with action.
 func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Result, error) {
+	_ = newRedactor
 	return nil, ErrNotImplemented
 }
