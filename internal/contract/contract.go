@@ -56,6 +56,9 @@ const (
 	// EnvGitKnownHosts optionally pins the SSH host keys (known_hosts format); when it is
 	// empty the host key is not verified.
 	EnvGitKnownHosts = "GIT_KNOWN_HOSTS"
+	// EnvServiceAccount names the pod's service account for pre-checks' messages (the
+	// token does not carry it in a file; the executor sets it from spec.serviceAccountName).
+	EnvServiceAccount = "SERVICE_ACCOUNT"
 )
 
 // Container names of the Job's pod.
