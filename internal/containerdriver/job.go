@@ -15,8 +15,6 @@ import (
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 )
 
-// envServiceAccount tells pre-checks which service account it is checking, for its message.
-const envServiceAccount = "SERVICE_ACCOUNT"
 
 // Built is everything a run creates in the cluster, in creation order: the objects the
 // Job's pod reads, then the Job.
@@ -224,7 +222,7 @@ func BuildJob(spec *RunSpec, action string) (*Built, error) {
 	}
 	if !spec.SkipPermissionChecks {
 		env := append(append([]corev1.EnvVar{}, podEnv...),
-			corev1.EnvVar{Name: envServiceAccount, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.serviceAccountName"}}})
+			corev1.EnvVar{Name: contract.EnvServiceAccount, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.serviceAccountName"}}})
 		env = append(env, fileEnv...)
 		initContainers = append(initContainers, sidecarContainer(contract.ContainerPreChecks, sidecarImage, contract.PreChecksCommand, "64Mi", env, sharedMount, false))
 	}
