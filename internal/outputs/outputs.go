@@ -1,0 +1,233 @@
+// Package outputs is the codec between outputs-fetcher, which reads the runner's files
+// inside the Job's pod and stores them as ConfigMaps and Secrets, and the executor, which
+// reads those objects back. Both sides use it so they agree on names, keys, labels and
+// chunking.
+//
+// Non-sensitive outputs and the git commit go to ConfigMaps; secret outputs and the error
+// text (which may echo a credential) go to Secrets only. A file larger than one object is
+// split into chunks of at most contract.ChunkSize bytes, never truncated.
+package outputs
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+)
+
+// Harvest is what outputs-fetcher collects from the shared directory after the runner ended.
+type Harvest struct {
+	// Outputs is the raw OUTPUTS_FILE content, a valid JSON object, or nil when the file is
+	// absent, empty or invalid (an invalid file is reported in Problems).
+	Outputs []byte
+	// SecretOutputs is the raw SECRET_OUTPUTS_FILE content, with the same rules as Outputs.
+	SecretOutputs []byte
+	// ErrorText is ERROR_FILE; when longer than contract.MaxErrorBytes only its tail is kept.
+	ErrorText string
+	// GitCommit is the commit git-init checked out (GIT_COMMIT_FILE), or empty.
+	GitCommit string
+	// Problems are the sidecar's own findings about the files: invalid JSON, not an object,
+	// too large, unreadable. They name the file and never quote its content.
+	Problems []string
+}
+
+// ErrInvalidObject is wrapped by the errors ParseObject returns for content that is not a
+// JSON object.
+var ErrInvalidObject = errors.New("not a valid JSON object")
+
+// maxGitCommitBytes bounds GIT_COMMIT_FILE: a SHA-256 commit id is 64 characters.
+const maxGitCommitBytes = 1024
+
+var commitRe = regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
+
+// ReadFiles reads the runner's files. An empty path or an absent file is not a problem: the
+// runner may have had nothing to say. Every finding is recorded in Harvest.Problems; it
+// never fails.
+func ReadFiles(outputsFile, secretOutputsFile, errorFile, gitCommitFile string) Harvest {
+	var h Harvest
+	h.Outputs = readObjectFile(outputsFile, &h.Problems)
+	h.SecretOutputs = readObjectFile(secretOutputsFile, &h.Problems)
+	h.ErrorText = readTail(errorFile, contract.MaxErrorBytes, &h.Problems)
+	h.GitCommit = readGitCommit(gitCommitFile, &h.Problems)
+	return h
+}
+
+// readObjectFile returns the file's bytes when it holds a JSON object, nil otherwise.
+func readObjectFile(name string, problems *[]string) []byte {
+	b, ok := readLimited(name, contract.MaxOutputsBytes, problems)
+	if !ok || len(bytes.TrimSpace(b)) == 0 {
+		return nil
+	}
+	if err := validateObject(name, b); err != nil {
+		*problems = append(*problems, err.Error())
+		return nil
+	}
+	return b
+}
+
+// readLimited reads at most limit bytes of name; a larger file is a problem, not a
+// truncation, because a cut JSON document would be misleading.
+func readLimited(name string, limit int64, problems *[]string) ([]byte, bool) {
+	if name == "" {
+		return nil, false
+	}
+	f, err := os.Open(name)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, false
+	}
+	if err != nil {
+		*problems = append(*problems, fmt.Sprintf("could not read %s: %v", name, unwrapPathError(err)))
+		return nil, false
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		*problems = append(*problems, fmt.Sprintf("could not read %s: %v", name, unwrapPathError(err)))
+		return nil, false
+	}
+	if int64(len(b)) > limit {
+		size := "more than " + fmt.Sprint(limit)
+		if st, err := f.Stat(); err == nil {
+			size = fmt.Sprint(st.Size())
+		}
+		*problems = append(*problems, fmt.Sprintf("%s is %s bytes, larger than the %d bytes allowed; it was not stored", name, size, limit))
+		return nil, false
+	}
+	return b, true
+}
+
+// readTail returns the last limit bytes of name (starting on a character boundary), with
+// a first line saying how much was left out.
+func readTail(name string, limit int, problems *[]string) string {
+	if name == "" {
+		return ""
+	}
+	f, err := os.Open(name)
+	if errors.Is(err, os.ErrNotExist) {
+		return ""
+	}
+	if err != nil {
+		*problems = append(*problems, fmt.Sprintf("could not read %s: %v", name, unwrapPathError(err)))
+		return ""
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		*problems = append(*problems, fmt.Sprintf("could not read %s: %v", name, unwrapPathError(err)))
+		return ""
+	}
+	if st.Size() <= int64(limit) {
+		b, err := io.ReadAll(io.LimitReader(f, int64(limit)))
+		if err != nil {
+			*problems = append(*problems, fmt.Sprintf("could not read %s: %v", name, unwrapPathError(err)))
+			return ""
+		}
+		return string(b)
+	}
+	// The marker's length depends on the number it carries; reserve room for the longest.
+	marker := func(n int64) string { return fmt.Sprintf("[%d earlier bytes omitted]\n", n) }
+	keep := limit - len(marker(st.Size()))
+	b := make([]byte, keep)
+	if _, err := f.ReadAt(b, st.Size()-int64(keep)); err != nil && !errors.Is(err, io.EOF) {
+		*problems = append(*problems, fmt.Sprintf("could not read %s: %v", name, unwrapPathError(err)))
+		return ""
+	}
+	for i := 0; i < utf8.UTFMax && len(b) > 0 && !utf8.RuneStart(b[0]); i++ {
+		b = b[1:]
+	}
+	return marker(st.Size()-int64(len(b))) + string(b)
+}
+
+func readGitCommit(name string, problems *[]string) string {
+	b, ok := readLimited(name, maxGitCommitBytes, problems)
+	if !ok {
+		return ""
+	}
+	c := strings.TrimSpace(string(b))
+	if c == "" {
+		return ""
+	}
+	if !commitRe.MatchString(c) {
+		*problems = append(*problems, fmt.Sprintf("%s does not hold a commit hash; it was ignored", name))
+		return ""
+	}
+	return c
+}
+
+// unwrapPathError drops the path from an *os.PathError, which the caller names already.
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// validateObject checks that b is UTF-8 text holding one JSON object, without building
+// it in memory. Errors name the file and the byte offset, never the content: the encoding/json
+// syntax errors quote the offending character, which could belong to a secret.
+func validateObject(name string, b []byte) error {
+	if !utf8.Valid(b) {
+		return fmt.Errorf("%s is %w: it is not UTF-8 text", name, ErrInvalidObject)
+	}
+	if !json.Valid(b) {
+		var raw json.RawMessage
+		err := json.Unmarshal(b, &raw)
+		var se *json.SyntaxError
+		if errors.As(err, &se) && se.Offset < int64(len(b)) {
+			return fmt.Errorf("%s is %w: syntax error at byte %d", name, ErrInvalidObject, se.Offset)
+		}
+		return fmt.Errorf("%s is %w: it ends early", name, ErrInvalidObject)
+	}
+	t := bytes.TrimLeft(b, " \t\r\n")
+	if len(t) == 0 || t[0] != '{' {
+		return fmt.Errorf("%s is %w: it holds %s", name, ErrInvalidObject, kindOf(t))
+	}
+	return nil
+}
+
+// kindOf names the JSON type a valid, non-object document starts with.
+func kindOf(t []byte) string {
+	switch {
+	case len(t) == 0:
+		return "nothing"
+	case t[0] == '[':
+		return "an array"
+	case t[0] == '"':
+		return "a string"
+	case t[0] == 't' || t[0] == 'f':
+		return "a boolean"
+	case t[0] == 'n':
+		return "null"
+	default:
+		return "a number"
+	}
+}
+
+// ParseObject decodes the content of the outputs file called name. It must be a JSON object;
+// empty or blank content means {}. Numbers are decoded as json.Number, so that large integers
+// and exact decimals survive unchanged. Errors wrap ErrInvalidObject, name the file and never
+// quote its content.
+func ParseObject(name string, b []byte) (map[string]any, error) {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return map[string]any{}, nil
+	}
+	if err := validateObject(name, b); err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		// Not reachable after validateObject; do not wrap err, it may quote content.
+		return nil, fmt.Errorf("%s is %w", name, ErrInvalidObject)
+	}
+	return m, nil
+}
