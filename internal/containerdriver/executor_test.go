@@ -1,0 +1,183 @@
+package containerdriver
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/outputs"
+)
+
+// The control flow of Run on a fake clientset; the behaviour itself is tested on the real
+// cluster in executor_cluster_test.go.
+
+func fakeCluster(objs ...runtime.Object) *fake.Clientset {
+	base := []runtime.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns"}},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "runner", Namespace: "ns"}},
+	}
+	return fake.NewClientset(append(base, objs...)...)
+}
+
+// finishedPod is the pod the Job controller would have made, in a terminal phase.
+func finishedPod(job string, phase corev1.PodPhase, runnerExit int32) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: job + "-abcde", Namespace: "ns", Labels: map[string]string{batchv1.JobNameLabel: job}},
+		Status: corev1.PodStatus{
+			Phase: phase,
+			ContainerStatuses: []corev1.ContainerStatus{{
+				Name: "runner", ImageID: "example.local/runner@sha256:aaaa",
+				State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: runnerExit, Reason: "Completed"}},
+			}},
+		},
+	}
+}
+
+func outputObjects(job string, h outputs.Harvest) []runtime.Object {
+	cms, secrets := outputs.Objects(outputs.Meta{Namespace: "ns", JobName: job, BaseName: contract.OutputsObjectName(job)}, h)
+	var objs []runtime.Object
+	for _, c := range cms {
+		objs = append(objs, c)
+	}
+	for _, s := range secrets {
+		objs = append(objs, s)
+	}
+	return objs
+}
+
+func runWithTimeout(t *testing.T, e *Executor, spec *RunSpec) (*Result, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return e.Run(ctx, spec, contract.ActionCreate)
+}
+
+func TestRun_HarvestsAndCleansUp(t *testing.T) {
+	spec := minimalSpec()
+	spec.ManifestsOutput = "manifests"
+	built, _ := BuildJob(spec, contract.ActionCreate)
+	name := built.Job.Name
+	objs := append(outputObjects(name, outputs.Harvest{
+		Outputs:       []byte(`{"a":"1","manifests":[{"location":"x"}]}`),
+		SecretOutputs: []byte(`{"s":"2","manifests":[{"location":"y"}]}`),
+	}), finishedPod(name, corev1.PodSucceeded, 0))
+	c := fakeCluster(objs...)
+	res, err := runWithTimeout(t, &Executor{Client: c}, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outputs["a"] != "1" || res.SecretOutputs["s"] != "2" || res.ImageID != "example.local/runner@sha256:aaaa" {
+		t.Errorf("result %+v", res)
+	}
+	if len(res.Manifests) != 2 {
+		t.Errorf("manifests = %v, want the outputs' then the secret outputs'", res.Manifests)
+	}
+	jobs, _ := c.BatchV1().Jobs("ns").List(context.Background(), metav1.ListOptions{})
+	secrets, _ := c.CoreV1().Secrets("ns").List(context.Background(), metav1.ListOptions{})
+	cms, _ := c.CoreV1().ConfigMaps("ns").List(context.Background(), metav1.ListOptions{})
+	if len(jobs.Items)+len(secrets.Items)+len(cms.Items) != 0 {
+		t.Errorf("left behind: %d jobs, %d secrets, %d configmaps", len(jobs.Items), len(secrets.Items), len(cms.Items))
+	}
+}
+
+func TestRun_KeepResources(t *testing.T) {
+	spec := minimalSpec()
+	spec.KeepResources = true
+	built, _ := BuildJob(spec, contract.ActionCreate)
+	c := fakeCluster(append(outputObjects(built.Job.Name, outputs.Harvest{Outputs: []byte(`{}`)}), finishedPod(built.Job.Name, corev1.PodSucceeded, 0))...)
+	if _, err := runWithTimeout(t, &Executor{Client: c}, spec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.BatchV1().Jobs("ns").Get(context.Background(), built.Job.Name, metav1.GetOptions{}); err != nil {
+		t.Errorf("job was not kept: %v", err)
+	}
+}
+
+func TestRun_FailedRunnerCarriesErrorFile(t *testing.T) {
+	spec := minimalSpec()
+	built, _ := BuildJob(spec, contract.ActionCreate)
+	c := fakeCluster(append(outputObjects(built.Job.Name, outputs.Harvest{ErrorText: "it broke"}), finishedPod(built.Job.Name, corev1.PodFailed, 4))...)
+	_, err := runWithTimeout(t, &Executor{Client: c}, spec)
+	var re *RunError
+	if !errors.As(err, &re) {
+		t.Fatalf("got %v", err)
+	}
+	if re.Container != "runner" || re.ExitCode == nil || *re.ExitCode != 4 || re.ErrorFile != "it broke" || re.JobName != built.Job.Name {
+		t.Errorf("run error %+v", re)
+	}
+}
+
+func TestRun_FailsFastOnImagePull(t *testing.T) {
+	spec := minimalSpec()
+	built, _ := BuildJob(spec, contract.ActionCreate)
+	pod := finishedPod(built.Job.Name, corev1.PodPending, 0)
+	pod.Status.ContainerStatuses[0].State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: "not found"}}
+	c := fakeCluster(pod)
+	start := time.Now()
+	_, err := runWithTimeout(t, &Executor{Client: c}, spec)
+	var re *RunError
+	if !errors.As(err, &re) || re.Reason != "ImagePullBackOff" || re.Container != "runner" {
+		t.Fatalf("got %v", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Errorf("took %v", time.Since(start))
+	}
+}
+
+func TestRun_FailedCreateEvent(t *testing.T) {
+	spec := minimalSpec()
+	built, _ := BuildJob(spec, contract.ActionCreate)
+	ev := &corev1.Event{
+		ObjectMeta:     metav1.ObjectMeta{Name: "e1", Namespace: "ns"},
+		InvolvedObject: corev1.ObjectReference{Kind: "Job", Name: built.Job.Name, Namespace: "ns"},
+		Reason:         "FailedCreate", Message: `pods "x" is forbidden: violates PodSecurity "restricted:latest"`,
+	}
+	c := fakeCluster(ev)
+	_, err := runWithTimeout(t, &Executor{Client: c}, spec)
+	var re *RunError
+	if !errors.As(err, &re) || re.Reason != "FailedCreate" || !strings.Contains(re.Message, "PodSecurity") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestRun_Preflight(t *testing.T) {
+	c := fake.NewClientset()
+	_, err := runWithTimeout(t, &Executor{Client: c}, minimalSpec())
+	var re *RunError
+	if !errors.As(err, &re) || re.Reason != "NamespaceNotFound" {
+		t.Fatalf("got %v", err)
+	}
+	c = fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns"}})
+	_, err = runWithTimeout(t, &Executor{Client: c}, minimalSpec())
+	if !errors.As(err, &re) || re.Reason != "ServiceAccountNotFound" {
+		t.Fatalf("got %v", err)
+	}
+	if n := len(c.Actions()); n > 2 {
+		t.Errorf("a failed preflight still made %d calls: %v", n, c.Actions())
+	}
+}
+
+func TestRun_ReattachCreatesNothing(t *testing.T) {
+	spec := minimalSpec()
+	built, _ := BuildJob(spec, contract.ActionCreate)
+	job := built.Job.DeepCopy()
+	c := fakeCluster(append(outputObjects(job.Name, outputs.Harvest{Outputs: []byte(`{"x":"y"}`)}), job, finishedPod(job.Name, corev1.PodSucceeded, 0))...)
+	if _, err := runWithTimeout(t, &Executor{Client: c}, spec); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range c.Actions() {
+		if ca, ok := a.(k8stesting.CreateAction); ok {
+			t.Errorf("re-attach created %s %s", ca.GetResource().Resource, ca.GetObject())
+		}
+	}
+}
