@@ -15,7 +15,6 @@ import (
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 )
 
-
 // Built is everything a run creates in the cluster, in creation order: the objects the
 // Job's pod reads, then the Job.
 type Built struct {
