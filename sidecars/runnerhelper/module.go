@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
@@ -29,7 +28,6 @@ var (
 	// they do not match). The scan is deliberately simple: it only decides whether the
 	// helper adds a backend, and an explicit -backend settles any doubt.
 	hclBackendRe = regexp.MustCompile(`(?m)^[ \t]*(backend[ \t]+("[^"\n]*"|[A-Za-z_][\w-]*)|cloud)[ \t]*\{`)
-	hclVariableRe = regexp.MustCompile(`(?m)^[ \t]*variable[ \t]+(?:"([^"\n]+)"|([A-Za-z_][\w-]*))[ \t]*\{`)
 )
 
 // module is what the helper needs to know of the root module.
@@ -37,19 +35,16 @@ type module struct {
 	dir string
 	// ownBackend: the module declares a backend or cloud block.
 	ownBackend bool
-	// variables the module declares, sorted.
-	variables []string
 }
 
 // scanModule reads the configuration files of dir (not its sub directories: only the root
-// module's files decide its backend and variables).
+// module's files decide its backend).
 func scanModule(dir string) (*module, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("read the module directory: %w", err)
 	}
 	m := &module{dir: dir}
-	vars := map[string]bool{}
 	found := false
 	for _, e := range entries {
 		name := e.Name()
@@ -66,39 +61,29 @@ func scanModule(dir string) (*module, error) {
 			return nil, fmt.Errorf("read %s: %w", name, err)
 		}
 		if isJSON {
-			backend, names, err := scanJSONFile(b)
+			backend, err := scanJSONFile(b)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", name, err)
 			}
 			m.ownBackend = m.ownBackend || backend
-			for _, n := range names {
-				vars[n] = true
-			}
 			continue
 		}
 		if hclBackendRe.Match(b) {
 			m.ownBackend = true
 		}
-		for _, sm := range hclVariableRe.FindAllSubmatch(b, -1) {
-			vars[string(sm[1])+string(sm[2])] = true
-		}
 	}
 	if !found {
 		return nil, fmt.Errorf("no .tf or .tf.json file in %s: ship the module with files or source, or point -chdir (%s) at it", dir, envWorkingDir)
 	}
-	for v := range vars {
-		m.variables = append(m.variables, v)
-	}
-	sort.Strings(m.variables)
 	return m, nil
 }
 
-// scanJSONFile reads a .tf.json file: terraform.backend / terraform.cloud and variable keys.
-// Blocks may be objects or arrays of objects in the JSON syntax.
-func scanJSONFile(b []byte) (backend bool, variables []string, err error) {
+// scanJSONFile tells whether a .tf.json file has a terraform.backend or terraform.cloud
+// block. Blocks may be objects or arrays of objects in the JSON syntax.
+func scanJSONFile(b []byte) (backend bool, err error) {
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(b, &doc); err != nil {
-		return false, nil, fmt.Errorf("not valid JSON: %w", err)
+		return false, fmt.Errorf("not valid JSON: %w", err)
 	}
 	for _, tb := range objects(doc["terraform"]) {
 		if _, ok := tb["backend"]; ok {
@@ -108,12 +93,7 @@ func scanJSONFile(b []byte) (backend bool, variables []string, err error) {
 			backend = true
 		}
 	}
-	for _, vb := range objects(doc["variable"]) {
-		for k := range vb {
-			variables = append(variables, k)
-		}
-	}
-	return backend, variables, nil
+	return backend, nil
 }
 
 func objects(raw json.RawMessage) []map[string]json.RawMessage {

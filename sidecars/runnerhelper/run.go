@@ -98,7 +98,7 @@ func (h *helper) run(ctx context.Context) error {
 	if err := h.configureBackend(mod); err != nil {
 		return err
 	}
-	if err := h.writeVariables(mod); err != nil {
+	if err := h.writeVariables(); err != nil {
 		return err
 	}
 	h.env = h.toolEnv(tmp)
@@ -245,40 +245,24 @@ func (h *helper) configureBackend(mod *module) error {
 	return nil
 }
 
-// writeVariables passes the inputs as the module's variables. Both tools only warn about a
-// value for an undeclared variable in a variables file, but the warning is noise in every
-// log, so only the declared ones are passed; the others are named in the log.
-func (h *helper) writeVariables(mod *module) error {
+// writeVariables passes the inputs as the module's variables, all of them: both tools
+// only warn about a value for an undeclared variable in a variables file (checked with
+// tofu 1.12 and terraform 1.11), and the warning tells the author which input went unused,
+// where a filter of its own would have to parse HCL to know the declared ones.
+func (h *helper) writeVariables() error {
 	in, err := readInputs(h.cfg.inputsFile)
 	if err != nil {
 		return fail(1, "%v", err)
 	}
-	declared := map[string]bool{}
-	for _, v := range mod.variables {
-		declared[v] = true
-	}
-	vars := map[string]json.RawMessage{}
-	var skipped []string
-	for k, v := range in {
-		if declared[k] {
-			vars[k] = v
-		} else {
-			skipped = append(skipped, k)
-		}
-	}
-	sort.Strings(skipped)
-	if len(skipped) > 0 {
-		h.logf("inputs the module declares no variable for, not passed: %s", strings.Join(skipped, ", "))
-	}
 	p := filepath.Join(h.dir, tfvarsFileName)
-	if len(vars) == 0 {
+	if len(in) == 0 {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fail(1, "remove a stale %s: %v", p, err)
 		}
 		return nil
 	}
-	h.logf("variables from the inputs: %s", strings.Join(sortedKeys(vars), ", "))
-	return writeJSON(p, vars)
+	h.logf("variables from the inputs: %s", strings.Join(sortedKeys(in), ", "))
+	return writeJSON(p, in)
 }
 
 // toolEnv is the tool's environment: the pod's, made fit for a non-interactive run by a
@@ -409,7 +393,12 @@ func splitOutputs(b []byte) (plain, secret map[string]json.RawMessage, err error
 		Value     json.RawMessage `json:"value"`
 	}
 	if err := json.Unmarshal(b, &outs); err != nil {
-		return nil, nil, err
+		// OpenTofu prints CLI configuration warnings to stdout even with -json: the
+		// object is then the first line that opens one.
+		i := bytes.Index(b, []byte("\n{"))
+		if i < 0 || json.NewDecoder(bytes.NewReader(b[i+1:])).Decode(&outs) != nil {
+			return nil, nil, err
+		}
 	}
 	plain, secret = map[string]json.RawMessage{}, map[string]json.RawMessage{}
 	for name, o := range outs {
