@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/outputs"
+)
+
+const (
+	// storeTimeout bounds the whole store phase: it must end well within the pod's
+	// termination grace period (30 s by default) so the kubelet does not kill us midway.
+	storeTimeout = 20 * time.Second
+	// requestTimeout bounds a single API request.
+	requestTimeout = 5 * time.Second
+	firstBackoff   = 250 * time.Millisecond
+	maxBackoff     = 2 * time.Second
+)
+
+// config is what outputs-fetcher needs to know, from its environment.
+type config struct {
+	Namespace, JobName, JobUID, BaseName                     string
+	OutputsFile, SecretOutputsFile, ErrorFile, GitCommitFile string
+	// StoreTimeout bounds the retries of the store phase.
+	StoreTimeout time.Duration
+	// FirstBackoff is the first pause between retries; it doubles up to maxBackoff.
+	FirstBackoff time.Duration
+}
+
+// configFromEnv reads the sidecar's environment. The file variables default to their
+// place in SCRIPTS_DIRECTORY.
+func configFromEnv(getenv func(string) string) (config, error) {
+	shared := getenv(contract.EnvScriptsDirectory)
+	file := func(env string, def func(string) string) string {
+		if v := getenv(env); v != "" {
+			return v
+		}
+		if shared != "" {
+			return def(shared)
+		}
+		return ""
+	}
+	cfg := config{
+		Namespace:         getenv(contract.EnvPodNamespace),
+		JobName:           getenv(contract.EnvJobName),
+		JobUID:            getenv(contract.EnvJobUID),
+		BaseName:          getenv(contract.EnvOutputsObject),
+		OutputsFile:       file(contract.EnvOutputsFile, contract.OutputsFile),
+		SecretOutputsFile: file(contract.EnvSecretOutputsFile, contract.SecretOutputsFile),
+		ErrorFile:         file(contract.EnvErrorFile, contract.ErrorFile),
+		GitCommitFile:     file(contract.EnvGitCommitFile, contract.GitCommitFile),
+		StoreTimeout:      storeTimeout,
+		FirstBackoff:      firstBackoff,
+	}
+	if cfg.BaseName == "" && cfg.JobName != "" {
+		cfg.BaseName = contract.OutputsObjectName(cfg.JobName)
+	}
+	var missing []string
+	for _, v := range []struct{ name, val string }{
+		{contract.EnvPodNamespace, cfg.Namespace},
+		{contract.EnvJobName, cfg.JobName},
+		{contract.EnvOutputsFile, cfg.OutputsFile},
+		{contract.EnvSecretOutputsFile, cfg.SecretOutputsFile},
+		{contract.EnvErrorFile, cfg.ErrorFile},
+	} {
+		if v.val == "" {
+			missing = append(missing, v.name)
+		}
+	}
+	if len(missing) > 0 {
+		return config{}, fmt.Errorf("environment variables not set: %s", strings.Join(missing, ", "))
+	}
+	return cfg, nil
+}
+
+// run waits for a signal, then stores what the runner left in ConfigMaps and Secrets.
+// It returns an error only when they could not be stored.
+func run(ctx context.Context, cfg config, client kubernetes.Interface, signals <-chan os.Signal, logw io.Writer) error {
+	logger := log.New(logw, "outputs-fetcher: ", 0)
+	logger.Printf("waiting for the runner to end (SIGTERM) to store its outputs as %s in namespace %s", cfg.BaseName, cfg.Namespace)
+	select {
+	case s := <-signals:
+		logger.Printf("received %v: reading the runner's files", s)
+	case <-ctx.Done():
+		return fmt.Errorf("stopped before the runner ended: %w", ctx.Err())
+	}
+
+	h := outputs.ReadFiles(cfg.OutputsFile, cfg.SecretOutputsFile, cfg.ErrorFile, cfg.GitCommitFile)
+	for _, p := range h.Problems {
+		logger.Printf("problem: %s", p)
+	}
+	cms, secrets := outputs.Objects(outputs.Meta{
+		Namespace: cfg.Namespace, JobName: cfg.JobName, JobUID: cfg.JobUID, BaseName: cfg.BaseName,
+	}, h)
+
+	ctx, cancel := context.WithTimeout(ctx, cfg.StoreTimeout)
+	defer cancel()
+	s := &storer{client: client, cfg: cfg, logger: logger}
+	// Chunk 0 of each kind last, the ConfigMap's very last: once it exists, the rest does.
+	for _, sec := range secrets[1:] {
+		if err := s.secret(ctx, sec); err != nil {
+			return err
+		}
+	}
+	for _, cm := range cms[1:] {
+		if err := s.configMap(ctx, cm); err != nil {
+			return err
+		}
+	}
+	if err := s.secret(ctx, secrets[0]); err != nil {
+		return err
+	}
+	if err := s.configMap(ctx, cms[0]); err != nil {
+		return err
+	}
+	logger.Printf("stored %d ConfigMap(s) and %d Secret(s)", len(cms), len(secrets))
+	return nil
+}
+
+type storer struct {
+	client kubernetes.Interface
+	cfg    config
+	logger *log.Logger
+}
+
+func (s *storer) configMap(ctx context.Context, cm *corev1.ConfigMap) error {
+	api := s.client.CoreV1().ConfigMaps(cm.Namespace)
+	err := s.createOrUpdate(ctx, "configmaps", cm.Name, func(ctx context.Context) error {
+		_, err := api.Create(ctx, cm, metav1.CreateOptions{})
+		return err
+	}, func(ctx context.Context) error {
+		_, err := api.Update(ctx, cm, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	sizes := map[string]int{}
+	for k, v := range cm.Data {
+		sizes[k] = len(v)
+	}
+	s.logger.Printf("stored ConfigMap %s (%s)", cm.Name, describe(sizes))
+	return nil
+}
+
+func (s *storer) secret(ctx context.Context, sec *corev1.Secret) error {
+	api := s.client.CoreV1().Secrets(sec.Namespace)
+	err := s.createOrUpdate(ctx, "secrets", sec.Name, func(ctx context.Context) error {
+		_, err := api.Create(ctx, sec, metav1.CreateOptions{})
+		return err
+	}, func(ctx context.Context) error {
+		_, err := api.Update(ctx, sec, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	sizes := map[string]int{}
+	for k, v := range sec.Data {
+		sizes[k] = len(v)
+	}
+	s.logger.Printf("stored Secret %s (%s)", sec.Name, describe(sizes))
+	return nil
+}
+
+// describe lists keys and sizes, never values.
+func describe(sizes map[string]int) string {
+	if len(sizes) == 0 {
+		return "empty"
+	}
+	keys := make([]string, 0, len(sizes))
+	for k := range sizes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s: %d bytes", k, sizes[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// createOrUpdate creates an object, or updates it when an earlier pod of the same Job (or
+// an earlier run of this sidecar) already created it, retrying transient API errors.
+func (s *storer) createOrUpdate(ctx context.Context, resource, name string, create, update func(context.Context) error) error {
+	verb := "create"
+	err := s.retry(ctx, resource, name, func(ctx context.Context) error {
+		err := create(ctx)
+		if apierrors.IsAlreadyExists(err) {
+			verb = "update"
+			err = update(ctx)
+		}
+		return err
+	})
+	if err == nil {
+		return nil
+	}
+	if apierrors.IsForbidden(err) {
+		kind := strings.TrimSuffix(resource, "s")
+		if verb == "update" {
+			return fmt.Errorf("%s %s already exists, left by an earlier attempt of this Job, and the service account may not update %s in namespace %s "+
+				"(grant verb %q on resource %q, or delete the %s): %w", kind, name, resource, s.cfg.Namespace, verb, resource, kind, err)
+		}
+		return fmt.Errorf("the service account may not create %s in namespace %s, so the run's outputs are lost; "+
+			`add this rule to a Role bound to it: {apiGroups: [""], resources: ["configmaps", "secrets"], verbs: ["create"]}: %w`,
+			resource, s.cfg.Namespace, err)
+	}
+	return fmt.Errorf("%s %s %s: %w", verb, strings.TrimSuffix(resource, "s"), name, err)
+}
+
+// retry calls f until it succeeds, fails permanently or ctx ends, backing off between calls.
+func (s *storer) retry(ctx context.Context, resource, name string, f func(context.Context) error) error {
+	backoff := s.cfg.FirstBackoff
+	for attempt := 1; ; attempt++ {
+		err := f(ctx)
+		if err == nil || !transient(err) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("gave up after %d attempts: %w", attempt, err)
+		}
+		s.logger.Printf("storing %s %s failed (attempt %d), retrying: %v", resource, name, attempt, err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("gave up after %d attempts: %w", attempt, err)
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// transient tells whether an API call may succeed if tried again: server-side overload and
+// timeouts, and errors that never reached the API server (connection refused, reset, a
+// request timeout).
+func transient(err error) bool {
+	switch {
+	case apierrors.IsServerTimeout(err), apierrors.IsTimeout(err), apierrors.IsTooManyRequests(err),
+		apierrors.IsInternalError(err), apierrors.IsServiceUnavailable(err), apierrors.IsUnexpectedServerError(err):
+		return true
+	}
+	var status apierrors.APIStatus
+	return !errors.As(err, &status)
+}

@@ -1,0 +1,60 @@
+// Command outputsfetcher is the outputs-fetcher native sidecar of a run's pod. It waits
+// for SIGTERM, which the kubelet sends once the runner has ended (or an init container
+// failed), then stores the runner's outputs, secret outputs and error file as ConfigMaps
+// and Secrets for the executor to read, within the termination grace period.
+//
+// It cannot watch the pod: the Job's service account may only create ConfigMaps and
+// Secrets in its namespace.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+func main() {
+	// Listen first: a SIGTERM that arrived before Notify would kill the process unharvested.
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+
+	cfg, err := configFromEnv(os.Getenv)
+	if err != nil {
+		fail(err)
+	}
+	client, err := inClusterClient()
+	if err != nil {
+		fail(err)
+	}
+	if err := run(context.Background(), cfg, client, signals, os.Stderr); err != nil {
+		fail(err)
+	}
+}
+
+func inClusterClient() (kubernetes.Interface, error) {
+	rc, err := rest.InClusterConfig()
+	if err != nil {
+		return nil, fmt.Errorf("load in-cluster configuration: %w", err)
+	}
+	rc.UserAgent = "containerdriver-outputs-fetcher"
+	rc.Timeout = requestTimeout
+	c, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("create kubernetes client: %w", err)
+	}
+	return c, nil
+}
+
+func fail(err error) {
+	msg := "outputs-fetcher: " + err.Error()
+	fmt.Fprintln(os.Stderr, msg)
+	// Best effort: the kubelet falls back to the log tail when this is not writable.
+	_ = os.WriteFile(corev1.TerminationMessagePathDefault, []byte(msg+"\n"), 0o644)
+	os.Exit(1)
+}
