@@ -1,0 +1,214 @@
+package state
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+)
+
+// Labels and keys of the state Secrets. The head Secret names the current generation;
+// chunk Secrets hold the archive. A save writes a complete new generation first and then
+// switches the head in one update, so a failed save leaves the previous state whole.
+const (
+	LabelStateOf      = "containerdriver.io/state-of"
+	LabelGeneration   = "containerdriver.io/state-generation"
+	RoleStateHead     = "state-head"
+	RoleStateChunk    = "state-chunk"
+	keyGeneration     = "generation"
+	keyChunks         = "chunks"
+	keySHA256         = "sha256"
+	keySize           = "size"
+	keyData           = "data"
+	chunkIndexLabel   = contract.LabelChunkIndex
+	generationHexSize = 8
+)
+
+// Store keeps one run's state archive in a namespace.
+type Store struct {
+	Client    kubernetes.Interface
+	Namespace string
+	// RunID is the identity of the resource whose state this is.
+	RunID string
+}
+
+// HeadName is the name of the Secret that points at the current state generation.
+func HeadName(runID string) string { return "cd-state-" + contract.ShortHash(runID, 16) }
+
+func (s *Store) key() string { return contract.ShortHash(s.RunID, 16) }
+
+func (s *Store) labels(role string) map[string]string {
+	return map[string]string{
+		contract.LabelManagedBy: contract.ManagedByValue,
+		LabelStateOf:            s.key(),
+		contract.LabelRole:      role,
+	}
+}
+
+// Save stores data as the new state and returns its generation. Older generations are
+// deleted only after the head points at the new one.
+func (s *Store) Save(ctx context.Context, data []byte) (string, error) {
+	gen, err := newGeneration()
+	if err != nil {
+		return "", err
+	}
+	secrets := s.Client.CoreV1().Secrets(s.Namespace)
+	chunks := split(data, contract.ChunkSize)
+	for i, c := range chunks {
+		l := s.labels(RoleStateChunk)
+		l[LabelGeneration] = gen
+		l[chunkIndexLabel] = strconv.Itoa(i)
+		obj := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%s-%d", HeadName(s.RunID), gen, i), Namespace: s.Namespace, Labels: l},
+			Type:       corev1.SecretTypeOpaque,
+			Data:       map[string][]byte{keyData: c},
+		}
+		if _, err := secrets.Create(ctx, obj, metav1.CreateOptions{}); err != nil {
+			s.deleteGeneration(context.WithoutCancel(ctx), gen)
+			return "", fmt.Errorf("save state chunk %d of %d: %w", i+1, len(chunks), err)
+		}
+	}
+	sum := sha256.Sum256(data)
+	headData := map[string][]byte{
+		keyGeneration: []byte(gen),
+		keyChunks:     []byte(strconv.Itoa(len(chunks))),
+		keySHA256:     []byte(hex.EncodeToString(sum[:])),
+		keySize:       []byte(strconv.Itoa(len(data))),
+	}
+	head, err := secrets.Get(ctx, HeadName(s.RunID), metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		_, err = secrets.Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: HeadName(s.RunID), Namespace: s.Namespace, Labels: s.labels(RoleStateHead)},
+			Type:       corev1.SecretTypeOpaque,
+			Data:       headData,
+		}, metav1.CreateOptions{})
+	case err == nil:
+		// Update carries the resourceVersion read above: a concurrent save makes this
+		// one fail instead of silently interleaving.
+		head.Data = headData
+		_, err = secrets.Update(ctx, head, metav1.UpdateOptions{})
+	}
+	if err != nil {
+		s.deleteGeneration(context.WithoutCancel(ctx), gen)
+		return "", fmt.Errorf("switch state to the new generation: %w", err)
+	}
+	// Older generations are garbage now; a failure here only leaves garbage behind.
+	old, err := secrets.List(ctx, metav1.ListOptions{LabelSelector: labels.Set(s.labels(RoleStateChunk)).String()})
+	if err == nil {
+		for _, o := range old.Items {
+			if o.Labels[LabelGeneration] != gen {
+				_ = secrets.Delete(ctx, o.Name, metav1.DeleteOptions{})
+			}
+		}
+	}
+	return gen, nil
+}
+
+func (s *Store) deleteGeneration(ctx context.Context, gen string) {
+	l := s.labels(RoleStateChunk)
+	l[LabelGeneration] = gen
+	list, err := s.Client.CoreV1().Secrets(s.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.Set(l).String()})
+	if err != nil {
+		return
+	}
+	for _, o := range list.Items {
+		_ = s.Client.CoreV1().Secrets(s.Namespace).Delete(ctx, o.Name, metav1.DeleteOptions{})
+	}
+}
+
+// Load returns the current state archive, or nil when none was saved.
+func (s *Store) Load(ctx context.Context) ([]byte, error) {
+	secrets := s.Client.CoreV1().Secrets(s.Namespace)
+	head, err := secrets.Get(ctx, HeadName(s.RunID), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state head %s: %w", HeadName(s.RunID), err)
+	}
+	gen := string(head.Data[keyGeneration])
+	n, err := strconv.Atoi(string(head.Data[keyChunks]))
+	if err != nil || gen == "" {
+		return nil, fmt.Errorf("state head %s is malformed", head.Name)
+	}
+	l := s.labels(RoleStateChunk)
+	l[LabelGeneration] = gen
+	list, err := secrets.List(ctx, metav1.ListOptions{LabelSelector: labels.Set(l).String()})
+	if err != nil {
+		return nil, fmt.Errorf("list state chunks: %w", err)
+	}
+	byIndex := map[int][]byte{}
+	for _, o := range list.Items {
+		i, err := strconv.Atoi(o.Labels[chunkIndexLabel])
+		if err != nil {
+			return nil, fmt.Errorf("state chunk %s has no index", o.Name)
+		}
+		byIndex[i] = o.Data[keyData]
+	}
+	var buf bytes.Buffer
+	for i := 0; i < n; i++ {
+		c, ok := byIndex[i]
+		if !ok {
+			return nil, fmt.Errorf("state generation %s is missing chunk %d of %d", gen, i+1, n)
+		}
+		buf.Write(c)
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	if hex.EncodeToString(sum[:]) != string(head.Data[keySHA256]) {
+		return nil, fmt.Errorf("state generation %s does not match its checksum", gen)
+	}
+	return buf.Bytes(), nil
+}
+
+// Delete removes the head and every chunk of the run's state.
+func (s *Store) Delete(ctx context.Context) error {
+	secrets := s.Client.CoreV1().Secrets(s.Namespace)
+	var errs []error
+	if err := secrets.Delete(ctx, HeadName(s.RunID), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		errs = append(errs, err)
+	}
+	list, err := secrets.List(ctx, metav1.ListOptions{LabelSelector: labels.Set{LabelStateOf: s.key()}.String()})
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	for _, o := range list.Items {
+		if err := secrets.Delete(ctx, o.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func newGeneration() (string, error) {
+	b := make([]byte, generationHexSize/2)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+func split(b []byte, size int) [][]byte {
+	if len(b) == 0 {
+		return [][]byte{nil}
+	}
+	var out [][]byte
+	for len(b) > 0 {
+		n := min(size, len(b))
+		out = append(out, b[:n])
+		b = b[n:]
+	}
+	return out
+}
