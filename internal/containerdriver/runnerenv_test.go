@@ -1,0 +1,245 @@
+package containerdriver
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+var stateRules = []rbacv1.PolicyRule{
+	{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "create", "update", "delete"}},
+	{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "list", "create", "update", "delete"}},
+}
+
+func TestRunnerEnv_EnsureCreatesExactObjects(t *testing.T) {
+	ctx := testCtx(t)
+	c := fake.NewClientset()
+	env := RunnerEnv{Namespace: "runners", ServiceAccount: "runner", CreateNamespace: true, CreateServiceAccount: true, ExtraRules: stateRules}
+	if err := env.Ensure(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	managed := map[string]string{"app.kubernetes.io/managed-by": "containerdriver", "containerdriver.io/role": "runner-env"}
+
+	ns, err := c.CoreV1().Namespaces().Get(ctx, "runners", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantNS := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "runners", Labels: map[string]string{
+		"app.kubernetes.io/managed-by": "containerdriver", "containerdriver.io/role": "runner-env",
+		"pod-security.kubernetes.io/enforce": "restricted",
+	}}}
+	if d := cmp.Diff(wantNS, ns, ignoreServerFields); d != "" {
+		t.Errorf("namespace (-want +got):\n%s", d)
+	}
+	sa, err := c.CoreV1().ServiceAccounts("runners").Get(ctx, "runner", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := metav1.ObjectMeta{Name: "runner", Namespace: "runners", Labels: managed}
+	if d := cmp.Diff(&corev1.ServiceAccount{ObjectMeta: meta}, sa, ignoreServerFields); d != "" {
+		t.Errorf("service account (-want +got):\n%s", d)
+	}
+	role, err := c.RbacV1().Roles("runners").Get(ctx, "runner", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRole := &rbacv1.Role{ObjectMeta: meta, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"configmaps", "secrets"}, Verbs: []string{"create"}},
+		stateRules[0], stateRules[1],
+	}}
+	if d := cmp.Diff(wantRole, role, ignoreServerFields); d != "" {
+		t.Errorf("role (-want +got):\n%s", d)
+	}
+	rb, err := c.RbacV1().RoleBindings("runners").Get(ctx, "runner", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRB := &rbacv1.RoleBinding{
+		ObjectMeta: meta,
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "runner"},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "runner", Namespace: "runners"}},
+	}
+	if d := cmp.Diff(wantRB, rb, ignoreServerFields); d != "" {
+		t.Errorf("role binding (-want +got):\n%s", d)
+	}
+
+	// A second Ensure (a retry, an update) adopts its own objects and converges the Role.
+	env.ExtraRules = nil
+	if err := env.Ensure(ctx, c); err != nil {
+		t.Fatalf("second ensure: %v", err)
+	}
+	role, _ = c.RbacV1().Roles("runners").Get(ctx, "runner", metav1.GetOptions{})
+	if d := cmp.Diff(SidecarRules(), role.Rules); d != "" {
+		t.Errorf("role rules after removing extra rules (-want +got):\n%s", d)
+	}
+}
+
+func TestRunnerEnv_NothingManagedTouchesNothing(t *testing.T) {
+	ctx := testCtx(t)
+	c := fake.NewClientset()
+	env := RunnerEnv{Namespace: "runners", ServiceAccount: "runner"}
+	if err := env.Ensure(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Delete(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(c.Actions()); n != 0 {
+		t.Errorf("expected no API calls, got %d: %v", n, c.Actions())
+	}
+}
+
+func TestRunnerEnv_RefusesObjectsItDidNotCreate(t *testing.T) {
+	ctx := testCtx(t)
+	theirs := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "runners"}}
+	theirSA := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "runner", Namespace: "existing"}}
+	c := fake.NewClientset(theirs, theirSA)
+
+	err := RunnerEnv{Namespace: "runners", ServiceAccount: "runner", CreateNamespace: true}.Ensure(ctx, c)
+	var nm *NotManagedError
+	if !errors.As(err, &nm) || nm.Kind != "namespace" || nm.Name != "runners" {
+		t.Errorf("namespace: want NotManagedError for namespace runners, got %v", err)
+	}
+	err = RunnerEnv{Namespace: "existing", ServiceAccount: "runner", CreateServiceAccount: true}.Ensure(ctx, c)
+	if !errors.As(err, &nm) || nm.Kind != "service account" {
+		t.Errorf("service account: want NotManagedError, got %v", err)
+	}
+	// And Delete leaves them alone.
+	if err := (RunnerEnv{Namespace: "runners", ServiceAccount: "runner", CreateNamespace: true}).Delete(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CoreV1().Namespaces().Get(ctx, "runners", metav1.GetOptions{}); err != nil {
+		t.Errorf("a namespace not created by containerdriver was deleted: %v", err)
+	}
+	if err := (RunnerEnv{Namespace: "existing", ServiceAccount: "runner", CreateServiceAccount: true}).Delete(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CoreV1().ServiceAccounts("existing").Get(ctx, "runner", metav1.GetOptions{}); err != nil {
+		t.Errorf("a service account not created by containerdriver was deleted: %v", err)
+	}
+}
+
+func TestRunnerEnv_DeleteRemovesWhatItCreated(t *testing.T) {
+	ctx := testCtx(t)
+	other := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "someone-else", Namespace: "runners"}}
+	c := fake.NewClientset(other)
+	env := RunnerEnv{Namespace: "runners", ServiceAccount: "runner", CreateNamespace: true, CreateServiceAccount: true}
+	if err := env.Ensure(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if missing, err := env.Missing(ctx, c); err != nil || len(missing) != 0 {
+		t.Fatalf("Missing after Ensure = %v, %v", missing, err)
+	}
+	if err := env.Delete(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	for name, err := range map[string]error{
+		"namespace":       get(c.CoreV1().Namespaces().Get(ctx, "runners", metav1.GetOptions{})),
+		"service account": get(c.CoreV1().ServiceAccounts("runners").Get(ctx, "runner", metav1.GetOptions{})),
+		"role":            get(c.RbacV1().Roles("runners").Get(ctx, "runner", metav1.GetOptions{})),
+		"role binding":    get(c.RbacV1().RoleBindings("runners").Get(ctx, "runner", metav1.GetOptions{})),
+	} {
+		if !apierrors.IsNotFound(err) {
+			t.Errorf("%s still there after Delete (err=%v)", name, err)
+		}
+	}
+	// The fake clientset does not cascade namespace deletion; the unrelated object in it
+	// was not deleted by name.
+	if _, err := c.CoreV1().ServiceAccounts("runners").Get(ctx, "someone-else", metav1.GetOptions{}); err != nil {
+		t.Errorf("unrelated service account deleted: %v", err)
+	}
+	// Deleting again is fine (a retried destroy).
+	if err := env.Delete(ctx, c); err != nil {
+		t.Errorf("second delete: %v", err)
+	}
+}
+
+func TestRunnerEnv_MissingReportsDeletedObjects(t *testing.T) {
+	ctx := testCtx(t)
+	c := fake.NewClientset()
+	env := RunnerEnv{Namespace: "runners", ServiceAccount: "runner", CreateNamespace: true, CreateServiceAccount: true}
+	if err := env.Ensure(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RbacV1().Roles("runners").Delete(ctx, "runner", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	missing, err := env.Missing(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"role runners/runner"}, missing); d != "" {
+		t.Errorf("missing (-want +got):\n%s", d)
+	}
+}
+
+func TestRunnerEnv_ReleaseKeepsObjects(t *testing.T) {
+	ctx := testCtx(t)
+	c := fake.NewClientset()
+	env := RunnerEnv{Namespace: "runners", ServiceAccount: "runner", CreateNamespace: true, CreateServiceAccount: true}
+	if err := env.Ensure(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Release(ctx, c, true, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Delete(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	ns, err := c.CoreV1().Namespaces().Get(ctx, "runners", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("released namespace was deleted: %v", err)
+	}
+	if d := cmp.Diff(map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}, ns.Labels); d != "" {
+		t.Errorf("released namespace labels (-want +got):\n%s", d)
+	}
+	if _, err := c.RbacV1().RoleBindings("runners").Get(ctx, "runner", metav1.GetOptions{}); err != nil {
+		t.Errorf("released role binding was deleted: %v", err)
+	}
+}
+
+func TestRunnerEnv_EnsureFixesRoleBinding(t *testing.T) {
+	ctx := testCtx(t)
+	env := RunnerEnv{Namespace: "runners", ServiceAccount: "runner", CreateServiceAccount: true}
+	_, _, _, rb := env.Objects()
+	rb.Subjects = []rbacv1.Subject{{Kind: "ServiceAccount", Name: "intruder", Namespace: "runners"}}
+	rb.RoleRef.Name = "cluster-admin-ish"
+	c := fake.NewClientset(rb)
+	if err := env.Ensure(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.RbacV1().RoleBindings("runners").Get(ctx, "runner", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, want := env.Objects()
+	if d := cmp.Diff(want.Subjects, got.Subjects); d != "" {
+		t.Errorf("subjects (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(want.RoleRef, got.RoleRef); d != "" {
+		t.Errorf("roleRef (-want +got):\n%s", d)
+	}
+}
+
+// ignoreServerFields drops what the (fake) API server fills in.
+var ignoreServerFields = cmp.Options{
+	cmpopts.IgnoreTypes(metav1.TypeMeta{}),
+	cmpopts.IgnoreFields(metav1.ObjectMeta{}, "ManagedFields"),
+}
+
+func get[T any](_ T, err error) error { return err }
