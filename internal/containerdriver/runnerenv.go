@@ -137,7 +137,10 @@ func (e RunnerEnv) Ensure(ctx context.Context, c kubernetes.Interface) error {
 			}
 			return cur.ObjectMeta, nil
 		},
-		func() error { _, err := c.CoreV1().ServiceAccounts(sa.Namespace).Create(ctx, sa, metav1.CreateOptions{}); return err },
+		func() error {
+			_, err := c.CoreV1().ServiceAccounts(sa.Namespace).Create(ctx, sa, metav1.CreateOptions{})
+			return err
+		},
 		nil,
 	); err != nil {
 		return err
@@ -152,7 +155,10 @@ func (e RunnerEnv) Ensure(ctx context.Context, c kubernetes.Interface) error {
 			}
 			return curRole.ObjectMeta, nil
 		},
-		func() error { _, err := c.RbacV1().Roles(role.Namespace).Create(ctx, role, metav1.CreateOptions{}); return err },
+		func() error {
+			_, err := c.RbacV1().Roles(role.Namespace).Create(ctx, role, metav1.CreateOptions{})
+			return err
+		},
 		func() error {
 			if equalRules(curRole.Rules, role.Rules) {
 				return nil
@@ -174,7 +180,10 @@ func (e RunnerEnv) Ensure(ctx context.Context, c kubernetes.Interface) error {
 			}
 			return curRB.ObjectMeta, nil
 		},
-		func() error { _, err := c.RbacV1().RoleBindings(rb.Namespace).Create(ctx, rb, metav1.CreateOptions{}); return err },
+		func() error {
+			_, err := c.RbacV1().RoleBindings(rb.Namespace).Create(ctx, rb, metav1.CreateOptions{})
+			return err
+		},
 		func() error {
 			if curRB.RoleRef == rb.RoleRef && equalSubjects(curRB.Subjects, rb.Subjects) {
 				return nil
