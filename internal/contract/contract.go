@@ -191,3 +191,49 @@ func SanitizeName(s string) string {
 	}
 	return strings.Trim(b.String(), "-")
 }
+
+// The container deployer contract (selectable per run; the Container Driver's is the
+// default). An image written for that system runs unchanged.
+const (
+	EnvOperation               = "OPERATION"
+	OperationReconcile         = "RECONCILE"
+	OperationDelete            = "DELETE"
+	EnvImportsPath             = "IMPORTS_PATH"
+	EnvExportsPath             = "EXPORTS_PATH"
+	EnvTargetPath              = "TARGET_PATH"
+	EnvStatePath               = "STATE_PATH"
+	EnvComponentDescriptorPath = "COMPONENT_DESCRIPTOR_PATH"
+	EnvContentPath             = "CONTENT_PATH"
+
+	// ExportsFileName is EXPORTS_PATH inside the shared directory; JSON or YAML.
+	ExportsFileName = "exports"
+
+	DeployerVolume              = "deployer-data"
+	TargetVolume                = "target"
+	TargetMountPath             = "/var/run/containerdriver/target"
+	TargetFileKey               = "target.json"
+	ComponentDescriptorMount    = "/var/run/containerdriver/component-descriptor"
+	ComponentDescriptorFileName = "component-descriptor.json"
+	ContentMountPath            = "/var/run/containerdriver/content"
+
+	// EnvOutputsFormat tells outputs-fetcher how to read OUTPUTS_FILE: "json" (default)
+	// or "json-or-yaml" (the deployer's exports).
+	EnvOutputsFormat        = "OUTPUTS_FORMAT"
+	OutputsFormatJSONOrYAML = "json-or-yaml"
+)
+
+// State directory kept between runs.
+const (
+	StateVolume           = "state"
+	ContainerStateRestore = "state-restore"
+	// StateKeeperCommand restores the state directory (init container) and is also linked
+	// into outputs-fetcher, which saves it.
+	StateKeeperCommand = SidecarBinDir + "/statekeeper"
+	// KeyStateBytes (outputs ConfigMap) is the size of the saved state archive.
+	KeyStateBytes = "state-bytes"
+	// KeyStateError (outputs ConfigMap) says why the state could not be saved.
+	KeyStateError = "state-error"
+)
+
+// ExportsFile is EXPORTS_PATH.
+func ExportsFile(shared string) string { return path.Join(shared, ExportsFileName) }
