@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"strings"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+)
+
+const (
+	// checkTimeout bounds the checks, retries included.
+	checkTimeout   = 30 * time.Second
+	requestTimeout = 5 * time.Second
+	firstBackoff   = 250 * time.Millisecond
+	maxBackoff     = 2 * time.Second
+	// namespaceFile is where the kubelet mounts the service account's namespace.
+	namespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+)
+
+// config is what pre-checks needs to know, from its environment.
+type config struct {
+	Namespace      string
+	ServiceAccount string // may be empty: then asked of the API server
+	ErrorFile      string
+	// TerminationLog is where the message also goes, for kubectl describe and the executor.
+	TerminationLog string
+	CheckTimeout   time.Duration
+	FirstBackoff   time.Duration
+}
+
+// configFromEnv reads the environment. The namespace defaults to the service account's.
+func configFromEnv(getenv func(string) string) config {
+	cfg := config{
+		Namespace:      getenv(contract.EnvPodNamespace),
+		ServiceAccount: getenv(contract.EnvServiceAccount),
+		ErrorFile:      getenv(contract.EnvErrorFile),
+		TerminationLog: corev1.TerminationMessagePathDefault,
+		CheckTimeout:   checkTimeout,
+		FirstBackoff:   firstBackoff,
+	}
+	if cfg.ErrorFile == "" && getenv(contract.EnvScriptsDirectory) != "" {
+		cfg.ErrorFile = contract.ErrorFile(getenv(contract.EnvScriptsDirectory))
+	}
+	if cfg.Namespace == "" {
+		if b, err := os.ReadFile(namespaceFile); err == nil {
+			cfg.Namespace = strings.TrimSpace(string(b))
+		}
+	}
+	return cfg
+}
+
+// permission is one thing the Job's service account must be allowed to do.
+type permission struct{ verb, resource string }
+
+// required are the specification's permissions: outputs-fetcher creates the outputs
+// ConfigMaps and Secrets.
+var required = []permission{{"create", "configmaps"}, {"create", "secrets"}}
+
+// run checks the permissions; on a denial or a failure to check, it writes the message to
+// ERROR_FILE and the termination log and returns it.
+func run(ctx context.Context, cfg config, client kubernetes.Interface, logw io.Writer) error {
+	logger := log.New(logw, "pre-checks: ", 0)
+	err := check(ctx, cfg, client, logger)
+	if err != nil {
+		report(cfg, err)
+		return err
+	}
+	logger.Printf("%s may create configmaps and secrets in namespace %q", who(cfg.ServiceAccount), cfg.Namespace)
+	return nil
+}
+
+func check(ctx context.Context, cfg config, client kubernetes.Interface, logger *log.Logger) error {
+	if cfg.Namespace == "" {
+		return fmt.Errorf("%s is not set and %s is not readable: cannot tell which namespace to check", contract.EnvPodNamespace, namespaceFile)
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.CheckTimeout)
+	defer cancel()
+	if cfg.ServiceAccount == "" {
+		cfg.ServiceAccount = selfServiceAccount(ctx, client)
+	}
+	var denied []permission
+	var reasons []string
+	for _, p := range required {
+		var st authorizationv1.SubjectAccessReviewStatus
+		err := retry(ctx, cfg.FirstBackoff, logger, func(ctx context.Context) error {
+			r, err := client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+				Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
+					Namespace: cfg.Namespace, Verb: p.verb, Group: "", Resource: p.resource,
+				}},
+			}, metav1.CreateOptions{})
+			if err == nil {
+				st = r.Status
+			}
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("could not check whether %s may %s %s in namespace %q: %w",
+				who(cfg.ServiceAccount), p.verb, p.resource, cfg.Namespace, err)
+		}
+		if !st.Allowed || st.Denied {
+			denied = append(denied, p)
+			for _, r := range []string{st.Reason, st.EvaluationError} {
+				if r != "" {
+					reasons = append(reasons, r)
+				}
+			}
+		}
+	}
+	if len(denied) == 0 {
+		return nil
+	}
+	return &deniedError{serviceAccount: cfg.ServiceAccount, namespace: cfg.Namespace, denied: denied, reasons: reasons}
+}
+
+// deniedError says which permissions are missing and how to grant them.
+type deniedError struct {
+	serviceAccount, namespace string
+	denied                    []permission
+	reasons                   []string
+}
+
+func (e *deniedError) Error() string {
+	var what, resources []string
+	for _, p := range e.denied {
+		what = append(what, p.verb+" "+p.resource)
+		resources = append(resources, `"`+p.resource+`"`)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s may not %s in namespace %q. ", who(e.serviceAccount), strings.Join(what, " or "), e.namespace)
+	b.WriteString("outputs-fetcher needs this to store the run's outputs, so the runner was not started. ")
+	if len(e.reasons) > 0 {
+		fmt.Fprintf(&b, "The authorizer said: %s. ", strings.Join(e.reasons, "; "))
+	}
+	subject := "the service account"
+	if e.serviceAccount != "" {
+		subject = "service account " + e.serviceAccount
+	}
+	fmt.Fprintf(&b, "Fix: add this rule to a Role in namespace %q that a RoleBinding grants to %s:\n", e.namespace, subject)
+	fmt.Fprintf(&b, "- apiGroups: [\"\"]\n  resources: [%s]\n  verbs: [\"create\"]", strings.Join(resources, ", "))
+	return b.String()
+}
+
+func who(sa string) string {
+	if sa == "" {
+		return "the pod's service account"
+	}
+	return fmt.Sprintf("service account %q", sa)
+}
+
+// selfServiceAccount asks the API server who we are, for the message; empty if unknown.
+func selfServiceAccount(ctx context.Context, client kubernetes.Interface) string {
+	r, err := client.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	if err != nil {
+		return ""
+	}
+	// A service account's user name is system:serviceaccount:<namespace>:<name>.
+	parts := strings.Split(r.Status.UserInfo.Username, ":")
+	if len(parts) != 4 || parts[0] != "system" || parts[1] != "serviceaccount" {
+		return ""
+	}
+	return parts[3]
+}
+
+// report writes msg where the executor and kubectl look: ERROR_FILE and the termination log.
+func report(cfg config, err error) {
+	msg := []byte("pre-checks: " + err.Error() + "\n")
+	for _, p := range []string{cfg.ErrorFile, cfg.TerminationLog} {
+		if p != "" {
+			_ = os.WriteFile(p, msg, 0o644) // best effort: the message is also printed
+		}
+	}
+}
+
+func retry(ctx context.Context, backoff time.Duration, logger *log.Logger, f func(context.Context) error) error {
+	for attempt := 1; ; attempt++ {
+		err := f(ctx)
+		if err == nil || !transient(err) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("gave up after %d attempts: %w", attempt, err)
+		}
+		logger.Printf("attempt %d failed, retrying: %v", attempt, err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("gave up after %d attempts: %w", attempt, err)
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// transient tells whether a call may succeed if tried again.
+func transient(err error) bool {
+	switch {
+	case apierrors.IsServerTimeout(err), apierrors.IsTimeout(err), apierrors.IsTooManyRequests(err),
+		apierrors.IsInternalError(err), apierrors.IsServiceUnavailable(err), apierrors.IsUnexpectedServerError(err):
+		return true
+	}
+	var status apierrors.APIStatus
+	return !errors.As(err, &status)
+}
