@@ -3,6 +3,7 @@ package containerdriver
 import (
 	"encoding/json"
 	"fmt"
+	"path"
 	"regexp"
 	"sort"
 
@@ -162,15 +163,7 @@ func BuildJob(spec *RunSpec, action string) (*Built, error) {
 	}
 	addFiles(secretFiles, true)
 
-	runnerEnv := []corev1.EnvVar{
-		{Name: contract.EnvAction, Value: action},
-		{Name: contract.EnvScriptsDirectory, Value: shared},
-		{Name: contract.EnvResourceInputsFile, Value: contract.InputsFile()},
-		{Name: contract.EnvOutputsFile, Value: contract.OutputsFile(shared)},
-		{Name: contract.EnvSecretOutputsFile, Value: contract.SecretOutputsFile(shared)},
-		{Name: contract.EnvErrorFile, Value: contract.ErrorFile(shared)},
-		{Name: contract.EnvRunID, Value: spec.RunID},
-	}
+	runnerEnv := contractEnv(spec, action)
 	for _, k := range sortedKeys(spec.Job.Variables) {
 		runnerEnv = append(runnerEnv, corev1.EnvVar{Name: k, Value: spec.Job.Variables[k]})
 	}
@@ -197,9 +190,13 @@ func BuildJob(spec *RunSpec, action string) (*Built, error) {
 	if sidecarImage == "" {
 		sidecarImage = DefaultSidecarImageRepository + ":latest"
 	}
+	outputsFile := contract.OutputsFile(shared)
+	if spec.Contract == ContractContainerDeployer {
+		outputsFile = contract.ExportsFile(shared)
+	}
 	fileEnv := []corev1.EnvVar{
 		{Name: contract.EnvScriptsDirectory, Value: shared},
-		{Name: contract.EnvOutputsFile, Value: contract.OutputsFile(shared)},
+		{Name: contract.EnvOutputsFile, Value: outputsFile},
 		{Name: contract.EnvSecretOutputsFile, Value: contract.SecretOutputsFile(shared)},
 		{Name: contract.EnvErrorFile, Value: contract.ErrorFile(shared)},
 		{Name: contract.EnvGitCommitFile, Value: contract.GitCommitFile(shared)},
@@ -216,9 +213,26 @@ func BuildJob(spec *RunSpec, action string) (*Built, error) {
 		corev1.EnvVar{Name: contract.EnvOutputsObject, Value: contract.OutputsObjectName(name)},
 	)
 	fetcherEnv = append(fetcherEnv, fileEnv...)
-	initContainers := []corev1.Container{
-		sidecarContainer(contract.ContainerOutputsFetcher, sidecarImage, contract.OutputsFetcherCommand, "64Mi", fetcherEnv, sharedMount, true),
+	if spec.Contract == ContractContainerDeployer {
+		fetcherEnv = append(fetcherEnv, corev1.EnvVar{Name: contract.EnvOutputsFormat, Value: contract.OutputsFormatJSONOrYAML})
 	}
+	var stateMount *corev1.VolumeMount
+	stateEnv := func() []corev1.EnvVar {
+		return []corev1.EnvVar{
+			{Name: contract.EnvStatePath, Value: spec.State.Path},
+			{Name: contract.EnvRunID, Value: spec.RunID},
+		}
+	}
+	fetcher := sidecarContainer(contract.ContainerOutputsFetcher, sidecarImage, contract.OutputsFetcherCommand, "64Mi", fetcherEnv, sharedMount, true)
+	if spec.State != nil {
+		stateMount = &corev1.VolumeMount{Name: contract.StateVolume, MountPath: spec.State.Path}
+		volumes = append(volumes, corev1.Volume{Name: contract.StateVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+		runnerMounts = append(runnerMounts, *stateMount)
+		// outputs-fetcher saves the state when the runner has ended, failed or not.
+		fetcher.Env = append(fetcher.Env, stateEnv()...)
+		fetcher.VolumeMounts = append(fetcher.VolumeMounts, *stateMount)
+	}
+	initContainers := []corev1.Container{fetcher}
 	if !spec.SkipPermissionChecks {
 		env := append(append([]corev1.EnvVar{}, podEnv...),
 			corev1.EnvVar{Name: contract.EnvServiceAccount, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.serviceAccountName"}}})
@@ -260,6 +274,19 @@ func BuildJob(spec *RunSpec, action string) (*Built, error) {
 		initContainers = append(initContainers, sidecarContainer(contract.ContainerGitInit, sidecarImage, contract.GitInitCommand, "1Gi", env, sharedMount, false))
 	}
 
+	if spec.State != nil {
+		env := append(append([]corev1.EnvVar{}, podEnv...), stateEnv()...)
+		env = append(env, fileEnv...)
+		restore := sidecarContainer(contract.ContainerStateRestore, sidecarImage, contract.StateKeeperCommand, "64Mi", env, sharedMount, false)
+		restore.VolumeMounts = append(restore.VolumeMounts, *stateMount)
+		initContainers = append(initContainers, restore)
+	}
+	if spec.Contract == ContractContainerDeployer {
+		if err := addDeployerInputs(spec, meta, name, b, &volumes, &runnerMounts); err != nil {
+			return nil, err
+		}
+	}
+
 	runner := corev1.Container{
 		Name:                     contract.ContainerRunner,
 		Image:                    spec.Job.Image,
@@ -271,6 +298,12 @@ func BuildJob(spec *RunSpec, action string) (*Built, error) {
 		SecurityContext:          restrictedSecurityContext(),
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 	}
+	var podSecurity *corev1.PodSecurityContext
+	if spec.Contract == ContractContainerDeployer {
+		// The container deployer runs its images as user 1000, group 3000, fsGroup 2000.
+		runner.SecurityContext.RunAsGroup = ptr.To[int64](3000)
+		podSecurity = &corev1.PodSecurityContext{FSGroup: ptr.To[int64](2000)}
+	}
 	podLabels := map[string]string{}
 	for k, v := range labels {
 		podLabels[k] = v
@@ -280,6 +313,7 @@ func BuildJob(spec *RunSpec, action string) (*Built, error) {
 		Spec: corev1.PodSpec{
 			RestartPolicy:      corev1.RestartPolicyNever,
 			ServiceAccountName: spec.Job.ServiceAccount,
+			SecurityContext:    podSecurity,
 			InitContainers:     initContainers,
 			Containers:         []corev1.Container{runner},
 			Volumes:            volumes,
@@ -353,4 +387,93 @@ func restrictedSecurityContext() *corev1.SecurityContext {
 // fileKey is a ConfigMap/Secret key for a file path (keys cannot hold '/').
 func fileKey(p string) string {
 	return "file-" + contract.ShortHash(p, 16)
+}
+
+// contractEnv is the runner's environment of the run's contract.
+func contractEnv(spec *RunSpec, action string) []corev1.EnvVar {
+	shared := spec.Job.SharedDirectory
+	if spec.Contract == ContractContainerDeployer {
+		op := contract.OperationReconcile
+		if action == contract.ActionDestroy {
+			op = contract.OperationDelete
+		}
+		env := []corev1.EnvVar{
+			{Name: contract.EnvOperation, Value: op},
+			{Name: contract.EnvImportsPath, Value: contract.InputsFile()},
+			{Name: contract.EnvExportsPath, Value: contract.ExportsFile(shared)},
+		}
+		if spec.Target != nil {
+			env = append(env, corev1.EnvVar{Name: contract.EnvTargetPath, Value: path.Join(contract.TargetMountPath, contract.TargetFileKey)})
+		}
+		if spec.State != nil {
+			env = append(env, corev1.EnvVar{Name: contract.EnvStatePath, Value: spec.State.Path})
+		}
+		if spec.ComponentDescriptor != "" {
+			env = append(env, corev1.EnvVar{Name: contract.EnvComponentDescriptorPath, Value: path.Join(contract.ComponentDescriptorMount, contract.ComponentDescriptorFileName)})
+		}
+		if len(spec.Content) > 0 {
+			env = append(env, corev1.EnvVar{Name: contract.EnvContentPath, Value: contract.ContentMountPath})
+		}
+		return append(env,
+			corev1.EnvVar{Name: contract.EnvPodName, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+			corev1.EnvVar{Name: contract.EnvPodNamespace, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
+			corev1.EnvVar{Name: contract.EnvRunID, Value: spec.RunID},
+		)
+	}
+	env := []corev1.EnvVar{
+		{Name: contract.EnvAction, Value: action},
+		{Name: contract.EnvScriptsDirectory, Value: shared},
+		{Name: contract.EnvResourceInputsFile, Value: contract.InputsFile()},
+		{Name: contract.EnvOutputsFile, Value: contract.OutputsFile(shared)},
+		{Name: contract.EnvSecretOutputsFile, Value: contract.SecretOutputsFile(shared)},
+		{Name: contract.EnvErrorFile, Value: contract.ErrorFile(shared)},
+		{Name: contract.EnvRunID, Value: spec.RunID},
+	}
+	if spec.State != nil {
+		env = append(env, corev1.EnvVar{Name: contract.EnvStatePath, Value: spec.State.Path})
+	}
+	return env
+}
+
+// addDeployerInputs adds the target (a Secret: its content may be a credential), the
+// component descriptor and the content blob (a ConfigMap) of the deployer contract.
+func addDeployerInputs(spec *RunSpec, meta func(string, string) metav1.ObjectMeta, job string, b *Built, volumes *[]corev1.Volume, mounts *[]corev1.VolumeMount) error {
+	if t := spec.Target; t != nil {
+		doc, err := json.Marshal(map[string]any{"target": t.Target, "content": t.Content})
+		if err != nil {
+			return &FieldError{Field: "target", Detail: err.Error()}
+		}
+		objName := contract.ObjectName(job, contract.TargetVolume)
+		b.Secrets = append(b.Secrets, &corev1.Secret{ObjectMeta: meta(objName, contract.TargetVolume), Type: corev1.SecretTypeOpaque,
+			Data: map[string][]byte{contract.TargetFileKey: doc}})
+		*volumes = append(*volumes, corev1.Volume{Name: contract.TargetVolume, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+			SecretName: objName, DefaultMode: ptr.To[int32](0o444)}}})
+		*mounts = append(*mounts, corev1.VolumeMount{Name: contract.TargetVolume, MountPath: contract.TargetMountPath, ReadOnly: true})
+	}
+	if spec.ComponentDescriptor == "" && len(spec.Content) == 0 {
+		return nil
+	}
+	objName := contract.ObjectName(job, contract.DeployerVolume)
+	data := map[string]string{}
+	if spec.ComponentDescriptor != "" {
+		data[contract.ComponentDescriptorFileName] = spec.ComponentDescriptor
+		*mounts = append(*mounts, corev1.VolumeMount{Name: contract.DeployerVolume, MountPath: path.Join(contract.ComponentDescriptorMount, contract.ComponentDescriptorFileName),
+			SubPath: contract.ComponentDescriptorFileName, ReadOnly: true})
+	}
+	if len(spec.Content) > 0 {
+		var items []corev1.KeyToPath
+		for _, p := range sortedKeys(spec.Content) {
+			k := fileKey(p)
+			data[k] = spec.Content[p]
+			items = append(items, corev1.KeyToPath{Key: k, Path: p})
+		}
+		// A second volume of the same ConfigMap: items place each file at its path.
+		*volumes = append(*volumes, corev1.Volume{Name: contract.DeployerVolume + "-content", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: objName}, Items: items, DefaultMode: ptr.To[int32](0o555)}}})
+		*mounts = append(*mounts, corev1.VolumeMount{Name: contract.DeployerVolume + "-content", MountPath: contract.ContentMountPath, ReadOnly: true})
+	}
+	b.ConfigMaps = append(b.ConfigMaps, &corev1.ConfigMap{ObjectMeta: meta(objName, contract.DeployerVolume), Data: data})
+	*volumes = append(*volumes, corev1.Volume{Name: contract.DeployerVolume, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+		LocalObjectReference: corev1.LocalObjectReference{Name: objName}, DefaultMode: ptr.To[int32](0o444)}}})
+	return nil
 }

@@ -289,6 +289,78 @@ func TestBuildJob(t *testing.T) {
 			},
 		},
 		{
+			name: "state directory: restored by an init container, saved by outputs-fetcher", action: "create",
+			spec: func(s *RunSpec) { s.State = &StateSpec{Path: "/state"} },
+			want: func(j *batchv1.Job) {
+				ps := &j.Spec.Template.Spec
+				ps.Volumes = append(ps.Volumes, corev1.Volume{Name: "state", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+				stateMount := corev1.VolumeMount{Name: "state", MountPath: "/state"}
+				stateEnv := []corev1.EnvVar{{Name: "STATE_PATH", Value: "/state"}, {Name: "CONTAINERDRIVER_RUN_ID", Value: "run-1"}}
+				f := &ps.InitContainers[0]
+				f.Env = append(f.Env, stateEnv...)
+				f.VolumeMounts = append(f.VolumeMounts, stateMount)
+				restore := ps.InitContainers[1].DeepCopy() // pre-checks' shape
+				restore.Name, restore.Command = "state-restore", []string{"/opt/container-driver/statekeeper"}
+				restore.Env = append(append(restore.Env[:2:2], stateEnv...), ps.InitContainers[0].Env[5:10]...)
+				restore.VolumeMounts = append(restore.VolumeMounts, stateMount)
+				ps.InitContainers = append(ps.InitContainers, *restore)
+				r := runner(j)
+				r.Env = append(r.Env, corev1.EnvVar{Name: "STATE_PATH", Value: "/state"})
+				r.VolumeMounts = append(r.VolumeMounts, stateMount)
+			},
+		},
+		{
+			name: "container deployer contract", action: "destroy",
+			spec: func(s *RunSpec) {
+				s.Contract = ContractContainerDeployer
+				s.Target = &TargetSpec{Target: map[string]any{"kind": "Target"}, Content: `{"foo":"bar"}`}
+				s.ComponentDescriptor = `{"meta":{"schemaVersion":"v2"}}`
+				s.Content = map[string]string{"blueprint.yaml": "x"}
+			},
+			want: func(j *batchv1.Job) {
+				ps := &j.Spec.Template.Spec
+				ps.SecurityContext = &corev1.PodSecurityContext{FSGroup: ptr.To[int64](2000)}
+				for _, i := range []int{0, 1} {
+					for k := range ps.InitContainers[i].Env {
+						if ps.InitContainers[i].Env[k].Name == "OUTPUTS_FILE" {
+							ps.InitContainers[i].Env[k].Value = "/workspace/exports"
+						}
+					}
+				}
+				ps.InitContainers[0].Env = append(ps.InitContainers[0].Env, corev1.EnvVar{Name: "OUTPUTS_FORMAT", Value: "json-or-yaml"})
+				ps.Volumes = append(ps.Volumes,
+					corev1.Volume{Name: "target", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: j.Name + "-target", DefaultMode: ptr.To[int32](0o444)}}},
+					corev1.Volume{Name: "deployer-data-content", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+						LocalObjectReference: corev1.LocalObjectReference{Name: j.Name + "-deployer-data"},
+						Items:                []corev1.KeyToPath{{Key: fileKey("blueprint.yaml"), Path: "blueprint.yaml"}}, DefaultMode: ptr.To[int32](0o555)}}},
+					corev1.Volume{Name: "deployer-data", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+						LocalObjectReference: corev1.LocalObjectReference{Name: j.Name + "-deployer-data"}, DefaultMode: ptr.To[int32](0o444)}}},
+				)
+				r := runner(j)
+				r.SecurityContext = r.SecurityContext.DeepCopy()
+				r.SecurityContext.RunAsGroup = ptr.To[int64](3000)
+				r.Env = []corev1.EnvVar{
+					{Name: "OPERATION", Value: "DELETE"},
+					{Name: "IMPORTS_PATH", Value: "/var/run/containerdriver/inputs/inputs.json"},
+					{Name: "EXPORTS_PATH", Value: "/workspace/exports"},
+					{Name: "TARGET_PATH", Value: "/var/run/containerdriver/target/target.json"},
+					{Name: "COMPONENT_DESCRIPTOR_PATH", Value: "/var/run/containerdriver/component-descriptor/component-descriptor.json"},
+					{Name: "CONTENT_PATH", Value: "/var/run/containerdriver/content"},
+					{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+					{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
+					{Name: "CONTAINERDRIVER_RUN_ID", Value: "run-1"},
+				}
+				r.VolumeMounts = append(r.VolumeMounts,
+					corev1.VolumeMount{Name: "target", MountPath: "/var/run/containerdriver/target", ReadOnly: true},
+					corev1.VolumeMount{Name: "deployer-data", MountPath: "/var/run/containerdriver/component-descriptor/component-descriptor.json", SubPath: "component-descriptor.json", ReadOnly: true},
+					corev1.VolumeMount{Name: "deployer-data-content", MountPath: "/var/run/containerdriver/content", ReadOnly: true},
+				)
+			},
+			wantSecrets: map[string]map[string]string{"-target": {"target.json": `{"content":"{\"foo\":\"bar\"}","target":{"kind":"Target"}}`}},
+			wantConfigMaps: map[string]map[string]string{"-deployer-data": {
+				"component-descriptor.json": `{"meta":{"schemaVersion":"v2"}}`, fileKey("blueprint.yaml"): "x"}},
+		},
+		{
 			name: "default namespace", action: "create",
 			spec: func(s *RunSpec) { s.Job.Namespace = "" },
 			want: func(j *batchv1.Job) { j.Namespace = "humanitec-runner" },

@@ -46,6 +46,47 @@ type RunSpec struct {
 	SidecarImage string
 	// KeepResources leaves the Job and its objects in the cluster for debugging.
 	KeepResources bool
+
+	// Contract selects the environment the runner sees: the Container Driver's (default)
+	// or the container deployer's.
+	Contract Contract
+	// State asks for a state directory kept between the runs of this RunID.
+	State *StateSpec
+	// Target is the container deployer's target, written to TARGET_PATH.
+	Target *TargetSpec
+	// ComponentDescriptor is JSON written to COMPONENT_DESCRIPTOR_PATH (deployer contract).
+	ComponentDescriptor string
+	// Content is the content blob, files (relative path -> content) under CONTENT_PATH
+	// (deployer contract).
+	Content map[string]string
+}
+
+// Contract is a runner contract.
+type Contract string
+
+// The runner contracts.
+const (
+	// ContractContainerDriver is the default: ACTION, RESOURCE_INPUTS_FILE, OUTPUTS_FILE...
+	ContractContainerDriver Contract = "container-driver"
+	// ContractContainerDeployer is the container deployer's: OPERATION, IMPORTS_PATH,
+	// EXPORTS_PATH, TARGET_PATH, STATE_PATH...
+	ContractContainerDeployer Contract = "container-deployer"
+)
+
+// StateSpec is a state directory restored before the runner starts and saved after it
+// ends, even when it fails.
+type StateSpec struct {
+	// Path is where the runner finds it (STATE_PATH).
+	Path string
+}
+
+// TargetSpec is what TARGET_PATH holds: {"target": Target, "content": Content}.
+type TargetSpec struct {
+	// Target is the target object, as read from wherever it lives.
+	Target map[string]any
+	// Content is the target's content: its config, or the content of its secret reference.
+	// It is treated as sensitive: the file is mounted from a Secret.
+	Content string
 }
 
 // JobSpec is the specification's job object plus its secret variables.
@@ -101,8 +142,23 @@ type Result struct {
 	Image string
 	// GitCommit is the commit git-init checked out, when a source was given.
 	GitCommit string
+	// StateBytes is the size of the saved state archive, when a state directory is used.
+	StateBytes int64
+	// Runner is the runner container's last status (the container deployer's provider status).
+	Runner RunnerStatus
 	JobName   string
 	Namespace string
+}
+
+// RunnerStatus is the runner container's status as the kubelet reported it.
+type RunnerStatus struct {
+	// State is waiting, running or terminated.
+	State    string
+	Reason   string
+	Message  string
+	ExitCode int32
+	Image    string
+	ImageID  string
 }
 
 var (
@@ -224,6 +280,38 @@ func (s *RunSpec) Validate() error {
 	if s.CredentialsConfig != nil {
 		for _, e := range s.CredentialsConfig.validate(s.Job) {
 			errs = append(errs, e)
+		}
+	}
+	switch s.Contract {
+	case "", ContractContainerDriver, ContractContainerDeployer:
+	default:
+		add("contract", "%q is neither %q nor %q", s.Contract, ContractContainerDriver, ContractContainerDeployer)
+	}
+	if s.Contract != ContractContainerDeployer {
+		if s.Target != nil {
+			add("target", "is only given to runners of the %q contract", ContractContainerDeployer)
+		}
+		if s.ComponentDescriptor != "" || len(s.Content) > 0 {
+			add("component_descriptor", "is only given to runners of the %q contract", ContractContainerDeployer)
+		}
+	}
+	if s.State != nil {
+		p := s.State.Path
+		switch {
+		case !path.IsAbs(p) || path.Clean(p) != p || p == "/":
+			add("state.path", "%q must be a clean absolute path other than /", p)
+		case p == s.Job.SharedDirectory || strings.HasPrefix(p, s.Job.SharedDirectory+"/") || strings.HasPrefix(s.Job.SharedDirectory, p+"/"):
+			add("state.path", "%q must not overlap job.shared_directory", p)
+		case strings.HasPrefix(p, contract.SidecarBinDir) || strings.HasPrefix(p, contract.InputsMountPath):
+			add("state.path", "%q collides with a path the driver mounts", p)
+		}
+	}
+	if s.ComponentDescriptor != "" && !json.Valid([]byte(s.ComponentDescriptor)) {
+		add("component_descriptor", "is not valid JSON")
+	}
+	for _, p := range sortedKeys(s.Content) {
+		if path.IsAbs(p) || hasDotDot(p) || path.Clean(p) != p {
+			add(fmt.Sprintf("content[%q]", p), "must be a clean relative path without '..'")
 		}
 	}
 	if _, err := json.Marshal(s.Inputs); err != nil {
