@@ -145,7 +145,7 @@ type Result struct {
 	// StateBytes is the size of the saved state archive, when a state directory is used.
 	StateBytes int64
 	// Runner is the runner container's last status (the container deployer's provider status).
-	Runner RunnerStatus
+	Runner    RunnerStatus
 	JobName   string
 	Namespace string
 }
