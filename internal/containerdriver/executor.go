@@ -381,6 +381,7 @@ func (e *Executor) harvest(ctx context.Context, spec *RunSpec, pod *corev1.Pod, 
 		if cs.Name == contract.ContainerRunner {
 			res.Image, res.ImageID = cs.Image, cs.ImageID
 			runnerTerm = cs.State.Terminated
+			res.Runner = runnerStatus(cs)
 		}
 	}
 	sel := labels.Set{contract.LabelJob: name}.String()
@@ -401,6 +402,7 @@ func (e *Executor) harvest(ctx context.Context, spec *RunSpec, pod *corev1.Pod, 
 	}
 	if h != nil {
 		res.GitCommit = strings.TrimSpace(h.GitCommit)
+		res.StateBytes = h.StateBytes
 	}
 
 	// Which container failed first decides the error: an init container, else the runner.
@@ -436,6 +438,12 @@ func (e *Executor) harvest(ctx context.Context, spec *RunSpec, pod *corev1.Pod, 
 		re.Logs = e.logTails(ctx, ns, name, red)
 		return nil, &re
 	}
+	if h.StateError != "" {
+		re := base
+		re.Container, re.Reason, re.Message = contract.ContainerOutputsFetcher, "StateNotSaved", h.StateError
+		re.Logs = e.logTails(ctx, ns, name, red)
+		return nil, &re
+	}
 	if len(h.Problems) > 0 {
 		re := base
 		re.Container, re.Reason = contract.ContainerRunner, "InvalidOutputs"
@@ -458,6 +466,20 @@ func (e *Executor) harvest(ctx context.Context, spec *RunSpec, pod *corev1.Pod, 
 	}
 	e.event("run %s of Job %s/%s succeeded: %d outputs, %d secret outputs", base.Action, ns, name, len(res.Outputs), len(res.SecretOutputs))
 	return res, nil
+}
+
+func runnerStatus(cs corev1.ContainerStatus) RunnerStatus {
+	st := RunnerStatus{Image: cs.Image, ImageID: cs.ImageID}
+	switch {
+	case cs.State.Terminated != nil:
+		t := cs.State.Terminated
+		st.State, st.Reason, st.Message, st.ExitCode = "terminated", t.Reason, t.Message, t.ExitCode
+	case cs.State.Running != nil:
+		st.State = "running"
+	case cs.State.Waiting != nil:
+		st.State, st.Reason, st.Message = "waiting", cs.State.Waiting.Reason, cs.State.Waiting.Message
+	}
+	return st
 }
 
 func parseOrEmpty(file string, b []byte) (map[string]any, error) {

@@ -55,6 +55,12 @@ func Objects(m Meta, h Harvest) ([]*corev1.ConfigMap, []*corev1.Secret) {
 			if h.GitCommit != "" {
 				cm.Data[contract.KeyGitCommit] = h.GitCommit
 			}
+			if h.StateBytes > 0 {
+				cm.Data[contract.KeyStateBytes] = strconv.FormatInt(h.StateBytes, 10)
+			}
+			if h.StateError != "" {
+				cm.Data[contract.KeyStateError] = h.StateError
+			}
 			if len(h.Problems) > 0 {
 				p, _ := json.Marshal(h.Problems) // a []string always marshals
 				cm.Data[contract.KeyProblems] = string(p)
@@ -200,6 +206,14 @@ func Assemble(cms []corev1.ConfigMap, secrets []corev1.Secret) (*Harvest, error)
 		SecretOutputs: concat(secOrdered),
 		GitCommit:     string(cmOrdered[0].extra[contract.KeyGitCommit]),
 		ErrorText:     string(secOrdered[0].extra[contract.KeyError]),
+	}
+	h.StateError = string(cmOrdered[0].extra[contract.KeyStateError])
+	if v, ok := cmOrdered[0].extra[contract.KeyStateBytes]; ok {
+		n, err := strconv.ParseInt(string(v), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("outputs ConfigMap %s: key %s is not a number", cmOrdered[0].name, contract.KeyStateBytes)
+		}
+		h.StateBytes = n
 	}
 	if p, ok := cmOrdered[0].extra[contract.KeyProblems]; ok {
 		if err := json.Unmarshal(p, &h.Problems); err != nil {

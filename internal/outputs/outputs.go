@@ -36,6 +36,11 @@ type Harvest struct {
 	// Problems are the sidecar's own findings about the files: invalid JSON, not an object,
 	// too large, unreadable. They name the file and never quote its content.
 	Problems []string
+	// StateBytes is the size of the state archive saved for the run, when it has a state
+	// directory.
+	StateBytes int64
+	// StateError says why the state directory could not be saved.
+	StateError string
 }
 
 // ErrInvalidObject is wrapped by the errors ParseObject returns for content that is not a
