@@ -1,0 +1,334 @@
+package provider
+
+import (
+	"context"
+	"regexp"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
+)
+
+// defaultSharedDirectory is job.shared_directory when not set. The specification gives no
+// default; /workspace is short, absent from common base images, and writable by any UID
+// because it is an emptyDir.
+const defaultSharedDirectory = "/workspace"
+
+var (
+	namespaceRe      = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	serviceAccountRe = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+)
+
+func namespaceValidators() []validator.String {
+	return []validator.String{
+		stringvalidator.LengthBetween(1, 63),
+		stringvalidator.RegexMatches(namespaceRe, "must be a valid namespace name (lower case letters, digits and '-')"),
+	}
+}
+
+func serviceAccountValidators() []validator.String {
+	return []validator.String{
+		stringvalidator.LengthBetween(1, 253),
+		stringvalidator.RegexMatches(serviceAccountRe, "must be a valid service account name (lower case letters, digits, '-' and '.')"),
+	}
+}
+
+// runnerConfigAttrTypes is the type of containerdriver_runner.config and of
+// containerdriver_run.runner: the two must stay identical so that
+// `runner = containerdriver_runner.main.config` type-checks.
+var runnerConfigAttrTypes = map[string]attr.Type{
+	"namespace":              types.StringType,
+	"service_account":        types.StringType,
+	"pod_template":           types.StringType,
+	"skip_permission_checks": types.BoolType,
+	"sidecar_image":          types.StringType,
+}
+
+var runnerConfigDescriptions = map[string]string{
+	"namespace":              "The namespace the runs' Jobs are created in.",
+	"service_account":        "The service account the runs' pods run as.",
+	"pod_template":           "A pod template (YAML `PodTemplateSpec`) merged into every run's default template, before the run's own `job.pod_template`.",
+	"skip_permission_checks": "Whether runs skip the `pre-checks` init container.",
+	"sidecar_image":          "The sidecar image the runs use instead of the provider's `sidecar_image`.",
+}
+
+func runSchema(ctx context.Context) schema.Schema {
+	runnerAttrs := map[string]schema.Attribute{
+		"namespace": schema.StringAttribute{
+			MarkdownDescription: runnerConfigDescriptions["namespace"], Optional: true, Validators: namespaceValidators(),
+		},
+		"service_account": schema.StringAttribute{
+			MarkdownDescription: runnerConfigDescriptions["service_account"], Optional: true, Validators: serviceAccountValidators(),
+		},
+		"pod_template": schema.StringAttribute{
+			MarkdownDescription: runnerConfigDescriptions["pod_template"], Optional: true, Validators: []validator.String{validPodTemplate()},
+		},
+		"skip_permission_checks": schema.BoolAttribute{
+			MarkdownDescription: runnerConfigDescriptions["skip_permission_checks"], Optional: true,
+		},
+		"sidecar_image": schema.StringAttribute{
+			MarkdownDescription: runnerConfigDescriptions["sidecar_image"], Optional: true, Validators: []validator.String{validImage()},
+		},
+	}
+	envKeys := mapvalidator.KeysAre(stringvalidator.RegexMatches(regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`), "must be a valid environment variable name"))
+
+	return schema.Schema{
+		MarkdownDescription: "Runs a container image as a Kubernetes Job following the Container Driver contract, " +
+			"and brings its outputs back.\n\n" +
+			"* **Create** runs the image with `ACTION=create`.\n" +
+			"* **A change of any input** runs it again with `ACTION=create`, in place: runners are expected to be idempotent " +
+			"(an IaC tool converges to the new inputs). Only a change of the namespace the run uses replaces the resource, " +
+			"because a runner's state lives there. Changing only `keep_job` or `timeouts` runs nothing.\n" +
+			"* **Destroy** runs it with `ACTION=destroy` and the inputs of the last successful run, with `source.ref` replaced by the " +
+			"commit that run checked out and the image pinned to the digest that run used, when the image has a repository digest.\n" +
+			"* **Refresh** does not run anything: the state keeps the outputs of the last run.\n\n" +
+			"The runner also receives `CONTAINERDRIVER_RUN_ID`, the resource's `id`, stable across updates, to key any state it keeps.\n\n" +
+			"When a create fails after the runner itself started (the runner container or the outputs it left are at fault), " +
+			"the resource is saved in the state without outputs, so Terraform marks it tainted: the next apply runs " +
+			"`ACTION=destroy` with the same id before creating it again, and a runner that created part of its resources can clean them up. " +
+			"When it fails before the runner started (a pre-check, the git checkout, an image that cannot be pulled, a pod that cannot be scheduled), " +
+			"nothing is saved.\n\n" +
+			"Progress (the Job, the pod's phases, every line the containers log) is logged with `tflog`: run with `TF_LOG=INFO` to see it.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				MarkdownDescription: "The run's identity, made at create and kept across updates. The runner receives it as `CONTAINERDRIVER_RUN_ID`.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"runner": schema.SingleNestedAttribute{
+				MarkdownDescription: "A runner configuration shared by many runs, usually `containerdriver_runner.<name>.config`. " +
+					"A run may set `job.namespace` and `job.service_account` itself or take them from here, not both; " +
+					"its `job.pod_template` is merged on top of the runner's `pod_template`, and its `skip_permission_checks`, when set, wins.",
+				Optional:   true,
+				Attributes: runnerAttrs,
+			},
+			"job": schema.SingleNestedAttribute{
+				MarkdownDescription: "How the Kubernetes Job that runs the image is built (the specification's `job` object, with its secret variables).",
+				Required:            true,
+				Attributes: map[string]schema.Attribute{
+					"image": schema.StringAttribute{
+						MarkdownDescription: "The image the `runner` container runs, e.g. `ghcr.io/my-org/my-runner:1.1.0`. " +
+							"Pin a digest (`@sha256:...`) to be sure that destroy runs the same code; otherwise destroy uses the digest create reported, when it can.",
+						Required:   true,
+						Validators: []validator.String{validImage()},
+					},
+					"command": schema.ListAttribute{
+						MarkdownDescription: "The entrypoint of the runner container. The image's `ENTRYPOINT` is used when not set.",
+						Optional:            true,
+						ElementType:         types.StringType,
+					},
+					"shared_directory": schema.StringAttribute{
+						MarkdownDescription: "The mount point of the directory shared by the runner and the sidecars (an emptyDir). " +
+							"The runner works there (`SCRIPTS_DIRECTORY`); relative `files` and the git checkout land there. " +
+							"Must not hide a directory of the image. Defaults to `" + defaultSharedDirectory + "`.",
+						Optional:   true,
+						Computed:   true,
+						Default:    stringdefault.StaticString(defaultSharedDirectory),
+						Validators: []validator.String{validSharedDirectory()},
+					},
+					"service_account": schema.StringAttribute{
+						MarkdownDescription: "The service account the pod runs as. It needs `create` on `configmaps` and `secrets` in the namespace " +
+							"(see `containerdriver_runner`). Required unless `runner` gives one.",
+						Optional:   true,
+						Validators: serviceAccountValidators(),
+					},
+					"namespace": schema.StringAttribute{
+						MarkdownDescription: "The namespace the Job runs in. Taken from `runner` when not set there, else `" + containerdriver.DefaultNamespace + "`. " +
+							"Changing the namespace a run uses replaces the resource.",
+						Optional:   true,
+						Validators: namespaceValidators(),
+					},
+					"pod_template": schema.StringAttribute{
+						MarkdownDescription: "A pod template (YAML `PodTemplateSpec`) merged into the default one, e.g. to add `imagePullSecrets`, " +
+							"resources, node selectors or tolerations. `metadata.namespace`, the runner container's `image`, `command`, `args`, `env`, " +
+							"`envFrom` and `volumeMounts`, and the sidecars' `command`, `args`, `env`, `envFrom`, `volumeMounts` and `workingDir` cannot be set.",
+						Optional:   true,
+						Validators: []validator.String{validPodTemplate()},
+					},
+					"variables": schema.MapAttribute{
+						MarkdownDescription: "Environment variables of the runner container.",
+						Optional:            true,
+						ElementType:         types.StringType,
+						Validators:          []validator.Map{envKeys},
+					},
+					"secret_variables": schema.MapAttribute{
+						MarkdownDescription: "Environment variables of the runner container with sensitive values. They reach the pod through a Secret.",
+						Optional:            true,
+						Sensitive:           true,
+						ElementType:         types.StringType,
+						Validators:          []validator.Map{envKeys},
+					},
+				},
+			},
+			"files": schema.MapAttribute{
+				MarkdownDescription: "Files to create, path to content. A relative path lands in `job.shared_directory` (where the runner works); " +
+					"an absolute path is mounted at that path.",
+				Optional:    true,
+				ElementType: types.StringType,
+			},
+			"secret_files": schema.MapAttribute{
+				MarkdownDescription: "Like `files`, for sensitive content. They reach the pod through a Secret.",
+				Optional:            true,
+				Sensitive:           true,
+				ElementType:         types.StringType,
+			},
+			"source": schema.SingleNestedAttribute{
+				MarkdownDescription: "A git repository checked out into `job.shared_directory` by the `git-init` init container before the runner starts.",
+				Optional:            true,
+				Attributes: map[string]schema.Attribute{
+					"url": schema.StringAttribute{
+						MarkdownDescription: "The repository: `https://host/org/repo.git`, or over SSH `git@host:org/repo.git` or `ssh://git@host/org/repo.git`.",
+						Required:            true,
+						Validators:          []validator.String{validGitURL()},
+					},
+					"ref": schema.StringAttribute{
+						MarkdownDescription: "A full branch or tag name (`refs/heads/main`, `refs/tags/v1`) or a commit SHA. The repository's HEAD when not set. " +
+							"Destroy checks out the commit that the last run used, whatever the ref points to then.",
+						Optional: true,
+					},
+					"path": schema.StringAttribute{
+						MarkdownDescription: "A directory of the repository: only its content is copied into the shared directory.",
+						Optional:            true,
+					},
+					"username": schema.StringAttribute{
+						MarkdownDescription: "The user name to authenticate with. `git` when not set.",
+						Optional:            true,
+					},
+					"password": schema.StringAttribute{
+						MarkdownDescription: "A password or personal access token, for an HTTPS URL.",
+						Optional:            true,
+						Sensitive:           true,
+						Validators:          []validator.String{stringvalidator.ConflictsWith(path.MatchRelative().AtParent().AtName("ssh_key"))},
+					},
+					"ssh_key": schema.StringAttribute{
+						MarkdownDescription: "A private SSH key (PEM or OpenSSH format), for an SSH URL.",
+						Optional:            true,
+						Sensitive:           true,
+					},
+					"known_hosts": schema.StringAttribute{
+						MarkdownDescription: "The server's SSH host keys in `known_hosts` format. When not set, the host key is not verified.",
+						Optional:            true,
+					},
+				},
+			},
+			"credentials_config": schema.SingleNestedAttribute{
+				MarkdownDescription: "How `credentials` are made available to the runner.",
+				Optional:            true,
+				Validators:          []validator.Object{objectvalidator.AlsoRequires(path.MatchRoot("credentials"))},
+				Attributes: map[string]schema.Attribute{
+					"environment": schema.MapAttribute{
+						MarkdownDescription: "Environment variables of the runner, name to credential key: a key path with `.` as delimiter " +
+							"(`aws.accessKeyId`), `*` for the whole credentials as JSON, or the value of `file` for that file's path. " +
+							"An object is set as its JSON text.",
+						Optional:    true,
+						ElementType: types.StringType,
+						Validators:  []validator.Map{envKeys},
+					},
+					"file": schema.StringAttribute{
+						MarkdownDescription: "A relative path, in the shared directory, of a file holding the whole credentials as JSON, e.g. `credentials.json`.",
+						Optional:            true,
+					},
+					"script_variables": schema.SingleNestedAttribute{
+						MarkdownDescription: "A JSON file of variables drawn from the credentials, e.g. a `*.tfvars.json` file.",
+						Optional:            true,
+						Attributes: map[string]schema.Attribute{
+							"file": schema.StringAttribute{
+								MarkdownDescription: "The file: a relative path lands in the shared directory, an absolute path is mounted there.",
+								Required:            true,
+							},
+							"variables": schema.MapAttribute{
+								MarkdownDescription: "Variable to credential key (as in `environment`). A variable name with dots makes nested objects: " +
+									"`SECRET.ID` is the field `ID` of the object variable `SECRET`. An object value stays an object.",
+								Optional:    true,
+								ElementType: types.StringType,
+							},
+						},
+					},
+				},
+			},
+			"credentials": schema.DynamicAttribute{
+				MarkdownDescription: "The credentials object that `credentials_config` draws from: an object " +
+					"(`{ aws = { accessKeyId = ..., secretAccessKey = ... } }`) or a JSON string of one (`jsonencode(...)`, `file(\"creds.json\")`). " +
+					"It reaches the pod only through Secrets.",
+				Optional:  true,
+				Sensitive: true,
+			},
+			"skip_permission_checks": schema.BoolAttribute{
+				MarkdownDescription: "Skip the `pre-checks` init container, which verifies that the service account may create the ConfigMaps and " +
+					"Secrets the outputs are returned through. Taken from `runner` when not set, else `false`.",
+				Optional: true,
+			},
+			"manifests_output": schema.StringAttribute{
+				MarkdownDescription: "The name of a property of the outputs (and of the secret outputs) that holds a list of manifest locations; " +
+					"the lists are concatenated into `manifests`.",
+				Optional: true,
+			},
+			"inputs": schema.DynamicAttribute{
+				MarkdownDescription: "Any value (usually an object), written as JSON to the file named by `RESOURCE_INPUTS_FILE`. " +
+					"The file reaches the pod through a Secret, but the value is not sensitive in the plan: put secrets in `secret_files`, " +
+					"`job.secret_variables` or `credentials`.",
+				Optional: true,
+			},
+			"keep_job": schema.BoolAttribute{
+				MarkdownDescription: "Keep the Job, its pod and the objects it used after each run, for debugging (`kubectl logs job/<job_name> -c runner`). " +
+					"By default they are deleted once the outputs are read.",
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(false),
+			},
+			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+
+			"outputs": schema.DynamicAttribute{
+				MarkdownDescription: "The object the runner wrote to `OUTPUTS_FILE`, e.g. `containerdriver_run.s3.outputs.bucket`. " +
+					"Unknown in a plan only when the run will run again.",
+				Computed: true,
+			},
+			"secret_outputs": schema.DynamicAttribute{
+				MarkdownDescription: "The object the runner wrote to `SECRET_OUTPUTS_FILE`. Sensitive.",
+				Computed:            true,
+				Sensitive:           true,
+			},
+			"manifests": schema.DynamicAttribute{
+				MarkdownDescription: "The list of manifest locations found under `manifests_output` in the outputs, then in the secret outputs.",
+				Computed:            true,
+			},
+			"git_commit": schema.StringAttribute{
+				MarkdownDescription: "The commit `source` was checked out at.",
+				Computed:            true,
+			},
+			"image_digest": schema.StringAttribute{
+				MarkdownDescription: "The image the runner container actually ran, as the kubelet reported it (`repo@sha256:...` or `sha256:...`).",
+				Computed:            true,
+			},
+			"job_name": schema.StringAttribute{
+				MarkdownDescription: "The name of the Job of the last run.",
+				Computed:            true,
+			},
+			"namespace": schema.StringAttribute{
+				MarkdownDescription: "The namespace the run uses: `job.namespace`, else `runner.namespace`, else `" + containerdriver.DefaultNamespace + "`.",
+				Computed:            true,
+			},
+		},
+	}
+}
+
+// runInputAttributes are the attributes whose change runs the container again.
+var runInputAttributes = []string{
+	"runner", "job", "files", "secret_files", "source", "credentials_config", "credentials",
+	"skip_permission_checks", "manifests_output", "inputs",
+}
+
+// runComputedAttributes are set from a run's result.
+var runComputedAttributes = []string{"outputs", "secret_outputs", "manifests", "git_commit", "image_digest", "job_name"}

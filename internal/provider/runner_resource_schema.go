@@ -1,0 +1,132 @@
+package provider
+
+import (
+	"context"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
+)
+
+func runnerSchema(ctx context.Context) schema.Schema {
+	configAttrs := map[string]schema.Attribute{}
+	for name, typ := range runnerConfigAttrTypes {
+		desc := runnerConfigDescriptions[name]
+		if typ == types.BoolType {
+			configAttrs[name] = schema.BoolAttribute{MarkdownDescription: desc, Computed: true}
+		} else {
+			configAttrs[name] = schema.StringAttribute{MarkdownDescription: desc, Computed: true}
+		}
+	}
+	nonEmptyList := []validator.List{listvalidator.SizeAtLeast(1)}
+	return schema.Schema{
+		MarkdownDescription: "A runner configuration (the specification's Container Runner): the namespace, service account, pod template " +
+			"and sidecar image that many `containerdriver_run` resources share through `runner = containerdriver_runner.<name>.config`.\n\n" +
+			"It can also set up the cluster side: `create_namespace` creates the namespace (labelled for the restricted Pod Security Standard), " +
+			"`create_service_account` creates the service account with a Role holding exactly the permissions the sidecars need " +
+			"(`create` on `configmaps` and `secrets`) plus `extra_rules`, and a RoleBinding. Destroy deletes what it created, and only that: " +
+			"objects that already existed are an error at create rather than being taken over. Setting `create_namespace` or " +
+			"`create_service_account` back to `false` releases the objects: they are kept and no longer deleted on destroy.\n\n" +
+			"When neither is set, the resource only holds configuration and never contacts the cluster.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				MarkdownDescription: "`<namespace>/<service_account>`.",
+				Computed:            true,
+			},
+			"namespace": schema.StringAttribute{
+				MarkdownDescription: "The namespace the runs' Jobs are created in. Defaults to `" + containerdriver.DefaultNamespace + "`. " +
+					"Changing it replaces the resource (and the runs using it: a runner's state lives in its namespace).",
+				Optional:      true,
+				Computed:      true,
+				Default:       stringdefault.StaticString(containerdriver.DefaultNamespace),
+				Validators:    namespaceValidators(),
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"service_account": schema.StringAttribute{
+				MarkdownDescription: "The service account the runs' pods run as. Defaults to `" + containerdriver.DefaultServiceAccount + "`.",
+				Optional:            true,
+				Computed:            true,
+				Default:             stringdefault.StaticString(containerdriver.DefaultServiceAccount),
+				Validators:          serviceAccountValidators(),
+			},
+			"pod_template": schema.StringAttribute{
+				MarkdownDescription: "A pod template (YAML `PodTemplateSpec`) merged into every run's default template before the run's own " +
+					"`job.pod_template`: image pull secrets, node selectors, tolerations, resources.",
+				Optional:   true,
+				Validators: []validator.String{validPodTemplate()},
+			},
+			"skip_permission_checks": schema.BoolAttribute{
+				MarkdownDescription: "Runs skip the `pre-checks` init container unless they say otherwise. Defaults to `false`.",
+				Optional:            true,
+				Computed:            true,
+				Default:             booldefault.StaticBool(false),
+			},
+			"sidecar_image": schema.StringAttribute{
+				MarkdownDescription: "The sidecar image runs use instead of the provider's `sidecar_image`, e.g. a mirror in a private registry.",
+				Optional:            true,
+				Validators:          []validator.String{validImage()},
+			},
+			"create_namespace": schema.BoolAttribute{
+				MarkdownDescription: "Create the namespace, labelled `pod-security.kubernetes.io/enforce=restricted`, and delete it on destroy. " +
+					"Defaults to `false`: the namespace must exist.",
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(false),
+			},
+			"create_service_account": schema.BoolAttribute{
+				MarkdownDescription: "Create the service account, a Role named after it with `create` on `configmaps` and `secrets` " +
+					"(what the sidecars need) plus `extra_rules`, and a RoleBinding; delete them on destroy. Defaults to `false`.",
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(false),
+			},
+			"extra_rules": schema.ListNestedAttribute{
+				MarkdownDescription: "Rules appended to the Role, for what the runner itself does in its namespace, e.g. an OpenTofu runner keeping " +
+					"its state in Secrets needs `get`, `list`, `create`, `update` and `delete` on `secrets`, and on `leases` in `coordination.k8s.io`. " +
+					"Needs `create_service_account = true`.",
+				Optional: true,
+				NestedObject: schema.NestedAttributeObject{
+					Attributes: map[string]schema.Attribute{
+						"api_groups": schema.ListAttribute{
+							MarkdownDescription: "API groups; `\"\"` is the core group.",
+							Required:            true,
+							ElementType:         types.StringType,
+							Validators:          nonEmptyList,
+						},
+						"resources": schema.ListAttribute{
+							MarkdownDescription: "Resources, e.g. `secrets`.",
+							Required:            true,
+							ElementType:         types.StringType,
+							Validators:          nonEmptyList,
+						},
+						"verbs": schema.ListAttribute{
+							MarkdownDescription: "Verbs, e.g. `get`, `list`, `create`, `update`, `delete`.",
+							Required:            true,
+							ElementType:         types.StringType,
+							Validators:          nonEmptyList,
+						},
+						"resource_names": schema.ListAttribute{
+							MarkdownDescription: "Restrict the rule to these object names.",
+							Optional:            true,
+							ElementType:         types.StringType,
+						},
+					},
+				},
+			},
+			"config": schema.SingleNestedAttribute{
+				MarkdownDescription: "The configuration to pass to runs: `runner = containerdriver_runner.<name>.config`. Known at plan time.",
+				Computed:            true,
+				Attributes:          configAttrs,
+			},
+			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+		},
+	}
+}
