@@ -361,4 +361,3 @@ func stringMap(ctx context.Context, m types.Map, p path.Path, diags *diag.Diagno
 	}
 	return out, known
 }
-

@@ -154,8 +154,8 @@ func TestKubeSettings_RestConfig(t *testing.T) {
 			want: restView{Host: "https://override.example", Token: "override-token", CAData: "one-ca"},
 		},
 		{
-			name: "a missing file among config_paths is an error",
-			s:    kubeSettings{ConfigPaths: []string{filepath.Join(filepath.Dir(kc), "absent-is-checked-first"), kc}},
+			name:    "a missing file among config_paths is an error",
+			s:       kubeSettings{ConfigPaths: []string{filepath.Join(filepath.Dir(kc), "absent-is-checked-first"), kc}},
 			wantErr: "absent-is-checked-first",
 		},
 		{

@@ -84,4 +84,6 @@ func (m *runnerResourceModel) env(ctx context.Context) (containerdriver.RunnerEn
 }
 
 // manages reports whether env creates anything in the cluster.
-func manages(env containerdriver.RunnerEnv) bool { return env.CreateNamespace || env.CreateServiceAccount }
+func manages(env containerdriver.RunnerEnv) bool {
+	return env.CreateNamespace || env.CreateServiceAccount
+}
