@@ -25,6 +25,7 @@ import (
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/outputs"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/state"
 )
 
 // Observer receives progress while a run is in flight. Implementations must be safe for
@@ -89,6 +90,13 @@ func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Resu
 	}
 
 	res, runErr := e.wait(ctx, spec, built, action, red)
+	if runErr == nil && action == contract.ActionDestroy && spec.State != nil {
+		// What was destroyed has no state left to keep.
+		st := &state.Store{Client: e.Client, Namespace: ns, RunID: spec.RunID}
+		if err := st.Delete(ctx); err != nil {
+			runErr = fmt.Errorf("destroy succeeded but deleting its state failed: %w", err)
+		}
+	}
 	if !spec.KeepResources {
 		// The caller's context may be done (timeout); cleanup still has to happen.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -578,6 +586,29 @@ func (e *Executor) logTails(ctx context.Context, ns, job string, red *redactor) 
 		out[cs.Name] = red.mask(string(b))
 	}
 	return out
+}
+
+// ForceCleanup removes everything a run id has in its namespace without running the
+// destroy action: every Job of the run, their objects and the run's saved state. It is
+// for a runner that can no longer succeed; what the runner created outside the cluster
+// is left as it is.
+func (e *Executor) ForceCleanup(ctx context.Context, spec *RunSpec) error {
+	ns := spec.Namespace()
+	jobs, err := e.Client.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.Set{
+		contract.LabelManagedBy: contract.ManagedByValue, contract.LabelRunID: runLabel(spec.RunID)}.String()})
+	if err != nil {
+		return fmt.Errorf("list jobs of run %s: %w", spec.RunID, err)
+	}
+	var errs []error
+	for _, j := range jobs.Items {
+		if err := e.Cleanup(ctx, ns, j.Name); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := (&state.Store{Client: e.Client, Namespace: ns, RunID: spec.RunID}).Delete(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // Cleanup deletes a Job, its pod and every object created for it (inputs and outputs).

@@ -212,3 +212,24 @@ func split(b []byte, size int) [][]byte {
 	}
 	return out
 }
+
+// SaveDir archives dir and saves it as the new state; it returns the archive's size.
+func (s *Store) SaveDir(ctx context.Context, dir string) (int64, error) {
+	data, err := Archive(dir)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := s.Save(ctx, data); err != nil {
+		return 0, err
+	}
+	return int64(len(data)), nil
+}
+
+// RestoreDir writes the saved state, if any, into dir; it returns the archive's size.
+func (s *Store) RestoreDir(ctx context.Context, dir string) (int64, error) {
+	data, err := s.Load(ctx)
+	if err != nil || data == nil {
+		return 0, err
+	}
+	return int64(len(data)), Extract(data, dir)
+}

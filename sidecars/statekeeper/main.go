@@ -1,0 +1,58 @@
+// Command statekeeper is the state-restore init container: before the runner starts, it
+// writes the state the previous run of the same resource saved into STATE_PATH.
+// (outputs-fetcher saves it again when the runner has ended.)
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/state"
+)
+
+func main() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := run(ctx, os.Getenv, nil); err != nil {
+		msg := "state-restore: " + err.Error()
+		fmt.Fprintln(os.Stderr, msg)
+		if f := os.Getenv(contract.EnvErrorFile); f != "" {
+			_ = os.WriteFile(f, []byte(msg+"\n"), 0o644)
+		}
+		_ = os.WriteFile("/dev/termination-log", []byte(msg), 0o644)
+		os.Exit(1)
+	}
+}
+
+// run restores the state; client is nil outside tests (the in-cluster client is used).
+func run(ctx context.Context, getenv func(string) string, client kubernetes.Interface) error {
+	dir, runID, ns := getenv(contract.EnvStatePath), getenv(contract.EnvRunID), getenv(contract.EnvPodNamespace)
+	if dir == "" || runID == "" || ns == "" {
+		return fmt.Errorf("%s, %s and %s must be set", contract.EnvStatePath, contract.EnvRunID, contract.EnvPodNamespace)
+	}
+	if client == nil {
+		cfg, err := rest.InClusterConfig()
+		if err != nil {
+			return fmt.Errorf("in-cluster config: %w", err)
+		}
+		if client, err = kubernetes.NewForConfig(cfg); err != nil {
+			return err
+		}
+	}
+	n, err := (&state.Store{Client: client, Namespace: ns, RunID: runID}).RestoreDir(ctx, dir)
+	if err != nil {
+		return fmt.Errorf("restore the state of run %s: %w (the service account needs get and list on secrets)", runID, err)
+	}
+	if n == 0 {
+		fmt.Printf("state-restore: no state saved yet for this run; %s starts empty\n", dir)
+	} else {
+		fmt.Printf("state-restore: restored %d bytes of state into %s\n", n, dir)
+	}
+	return nil
+}
