@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,9 +16,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/outputs"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/state"
 )
 
 const (
@@ -34,6 +37,10 @@ const (
 type config struct {
 	Namespace, JobName, JobUID, BaseName                     string
 	OutputsFile, SecretOutputsFile, ErrorFile, GitCommitFile string
+	// StatePath and RunID are set when the run keeps a state directory.
+	StatePath, RunID string
+	// OutputsFormat is "json" or contract.OutputsFormatJSONOrYAML.
+	OutputsFormat string
 	// StoreTimeout bounds the retries of the store phase.
 	StoreTimeout time.Duration
 	// FirstBackoff is the first pause between retries; it doubles up to maxBackoff.
@@ -62,6 +69,9 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		SecretOutputsFile: file(contract.EnvSecretOutputsFile, contract.SecretOutputsFile),
 		ErrorFile:         file(contract.EnvErrorFile, contract.ErrorFile),
 		GitCommitFile:     file(contract.EnvGitCommitFile, contract.GitCommitFile),
+		StatePath:         getenv(contract.EnvStatePath),
+		RunID:             getenv(contract.EnvRunID),
+		OutputsFormat:     getenv(contract.EnvOutputsFormat),
 		StoreTimeout:      storeTimeout,
 		FirstBackoff:      firstBackoff,
 	}
@@ -98,9 +108,31 @@ func run(ctx context.Context, cfg config, client kubernetes.Interface, signals <
 		return fmt.Errorf("stopped before the runner ended: %w", ctx.Err())
 	}
 
-	h := outputs.ReadFiles(cfg.OutputsFile, cfg.SecretOutputsFile, cfg.ErrorFile, cfg.GitCommitFile)
+	outputsFile := cfg.OutputsFile
+	if cfg.OutputsFormat == contract.OutputsFormatJSONOrYAML {
+		converted, err := yamlExportsToJSON(outputsFile)
+		if err != nil {
+			logger.Printf("problem: %v", err)
+		} else {
+			outputsFile = converted
+		}
+	}
+	h := outputs.ReadFiles(outputsFile, cfg.SecretOutputsFile, cfg.ErrorFile, cfg.GitCommitFile)
 	for _, p := range h.Problems {
 		logger.Printf("problem: %s", p)
+	}
+	if cfg.StatePath != "" {
+		// Saved whether the runner succeeded or not: a half-applied run must keep its state.
+		sctx, scancel := context.WithTimeout(ctx, cfg.StoreTimeout/2)
+		n, err := (&state.Store{Client: client, Namespace: cfg.Namespace, RunID: cfg.RunID}).SaveDir(sctx, cfg.StatePath)
+		scancel()
+		if err != nil {
+			h.StateError = err.Error()
+			logger.Printf("state not saved: %v", err)
+		} else {
+			h.StateBytes = n
+			logger.Printf("saved %d bytes of state from %s", n, cfg.StatePath)
+		}
 	}
 	cms, secrets := outputs.Objects(outputs.Meta{
 		Namespace: cfg.Namespace, JobName: cfg.JobName, JobUID: cfg.JobUID, BaseName: cfg.BaseName,
@@ -253,4 +285,29 @@ func transient(err error) bool {
 	}
 	var status apierrors.APIStatus
 	return !errors.As(err, &status)
+}
+
+// yamlExportsToJSON converts the container deployer's exports (JSON or YAML) to a JSON
+// file the outputs reader takes. An absent file stays absent.
+func yamlExportsToJSON(p string) (string, error) {
+	b, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) || (err == nil && json.Valid(b)) {
+		return p, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read exports %s: %w", p, err)
+	}
+	j, err := yaml.YAMLToJSON(b)
+	if err != nil {
+		return "", fmt.Errorf("exports %s is neither JSON nor YAML: %w", p, err)
+	}
+	f, err := os.CreateTemp("", "exports-*.json")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if _, err := f.Write(j); err != nil {
+		return "", err
+	}
+	return f.Name(), nil
 }
