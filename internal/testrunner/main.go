@@ -13,15 +13,26 @@
 //	fail                      a message written to ERROR_FILE, then exit with exit_code (default 3)
 //	fail_on                   the action that fails ("create" or "destroy"; default both)
 //	sleep_seconds             sleep before finishing
+//	count_state               increment STATE_PATH/count and output it as "count"
+//	state_blob_bytes          write that many random bytes to STATE_PATH/blob
+//	                          (the blob's SHA-256 is always output as "state_blob_sha256")
+//
+// With OPERATION set (the container deployer contract) it reads IMPORTS_PATH instead and
+// writes its exports as YAML to EXPORTS_PATH: "operation", every path variable it got, the
+// imports, and the target file's content.
 //
 // The outputs always hold "action", "inputs" (the inputs as read) and "uid".
 package main
 
 import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 )
@@ -38,6 +49,8 @@ type inputs struct {
 	FailOn         string         `json:"fail_on"`
 	ExitCode       int            `json:"exit_code"`
 	SleepSeconds   float64        `json:"sleep_seconds"`
+	CountState     bool           `json:"count_state"`
+	StateBlobBytes int            `json:"state_blob_bytes"`
 }
 
 func main() {
@@ -49,6 +62,9 @@ func main() {
 }
 
 func run() error {
+	if op := os.Getenv("OPERATION"); op != "" {
+		return deployer(op)
+	}
 	action := os.Getenv("ACTION")
 	fmt.Printf("testrunner: ACTION=%s SCRIPTS_DIRECTORY=%s\n", action, os.Getenv("SCRIPTS_DIRECTORY"))
 	raw, err := os.ReadFile(os.Getenv("RESOURCE_INPUTS_FILE"))
@@ -84,6 +100,11 @@ func run() error {
 			continue
 		}
 		out["file_"+p] = string(b)
+	}
+	if dir := os.Getenv("STATE_PATH"); dir != "" {
+		if err := keepState(dir, in, out); err != nil {
+			return err
+		}
 	}
 	if in.BigOutputBytes > 0 {
 		out["big"] = strings.Repeat("x", in.BigOutputBytes)
@@ -121,4 +142,75 @@ func writeJSON(path string, v any) error {
 		return err
 	}
 	return os.WriteFile(path, b, 0o644)
+}
+
+func keepState(dir string, in inputs, out map[string]any) error {
+	if in.CountState {
+		n := 0
+		if b, err := os.ReadFile(filepath.Join(dir, "count")); err == nil {
+			fmt.Sscan(string(b), &n)
+		}
+		n++
+		if err := os.WriteFile(filepath.Join(dir, "count"), []byte(fmt.Sprint(n)), 0o644); err != nil {
+			return fmt.Errorf("write state: %w", err)
+		}
+		out["count"] = n
+	}
+	if in.StateBlobBytes > 0 {
+		blob := make([]byte, in.StateBlobBytes)
+		if _, err := rand.Read(blob); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "blob"), blob, 0o644); err != nil {
+			return fmt.Errorf("write state: %w", err)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "blob")); err == nil {
+		sum := sha256.Sum256(b)
+		out["state_blob_sha256"] = hex.EncodeToString(sum[:])
+	}
+	return nil
+}
+
+// deployer follows the container deployer contract.
+func deployer(op string) error {
+	fmt.Printf("testrunner: OPERATION=%s\n", op)
+	raw, err := os.ReadFile(os.Getenv("IMPORTS_PATH"))
+	if err != nil {
+		return fmt.Errorf("read imports: %w", err)
+	}
+	var imports map[string]any
+	if err := json.Unmarshal(raw, &imports); err != nil {
+		return fmt.Errorf("parse imports: %w", err)
+	}
+	out := map[string]any{"operation": op, "imports": imports, "uid": fmt.Sprint(os.Getuid()), "gid": fmt.Sprint(os.Getgid())}
+	for _, v := range []string{"IMPORTS_PATH", "EXPORTS_PATH", "TARGET_PATH", "STATE_PATH", "COMPONENT_DESCRIPTOR_PATH", "CONTENT_PATH", "POD_NAME", "POD_NAMESPACE"} {
+		out["env_"+v] = os.Getenv(v)
+	}
+	if p := os.Getenv("TARGET_PATH"); p != "" {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("read target: %w", err)
+		}
+		out["target_file"] = string(b)
+	}
+	if dir := os.Getenv("STATE_PATH"); dir != "" {
+		var in inputs
+		_ = json.Unmarshal(raw, &in)
+		if err := keepState(dir, in, out); err != nil {
+			return err
+		}
+	}
+	// YAML by hand: the exports are flat strings, numbers and one nested map.
+	var b strings.Builder
+	keys := make([]string, 0, len(out))
+	for k := range out {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		j, _ := json.Marshal(out[k]) // JSON is valid YAML flow syntax
+		fmt.Fprintf(&b, "%s: %s\n", k, j)
+	}
+	return os.WriteFile(os.Getenv("EXPORTS_PATH"), []byte(b.String()), 0o644)
 }
