@@ -13,7 +13,8 @@
 //	fail                      a message written to ERROR_FILE, then exit with exit_code (default 3)
 //	fail_on                   the action that fails ("create" or "destroy"; default both)
 //	sleep_seconds             sleep before finishing
-//	count_state               increment STATE_PATH/count and output it as "count"
+//	count_state               increment STATE_PATH/count (on create; destroy only reads it)
+//	                          and output it as "count"
 //	state_blob_bytes          write that many random bytes to STATE_PATH/blob
 //	                          (the blob's SHA-256 is always output as "state_blob_sha256")
 //
@@ -150,7 +151,9 @@ func keepState(dir string, in inputs, out map[string]any) error {
 		if b, err := os.ReadFile(filepath.Join(dir, "count")); err == nil {
 			fmt.Sscan(string(b), &n)
 		}
-		n++
+		if os.Getenv("ACTION") != "destroy" && os.Getenv("OPERATION") != "DELETE" {
+			n++
+		}
 		if err := os.WriteFile(filepath.Join(dir, "count"), []byte(fmt.Sprint(n)), 0o644); err != nil {
 			return fmt.Errorf("write state: %w", err)
 		}
