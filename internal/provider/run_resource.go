@@ -94,6 +94,8 @@ func validateRun(ctx context.Context, m *runResourceModel, diags *diag.Diagnosti
 	if b.isUnknown("job.image") || spec.Job.Image == "" {
 		spec.Job.Image = "placeholder"
 	}
+	// These fields have attribute validators of their own; reporting them twice helps nobody.
+	b.unknown = append(b.unknown, "job.image", "job.shared_directory", "job.namespace", "job.service_account", "source.url")
 	if err := spec.Validate(); err != nil {
 		if !addSpecErrors(diags, err, b) {
 			diags.AddError("Invalid Run Configuration", err.Error())

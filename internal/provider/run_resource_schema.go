@@ -5,7 +5,6 @@ import (
 	"regexp"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
-	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -82,7 +81,6 @@ func runSchema(ctx context.Context) schema.Schema {
 			MarkdownDescription: runnerConfigDescriptions["sidecar_image"], Optional: true, Validators: []validator.String{validImage()},
 		},
 	}
-	envKeys := mapvalidator.KeysAre(stringvalidator.RegexMatches(regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`), "must be a valid environment variable name"))
 
 	return schema.Schema{
 		MarkdownDescription: "Runs a container image as a Kubernetes Job following the Container Driver contract, " +
@@ -161,14 +159,12 @@ func runSchema(ctx context.Context) schema.Schema {
 						MarkdownDescription: "Environment variables of the runner container.",
 						Optional:            true,
 						ElementType:         types.StringType,
-						Validators:          []validator.Map{envKeys},
 					},
 					"secret_variables": schema.MapAttribute{
 						MarkdownDescription: "Environment variables of the runner container with sensitive values. They reach the pod through a Secret.",
 						Optional:            true,
 						Sensitive:           true,
 						ElementType:         types.StringType,
-						Validators:          []validator.Map{envKeys},
 					},
 				},
 			},
@@ -234,7 +230,6 @@ func runSchema(ctx context.Context) schema.Schema {
 							"An object is set as its JSON text.",
 						Optional:    true,
 						ElementType: types.StringType,
-						Validators:  []validator.Map{envKeys},
 					},
 					"file": schema.StringAttribute{
 						MarkdownDescription: "A relative path, in the shared directory, of a file holding the whole credentials as JSON, e.g. `credentials.json`.",
