@@ -237,6 +237,9 @@ func BuildJob(spec *RunSpec, action string) (*Built, error) {
 		env := append(append([]corev1.EnvVar{}, podEnv...),
 			corev1.EnvVar{Name: contract.EnvServiceAccount, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.serviceAccountName"}}})
 		env = append(env, fileEnv...)
+		if spec.State != nil {
+			env = append(env, corev1.EnvVar{Name: contract.EnvStatePath, Value: spec.State.Path})
+		}
 		initContainers = append(initContainers, sidecarContainer(contract.ContainerPreChecks, sidecarImage, contract.PreChecksCommand, "64Mi", env, sharedMount, false))
 	}
 	if src := spec.Source; src != nil {

@@ -296,12 +296,15 @@ func TestBuildJob(t *testing.T) {
 				ps.Volumes = append(ps.Volumes, corev1.Volume{Name: "state", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
 				stateMount := corev1.VolumeMount{Name: "state", MountPath: "/state"}
 				stateEnv := []corev1.EnvVar{{Name: "STATE_PATH", Value: "/state"}, {Name: "CONTAINERDRIVER_RUN_ID", Value: "run-1"}}
+				pc := &ps.InitContainers[1]
+				pc.Env = append(pc.Env, corev1.EnvVar{Name: "STATE_PATH", Value: "/state"})
 				f := &ps.InitContainers[0]
 				f.Env = append(f.Env, stateEnv...)
 				f.VolumeMounts = append(f.VolumeMounts, stateMount)
 				restore := ps.InitContainers[1].DeepCopy() // pre-checks' shape
 				restore.Name, restore.Command = "state-restore", []string{"/opt/container-driver/statekeeper"}
 				restore.Env = append(append(restore.Env[:2:2], stateEnv...), ps.InitContainers[0].Env[5:10]...)
+				restore.Env = restore.Env[:len(restore.Env):len(restore.Env)]
 				restore.VolumeMounts = append(restore.VolumeMounts, stateMount)
 				ps.InitContainers = append(ps.InitContainers, *restore)
 				r := runner(j)

@@ -39,6 +39,9 @@ type config struct {
 	TerminationLog string
 	CheckTimeout   time.Duration
 	FirstBackoff   time.Duration
+	// KeepsState is set when the run has a state directory (STATE_PATH): restoring and
+	// replacing it needs more than the specification's permissions.
+	KeepsState bool
 }
 
 // configFromEnv reads the environment. The namespace defaults to the service account's.
@@ -47,6 +50,7 @@ func configFromEnv(getenv func(string) string) config {
 		Namespace:      getenv(contract.EnvPodNamespace),
 		ServiceAccount: getenv(contract.EnvServiceAccount),
 		ErrorFile:      getenv(contract.EnvErrorFile),
+		KeepsState:     getenv(contract.EnvStatePath) != "",
 		TerminationLog: corev1.TerminationMessagePathDefault,
 		CheckTimeout:   checkTimeout,
 		FirstBackoff:   firstBackoff,
@@ -68,6 +72,10 @@ type permission struct{ verb, resource string }
 // required are the specification's permissions: outputs-fetcher creates the outputs
 // ConfigMaps and Secrets.
 var required = []permission{{"create", "configmaps"}, {"create", "secrets"}}
+
+// stateRequired are needed on top when the run keeps a state directory: state-restore
+// reads the state Secrets, outputs-fetcher replaces them.
+var stateRequired = []permission{{"get", "secrets"}, {"list", "secrets"}, {"update", "secrets"}, {"delete", "secrets"}}
 
 // run checks the permissions; on a denial or a failure to check, it writes the message to
 // ERROR_FILE and the termination log and returns it.
@@ -93,7 +101,11 @@ func check(ctx context.Context, cfg config, client kubernetes.Interface, logger 
 	}
 	var denied []permission
 	var reasons []string
-	for _, p := range required {
+	perms := required
+	if cfg.KeepsState {
+		perms = append(append([]permission{}, required...), stateRequired...)
+	}
+	for _, p := range perms {
 		var st authorizationv1.SubjectAccessReviewStatus
 		err := retry(ctx, cfg.FirstBackoff, logger, func(ctx context.Context) error {
 			r, err := client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
@@ -133,14 +145,35 @@ type deniedError struct {
 }
 
 func (e *deniedError) Error() string {
-	var what, resources []string
+	var what []string
+	// One rule per set of verbs, resources that lack the same verbs sharing it.
+	verbsOf := map[string][]string{}
+	var resourceOrder []string
+	state := false
 	for _, p := range e.denied {
 		what = append(what, p.verb+" "+p.resource)
-		resources = append(resources, `"`+p.resource+`"`)
+		if _, seen := verbsOf[p.resource]; !seen {
+			resourceOrder = append(resourceOrder, p.resource)
+		}
+		verbsOf[p.resource] = append(verbsOf[p.resource], `"`+p.verb+`"`)
+		state = state || p.verb != "create"
+	}
+	var ruleOrder []string
+	resourcesOf := map[string][]string{}
+	for _, r := range resourceOrder {
+		v := strings.Join(verbsOf[r], ", ")
+		if _, seen := resourcesOf[v]; !seen {
+			ruleOrder = append(ruleOrder, v)
+		}
+		resourcesOf[v] = append(resourcesOf[v], `"`+r+`"`)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s may not %s in namespace %q. ", who(e.serviceAccount), strings.Join(what, " or "), e.namespace)
-	b.WriteString("outputs-fetcher needs this to store the run's outputs, so the runner was not started. ")
+	if state {
+		b.WriteString("outputs-fetcher and state-restore need this to store the run's outputs and keep its state directory, so the runner was not started. ")
+	} else {
+		b.WriteString("outputs-fetcher needs this to store the run's outputs, so the runner was not started. ")
+	}
 	if len(e.reasons) > 0 {
 		fmt.Fprintf(&b, "The authorizer said: %s. ", strings.Join(e.reasons, "; "))
 	}
@@ -148,8 +181,14 @@ func (e *deniedError) Error() string {
 	if e.serviceAccount != "" {
 		subject = "service account " + e.serviceAccount
 	}
-	fmt.Fprintf(&b, "Fix: add this rule to a Role in namespace %q that a RoleBinding grants to %s:\n", e.namespace, subject)
-	fmt.Fprintf(&b, "- apiGroups: [\"\"]\n  resources: [%s]\n  verbs: [\"create\"]", strings.Join(resources, ", "))
+	rules := "this rule"
+	if len(ruleOrder) > 1 {
+		rules = "these rules"
+	}
+	fmt.Fprintf(&b, "Fix: add %s to a Role in namespace %q that a RoleBinding grants to %s:", rules, e.namespace, subject)
+	for _, v := range ruleOrder {
+		fmt.Fprintf(&b, "\n- apiGroups: [\"\"]\n  resources: [%s]\n  verbs: [%s]", strings.Join(resourcesOf[v], ", "), v)
+	}
 	return b.String()
 }
 

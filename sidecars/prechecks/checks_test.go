@@ -161,3 +161,26 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Errorf("config mismatch (-want +got):\n%s", diff)
 	}
 }
+
+func TestRun_stateDirectoryNeedsMore(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config{
+		Namespace: "runners", ServiceAccount: "runner", KeepsState: true,
+		ErrorFile: filepath.Join(dir, "error.txt"), TerminationLog: filepath.Join(dir, "termination-log"),
+		CheckTimeout: time.Second, FirstBackoff: time.Millisecond,
+	}
+	client := fake.NewClientset()
+	var asked []string
+	fakeAuthorizer(client, "runners", map[string]bool{"create configmaps": true, "create secrets": true, "get secrets": true}, &asked)
+	err := run(context.Background(), cfg, client, &bytes.Buffer{})
+	want := `service account "runner" may not list secrets or update secrets or delete secrets in namespace "runners". ` +
+		`outputs-fetcher and state-restore need this to store the run's outputs and keep its state directory, so the runner was not started. ` +
+		`Fix: add this rule to a Role in namespace "runners" that a RoleBinding grants to service account runner:` + "\n" +
+		"- apiGroups: [\"\"]\n  resources: [\"secrets\"]\n  verbs: [\"list\", \"update\", \"delete\"]"
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v\nwant %s", err, want)
+	}
+	if len(asked) != 6 {
+		t.Errorf("asked %v", asked)
+	}
+}
