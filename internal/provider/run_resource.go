@@ -59,13 +59,6 @@ func (r *runResource) Configure(_ context.Context, req resource.ConfigureRequest
 	r.data = data
 }
 
-func (r *runResource) sidecarImage() string {
-	if r.data == nil {
-		return ""
-	}
-	return r.data.sidecarImage
-}
-
 // ValidateConfig checks, without a cluster, everything the domain can check: file paths
 // against the shared directory, variable names, credentials_config, source credentials.
 // Values not known yet are skipped.

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -361,7 +362,7 @@ func credentialsValue(v types.Dynamic) (map[string]any, bool, error) {
 		dec := json.NewDecoder(strings.NewReader(s))
 		dec.UseNumber()
 		if err := dec.Decode(&obj); err != nil {
-			return nil, true, fmt.Errorf("a credentials string must hold a JSON object: %v", err)
+			return nil, true, fmt.Errorf("a credentials string must hold a JSON object: %w", err)
 		}
 		return obj, true, nil
 	}
@@ -442,11 +443,11 @@ func unquote(s string) (string, error) { return strconv.Unquote(s) }
 // that depend on unknown values are skipped (they are checked again at apply).
 func addSpecErrors(diags *diag.Diagnostics, err error, b *specBuilder) bool {
 	var fields containerdriver.ValidationErrors
-	switch e := err.(type) {
-	case containerdriver.ValidationErrors:
-		fields = e
-	case *containerdriver.FieldError:
-		fields = containerdriver.ValidationErrors{e}
+	var one *containerdriver.FieldError
+	switch {
+	case errors.As(err, &fields):
+	case errors.As(err, &one):
+		fields = containerdriver.ValidationErrors{one}
 	default:
 		return false
 	}

@@ -143,7 +143,7 @@ func runSchema(ctx context.Context) schema.Schema {
 						Validators: serviceAccountValidators(),
 					},
 					"namespace": schema.StringAttribute{
-						MarkdownDescription: "The namespace the Job runs in. Taken from `runner` when not set there, else `" + containerdriver.DefaultNamespace + "`. " +
+						MarkdownDescription: "The namespace the Job runs in. Taken from `runner` when not set here, else `" + containerdriver.DefaultNamespace + "`. " +
 							"Changing the namespace a run uses replaces the resource.",
 						Optional:   true,
 						Validators: namespaceValidators(),
@@ -283,7 +283,7 @@ func runSchema(ctx context.Context) schema.Schema {
 				Computed: true,
 				Default:  booldefault.StaticBool(false),
 			},
-			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+			"timeouts": timeoutsAttribute(ctx, "How long a run may take before it is stopped (the Job gets the same deadline). Each defaults to `20m`."),
 
 			"outputs": schema.DynamicAttribute{
 				MarkdownDescription: "The object the runner wrote to `OUTPUTS_FILE`, e.g. `containerdriver_run.s3.outputs.bucket`. " +
@@ -327,3 +327,13 @@ var runInputAttributes = []string{
 
 // runComputedAttributes are set from a run's result.
 var runComputedAttributes = []string{"outputs", "secret_outputs", "manifests", "git_commit", "image_digest", "job_name"}
+
+// timeoutsAttribute is the timeouts attribute with a description of its defaults.
+func timeoutsAttribute(ctx context.Context, desc string) schema.Attribute {
+	a := timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true})
+	if n, ok := a.(schema.SingleNestedAttribute); ok {
+		n.MarkdownDescription = desc
+		return n
+	}
+	return a
+}

@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 
-	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
@@ -126,7 +125,7 @@ func runnerSchema(ctx context.Context) schema.Schema {
 				Computed:            true,
 				Attributes:          configAttrs,
 			},
-			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+			"timeouts": timeoutsAttribute(ctx, "How long creating, updating or deleting the managed objects may take; deleting a namespace waits until everything in it is gone. Each defaults to `5m`."),
 		},
 	}
 }
