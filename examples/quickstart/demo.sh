@@ -79,7 +79,7 @@ EOF
 	if [ $local_cluster = 1 ]; then
 		export KUBE_CONFIG_PATH=$ADMIN_KUBECONFIG
 		unset KUBE_CONFIG_PATHS
-		export CONTAINERDRIVER_SIDECAR_IMAGE=${SIDECAR_IMAGE:-containerdriver.local/containerdriver-sidecars:dev}
+		export CONTAINERDRIVER_SIDECAR_IMAGE=${SIDECAR_IMAGE:-containerdriver.local/sidecars:dev}
 		export TF_VAR_runner_image=${RUNNER_IMAGE:-containerdriver.local/opentofu-runner:dev}
 	else
 		[ -z "${SIDECAR_IMAGE:-}" ] || export CONTAINERDRIVER_SIDECAR_IMAGE=$SIDECAR_IMAGE
@@ -119,9 +119,11 @@ fi
 [ -n "$TF" ] || die "neither terraform nor tofu is installed (make tofu builds OpenTofu)"
 T1=$(now_ms)
 
-# 2. The images: sidecars and the OpenTofu runner, imported into the local cluster.
+# 2. The images, imported into the local cluster: the sidecars (make images) and the
+# OpenTofu runner (templates/opentofu).
 if [ $local_cluster = 1 ]; then
-	"$ROOT/templates/images.sh" sidecars opentofu
+	make -s -C "$ROOT" images
+	"$ROOT/templates/images.sh" opentofu
 fi
 T2=$(now_ms)
 
