@@ -1,0 +1,359 @@
+package testcluster
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/imagebuild"
+)
+
+// ImageRegistry is the registry host of the images tests build: it has a dot, so
+// containerd never looks it up on docker.io, and the kubelet never pulls it.
+const ImageRegistry = "containerdriver.local"
+
+// configLabel is set on imported images to the image ID, so an image that is already
+// there is not imported again.
+const configLabel = "containerdriver.dev/image-id"
+
+// sidecarBinary is one binary of the sidecar image.
+type sidecarBinary struct {
+	pkg      string // package, relative to the module root
+	path     string // path in the image
+	optional bool   // built only when its directory exists
+}
+
+// sidecarBinaries are the sidecar image's contents; a variable so that this package's
+// tests can build an image before the sidecars exist.
+var sidecarBinaries = []sidecarBinary{
+	{pkg: "./sidecars/outputsfetcher", path: contract.OutputsFetcherCommand},
+	{pkg: "./sidecars/prechecks", path: contract.PreChecksCommand},
+	{pkg: "./sidecars/inigit", path: contract.GitInitCommand},
+	{pkg: "./sidecars/runnerhelper", path: contract.RunnerHelperCommand, optional: true},
+}
+
+var (
+	sidecarOnce sync.Once
+	sidecarRef  string
+	sidecarErr  error
+
+	runnerOnce sync.Once
+	runnerRef  string
+	runnerErr  error
+)
+
+// SidecarImage builds the sidecar image from this module's ./sidecars packages (static
+// binaries in /opt/container-driver), imports it into the local cluster, and returns
+// its reference, containerdriver.local/sidecars:test-<content hash>. It builds once per
+// test process; the same code gives the same tag, which is not imported twice.
+func SidecarImage(t testing.TB) string {
+	t.Helper()
+	RestConfig(t) // skip (or fail) first when there is no cluster
+	sidecarOnce.Do(func() { sidecarRef, sidecarErr = buildSidecarImage() })
+	if sidecarErr != nil {
+		t.Fatalf("sidecar image: %v", sidecarErr)
+	}
+	return sidecarRef
+}
+
+func buildSidecarImage() (string, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
+	var pkgs []string
+	var bins []sidecarBinary
+	for _, b := range sidecarBinaries {
+		if _, err := os.Stat(filepath.Join(root, b.pkg)); err != nil {
+			if b.optional {
+				continue
+			}
+			return "", fmt.Errorf("package %s does not exist in %s", b.pkg, root)
+		}
+		if !slices.Contains(pkgs, b.pkg) {
+			pkgs = append(pkgs, b.pkg)
+		}
+		bins = append(bins, b)
+	}
+	dir, err := os.MkdirTemp(workDir(), "sidecars-")
+	if err != nil {
+		return "", err
+	}
+	// One go build for all of them: the packages share most dependencies.
+	if err := goBuild(root, dir+string(filepath.Separator), pkgs...); err != nil {
+		return "", err
+	}
+	spec := imagebuild.Spec{User: "1000:1000", Dirs: []imagebuild.Dir{{Path: "/tmp", Mode: 0o1777}}}
+	var files []string
+	for _, b := range bins {
+		f := filepath.Join(dir, path.Base(b.pkg))
+		spec.Files = append(spec.Files, imagebuild.File{Path: b.path, Source: f, Mode: 0o755})
+		files = append(files, f)
+	}
+	sum, err := hashFiles(files...)
+	if err != nil {
+		return "", err
+	}
+	ref := ImageRegistry + "/sidecars:test-" + sum
+	return ref, buildImage(ref, spec)
+}
+
+// RunnerImage builds the project's test runner (./internal/testrunner) into an image,
+// containerdriver.local/testrunner:test-<content hash> with the program at /testrunner,
+// imports it into the local cluster, and returns its reference. Once per test process.
+func RunnerImage(t testing.TB) string {
+	t.Helper()
+	RestConfig(t)
+	runnerOnce.Do(func() {
+		var bin string
+		if bin, runnerErr = goBinary("./internal/testrunner"); runnerErr != nil {
+			return
+		}
+		var sum string
+		if sum, runnerErr = hashFiles(bin); runnerErr != nil {
+			return
+		}
+		runnerRef = ImageRegistry + "/testrunner:test-" + sum
+		runnerErr = buildImage(runnerRef, imagebuild.Spec{
+			Files:      []imagebuild.File{{Path: "/testrunner", Source: bin, Mode: 0o755}},
+			Dirs:       []imagebuild.Dir{{Path: "/tmp", Mode: 0o1777}},
+			Entrypoint: []string{"/testrunner"},
+			User:       "1000:1000",
+		})
+	})
+	if runnerErr != nil {
+		t.Fatalf("runner image: %v", runnerErr)
+	}
+	return runnerRef
+}
+
+// BuildImage writes the image spec describes, named ref, and imports it into the local
+// cluster (see LoadImage). Pods use it with imagePullPolicy IfNotPresent or Never.
+func BuildImage(t testing.TB, ref string, spec imagebuild.Spec) {
+	t.Helper()
+	if err := buildImage(ref, spec); err != nil {
+		t.Fatalf("build image %s: %v", ref, err)
+	}
+}
+
+func buildImage(ref string, spec imagebuild.Spec) error {
+	spec.Ref = ref
+	tar := filepath.Join(workDir(), strings.NewReplacer("/", "_", ":", "_").Replace(ref)+".tar")
+	if err := imagebuild.WriteFile(tar, spec); err != nil {
+		return err
+	}
+	defer os.Remove(tar)
+	return loadImage(tar)
+}
+
+var loadMu sync.Mutex
+
+// LoadImage imports a docker-archive tarball into the local cluster's containerd
+// (ctr -n k8s.io images import). An image whose every tag already names the same image
+// ID is not imported again.
+func LoadImage(t testing.TB, tarPath string) {
+	t.Helper()
+	if err := loadImage(tarPath); err != nil {
+		t.Fatalf("load image %s: %v", tarPath, err)
+	}
+}
+
+// ContainerdAddress is the socket of the local cluster's containerd.
+func ContainerdAddress() string {
+	if a := os.Getenv(EnvContainerdAddress); a != "" {
+		return a
+	}
+	return filepath.Join(Dir(), "run", "containerd.sock")
+}
+
+func ctr(args ...string) ([]byte, error) {
+	cmd := exec.Command("ctr", append([]string{"--address", ContainerdAddress(), "-n", "k8s.io"}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return out.Bytes(), fmt.Errorf("ctr %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(out.String()))
+	}
+	return out.Bytes(), nil
+}
+
+func loadImage(tarPath string) error {
+	sock := ContainerdAddress()
+	if _, err := os.Stat(sock); err != nil {
+		return fmt.Errorf("images are imported into the local cluster's containerd, and its socket is missing (%w): make cluster-up", err)
+	}
+	info, err := imagebuild.Inspect(tarPath)
+	if err != nil {
+		return err
+	}
+	if len(info.RepoTags) == 0 {
+		return fmt.Errorf("%s has no image name (RepoTags)", tarPath)
+	}
+	loadMu.Lock()
+	defer loadMu.Unlock()
+	present := true
+	for _, ref := range info.RepoTags {
+		out, err := ctr("images", "ls", "name=="+ref)
+		if err != nil {
+			return err
+		}
+		if !bytes.Contains(out, []byte(configLabel+"="+info.ConfigDigest)) {
+			present = false
+			break
+		}
+	}
+	if present {
+		return nil
+	}
+	if _, err := ctr("images", "import", tarPath); err != nil {
+		return err
+	}
+	for _, ref := range info.RepoTags {
+		if _, err := ctr("images", "label", ref, configLabel+"="+info.ConfigDigest); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var (
+	binMu sync.Mutex
+	bins  = map[string]*binResult{}
+)
+
+type binResult struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// GoBinary builds a static binary (CGO_ENABLED=0, -trimpath) of a package of this
+// module, e.g. "./internal/testrunner", once per test process, and returns its path.
+func GoBinary(t testing.TB, pkg string) string {
+	t.Helper()
+	p, err := goBinary(pkg)
+	if err != nil {
+		t.Fatalf("build %s: %v", pkg, err)
+	}
+	return p
+}
+
+func goBinary(pkg string) (string, error) {
+	binMu.Lock()
+	r, ok := bins[pkg]
+	if !ok {
+		r = &binResult{}
+		bins[pkg] = r
+	}
+	binMu.Unlock()
+	r.once.Do(func() {
+		root, err := moduleRoot()
+		if err != nil {
+			r.err = err
+			return
+		}
+		out := filepath.Join(workDir(), "bin", strings.NewReplacer("/", "_", ".", "_").Replace(strings.TrimPrefix(pkg, "./")))
+		if r.err = goBuild(root, out, pkg); r.err == nil {
+			r.path = out
+		}
+	})
+	return r.path, r.err
+}
+
+func goCommand() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	if g := os.Getenv("GOROOT"); g != "" {
+		return filepath.Join(g, "bin", "go")
+	}
+	return "/usr/local/go/bin/go"
+}
+
+func goBuild(root, out string, pkgs ...string) error {
+	cmd := exec.Command(goCommand(), append([]string{"build", "-trimpath", "-o", out}, pkgs...)...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %w\n%s", strings.Join(pkgs, " "), err, b)
+	}
+	return nil
+}
+
+var (
+	rootOnce sync.Once
+	root     string
+	rootErr  error
+)
+
+// moduleRoot is the directory of this module's go.mod, found from the test's working
+// directory (a package directory) with "go env GOMOD".
+func moduleRoot() (string, error) {
+	rootOnce.Do(func() {
+		out, err := exec.Command(goCommand(), "env", "GOMOD").Output()
+		if err != nil {
+			rootErr = fmt.Errorf("go env GOMOD: %w", err)
+			return
+		}
+		gomod := strings.TrimSpace(string(out))
+		if gomod == "" || gomod == os.DevNull {
+			rootErr = fmt.Errorf("not inside a Go module")
+			return
+		}
+		root = filepath.Dir(gomod)
+	})
+	return root, rootErr
+}
+
+var (
+	workOnce sync.Once
+	work     string
+)
+
+// workDir holds this test process's binaries and image tarballs. It is named after the
+// process, and the directories of processes that are gone are removed, since a test
+// process cannot clean up after itself at exit.
+func workDir() string {
+	workOnce.Do(func() {
+		base := os.TempDir()
+		const prefix = "containerdriver-testcluster-"
+		if old, _ := filepath.Glob(filepath.Join(base, prefix+"*")); len(old) > 0 {
+			for _, d := range old {
+				pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(d), prefix))
+				if err != nil || pid == os.Getpid() {
+					continue
+				}
+				if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); os.IsNotExist(err) {
+					os.RemoveAll(d)
+				}
+			}
+		}
+		work = filepath.Join(base, fmt.Sprintf("%s%d", prefix, os.Getpid()))
+		_ = os.MkdirAll(filepath.Join(work, "bin"), 0o755)
+	})
+	return work
+}
+
+// hashFiles is a short content hash of files, for image tags.
+func hashFiles(files ...string) (string, error) {
+	h := sha256.New()
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s %d\n", filepath.Base(f), len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
