@@ -29,18 +29,46 @@ const configLabel = "containerdriver.dev/image-id"
 
 // sidecarBinary is one binary of the sidecar image.
 type sidecarBinary struct {
-	pkg      string // package, relative to the module root
-	path     string // path in the image
-	optional bool   // built only when its directory exists
+	pkg  string // package, relative to the module root
+	path string // path in the image
 }
 
-// sidecarBinaries are the sidecar image's contents; a variable so that this package's
-// tests can build an image before the sidecars exist.
-var sidecarBinaries = []sidecarBinary{
+// requiredSidecars must exist for SidecarImage to build; every other main package under
+// ./sidecars joins them (e.g. runnerhelper, statekeeper), at /opt/container-driver/<dir>.
+var requiredSidecars = []sidecarBinary{
 	{pkg: "./sidecars/outputsfetcher", path: contract.OutputsFetcherCommand},
 	{pkg: "./sidecars/prechecks", path: contract.PreChecksCommand},
 	{pkg: "./sidecars/inigit", path: contract.GitInitCommand},
-	{pkg: "./sidecars/runnerhelper", path: contract.RunnerHelperCommand, optional: true},
+}
+
+// sidecarImagePath is where the binary of ./sidecars/<dir> goes in the image.
+func sidecarImagePath(dir string) string {
+	if dir == "runnerhelper" {
+		return contract.RunnerHelperCommand
+	}
+	return path.Join(contract.SidecarBinDir, dir)
+}
+
+// sidecarBinaries lists the sidecar image's binaries: the required ones and every other
+// directory of ./sidecars holding a main package. A variable so that this package's
+// tests can stand in for the sidecars.
+var sidecarBinaries = func(root string) ([]sidecarBinary, error) {
+	var out []sidecarBinary
+	for _, b := range requiredSidecars {
+		if _, err := os.Stat(filepath.Join(root, b.pkg)); err != nil {
+			return nil, fmt.Errorf("package %s does not exist in %s", b.pkg, root)
+		}
+		out = append(out, b)
+	}
+	dirs, _ := filepath.Glob(filepath.Join(root, "sidecars", "*", "main.go"))
+	for _, m := range dirs {
+		dir := filepath.Base(filepath.Dir(m))
+		b := sidecarBinary{pkg: "./sidecars/" + dir, path: sidecarImagePath(dir)}
+		if !slices.Contains(out, b) {
+			out = append(out, b)
+		}
+	}
+	return out, nil
 }
 
 var (
@@ -54,7 +82,8 @@ var (
 )
 
 // SidecarImage builds the sidecar image from this module's ./sidecars packages (static
-// binaries in /opt/container-driver), imports it into the local cluster, and returns
+// binaries in /opt/container-driver: outputsfetcher, prechecks, inigit, and every other
+// sidecar such as runner-helper and statekeeper), imports it into the local cluster, and returns
 // its reference, containerdriver.local/sidecars:test-<content hash>. It builds once per
 // test process; the same code gives the same tag, which is not imported twice.
 func SidecarImage(t testing.TB) string {
@@ -72,19 +101,15 @@ func buildSidecarImage() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	bins, err := sidecarBinaries(root)
+	if err != nil {
+		return "", err
+	}
 	var pkgs []string
-	var bins []sidecarBinary
-	for _, b := range sidecarBinaries {
-		if _, err := os.Stat(filepath.Join(root, b.pkg)); err != nil {
-			if b.optional {
-				continue
-			}
-			return "", fmt.Errorf("package %s does not exist in %s", b.pkg, root)
-		}
+	for _, b := range bins {
 		if !slices.Contains(pkgs, b.pkg) {
 			pkgs = append(pkgs, b.pkg)
 		}
-		bins = append(bins, b)
 	}
 	dir, err := os.MkdirTemp(workDir(), "sidecars-")
 	if err != nil {

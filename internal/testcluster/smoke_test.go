@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 	watchtools "k8s.io/client-go/tools/watch"
 	"k8s.io/utils/ptr"
 
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/imagebuild"
 )
 
@@ -244,15 +246,34 @@ func TestAccCluster_SidecarImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	want := []string{contract.OutputsFetcherCommand, contract.PreChecksCommand, contract.GitInitCommand}
 	if _, err := os.Stat(filepath.Join(root, "sidecars")); errors.Is(err, os.ErrNotExist) {
 		t.Log("./sidecars does not exist yet: the smoke tool stands in for the sidecar binaries")
-		stand := make([]sidecarBinary, 0, len(sidecarBinaries))
-		for _, b := range sidecarBinaries {
-			if !b.optional {
-				stand = append(stand, sidecarBinary{pkg: "./internal/testcluster/smoketool", path: b.path})
+		sidecarBinaries = func(string) ([]sidecarBinary, error) {
+			var stand []sidecarBinary
+			for _, p := range want {
+				stand = append(stand, sidecarBinary{pkg: "./internal/testcluster/smoketool", path: p})
+			}
+			return stand, nil
+		}
+	} else {
+		bins, err := sidecarBinaries(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, b := range bins {
+			got = append(got, b.path)
+		}
+		t.Logf("sidecar binaries: %v", got)
+		for _, p := range want {
+			if !slices.Contains(got, p) {
+				t.Errorf("the sidecar image lacks %s", p)
 			}
 		}
-		sidecarBinaries = stand
+		if _, err := os.Stat(filepath.Join(root, "sidecars", "runnerhelper")); err == nil && !slices.Contains(got, contract.RunnerHelperCommand) {
+			t.Errorf("the sidecar image lacks %s", contract.RunnerHelperCommand)
+		}
 	}
 	start := time.Now()
 	ref := SidecarImage(t)
