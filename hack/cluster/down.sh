@@ -48,6 +48,13 @@ if pid_of containerd >/dev/null && [ -S "$SOCK" ]; then
 fi
 for c in containerd kube-apiserver etcd; do stop "$c"; done
 
+# Another cluster (another state dir) holding the ports owns the machine-wide things.
+foreign=$(foreign_listeners)
+if [ -n "$foreign" ]; then
+	say "cluster ports held by another cluster or service (port:process[pid]): $(echo $foreign); leaving iptables, cni0, cgroups and pod processes alone"
+	pod_pids() { :; }
+fi
+
 # Processes whose PID files were lost, shims, and containers that outlived their shim.
 for round in 1 2 3; do
 	pids=$( (stray_pids; pod_pids) | sort -un)
@@ -64,44 +71,50 @@ if [ -n "$mounts" ]; then
 	echo "$mounts" | xargs -r -n 50 umount -l 2>/dev/null
 fi
 
-# iptables: the rules kube-proxy, the kubelet and the CNI plugins added, then their chains.
-[ -x "$KUBE" ] && "$KUBE" kube-proxy --cleanup >/dev/null 2>&1
-chains_removed=0
-for ipt in iptables ip6tables; do
-	command -v $ipt >/dev/null || continue
-	for t in nat filter mangle; do
-		$ipt -t $t -S 2>/dev/null | grep -E -- '^-A [A-Z]+ .*-j (KUBE|CNI)-' | grep -Ev -- '^-A (KUBE|CNI)-' | sed 's/^-A/-D/' |
-			while read -r rule; do eval "$ipt -t $t $rule" 2>/dev/null; done
-		chains=$($ipt -t $t -S 2>/dev/null | awk '/^-N (KUBE|CNI)-/{print $2}')
-		for ch in $chains; do $ipt -t $t -F "$ch" 2>/dev/null; done
-		for ch in $chains; do $ipt -t $t -X "$ch" 2>/dev/null && chains_removed=$((chains_removed + 1)); done
-	done
-done
-[ $chains_removed = 0 ] || note "$chains_removed iptables chains"
-
-# The pods' cgroups (cgroupfs driver): deepest first; a cgroup with processes stays.
-for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
-	for g in kubepods k8s.io; do
-		[ -d "$h$g" ] && find "$h$g" -depth -type d -exec rmdir {} \; 2>/dev/null
-	done
-done
-
-if ip link show cni0 >/dev/null 2>&1; then
-	ip link del cni0 && note "the cni0 bridge"
-fi
 # No container is left, so no address is in use: stale host-local reservations would
 # otherwise pile up across crashes until the /24 is exhausted.
-rm -rf "$DIR/cni/ipam" /var/lib/cni/results/containerdriver-* 2>/dev/null
-# Symbolic links the kubelet creates for log collectors, pointing into this state dir.
-find /var/log/containers /var/log/pods -maxdepth 1 -type l -lname "$DIR/*" -delete 2>/dev/null
+rm -rf "$DIR/cni/ipam"
 
-# Directories the kubelet creates at fixed places whatever its root dir; removed when
-# nothing else is in them.
-rm -f /var/lib/kubelet/device-plugins/kubelet.sock /var/lib/kubelet/pod-resources/kubelet.sock 2>/dev/null
-for d in /var/lib/kubelet/device-plugins /var/lib/kubelet/pod-resources /var/lib/kubelet/plugins_registry \
-	/var/lib/kubelet/plugins /var/lib/kubelet /var/log/containers /var/log/pods; do
-	[ -d "$d" ] && rmdir "$d" 2>/dev/null
-done
+# What a cluster leaves machine-wide: only touched when no other cluster runs.
+machine_wide_cleanup() {
+	# iptables: the rules kube-proxy, the kubelet and the CNI plugins added, then their chains.
+	[ -x "$KUBE" ] && "$KUBE" kube-proxy --cleanup >/dev/null 2>&1
+	chains_removed=0
+	for ipt in iptables ip6tables; do
+		command -v $ipt >/dev/null || continue
+		for t in nat filter mangle; do
+			$ipt -t $t -S 2>/dev/null | grep -E -- '^-A [A-Z]+ .*-j (KUBE|CNI)-' | grep -Ev -- '^-A (KUBE|CNI)-' | sed 's/^-A/-D/' |
+				while read -r rule; do eval "$ipt -t $t $rule" 2>/dev/null; done
+			chains=$($ipt -t $t -S 2>/dev/null | awk '/^-N (KUBE|CNI)-/{print $2}')
+			for ch in $chains; do $ipt -t $t -F "$ch" 2>/dev/null; done
+			for ch in $chains; do $ipt -t $t -X "$ch" 2>/dev/null && chains_removed=$((chains_removed + 1)); done
+		done
+	done
+	[ $chains_removed = 0 ] || note "$chains_removed iptables chains"
+
+	# The pods' cgroups (cgroupfs driver): deepest first; a cgroup with processes stays.
+	for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
+		for g in kubepods k8s.io; do
+			[ -d "$h$g" ] && find "$h$g" -depth -type d -exec rmdir {} \; 2>/dev/null
+		done
+	done
+
+	if ip link show cni0 >/dev/null 2>&1; then
+		ip link del cni0 && note "the cni0 bridge"
+	fi
+	rm -rf /var/lib/cni/results/containerdriver-* 2>/dev/null
+	# Symbolic links the kubelet creates for log collectors, pointing into this state dir.
+	find /var/log/containers /var/log/pods -maxdepth 1 -type l -lname "$DIR/*" -delete 2>/dev/null
+
+	# Directories the kubelet creates at fixed places whatever its root dir; removed when
+	# nothing else is in them.
+	rm -f /var/lib/kubelet/device-plugins/kubelet.sock /var/lib/kubelet/pod-resources/kubelet.sock 2>/dev/null
+	for d in /var/lib/kubelet/device-plugins /var/lib/kubelet/pod-resources /var/lib/kubelet/plugins_registry \
+		/var/lib/kubelet/plugins /var/lib/kubelet /var/log/containers /var/log/pods; do
+		[ -d "$d" ] && rmdir "$d" 2>/dev/null
+	done
+}
+[ -n "$foreign" ] || machine_wide_cleanup
 
 # What must not be left behind.
 left=()
@@ -110,14 +123,16 @@ pids=$( (stray_pids; pod_pids) | sort -un)
 m=$(awk -v d="$DIR/" 'index($2, d) == 1' /proc/mounts | wc -l)
 [ "$m" = 0 ] || left+=("$m mounts under $DIR")
 for ipt in iptables ip6tables; do
-	command -v $ipt >/dev/null || continue
+	command -v $ipt >/dev/null && [ -z "$foreign" ] || continue
 	for t in nat filter mangle; do
 		n=$($ipt -t $t -S 2>/dev/null | grep -cE -- '^-N (KUBE|CNI)-')
 		[ "$n" = 0 ] || left+=("$ipt -t $t: $n chains")
 	done
 done
-ip link show cni0 >/dev/null 2>&1 && left+=("cni0 bridge")
-for h in /sys/fs/cgroup/*/kubepods; do [ -d "$h" ] && left+=("cgroup $h"); done
+if [ -z "$foreign" ]; then
+	ip link show cni0 >/dev/null 2>&1 && left+=("cni0 bridge")
+	for h in /sys/fs/cgroup/*/kubepods; do [ -d "$h" ] && left+=("cgroup $h"); done
+fi
 
 if [ $RECOVER = 1 ]; then
 	[ ${#found[@]} = 0 ] || say "recovered from a previous cluster: ${found[*]}"

@@ -125,3 +125,19 @@ check_host() {
 	[ ${#missing[@]} = 0 ] || die "missing Debian packages: ${missing[*]}. Install them with: make setup-host (hack/cluster/setup-host.sh, as root)"
 	command -v go >/dev/null || die "go is not installed (expected in /usr/local/go/bin or on PATH)"
 }
+
+# foreign_listeners: "port (process)" for each cluster port held by a process that is not
+# this state dir's, e.g. a cluster started with another CONTAINERDRIVER_CLUSTER_DIR.
+# While one runs, the machine-wide cleanup (iptables, cni0, kubepods cgroups, pod
+# processes) would break it, so down.sh leaves those alone.
+foreign_listeners() {
+	local p line pid mine
+	for p in "${PORTS[@]}"; do
+		line=$(ss -Hltnp "sport = :$p" 2>/dev/null | head -n1)
+		[ -n "$line" ] || continue
+		mine=0
+		for pid in $(grep -o 'pid=[0-9]*' <<<"$line" | cut -d= -f2); do is_ours "$pid" && mine=1; done
+		[ $mine = 1 ] || echo "$p:$(sed -n 's/.*users:(("\([^"]*\)",pid=\([0-9]*\).*/\1[\2]/p' <<<"$line")"
+	done
+	return 0
+}

@@ -23,6 +23,8 @@ if healthy; then
 fi
 
 check_host
+foreign=$(foreign_listeners)
+[ -z "$foreign" ] || die "ports in use by another cluster or service (port:process[pid]): $(echo $foreign). Stop it (make cluster-down with its CONTAINERDRIVER_CLUSTER_DIR if it is another cluster) and retry."
 "$CLUSTER_SRC/build.sh"
 T_BUILD=$(secs "$T0")
 
@@ -30,10 +32,10 @@ T_BUILD=$(secs "$T0")
 
 busy=()
 for p in "${PORTS[@]}"; do
-	l=$(ss -Hltnp "sport = :$p" 2>/dev/null | awk '{print $4, $6}' | head -n1)
-	[ -z "$l" ] || busy+=("$p ($l)")
+	l=$(ss -Hltnp "sport = :$p" 2>/dev/null | head -n1)
+	[ -z "$l" ] || busy+=("$p:$(sed -n 's/.*users:(("\([^"]*\)",pid=\([0-9]*\).*/\1[\2]/p' <<<"$l")")
 done
-[ ${#busy[@]} = 0 ] || die "ports in use, another cluster or service holds them: ${busy[*]}. Stop it (make cluster-down if it is a cluster of another state directory) and retry."
+[ ${#busy[@]} = 0 ] || die "ports in use by another cluster or service (port:process[pid]): ${busy[*]}. Stop it (make cluster-down if it is a cluster of another state directory) and retry."
 
 T1=$(now_ms)
 IP=$(node_ip)
