@@ -1,0 +1,177 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/cgi"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/testcluster"
+)
+
+// accEnv is what an acceptance test against the cluster needs: a kubeconfig for the
+// provider block, a client for the checks, a fresh namespace with the service account
+// "runner" (allowed to create ConfigMaps and Secrets), the sidecar image and the test
+// runner image (internal/testrunner, whose behaviour the run's inputs script).
+type accEnv struct {
+	kubeconfig string
+	client     kubernetes.Interface
+	ns         string
+	sidecar    string
+	runner     string
+}
+
+func newAccEnv(t *testing.T) *accEnv {
+	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: set TF_ACC=1")
+	}
+	needTerraform(t)
+	e := &accEnv{client: testcluster.Client(t)}
+	// The provider gets the same cluster through config_path: it never reads KUBECONFIG.
+	e.kubeconfig = testcluster.KubeconfigPath()
+	if kc := filepath.SplitList(os.Getenv("KUBECONFIG")); len(kc) > 0 && kc[0] != "" {
+		e.kubeconfig = kc[0]
+	}
+	e.sidecar = testcluster.SidecarImage(t)
+	e.runner = testcluster.RunnerImage(t)
+	e.ns = testcluster.Namespace(t, e.client)
+	return e
+}
+
+// providerBlock connects through config_path only: the provider never reads KUBECONFIG.
+func (e *accEnv) providerBlock() string {
+	return fmt.Sprintf(`
+provider "containerdriver" {
+  config_path   = %q
+  sidecar_image = %q
+}
+`, e.kubeconfig, e.sidecar)
+}
+
+// jobBlock is a job running the test runner in the test's namespace.
+func (e *accEnv) jobBlock(extra string) string {
+	return fmt.Sprintf(`job = {
+    image           = %q
+    command         = ["/testrunner"]
+    namespace       = %q
+    service_account = "runner"
+    %s
+  }`, e.runner, e.ns, extra)
+}
+
+// jobs lists the Jobs of one action in the test's namespace (kept with keep_job).
+func (e *accEnv) jobs(t *testing.T, action string) []batchv1.Job {
+	t.Helper()
+	l, err := e.client.BatchV1().Jobs(e.ns).List(context.Background(), metav1.ListOptions{
+		LabelSelector: labels.Set{contract.LabelAction: action}.String(),
+	})
+	if err != nil {
+		t.Fatalf("list %s jobs: %v", action, err)
+	}
+	return l.Items
+}
+
+// jobSucceeded reports whether the pod of a kept Job succeeded (the Job's own status is
+// updated a moment later by the Job controller).
+func (e *accEnv) jobSucceeded(job batchv1.Job) (bool, error) {
+	pods, err := e.client.CoreV1().Pods(job.Namespace).List(context.Background(), metav1.ListOptions{
+		LabelSelector: labels.Set{batchv1.JobNameLabel: job.Name}.String(),
+	})
+	if err != nil {
+		return false, err
+	}
+	for _, p := range pods.Items {
+		if p.Status.Phase == corev1.PodSucceeded {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// runnerLog is the runner container's log of a kept Job.
+func (e *accEnv) runnerLog(job batchv1.Job) (string, error) {
+	ctx := context.Background()
+	pods, err := e.client.CoreV1().Pods(job.Namespace).List(ctx, metav1.ListOptions{
+		LabelSelector: labels.Set{batchv1.JobNameLabel: job.Name}.String(),
+	})
+	if err != nil || len(pods.Items) == 0 {
+		return "", fmt.Errorf("pods of job %s: %v (%d found)", job.Name, err, len(pods.Items))
+	}
+	b, err := e.client.CoreV1().Pods(job.Namespace).GetLogs(pods.Items[0].Name, &corev1.PodLogOptions{Container: contract.ContainerRunner}).DoRaw(ctx)
+	return string(b), err
+}
+
+// gitServer serves the repositories under root with `git http-backend` on the node's
+// address (pods cannot reach the host's loopback) and returns the URL base.
+func gitServer(t *testing.T, root string) string {
+	t.Helper()
+	gitPath, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip("git is not installed")
+	}
+	ip := testcluster.NodeIP(t)
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: &cgi.Handler{
+		Path: gitPath,
+		Args: []string{"http-backend"},
+		Env:  []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1"},
+	}, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+// gitRepo creates a bare repository name.git under root with files committed on main
+// and returns a function committing more files, each call returning the new commit.
+func gitRepo(t *testing.T, root, name string) func(files map[string]string) string {
+	t.Helper()
+	work := t.TempDir()
+	bare := filepath.Join(root, name+".git")
+	git := func(dir string, args ...string) string {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
+			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_NOSYSTEM=1", "HOME="+work)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git(root, "init", "--bare", "--initial-branch=main", bare)
+	git(work, "init", "--initial-branch=main")
+	git(work, "remote", "add", "origin", bare)
+	return func(files map[string]string) string {
+		for p, c := range files {
+			full := filepath.Join(work, p)
+			if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		git(work, "add", "-A")
+		git(work, "commit", "-q", "-m", "change")
+		git(work, "push", "-q", "origin", "main")
+		return git(work, "rev-parse", "HEAD")
+	}
+}
