@@ -455,7 +455,7 @@ func (e *Executor) harvest(ctx context.Context, spec *RunSpec, pod *corev1.Pod, 
 	if len(h.Problems) > 0 {
 		re := base
 		re.Container, re.Reason = contract.ContainerRunner, "InvalidOutputs"
-		re.Message = strings.Join(h.Problems, "; ")
+		re.Message = "the runner's output files break the contract (OUTPUTS_FILE and SECRET_OUTPUTS_FILE must hold JSON objects): " + strings.Join(h.Problems, "; ")
 		re.ErrorFile = red.mask(h.ErrorText)
 		re.Logs = e.logTails(ctx, ns, name, red)
 		return nil, &re
