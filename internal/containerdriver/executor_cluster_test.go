@@ -529,7 +529,7 @@ func TestAccExecutor_DeployerContract(t *testing.T) {
 		"env_IMPORTS_PATH": "/var/run/containerdriver/inputs/inputs.json", "env_EXPORTS_PATH": "/workspace/exports",
 		"env_TARGET_PATH": "/var/run/containerdriver/target/target.json", "env_STATE_PATH": "/state",
 		"env_COMPONENT_DESCRIPTOR_PATH": "/var/run/containerdriver/component-descriptor/component-descriptor.json",
-		"env_CONTENT_PATH": "/var/run/containerdriver/content", "env_POD_NAMESPACE": e.ns,
+		"env_CONTENT_PATH":              "/var/run/containerdriver/content", "env_POD_NAMESPACE": e.ns,
 		"target_file": `{"content":"{\"foo\":\"bar\"}","target":{"kind":"Target","spec":{"type":"x"}}}`,
 	}
 	for k, v := range want {
