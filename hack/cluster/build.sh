@@ -8,6 +8,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 check_host
+lock_cluster
 mkdir -p "$BIN"
 
 LDFLAGS="-s -w"

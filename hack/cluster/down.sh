@@ -10,6 +10,7 @@
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root
+lock_cluster
 RECOVER=0
 [ "${1:-}" = --recover ] && RECOVER=1
 T0=$(now_ms)
@@ -78,7 +79,9 @@ rm -rf "$DIR/cni/ipam"
 # What a cluster leaves machine-wide: only touched when no other cluster runs.
 machine_wide_cleanup() {
 	# iptables: the rules kube-proxy, the kubelet and the CNI plugins added, then their chains.
-	[ -x "$KUBE" ] && "$KUBE" kube-proxy --cleanup >/dev/null 2>&1
+	if [ -x "$KUBE" ] && iptables-save 2>/dev/null | grep -q -- '-j KUBE-'; then
+		"$KUBE" kube-proxy --cleanup >/dev/null 2>&1
+	fi
 	chains_removed=0
 	for ipt in iptables ip6tables; do
 		command -v $ipt >/dev/null || continue

@@ -141,3 +141,17 @@ foreign_listeners() {
 	done
 	return 0
 }
+
+# lock_cluster: one up/down/reset/build at a time per state dir; a second caller waits
+# (two cluster-ups at once would each "recover" from the other's fresh processes). The
+# lock is on fd 9, which the cluster's daemons must not inherit (start() closes it).
+lock_cluster() {
+	[ -n "${CONTAINERDRIVER_CLUSTER_LOCKED:-}" ] && return 0
+	mkdir -p "$DIR"
+	exec 9>>"$DIR/.lock"
+	if ! flock -n 9; then
+		say "waiting for another cluster command on $DIR to finish"
+		flock -w 900 9 || die "another cluster command still holds $DIR/.lock after 15 minutes"
+	fi
+	export CONTAINERDRIVER_CLUSTER_LOCKED=1
+}

@@ -4,7 +4,8 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root
+lock_cluster
 "$CLUSTER_SRC/down.sh"
 [ -d "$DIR" ] || exit 0
-find "$DIR" -mindepth 1 -maxdepth 1 ! -name bin -exec rm -rf {} +
+find "$DIR" -mindepth 1 -maxdepth 1 ! -name bin ! -name .lock -exec rm -rf {} +
 say "state wiped; kept $BIN"

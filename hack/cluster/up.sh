@@ -9,6 +9,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root
+lock_cluster
 
 report() {
 	say "kubeconfig: $ADMIN_KUBECONFIG"
@@ -135,7 +136,7 @@ start() {
 	local n=$1
 	shift
 	echo "=== $(date -u +%FT%TZ) starting: $*" >>"$DIR/logs/$n.log"
-	setsid "$@" >>"$DIR/logs/$n.log" 2>&1 </dev/null &
+	setsid "$@" >>"$DIR/logs/$n.log" 2>&1 </dev/null 9>&- &
 	echo $! >"$DIR/run/$n.pid"
 }
 
