@@ -2,6 +2,7 @@ package provider
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
@@ -18,6 +19,7 @@ var testProviders = map[string]func() (tfprotov6.ProviderServer, error){
 // terraform-plugin-testing would otherwise try to download one.
 func needTerraform(t *testing.T) {
 	t.Helper()
+	quietCLIConfig(t)
 	if p := os.Getenv("TF_ACC_TERRAFORM_PATH"); p != "" {
 		return
 	}
@@ -26,4 +28,26 @@ func needTerraform(t *testing.T) {
 		return
 	}
 	t.Skip("no Terraform binary: set TF_ACC_TERRAFORM_PATH")
+}
+
+// quietCLIConfig points the CLI at an empty configuration file when the one it would read
+// (TF_CLI_CONFIG_FILE, else ~/.terraformrc) does not exist:
+// OpenTofu otherwise prints a warning about the missing ~/.terraformrc on stdout, before
+// its version, and the test framework cannot parse `tofu version`.
+func quietCLIConfig(t *testing.T) {
+	t.Helper()
+	cfg := os.Getenv("TF_CLI_CONFIG_FILE")
+	if cfg == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			cfg = filepath.Join(home, ".terraformrc")
+		}
+	}
+	if _, err := os.Stat(cfg); err == nil {
+		return
+	}
+	f := filepath.Join(t.TempDir(), "cli.tfrc")
+	if err := os.WriteFile(f, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TF_CLI_CONFIG_FILE", f)
 }
