@@ -15,18 +15,19 @@ RECOVER=0
 [ "${1:-}" = --recover ] && RECOVER=1
 T0=$(now_ms)
 found=()
+stale=()
 note() { found+=("$*"); }
 
-# stop NAME: SIGTERM, up to 10 s to exit, then SIGKILL.
+# stop NAME [SECONDS]: SIGTERM, up to SECONDS (default 10) to exit, then SIGKILL.
 stop() {
-	local p i
+	local p i max=$((${2:-10} * 10))
 	p=$(pid_of "$1") || {
-		[ -f "$DIR/run/$1.pid" ] && note "stale PID file $1.pid"
+		[ -f "$DIR/run/$1.pid" ] && stale+=("$1")
 		rm -f "$DIR/run/$1.pid"
 		return 0
 	}
 	kill "$p" 2>/dev/null
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < max; i++)); do
 		is_ours "$p" || break
 		sleep 0.1
 	done
@@ -47,7 +48,12 @@ if pid_of containerd >/dev/null && [ -S "$SOCK" ]; then
 		ctr_k8s containers rm "$id" >/dev/null 2>&1
 	done
 fi
-for c in containerd kube-apiserver etcd; do stop "$c"; done
+stop containerd
+# The API server drains open requests (test watches) for up to a minute; its state is in
+# etcd, so it need not wait.
+stop kube-apiserver 2
+stop etcd
+[ ${#stale[@]} = 0 ] || note "stale PID files of ${stale[*]}"
 
 # Another cluster (another state dir) holding the ports owns the machine-wide things.
 foreign=$(foreign_listeners)
@@ -138,9 +144,9 @@ if [ -z "$foreign" ]; then
 fi
 
 if [ $RECOVER = 1 ]; then
-	[ ${#found[@]} = 0 ] || say "recovered from a previous cluster: ${found[*]}"
+	[ ${#found[@]} = 0 ] || say "recovered from a previous cluster: $(IFS=';'; echo "${found[*]}" | sed 's/;/; /g')"
 else
-	say "stopped in $(secs "$T0")s${found:+ (cleaned: ${found[*]})}"
+	say "stopped in $(secs "$T0")s${found:+ (cleaned: $(IFS=';'; echo "${found[*]}" | sed 's/;/; /g'))}"
 fi
 if [ ${#left[@]} != 0 ]; then
 	printf 'cluster: ERROR: left behind: %s\n' "${left[@]}" >&2
