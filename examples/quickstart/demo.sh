@@ -92,6 +92,11 @@ if [ "$action" = destroy ]; then
 		say "nothing to destroy (no state in $WORK/config)"
 		exit 0
 	fi
+	# The images "up" used: a destroy runs the same sidecar image.
+	if [ -f "$WORK/images.env" ]; then
+		# shellcheck disable=SC1091
+		source "$WORK/images.env"
+	fi
 	[ -n "$TF" ] || die "neither terraform nor tofu is installed"
 	if [ $local_cluster = 1 ]; then
 		make -s -C "$ROOT" cluster-up
@@ -147,6 +152,8 @@ T3=$(now_ms)
 
 # 4. The example, in a copy next to its state.
 cli_config
+printf 'RUNNER_IMAGE=${RUNNER_IMAGE:-%q}\nSIDECAR_IMAGE=${SIDECAR_IMAGE:-%q}\n' \
+	"$TF_VAR_runner_image" "${CONTAINERDRIVER_SIDECAR_IMAGE:-}" >"$WORK/images.env"
 mkdir -p "$WORK/config"
 cp "$HERE/main.tf" "$WORK/config/main.tf"
 rm -rf "$WORK/config/module"
@@ -184,5 +191,10 @@ echo
 echo "The sensitive output came back too: $tool output -raw password -> $("$TF" -chdir="$WORK/config" output -raw password)"
 echo
 say "done in $(secs "$T0")s (cluster and tofu $(((T1 - T0) / 1000))s, images $(((T2 - T1) / 1000))s, provider $(((T3 - T2) / 1000))s, init and apply $(((T4 - T3) / 1000))s)"
-say "the module's state, kept in the cluster by the runner: eval \"\$(make -s cluster-env)\"; $("$TF" -chdir="$WORK/config" output -raw state)"
+state_cmd=$("$TF" -chdir="$WORK/config" output -raw state)
+if [ $local_cluster = 1 ]; then
+	say "the module's state, kept in the cluster by the runner: eval \"\$(make -s cluster-env)\"; $state_cmd"
+else
+	say "the module's state, kept in the cluster by the runner: $state_cmd"
+fi
 say "undo it all: make demo-destroy"
