@@ -214,7 +214,7 @@ func TestTailBuffer(t *testing.T) {
 		t.Errorf("tail = %q, want %q", got, want)
 	}
 	short := newTailBuffer(100)
-	short.Write([]byte("all of it"))
+	_, _ = short.Write([]byte("all of it"))
 	if got := short.String(); got != "all of it" {
 		t.Errorf("tail = %q, want everything", got)
 	}
@@ -237,13 +237,19 @@ func TestCopyTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	filepath.WalkDir(dst, func(p string, d os.DirEntry, err error) error {
+	err := filepath.WalkDir(dst, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
 		rel, _ := filepath.Rel(dst, p)
 		if !d.IsDir() {
 			got = append(got, rel)
 		}
 		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := []string{"infra/main.tf", "infra/mods", "modules/m/m.tf"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("copied files (-want +got):\n%s", diff)

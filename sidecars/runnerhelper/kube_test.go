@@ -24,7 +24,9 @@ func fakeServiceAccount(t *testing.T, srv *httptest.Server, ns string) string {
 	writeFile(t, filepath.Join(dir, "token"), "the-token\n")
 	if srv != nil {
 		var ca bytes.Buffer
-		pem.Encode(&ca, &pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+		if err := pem.Encode(&ca, &pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}); err != nil {
+			t.Fatal(err)
+		}
 		writeFile(t, filepath.Join(dir, "ca.crt"), ca.String())
 	}
 	return dir
@@ -43,18 +45,18 @@ func TestDeleteState(t *testing.T) {
 		}
 		switch {
 		case r.Method == http.MethodGet && r.URL.Path == "/api/v1/namespaces/ns/secrets":
-			json.NewEncoder(w).Encode(map[string]any{"items": []any{
+			_ = json.NewEncoder(w).Encode(map[string]any{"items": []any{
 				map[string]any{"metadata": map[string]any{"name": "tfstate-default-abc"}},
 				map[string]any{"metadata": map[string]any{"name": "tfstate-default-abc-1"}},
 			}})
 		case r.Method == http.MethodDelete && strings.HasPrefix(r.URL.Path, "/api/v1/namespaces/ns/secrets/"):
-			w.Write([]byte(`{}`))
+			_, _ = w.Write([]byte(`{}`))
 		case r.Method == http.MethodDelete && r.URL.Path == "/apis/coordination.k8s.io/v1/namespaces/ns/leases/lock-tfstate-default-abc":
 			w.WriteHeader(http.StatusNotFound)
-			w.Write([]byte(`{"kind":"Status","message":"not found"}`))
+			_, _ = w.Write([]byte(`{"kind":"Status","message":"not found"}`))
 		default:
 			w.WriteHeader(http.StatusForbidden)
-			w.Write([]byte(`{"kind":"Status","message":"forbidden by the test"}`))
+			_, _ = w.Write([]byte(`{"kind":"Status","message":"forbidden by the test"}`))
 		}
 	}))
 	defer srv.Close()
@@ -146,7 +148,9 @@ func TestConfigureBackend(t *testing.T) {
 			got := ""
 			if b, err := os.ReadFile(filepath.Join(dir, overrideFileName)); err == nil {
 				var v any
-				json.Unmarshal(b, &v)
+				if err := json.Unmarshal(b, &v); err != nil {
+					t.Fatalf("override file is not JSON: %v", err)
+				}
 				c, _ := json.Marshal(v)
 				got = string(c)
 			}

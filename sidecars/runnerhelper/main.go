@@ -12,6 +12,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -21,7 +22,7 @@ import (
 func main() {
 	cfg, err := parseArgs(os.Args[1:], os.Getenv)
 	if err != nil {
-		if err == errHelp {
+		if errors.Is(err, errHelp) {
 			os.Exit(0)
 		}
 		fmt.Fprintln(os.Stderr, "runner-helper:", err)
