@@ -228,16 +228,10 @@ func (e *Executor) wait(ctx context.Context, spec *RunSpec, b *Built, action str
 	var final *corev1.Pod
 	var fast *RunError
 
-	podLW := &cache.ListWatch{
-		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
-			o.LabelSelector = labels.Set{batchv1.JobNameLabel: name}.String()
-			return e.Client.CoreV1().Pods(ns).List(wctx, o)
-		},
-		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
-			o.LabelSelector = labels.Set{batchv1.JobNameLabel: name}.String()
-			return e.Client.CoreV1().Pods(ns).Watch(wctx, o)
-		},
-	}
+	podSel := labels.Set{batchv1.JobNameLabel: name}.String()
+	podLW := listWatch(func(o *metav1.ListOptions) { o.LabelSelector = podSel },
+		func(o metav1.ListOptions) (runtime.Object, error) { return e.Client.CoreV1().Pods(ns).List(wctx, o) },
+		func(o metav1.ListOptions) (watch.Interface, error) { return e.Client.CoreV1().Pods(ns).Watch(wctx, o) })
 	_, err := watchtools.UntilWithSync(wctx, podLW, &corev1.Pod{}, nil, func(ev watch.Event) (bool, error) {
 		pod, ok := ev.Object.(*corev1.Pod)
 		if !ok || ev.Type == watch.Deleted {
@@ -315,20 +309,21 @@ func (e *Executor) wait(ctx context.Context, spec *RunSpec, b *Built, action str
 	return e.harvest(ctx, spec, final, base, red)
 }
 
+// listWatch is a ListWatch whose list and watch calls both get the same selector.
+func listWatch(sel func(*metav1.ListOptions), list func(metav1.ListOptions) (runtime.Object, error), w func(metav1.ListOptions) (watch.Interface, error)) *cache.ListWatch {
+	return &cache.ListWatch{
+		ListFunc:  func(o metav1.ListOptions) (runtime.Object, error) { sel(&o); return list(o) },
+		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) { sel(&o); return w(o) },
+	}
+}
+
 // watchJob cancels the wait with a RunError when the Job fails or its pod cannot be created.
 func (e *Executor) watchJob(ctx context.Context, cancel context.CancelCauseFunc, base RunError) {
 	ns, name := base.Namespace, base.JobName
 	sel := fields.OneTermEqualSelector("involvedObject.name", name).String()
-	evLW := &cache.ListWatch{
-		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = sel
-			return e.Client.CoreV1().Events(ns).List(ctx, o)
-		},
-		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = sel
-			return e.Client.CoreV1().Events(ns).Watch(ctx, o)
-		},
-	}
+	evLW := listWatch(func(o *metav1.ListOptions) { o.FieldSelector = sel },
+		func(o metav1.ListOptions) (runtime.Object, error) { return e.Client.CoreV1().Events(ns).List(ctx, o) },
+		func(o metav1.ListOptions) (watch.Interface, error) { return e.Client.CoreV1().Events(ns).Watch(ctx, o) })
 	go func() {
 		_, _ = watchtools.UntilWithSync(ctx, evLW, &corev1.Event{}, nil, func(ev watch.Event) (bool, error) {
 			if x, ok := ev.Object.(*corev1.Event); ok && x.Reason == "FailedCreate" && x.InvolvedObject.Kind == "Job" {
@@ -342,16 +337,9 @@ func (e *Executor) watchJob(ctx context.Context, cancel context.CancelCauseFunc,
 		})
 	}()
 	jobSel := fields.OneTermEqualSelector("metadata.name", name).String()
-	jobLW := &cache.ListWatch{
-		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = jobSel
-			return e.Client.BatchV1().Jobs(ns).List(ctx, o)
-		},
-		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = jobSel
-			return e.Client.BatchV1().Jobs(ns).Watch(ctx, o)
-		},
-	}
+	jobLW := listWatch(func(o *metav1.ListOptions) { o.FieldSelector = jobSel },
+		func(o metav1.ListOptions) (runtime.Object, error) { return e.Client.BatchV1().Jobs(ns).List(ctx, o) },
+		func(o metav1.ListOptions) (watch.Interface, error) { return e.Client.BatchV1().Jobs(ns).Watch(ctx, o) })
 	_, _ = watchtools.UntilWithSync(ctx, jobLW, &batchv1.Job{}, nil, func(ev watch.Event) (bool, error) {
 		j, ok := ev.Object.(*batchv1.Job)
 		if !ok {

@@ -57,7 +57,7 @@ func outputObjects(job string, h outputs.Harvest) []runtime.Object {
 
 func runWithTimeout(t *testing.T, e *Executor, spec *RunSpec) (*Result, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return e.Run(ctx, spec, contract.ActionCreate)
 }
