@@ -512,3 +512,53 @@ resource "containerdriver_run" "test" {
 		},
 	})
 }
+
+// TestAccRun_credentials hands credentials to the runner as environment variables, the
+// whole credentials file and a script variables file, given as an object and then as a
+// JSON string.
+func TestAccRun_credentials(t *testing.T) {
+	e := newAccEnv(t)
+	config := func(creds string) string {
+		return e.providerBlock() + fmt.Sprintf(`
+resource "containerdriver_run" "test" {
+  %s
+  credentials = %s
+  credentials_config = {
+    environment = {
+      AWS_ACCESS_KEY_ID = "aws.accessKeyId"
+      ALL_CREDENTIALS   = "*"
+      CREDENTIALS_PATH  = "creds.json"
+    }
+    file = "creds.json"
+    script_variables = {
+      file      = "vars.json"
+      variables = { key = "aws.secretAccessKey", "obj.region" = "region" }
+    }
+  }
+  inputs = {
+    echo_env   = ["AWS_ACCESS_KEY_ID", "ALL_CREDENTIALS", "CREDENTIALS_PATH"]
+    echo_files = ["creds.json", "vars.json"]
+  }
+}
+`, e.jobBlock(""), creds)
+	}
+	const object = `{ aws = { accessKeyId = "AKIAEXAMPLE", secretAccessKey = "shh" }, region = "eu-north-1" }`
+	const whole = `{"aws":{"accessKeyId":"AKIAEXAMPLE","secretAccessKey":"shh"},"region":"eu-north-1"}`
+	res := "containerdriver_run.test"
+	out := func(k string) tfjsonpath.Path { return tfjsonpath.New("outputs").AtMapKey(k) }
+	checks := []statecheck.StateCheck{
+		statecheck.ExpectKnownValue(res, out("env_AWS_ACCESS_KEY_ID"), knownvalue.StringExact("AKIAEXAMPLE")),
+		statecheck.ExpectKnownValue(res, out("env_ALL_CREDENTIALS"), knownvalue.StringExact(whole)),
+		statecheck.ExpectKnownValue(res, out("env_CREDENTIALS_PATH"), knownvalue.StringExact("/workspace/creds.json")),
+		statecheck.ExpectKnownValue(res, out("file_/workspace/creds.json"), knownvalue.StringExact(whole)),
+		statecheck.ExpectKnownValue(res, out("file_/workspace/vars.json"), knownvalue.StringExact(`{"key":"shh","obj":{"region":"eu-north-1"}}`)),
+		statecheck.ExpectSensitiveValue(res, tfjsonpath.New("credentials")),
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{
+			{Config: config(object), ConfigStateChecks: checks},
+			{Config: config("jsonencode(" + object + ")"), ConfigStateChecks: checks},
+		},
+	})
+}
