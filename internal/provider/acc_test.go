@@ -110,7 +110,7 @@ func (e *accEnv) runnerLog(job batchv1.Job) (string, error) {
 		LabelSelector: labels.Set{batchv1.JobNameLabel: job.Name}.String(),
 	})
 	if err != nil || len(pods.Items) == 0 {
-		return "", fmt.Errorf("pods of job %s: %v (%d found)", job.Name, err, len(pods.Items))
+		return "", fmt.Errorf("pods of job %s (%d found): %w", job.Name, len(pods.Items), err)
 	}
 	b, err := e.client.CoreV1().Pods(job.Namespace).GetLogs(pods.Items[0].Name, &corev1.PodLogOptions{Container: contract.ContainerRunner}).DoRaw(ctx)
 	return string(b), err

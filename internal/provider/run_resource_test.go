@@ -326,8 +326,10 @@ resource "containerdriver_run" "test" {
 			if len(jobs) != 1 {
 				return fmt.Errorf("want 1 kept destroy Job in %s, found %d", e.ns, len(jobs))
 			}
-			if ok, err := e.jobSucceeded(jobs[0]); err != nil || !ok {
-				return fmt.Errorf("the pod of destroy Job %s did not succeed (%v)", jobs[0].Name, err)
+			if ok, err := e.jobSucceeded(jobs[0]); err != nil {
+				return err
+			} else if !ok {
+				return fmt.Errorf("the pod of destroy Job %s did not succeed", jobs[0].Name)
 			}
 			log, err := e.runnerLog(jobs[0])
 			if err != nil {
@@ -444,6 +446,17 @@ resource "containerdriver_run" "test" {
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(res, tfjsonpath.New("outputs").AtMapKey("action"), knownvalue.StringExact("create")),
 				},
+			},
+			{
+				// A failed update keeps the state of the last successful run...
+				Config:      config("disk full"),
+				ExpectError: regexp.MustCompile(`(?s)Container Run Failed.*disk full`),
+			},
+			{
+				// ...so the change is still pending.
+				Config:             config("disk full"),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
 			},
 		},
 	})

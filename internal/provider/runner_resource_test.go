@@ -49,8 +49,11 @@ resource "containerdriver_run" "test" {
 		ProtoV6ProviderFactories: testProviders,
 		CheckDestroy: func(*terraform.State) error {
 			_, err := e.client.CoreV1().Namespaces().Get(context.Background(), ns, metav1.GetOptions{})
-			if !apierrors.IsNotFound(err) {
-				return fmt.Errorf("namespace %s still exists after destroy (err=%v)", ns, err)
+			switch {
+			case err == nil:
+				return fmt.Errorf("namespace %s still exists after destroy", ns)
+			case !apierrors.IsNotFound(err):
+				return err
 			}
 			return nil
 		},
