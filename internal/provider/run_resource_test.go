@@ -272,6 +272,31 @@ resource "containerdriver_run" "test" {
 				},
 			},
 			{
+				// A runner attribute unknown at plan time leaves the others known: the run's
+				// namespace, which decides a replacement, does not depend on it.
+				Config: `
+provider "containerdriver" {}
+resource "terraform_data" "template" {
+  input = "spec:\n  priorityClassName: low\n"
+}
+resource "containerdriver_runner" "other" {
+  namespace    = "others"
+  pod_template = terraform_data.template.output
+}
+resource "containerdriver_run" "test" {
+  runner = containerdriver_runner.other.config
+  job    = { image = "runner:1" }
+}`,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPreRefresh: []plancheck.PlanCheck{
+						plancheck.ExpectKnownValue("containerdriver_run.test", tfjsonpath.New("namespace"), knownvalue.StringExact("others")),
+						plancheck.ExpectUnknownValue("containerdriver_run.test", tfjsonpath.New("runner").AtMapKey("pod_template")),
+					},
+				},
+			},
+			{
 				// Changing the runner's pod template updates it in place; its config stays known.
 				Config: `
 provider "containerdriver" {}

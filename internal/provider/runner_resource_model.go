@@ -34,21 +34,17 @@ type policyRuleModel struct {
 	ResourceNames types.List `tfsdk:"resource_names"`
 }
 
-// configValue is the config object, unknown while any of its parts is.
+// configValue is the config object. An unknown attribute stays unknown on its own, so a
+// run using the config only waits for what it needs (an unknown pod template must not
+// make the namespace, and so a replacement of the run, uncertain).
 func (m *runnerResourceModel) configValue() (types.Object, diag.Diagnostics) {
-	vals := map[string]attr.Value{
+	return types.ObjectValue(runnerConfigAttrTypes, map[string]attr.Value{
 		"namespace":              m.Namespace,
 		"service_account":        m.ServiceAccount,
 		"pod_template":           m.PodTemplate,
 		"skip_permission_checks": m.SkipPermissionChecks,
 		"sidecar_image":          m.SidecarImage,
-	}
-	for _, v := range vals {
-		if v.IsUnknown() {
-			return types.ObjectUnknown(runnerConfigAttrTypes), nil
-		}
-	}
-	return types.ObjectValue(runnerConfigAttrTypes, vals)
+	})
 }
 
 func (m *runnerResourceModel) idValue() types.String {
