@@ -23,7 +23,7 @@ for m in sidecars/outputsfetcher/main.go sidecars/prechecks/main.go sidecars/ini
 	d=$(basename "$(dirname "$m")")
 	[[ " ${pkgs[*]} " == *" ./sidecars/$d "* ]] || pkgs+=("./sidecars/$d")
 done
-go build -trimpath -o "$out/" "${pkgs[@]}"
+go build -trimpath -ldflags="-s -w" -o "$out/" "${pkgs[@]}"
 for p in "${pkgs[@]}"; do
 	d=${p##*/} name=${p##*/}
 	[ "$d" = runnerhelper ] && name=runner-helper
