@@ -139,8 +139,12 @@ func (r *runResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanReq
 		return
 	}
 	if oldNS, _ := state.effectiveNamespace(ctx); !known || oldNS != ns {
-		// Terraform only replaces for the paths among these whose value changed.
-		resp.RequiresReplace.Append(path.Root("job").AtName("namespace"), path.Root("runner").AtName("namespace"), path.Root("runner"))
+		// Terraform only replaces for the paths among these whose value changed, and
+		// rejects a path that exists in neither the plan nor the state.
+		resp.RequiresReplace.Append(path.Root("job").AtName("namespace"), path.Root("runner"))
+		if !plan.Runner.IsNull() || !state.Runner.IsNull() {
+			resp.RequiresReplace.Append(path.Root("runner").AtName("namespace"))
+		}
 	}
 	changed, diags := runInputsChanged(ctx, req.Plan, req.State)
 	resp.Diagnostics.Append(diags...)

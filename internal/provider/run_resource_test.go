@@ -433,6 +433,17 @@ resource "containerdriver_run" "test" {
 					return nil
 				},
 			},
+			{
+				// Another namespace is another runner environment: the run is replaced.
+				Config:             strings.Replace(config("b2", true), fmt.Sprintf("%q", e.ns), `"elsewhere"`, 1),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPreRefresh: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(res, plancheck.ResourceActionDestroyBeforeCreate),
+					},
+				},
+			},
 		},
 	})
 }

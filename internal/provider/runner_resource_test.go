@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
@@ -82,6 +83,17 @@ resource "containerdriver_run" "test" {
 					return fmt.Errorf("role rules %+v", role.Rules)
 				}
 				return nil
+			},
+		}, {
+			// Moving the runner to another namespace replaces the runs using it.
+			Config:             strings.Replace(config, fmt.Sprintf("namespace              = %q", ns), `namespace              = "moved"`, 1),
+			PlanOnly:           true,
+			ExpectNonEmptyPlan: true,
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PostApplyPreRefresh: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("containerdriver_runner.main", plancheck.ResourceActionDestroyBeforeCreate),
+					plancheck.ExpectResourceAction("containerdriver_run.test", plancheck.ResourceActionDestroyBeforeCreate),
+				},
 			},
 		}},
 	})
