@@ -611,3 +611,39 @@ resource "containerdriver_run" "test" {
 		},
 	})
 }
+
+// TestAccRun_failureBeforeRunner runs with a service account that may not store outputs:
+// pre-checks stop the run before the runner starts, the error says what to grant, and
+// nothing is saved in the state (the next plan creates the resource again).
+func TestAccRun_failureBeforeRunner(t *testing.T) {
+	e := newAccEnv(t)
+	config := e.providerBlock() + fmt.Sprintf(`
+resource "containerdriver_run" "test" {
+  job = {
+    image           = %q
+    command         = ["/testrunner"]
+    namespace       = %q
+    service_account = "default"
+  }
+}
+`, e.runner, e.ns)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{
+			{
+				Config:      config,
+				ExpectError: regexp.MustCompile(`(?s)Container Run Failed.*pre-checks.*skip_permission_checks`),
+			},
+			{
+				Config:             config,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPreRefresh: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("containerdriver_run.test", plancheck.ResourceActionCreate),
+					},
+				},
+			},
+		},
+	})
+}
