@@ -230,8 +230,12 @@ func (e *Executor) wait(ctx context.Context, spec *RunSpec, b *Built, action str
 
 	podSel := labels.Set{batchv1.JobNameLabel: name}.String()
 	podLW := listWatch(func(o *metav1.ListOptions) { o.LabelSelector = podSel },
-		func(o metav1.ListOptions) (runtime.Object, error) { return e.Client.CoreV1().Pods(ns).List(wctx, o) },
-		func(o metav1.ListOptions) (watch.Interface, error) { return e.Client.CoreV1().Pods(ns).Watch(wctx, o) })
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return e.Client.CoreV1().Pods(ns).List(ctx, o)
+		},
+		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return e.Client.CoreV1().Pods(ns).Watch(ctx, o)
+		})
 	_, err := watchtools.UntilWithSync(wctx, podLW, &corev1.Pod{}, nil, func(ev watch.Event) (bool, error) {
 		pod, ok := ev.Object.(*corev1.Pod)
 		if !ok || ev.Type == watch.Deleted {
@@ -310,10 +314,16 @@ func (e *Executor) wait(ctx context.Context, spec *RunSpec, b *Built, action str
 }
 
 // listWatch is a ListWatch whose list and watch calls both get the same selector.
-func listWatch(sel func(*metav1.ListOptions), list func(metav1.ListOptions) (runtime.Object, error), w func(metav1.ListOptions) (watch.Interface, error)) *cache.ListWatch {
+func listWatch(sel func(*metav1.ListOptions), list func(context.Context, metav1.ListOptions) (runtime.Object, error), w func(context.Context, metav1.ListOptions) (watch.Interface, error)) *cache.ListWatch {
 	return &cache.ListWatch{
-		ListFunc:  func(o metav1.ListOptions) (runtime.Object, error) { sel(&o); return list(o) },
-		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) { sel(&o); return w(o) },
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			sel(&o)
+			return list(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			sel(&o)
+			return w(ctx, o)
+		},
 	}
 }
 
@@ -322,8 +332,12 @@ func (e *Executor) watchJob(ctx context.Context, cancel context.CancelCauseFunc,
 	ns, name := base.Namespace, base.JobName
 	sel := fields.OneTermEqualSelector("involvedObject.name", name).String()
 	evLW := listWatch(func(o *metav1.ListOptions) { o.FieldSelector = sel },
-		func(o metav1.ListOptions) (runtime.Object, error) { return e.Client.CoreV1().Events(ns).List(ctx, o) },
-		func(o metav1.ListOptions) (watch.Interface, error) { return e.Client.CoreV1().Events(ns).Watch(ctx, o) })
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return e.Client.CoreV1().Events(ns).List(ctx, o)
+		},
+		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return e.Client.CoreV1().Events(ns).Watch(ctx, o)
+		})
 	go func() {
 		_, _ = watchtools.UntilWithSync(ctx, evLW, &corev1.Event{}, nil, func(ev watch.Event) (bool, error) {
 			if x, ok := ev.Object.(*corev1.Event); ok && x.Reason == "FailedCreate" && x.InvolvedObject.Kind == "Job" {
@@ -338,8 +352,12 @@ func (e *Executor) watchJob(ctx context.Context, cancel context.CancelCauseFunc,
 	}()
 	jobSel := fields.OneTermEqualSelector("metadata.name", name).String()
 	jobLW := listWatch(func(o *metav1.ListOptions) { o.FieldSelector = jobSel },
-		func(o metav1.ListOptions) (runtime.Object, error) { return e.Client.BatchV1().Jobs(ns).List(ctx, o) },
-		func(o metav1.ListOptions) (watch.Interface, error) { return e.Client.BatchV1().Jobs(ns).Watch(ctx, o) })
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return e.Client.BatchV1().Jobs(ns).List(ctx, o)
+		},
+		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return e.Client.BatchV1().Jobs(ns).Watch(ctx, o)
+		})
 	_, _ = watchtools.UntilWithSync(ctx, jobLW, &batchv1.Job{}, nil, func(ev watch.Event) (bool, error) {
 		j, ok := ev.Object.(*batchv1.Job)
 		if !ok {

@@ -74,7 +74,7 @@ func (r *recorder) all() string {
 	return strings.Join(r.events, "\n") + "\n" + strings.Join(r.lines, "\n")
 }
 
-func (e *env) run(t *testing.T, spec *cd.RunSpec, action string) (*cd.Result, error, *recorder) {
+func (e *env) run(t *testing.T, spec *cd.RunSpec, action string) (*cd.Result, *recorder, error) {
 	t.Helper()
 	rec := &recorder{}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -82,7 +82,7 @@ func (e *env) run(t *testing.T, spec *cd.RunSpec, action string) (*cd.Result, er
 	start := time.Now()
 	res, err := (&cd.Executor{Client: e.c, Observer: rec}).Run(ctx, spec, action)
 	t.Logf("%s run took %v", action, time.Since(start).Round(time.Millisecond))
-	return res, err, rec
+	return res, rec, err
 }
 
 // assertEmpty checks that a run left nothing behind in its namespace.
@@ -131,7 +131,7 @@ func TestAccExecutor_CreateDestroyOutputs(t *testing.T) {
 	spec.CredentialsConfig = &cd.CredentialsConfig{Environment: map[string]string{"AWS_KEY": "aws.key"}, File: "creds.json"}
 	spec.Inputs.(map[string]any)["echo_env"] = append(spec.Inputs.(map[string]any)["echo_env"].([]string), "AWS_KEY")
 
-	res, err, rec := e.run(t, spec, contract.ActionCreate)
+	res, rec, err := e.run(t, spec, contract.ActionCreate)
 	if err != nil {
 		t.Fatalf("create: %v\n%s", err, detail(err))
 	}
@@ -165,7 +165,7 @@ func TestAccExecutor_CreateDestroyOutputs(t *testing.T) {
 	}
 	e.assertEmpty(t)
 
-	res, err, _ = e.run(t, spec, contract.ActionDestroy)
+	res, _, err = e.run(t, spec, contract.ActionDestroy)
 	if err != nil {
 		t.Fatalf("destroy: %v\n%s", err, detail(err))
 	}
@@ -182,7 +182,7 @@ func TestAccExecutor_FailingRunner(t *testing.T) {
 		"print": []string{"step 1 ok", "step 2 broke"},
 	})
 	spec.Job.SecretVariables = map[string]string{"TOKEN": "tok-zzzzzz"}
-	_, err, _ := e.run(t, spec, contract.ActionCreate)
+	_, _, err := e.run(t, spec, contract.ActionCreate)
 	var re *cd.RunError
 	if !errors.As(err, &re) {
 		t.Fatalf("got %v, want a RunError", err)
@@ -207,7 +207,7 @@ func TestAccExecutor_FailFastMissingImage(t *testing.T) {
 	spec := e.spec(t, nil)
 	spec.Job.Image = "containerdriver.local/does-not-exist:1"
 	start := time.Now()
-	_, err, _ := e.run(t, spec, contract.ActionCreate)
+	_, _, err := e.run(t, spec, contract.ActionCreate)
 	var re *cd.RunError
 	if !errors.As(err, &re) || re.Container != "runner" || (re.Reason != "ErrImagePull" && re.Reason != "ImagePullBackOff") {
 		t.Fatalf("got %v, want an image pull RunError on the runner", err)
@@ -222,13 +222,13 @@ func TestAccExecutor_MissingServiceAccount(t *testing.T) {
 	e := setup(t)
 	spec := e.spec(t, nil)
 	spec.Job.ServiceAccount = "nobody"
-	_, err, _ := e.run(t, spec, contract.ActionCreate)
+	_, _, err := e.run(t, spec, contract.ActionCreate)
 	var re *cd.RunError
 	if !errors.As(err, &re) || re.Reason != "ServiceAccountNotFound" || !strings.Contains(re.Message, `"nobody"`) {
 		t.Fatalf("got %v", err)
 	}
 	spec.Job.Namespace = "no-such-namespace-x"
-	_, err, _ = e.run(t, spec, contract.ActionCreate)
+	_, _, err = e.run(t, spec, contract.ActionCreate)
 	if !errors.As(err, &re) || re.Reason != "NamespaceNotFound" {
 		t.Fatalf("got %v", err)
 	}
@@ -243,7 +243,7 @@ func TestAccExecutor_PreChecksDenied(t *testing.T) {
 	}
 	spec := e.spec(t, nil)
 	spec.Job.ServiceAccount = "powerless"
-	_, err, _ := e.run(t, spec, contract.ActionCreate)
+	_, _, err := e.run(t, spec, contract.ActionCreate)
 	var re *cd.RunError
 	if !errors.As(err, &re) || re.Container != "pre-checks" {
 		t.Fatalf("got %v, want pre-checks to fail", err)
@@ -260,7 +260,7 @@ func TestAccExecutor_PodTemplate(t *testing.T) {
 	spec.Job.PodTemplates = []string{
 		"metadata:\n  labels:\n    team: platform\nspec:\n  containers:\n  - name: runner\n    resources:\n      limits:\n        memory: 1536Mi\n",
 	}
-	res, err, _ := e.run(t, spec, contract.ActionCreate)
+	res, _, err := e.run(t, spec, contract.ActionCreate)
 	if err != nil {
 		t.Fatalf("create: %v\n%s", err, detail(err))
 	}
@@ -270,7 +270,7 @@ func TestAccExecutor_PodTemplate(t *testing.T) {
 	// A forbidden field is refused before anything reaches the cluster.
 	bad := e.spec(t, nil)
 	bad.Job.PodTemplates = []string{"spec:\n  containers:\n  - name: runner\n    image: evil.local/x:1\n"}
-	_, err, _ = e.run(t, bad, contract.ActionCreate)
+	_, _, err = e.run(t, bad, contract.ActionCreate)
 	var verrs cd.ValidationErrors
 	if !errors.As(err, &verrs) || verrs[0].Field != "job.pod_template" {
 		t.Fatalf("got %v", err)
@@ -281,7 +281,7 @@ func TestAccExecutor_PodTemplate(t *testing.T) {
 func TestAccExecutor_BigAndInvalidOutputs(t *testing.T) {
 	e := setup(t)
 	spec := e.spec(t, map[string]any{"big_output_bytes": 3 * 1024 * 1024})
-	res, err, _ := e.run(t, spec, contract.ActionCreate)
+	res, _, err := e.run(t, spec, contract.ActionCreate)
 	if err != nil {
 		t.Fatalf("big outputs: %v\n%s", err, detail(err))
 	}
@@ -289,7 +289,7 @@ func TestAccExecutor_BigAndInvalidOutputs(t *testing.T) {
 		t.Errorf("big output came back with %d bytes", len(s))
 	}
 	bad := e.spec(t, map[string]any{"raw_outputs": "[1,2"})
-	_, err, _ = e.run(t, bad, contract.ActionCreate)
+	_, _, err = e.run(t, bad, contract.ActionCreate)
 	var re *cd.RunError
 	if !errors.As(err, &re) || re.Reason != "InvalidOutputs" || !strings.Contains(re.Message, "OUTPUTS_FILE") || !strings.Contains(re.Message, "/workspace/outputs.json") {
 		t.Fatalf("got %v, want InvalidOutputs naming OUTPUTS_FILE and the file", err)
@@ -314,7 +314,7 @@ func TestAccExecutor_ReattachAfterCrash(t *testing.T) {
 	if _, err := e.c.BatchV1().Jobs(e.ns).Create(ctx, built.Job, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	res, err, rec := e.run(t, spec, contract.ActionCreate)
+	res, rec, err := e.run(t, spec, contract.ActionCreate)
 	if err != nil {
 		t.Fatalf("re-attach: %v\n%s", err, detail(err))
 	}
@@ -338,7 +338,7 @@ func TestAccExecutor_GitSource(t *testing.T) {
 	repoURL, commit := serveGitRepo(t, map[string]string{"infra/main.tf": "# from git\n", "README": "top"})
 	spec := e.spec(t, map[string]any{"echo_files": []string{"main.tf", "README"}})
 	spec.Source = &cd.SourceSpec{URL: repoURL, Ref: "refs/heads/main", Path: "infra", Password: "git-pass-123"}
-	res, err, _ := e.run(t, spec, contract.ActionCreate)
+	res, _, err := e.run(t, spec, contract.ActionCreate)
 	if err != nil {
 		t.Fatalf("create: %v\n%s", err, detail(err))
 	}
@@ -353,12 +353,12 @@ func TestAccExecutor_GitSource(t *testing.T) {
 	}
 	// Destroy at the recorded commit, as the provider does.
 	spec.Source.Ref = res.GitCommit
-	if _, err, _ := e.run(t, spec, contract.ActionDestroy); err != nil {
+	if _, _, err := e.run(t, spec, contract.ActionDestroy); err != nil {
 		t.Fatalf("destroy at %s: %v\n%s", commit, err, detail(err))
 	}
 	// A wrong password fails in git-init, with an error that does not echo it.
 	spec.Source.Password = "wrong-pass-456"
-	_, err, _ = e.run(t, spec, contract.ActionCreate)
+	_, _, err = e.run(t, spec, contract.ActionCreate)
 	var re *cd.RunError
 	if !errors.As(err, &re) || re.Container != "git-init" {
 		t.Fatalf("got %v, want git-init to fail", err)
@@ -457,7 +457,7 @@ func TestAccExecutor_StateDirectory(t *testing.T) {
 	spec.State = &cd.StateSpec{Path: "/state"}
 	count := func(step string, action string, want int) *cd.Result {
 		t.Helper()
-		res, err, _ := e.run(t, spec, action)
+		res, _, err := e.run(t, spec, action)
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", step, err, detail(err))
 		}
@@ -485,7 +485,7 @@ func TestAccExecutor_StateSurvivesFailureAndIsLarge(t *testing.T) {
 	e.grantState(t)
 	spec := e.spec(t, map[string]any{"count_state": true, "state_blob_bytes": 1500 * 1024})
 	spec.State = &cd.StateSpec{Path: "/state"}
-	res, err, _ := e.run(t, spec, contract.ActionCreate)
+	res, _, err := e.run(t, spec, contract.ActionCreate)
 	if err != nil {
 		t.Fatalf("create: %v\n%s", err, detail(err))
 	}
@@ -495,11 +495,11 @@ func TestAccExecutor_StateSurvivesFailureAndIsLarge(t *testing.T) {
 	}
 	// A failing run still saves what it did.
 	spec.Inputs = map[string]any{"count_state": true, "fail": "half applied"}
-	if _, err, _ := e.run(t, spec, contract.ActionCreate); err == nil {
+	if _, _, err := e.run(t, spec, contract.ActionCreate); err == nil {
 		t.Fatal("failing run succeeded")
 	}
 	spec.Inputs = map[string]any{"count_state": true}
-	res, err, _ = e.run(t, spec, contract.ActionCreate)
+	res, _, err = e.run(t, spec, contract.ActionCreate)
 	if err != nil {
 		t.Fatalf("after failure: %v\n%s", err, detail(err))
 	}
@@ -520,7 +520,7 @@ func TestAccExecutor_DeployerContract(t *testing.T) {
 	spec.Target = &cd.TargetSpec{Target: map[string]any{"kind": "Target", "spec": map[string]any{"type": "x"}}, Content: `{"foo":"bar"}`}
 	spec.ComponentDescriptor = `{"meta":{"schemaVersion":"v2"},"components":[]}`
 	spec.Content = map[string]string{"blueprint/blueprint.yaml": "kind: Blueprint"}
-	res, err, _ := e.run(t, spec, contract.ActionCreate)
+	res, _, err := e.run(t, spec, contract.ActionCreate)
 	if err != nil {
 		t.Fatalf("reconcile: %v\n%s", err, detail(err))
 	}
@@ -543,7 +543,7 @@ func TestAccExecutor_DeployerContract(t *testing.T) {
 	if res.Runner.State != "terminated" || res.Runner.Reason != "Completed" || res.Runner.ImageID == "" {
 		t.Errorf("runner status %+v", res.Runner)
 	}
-	res, err, _ = e.run(t, spec, contract.ActionDestroy)
+	res, _, err = e.run(t, spec, contract.ActionDestroy)
 	if err != nil {
 		t.Fatalf("delete: %v\n%s", err, detail(err))
 	}
@@ -559,7 +559,7 @@ func TestAccExecutor_KeepAndForce(t *testing.T) {
 	spec := e.spec(t, map[string]any{"count_state": true})
 	spec.State = &cd.StateSpec{Path: "/state"}
 	spec.KeepResources = true
-	res, err, _ := e.run(t, spec, contract.ActionCreate)
+	res, _, err := e.run(t, spec, contract.ActionCreate)
 	if err != nil {
 		t.Fatalf("create: %v\n%s", err, detail(err))
 	}

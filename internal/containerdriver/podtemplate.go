@@ -21,7 +21,7 @@ func ParsePodTemplate(doc string) (*corev1.PodTemplateSpec, error) {
 		return &pt, nil
 	}
 	if err := yaml.UnmarshalStrict([]byte(doc), &pt); err != nil {
-		return nil, fmt.Errorf("not a valid pod template (a PodTemplateSpec with metadata and spec): %v", err)
+		return nil, fmt.Errorf("not a valid pod template (a PodTemplateSpec with metadata and spec): %w", err)
 	}
 	if err := checkForbidden(&pt); err != nil {
 		return nil, err

@@ -278,9 +278,7 @@ func (s *RunSpec) Validate() error {
 		}
 	}
 	if s.CredentialsConfig != nil {
-		for _, e := range s.CredentialsConfig.validate(s.Job) {
-			errs = append(errs, e)
-		}
+		errs = append(errs, s.CredentialsConfig.validate(s.Job)...)
 	}
 	switch s.Contract {
 	case "", ContractContainerDriver, ContractContainerDeployer:
@@ -299,11 +297,11 @@ func (s *RunSpec) Validate() error {
 		p := s.State.Path
 		switch {
 		case !path.IsAbs(p) || path.Clean(p) != p || p == "/":
-			add("state.path", "%q must be a clean absolute path other than /", p)
+			add("state_path", "%q must be a clean absolute path other than /", p)
 		case p == s.Job.SharedDirectory || strings.HasPrefix(p, s.Job.SharedDirectory+"/") || strings.HasPrefix(s.Job.SharedDirectory, p+"/"):
-			add("state.path", "%q must not overlap job.shared_directory", p)
+			add("state_path", "%q must not overlap job.shared_directory", p)
 		case strings.HasPrefix(p, contract.SidecarBinDir) || strings.HasPrefix(p, contract.InputsMountPath):
-			add("state.path", "%q collides with a path the driver mounts", p)
+			add("state_path", "%q collides with a path the driver mounts", p)
 		}
 	}
 	if s.ComponentDescriptor != "" && !json.Valid([]byte(s.ComponentDescriptor)) {

@@ -5,6 +5,8 @@ package provider
 
 import (
 	"context"
+	"github.com/go-logr/logr"
+	"k8s.io/klog/v2"
 	"os"
 	"strings"
 
@@ -35,6 +37,10 @@ type containerdriverProvider struct {
 
 // New returns a provider constructor for providerserver.Serve.
 func New(version string) func() provider.Provider {
+	// client-go's reflectors log through klog to stderr, e.g. "watch ended with error:
+	// context canceled" each time a run's watches stop. Progress reaches the user through
+	// tflog; klog's lines would only be noise in Terraform's log.
+	klog.SetLogger(logr.Discard())
 	return func() provider.Provider {
 		return &containerdriverProvider{version: version, getenv: os.Getenv}
 	}

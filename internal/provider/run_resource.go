@@ -260,8 +260,41 @@ func (r *runResource) Delete(ctx context.Context, req resource.DeleteRequest, re
 			}
 		}
 	}
+	if state.ForceDestroy.ValueBool() {
+		resp.Diagnostics.Append(r.forceCleanup(ctx, &state, timeout)...)
+		return
+	}
 	_, _, diags = r.run(ctx, &state, contract.ActionDestroy, timeout, pin)
 	resp.Diagnostics.Append(diags...)
+}
+
+// forceCleanup removes what the run keeps in the cluster without running the destroy
+// container (force_destroy).
+func (r *runResource) forceCleanup(ctx context.Context, m *runResourceModel, timeout time.Duration) diag.Diagnostics {
+	var diags diag.Diagnostics
+	if r.data == nil {
+		diags.AddError("Provider Not Configured", "The containerdriver provider was not configured. This is a bug in the provider.")
+		return diags
+	}
+	spec, b := m.toSpec(ctx, r.data.sidecarImage)
+	diags.Append(b.diags...)
+	if diags.HasError() {
+		return diags
+	}
+	client, d := r.data.kube.Client()
+	diags.Append(d...)
+	if diags.HasError() {
+		return diags
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tflog.Warn(ctx, "force_destroy: the destroy container does not run; removing the run's Jobs, objects and state", map[string]any{"run_id": spec.RunID, "namespace": spec.Namespace()})
+	if err := (&containerdriver.Executor{Client: client}).ForceCleanup(ctx, spec); err != nil {
+		diags.AddError("Force Cleanup Failed", fmt.Sprintf(
+			"Removing the Jobs, objects and state of run %s in namespace %s failed: %v\n\n"+
+				"Check that the provider's credentials may list and delete Jobs, pods, Secrets and ConfigMaps there.", spec.RunID, spec.Namespace(), err))
+	}
+	return diags
 }
 
 // run converts the model, runs it and turns failures into diagnostics. The RunError, if
@@ -400,6 +433,7 @@ func (m *runResourceModel) setResult(res *containerdriver.Result) diag.Diagnosti
 	if m.Manifests, err = goToDynamic(manifests); err != nil {
 		diags.AddAttributeError(path.Root("manifests"), "Invalid Manifests", "The manifests cannot be represented: "+err.Error())
 	}
+	diags.Append(m.setDeployerResult(res)...)
 	m.GitCommit = types.StringValue(res.GitCommit)
 	m.ImageDigest = types.StringValue(res.ImageID)
 	m.JobName = types.StringValue(res.JobName)
@@ -416,6 +450,7 @@ func setEmptyResult(m *runResourceModel) {
 	m.GitCommit = types.StringNull()
 	m.ImageDigest = types.StringNull()
 	m.JobName = types.StringNull()
+	m.setDeployerEmpty()
 	if m.Namespace.IsUnknown() {
 		m.Namespace = types.StringNull()
 	}
@@ -424,6 +459,7 @@ func setEmptyResult(m *runResourceModel) {
 func (m *runResourceModel) copyResult(from *runResourceModel) {
 	m.Outputs, m.SecretOutputs, m.Manifests = from.Outputs, from.SecretOutputs, from.Manifests
 	m.GitCommit, m.ImageDigest, m.JobName = from.GitCommit, from.ImageDigest, from.JobName
+	m.StateSize, m.RunnerStatus = from.StateSize, from.RunnerStatus
 }
 
 // runInputsChanged reports whether an attribute that shapes the run differs between the

@@ -38,6 +38,15 @@ type runResourceModel struct {
 	ImageDigest          types.String   `tfsdk:"image_digest"`
 	JobName              types.String   `tfsdk:"job_name"`
 	Namespace            types.String   `tfsdk:"namespace"`
+	// The state directory and the container deployer contract (run_resource_deployer.go).
+	Contract            types.String `tfsdk:"contract"`
+	StatePath           types.String `tfsdk:"state_path"`
+	Target              types.Object `tfsdk:"target"`
+	ComponentDescriptor types.String `tfsdk:"component_descriptor"`
+	Content             types.Map    `tfsdk:"content"`
+	ForceDestroy        types.Bool   `tfsdk:"force_destroy"`
+	StateSize           types.Int64  `tfsdk:"state_size"`
+	RunnerStatus        types.Object `tfsdk:"runner_status"`
 }
 
 // runnerConfigModel is containerdriver_run.runner and containerdriver_runner.config.
@@ -226,6 +235,7 @@ func (m *runResourceModel) toSpec(ctx context.Context, providerSidecar string) (
 		spec.Inputs = inputs
 	}
 	spec.KeepResources = m.KeepJob.ValueBool()
+	m.deployerToSpec(b, spec)
 	return spec, b
 }
 

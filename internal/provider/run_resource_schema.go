@@ -82,7 +82,7 @@ func runSchema(ctx context.Context) schema.Schema {
 		},
 	}
 
-	return schema.Schema{
+	s := schema.Schema{
 		MarkdownDescription: "Runs a container image as a Kubernetes Job following the Container Driver contract, " +
 			"and brings its outputs back.\n\n" +
 			"* **Create** runs the image with `ACTION=create`.\n" +
@@ -317,16 +317,21 @@ func runSchema(ctx context.Context) schema.Schema {
 			},
 		},
 	}
+	for name, a := range deployerAttributes() {
+		s.Attributes[name] = a
+	}
+	return s
 }
 
 // runInputAttributes are the attributes whose change runs the container again.
 var runInputAttributes = []string{
 	"runner", "job", "files", "secret_files", "source", "credentials_config", "credentials",
 	"skip_permission_checks", "manifests_output", "inputs",
+	"contract", "state_path", "target", "component_descriptor", "content",
 }
 
 // runComputedAttributes are set from a run's result.
-var runComputedAttributes = []string{"outputs", "secret_outputs", "manifests", "git_commit", "image_digest", "job_name"}
+var runComputedAttributes = []string{"outputs", "secret_outputs", "manifests", "git_commit", "image_digest", "job_name", "state_size", "runner_status"}
 
 // timeoutsAttribute is the timeouts attribute with a description of its defaults.
 func timeoutsAttribute(ctx context.Context, desc string) schema.Attribute {

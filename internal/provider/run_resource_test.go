@@ -211,6 +211,19 @@ func TestRunResource_PlanValidation(t *testing.T) {
 		{`resource "containerdriver_runner" "test" {
   namespace = "Not_A_Namespace"
 }`, `must be a valid namespace name`},
+		{validRunPrefix + `  }
+  target = { manifest = "kind: Target" }
+}`, `only given to runners of the "container-deployer" contract`},
+		{validRunPrefix + `  }
+  contract = "landscaper"
+}`, `value must be one of`},
+		{validRunPrefix + `  }
+  state_path = "/workspace/state"
+}`, `must not overlap job.shared_directory`},
+		{validRunPrefix + `  }
+  contract = "container-deployer"
+  target   = { manifest = "[not: an object" }
+}`, `target.manifest must be a YAML or JSON object`},
 		{`resource "containerdriver_runner" "test" {
   pod_template = "metadata:\n  namespace: elsewhere\n"
 }`, `metadata.namespace cannot be overridden`},

@@ -164,11 +164,11 @@ func podProblem(p *corev1.Pod) error {
 func waitPodSucceeded(ctx context.Context, c kubernetes.Interface, ns, job string) (*corev1.Pod, error) {
 	sel := batchv1.JobNameLabel + "=" + job
 	lw := &cache.ListWatch{
-		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			o.LabelSelector = sel
 			return c.CoreV1().Pods(ns).List(ctx, o)
 		},
-		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.LabelSelector = sel
 			return c.CoreV1().Pods(ns).Watch(ctx, o)
 		},
@@ -191,11 +191,11 @@ func waitPodSucceeded(ctx context.Context, c kubernetes.Interface, ns, job strin
 func waitJobComplete(ctx context.Context, c kubernetes.Interface, ns, name string) error {
 	sel := "metadata.name=" + name
 	lw := &cache.ListWatch{
-		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			o.FieldSelector = sel
 			return c.BatchV1().Jobs(ns).List(ctx, o)
 		},
-		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.FieldSelector = sel
 			return c.BatchV1().Jobs(ns).Watch(ctx, o)
 		},

@@ -149,7 +149,7 @@ func keepState(dir string, in inputs, out map[string]any) error {
 	if in.CountState {
 		n := 0
 		if b, err := os.ReadFile(filepath.Join(dir, "count")); err == nil {
-			fmt.Sscan(string(b), &n)
+			_, _ = fmt.Sscan(string(b), &n)
 		}
 		if os.Getenv("ACTION") != "destroy" && os.Getenv("OPERATION") != "DELETE" {
 			n++

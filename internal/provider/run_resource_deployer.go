@@ -1,0 +1,149 @@
+package provider
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"sigs.k8s.io/yaml"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
+)
+
+// The state directory and the container deployer contract (the specification's
+// 003_79d85f69be20edfb.txt): attributes of containerdriver_run, kept apart from the
+// Container Driver's so the two contracts read separately.
+
+type targetModel struct {
+	Manifest types.String `tfsdk:"manifest"`
+	Content  types.String `tfsdk:"content"`
+}
+
+var runnerStatusAttrTypes = map[string]attr.Type{
+	"state":     types.StringType,
+	"reason":    types.StringType,
+	"message":   types.StringType,
+	"exit_code": types.Int64Type,
+	"image":     types.StringType,
+	"image_id":  types.StringType,
+}
+
+func deployerAttributes() map[string]schema.Attribute {
+	return map[string]schema.Attribute{
+		"contract": schema.StringAttribute{
+			MarkdownDescription: "The environment the runner sees. `container-driver` (the default): `ACTION`, `SCRIPTS_DIRECTORY`, " +
+				"`RESOURCE_INPUTS_FILE`, `OUTPUTS_FILE`, `SECRET_OUTPUTS_FILE`, `ERROR_FILE`. `container-deployer`: the container deployer's " +
+				"`OPERATION` (`RECONCILE` on create and update, `DELETE` on destroy), `IMPORTS_PATH` (the `inputs`), `EXPORTS_PATH` (JSON or YAML, " +
+				"read back as `outputs`), `TARGET_PATH`, `STATE_PATH`, `COMPONENT_DESCRIPTOR_PATH`, `CONTENT_PATH`, `POD_NAME` and `POD_NAMESPACE`, " +
+				"with the runner as user 1000, group 3000 and fsGroup 2000, so that an image written for that system runs unchanged.",
+			Optional: true,
+			Computed: true,
+			Default:  stringdefault.StaticString(string(containerdriver.ContractContainerDriver)),
+			Validators: []validator.String{stringvalidator.OneOf(
+				string(containerdriver.ContractContainerDriver), string(containerdriver.ContractContainerDeployer))},
+		},
+		"state_path": schema.StringAttribute{
+			MarkdownDescription: "Gives the runner a state directory at this path (`STATE_PATH`), kept between the runs of this resource: " +
+				"before the runner starts, what the previous run left there is restored; when it ends, the directory is saved again, " +
+				"even when the runner failed. It is stored in the run's namespace as a compressed archive split across Secrets " +
+				"(labelled `containerdriver.io/state-of`), replaced atomically, and deleted after a successful destroy. " +
+				"Symlinks and special files are an error naming the path. The service account then also needs `get`, `list`, " +
+				"`update` and `delete` on `secrets` (for example through `containerdriver_runner.extra_rules`); `pre-checks` verifies it.",
+			Optional:   true,
+			Validators: []validator.String{validSharedDirectory()},
+		},
+		"target": schema.SingleNestedAttribute{
+			MarkdownDescription: "The container deployer's target (`contract = \"container-deployer\"`): `TARGET_PATH` names a JSON file " +
+				"`{\"target\": <manifest>, \"content\": <content>}`, mounted from a Secret.",
+			Optional: true,
+			Attributes: map[string]schema.Attribute{
+				"manifest": schema.StringAttribute{
+					MarkdownDescription: "The target object, as YAML or JSON (for example a `Target` with `spec.secretRef` or `spec.config`).",
+					Required:            true,
+				},
+				"content": schema.StringAttribute{
+					MarkdownDescription: "The target's content: its `spec.config`, or the content of the Secret its `spec.secretRef` names.",
+					Optional:            true,
+					Sensitive:           true,
+				},
+			},
+		},
+		"component_descriptor": schema.StringAttribute{
+			MarkdownDescription: "A resolved component descriptor list (JSON) for `COMPONENT_DESCRIPTOR_PATH` (`contract = \"container-deployer\"`).",
+			Optional:            true,
+		},
+		"content": schema.MapAttribute{
+			MarkdownDescription: "The content blob (relative path to file content) under `CONTENT_PATH` (`contract = \"container-deployer\"`).",
+			Optional:            true,
+			ElementType:         types.StringType,
+		},
+		"force_destroy": schema.BoolAttribute{
+			MarkdownDescription: "Skips the destroy container: destroying the resource only removes what the run keeps in the cluster " +
+				"(its Jobs, objects and saved state), as the container deployer's force-cleanup does. For a runner that can no longer succeed; " +
+				"whatever it created elsewhere stays. Changing it runs nothing.",
+			Optional: true,
+		},
+		"state_size": schema.Int64Attribute{
+			MarkdownDescription: "The size in bytes of the compressed state saved by the last run, when `state_path` is set.",
+			Computed:            true,
+		},
+		"runner_status": schema.SingleNestedAttribute{
+			MarkdownDescription: "The runner container's status at the end of the last run, as the container deployer's provider status reports it.",
+			Computed:            true,
+			Attributes: map[string]schema.Attribute{
+				"state":     schema.StringAttribute{MarkdownDescription: "`terminated`, `running` or `waiting`.", Computed: true},
+				"reason":    schema.StringAttribute{MarkdownDescription: "A brief CamelCase reason, e.g. `Completed` or `OOMKilled`.", Computed: true},
+				"message":   schema.StringAttribute{MarkdownDescription: "A human readable message about the state.", Computed: true},
+				"exit_code": schema.Int64Attribute{MarkdownDescription: "The exit code of the runner.", Computed: true},
+				"image":     schema.StringAttribute{MarkdownDescription: "The image the runner ran.", Computed: true},
+				"image_id":  schema.StringAttribute{MarkdownDescription: "The image ID (digest) of the runner's image.", Computed: true},
+			},
+		},
+	}
+}
+
+// deployerToSpec adds the state directory and the deployer contract's inputs to spec.
+func (m *runResourceModel) deployerToSpec(b *specBuilder, spec *containerdriver.RunSpec) {
+	spec.Contract = containerdriver.Contract(b.str("contract", m.Contract))
+	if p := b.str("state_path", m.StatePath); p != "" {
+		spec.State = &containerdriver.StateSpec{Path: p}
+	}
+	var t targetModel
+	if b.object("target", m.Target, &t) {
+		manifest := b.str("target.manifest", t.Manifest)
+		var obj map[string]any
+		if err := yaml.Unmarshal([]byte(manifest), &obj); err != nil {
+			b.diags.AddAttributeError(path.Root("target").AtName("manifest"), "Invalid Target",
+				fmt.Sprintf("target.manifest must be a YAML or JSON object: %v", err))
+		}
+		spec.Target = &containerdriver.TargetSpec{Target: obj, Content: b.str("target.content", t.Content)}
+	}
+	spec.ComponentDescriptor = b.str("component_descriptor", m.ComponentDescriptor)
+	spec.Content = b.strMap("content", path.Root("content"), m.Content)
+}
+
+func (m *runResourceModel) setDeployerResult(res *containerdriver.Result) diag.Diagnostics {
+	m.StateSize = types.Int64Value(res.StateBytes)
+	st := res.Runner
+	v, diags := types.ObjectValue(runnerStatusAttrTypes, map[string]attr.Value{
+		"state":     types.StringValue(st.State),
+		"reason":    types.StringValue(st.Reason),
+		"message":   types.StringValue(st.Message),
+		"exit_code": types.Int64Value(int64(st.ExitCode)),
+		"image":     types.StringValue(st.Image),
+		"image_id":  types.StringValue(st.ImageID),
+	})
+	m.RunnerStatus = v
+	return diags
+}
+
+func (m *runResourceModel) setDeployerEmpty() {
+	m.StateSize = types.Int64Null()
+	m.RunnerStatus = types.ObjectNull(runnerStatusAttrTypes)
+}
