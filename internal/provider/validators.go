@@ -2,7 +2,8 @@ package provider
 
 import (
 	"context"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
@@ -54,11 +55,5 @@ func checkPodTemplate(doc string) error {
 	return err
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+// sortedKeys gives a map's keys in order, so what is built from a map is deterministic.
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/apiretry"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/outputs"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/state"
@@ -255,36 +256,9 @@ func (s *storer) createOrUpdate(ctx context.Context, resource, name string, crea
 
 // retry calls f until it succeeds, fails permanently or ctx ends, backing off between calls.
 func (s *storer) retry(ctx context.Context, resource, name string, f func(context.Context) error) error {
-	backoff := s.cfg.FirstBackoff
-	for attempt := 1; ; attempt++ {
-		err := f(ctx)
-		if err == nil || !transient(err) {
-			return err
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("gave up after %d attempts: %w", attempt, err)
-		}
+	return apiretry.Do(ctx, s.cfg.FirstBackoff, maxBackoff, func(attempt int, err error) {
 		s.logger.Printf("storing %s %s failed (attempt %d), retrying: %v", resource, name, attempt, err)
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("gave up after %d attempts: %w", attempt, err)
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, maxBackoff)
-	}
-}
-
-// transient tells whether an API call may succeed if tried again: server-side overload and
-// timeouts, and errors that never reached the API server (connection refused, reset, a
-// request timeout).
-func transient(err error) bool {
-	switch {
-	case apierrors.IsServerTimeout(err), apierrors.IsTimeout(err), apierrors.IsTooManyRequests(err),
-		apierrors.IsInternalError(err), apierrors.IsServiceUnavailable(err), apierrors.IsUnexpectedServerError(err):
-		return true
-	}
-	var status apierrors.APIStatus
-	return !errors.As(err, &status)
+	}, f)
 }
 
 // yamlExportsToJSON converts the container deployer's exports (JSON or YAML) to a JSON

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -13,10 +12,10 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/apiretry"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 )
 
@@ -224,31 +223,7 @@ func report(cfg config, err error) {
 }
 
 func retry(ctx context.Context, backoff time.Duration, logger *log.Logger, f func(context.Context) error) error {
-	for attempt := 1; ; attempt++ {
-		err := f(ctx)
-		if err == nil || !transient(err) {
-			return err
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("gave up after %d attempts: %w", attempt, err)
-		}
+	return apiretry.Do(ctx, backoff, maxBackoff, func(attempt int, err error) {
 		logger.Printf("attempt %d failed, retrying: %v", attempt, err)
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("gave up after %d attempts: %w", attempt, err)
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, maxBackoff)
-	}
-}
-
-// transient tells whether a call may succeed if tried again.
-func transient(err error) bool {
-	switch {
-	case apierrors.IsServerTimeout(err), apierrors.IsTimeout(err), apierrors.IsTooManyRequests(err),
-		apierrors.IsInternalError(err), apierrors.IsServiceUnavailable(err), apierrors.IsUnexpectedServerError(err):
-		return true
-	}
-	var status apierrors.APIStatus
-	return !errors.As(err, &status)
+	}, f)
 }
