@@ -154,8 +154,23 @@ func (e *Executor) ensureJob(ctx context.Context, b *Built) (*batchv1.Job, error
 		if existing.Labels[contract.LabelManagedBy] != contract.ManagedByValue {
 			return nil, fmt.Errorf("job %s/%s exists and is not managed by containerdriver", b.Job.Namespace, b.Job.Name)
 		}
-		e.event("re-attached to Job %s/%s", b.Job.Namespace, b.Job.Name)
-		return nil, nil
+		stale, err := e.supersededJob(ctx, existing)
+		if err != nil {
+			return nil, err
+		}
+		if !stale {
+			e.event("re-attached to Job %s/%s", b.Job.Namespace, b.Job.Name)
+			return nil, nil
+		}
+		// A Job kept from an earlier run (keep_job) with the same inputs: a later run of
+		// the resource came after it, so its result is outdated. Run again.
+		e.event("Job %s/%s is a kept earlier run; replacing it", b.Job.Namespace, b.Job.Name)
+		if err := e.Cleanup(ctx, b.Job.Namespace, b.Job.Name); err != nil {
+			return nil, fmt.Errorf("remove kept job %s/%s: %w", b.Job.Namespace, b.Job.Name, err)
+		}
+		if err := e.waitGone(ctx, b.Job.Namespace, b.Job.Name); err != nil {
+			return nil, err
+		}
 	} else if !apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("look up job %s/%s: %w", b.Job.Namespace, b.Job.Name, err)
 	}
@@ -187,6 +202,46 @@ func (e *Executor) ensureJob(ctx context.Context, b *Built) (*batchv1.Job, error
 		_, _ = e.Client.CoreV1().ConfigMaps(c.Namespace).Patch(ctx, c.Name, types.MergePatchType, patch, metav1.PatchOptions{})
 	}
 	return created, nil
+}
+
+// supersededJob reports whether another Job of the same run was created after job: then
+// job is a kept earlier run, not the one a crashed caller left behind.
+func (e *Executor) supersededJob(ctx context.Context, job *batchv1.Job) (bool, error) {
+	list, err := e.Client.BatchV1().Jobs(job.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.Set{
+		contract.LabelManagedBy: contract.ManagedByValue, contract.LabelRunID: job.Labels[contract.LabelRunID]}.String()})
+	if err != nil {
+		return false, fmt.Errorf("list jobs of run %s: %w", job.Labels[contract.LabelRunID], err)
+	}
+	for _, j := range list.Items {
+		if j.Name != job.Name && job.CreationTimestamp.Before(&j.CreationTimestamp) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// waitGone waits until a deleted Job has left the API, so one of the same name can be made.
+func (e *Executor) waitGone(ctx context.Context, ns, name string) error {
+	sel := fields.OneTermEqualSelector("metadata.name", name).String()
+	lw := listWatch(func(o *metav1.ListOptions) { o.FieldSelector = sel },
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return e.Client.BatchV1().Jobs(ns).List(ctx, o)
+		},
+		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return e.Client.BatchV1().Jobs(ns).Watch(ctx, o)
+		})
+	gone := func(store cache.Store) (bool, error) {
+		_, exists, err := store.GetByKey(ns + "/" + name)
+		return !exists, err
+	}
+	_, err := watchtools.UntilWithSync(ctx, lw, &batchv1.Job{}, gone, func(ev watch.Event) (bool, error) {
+		j, ok := ev.Object.(*batchv1.Job)
+		return ok && j.Name == name && ev.Type == watch.Deleted, nil
+	})
+	if err != nil {
+		return fmt.Errorf("wait for job %s/%s to go: %w", ns, name, err)
+	}
+	return nil
 }
 
 func ownerPatch(refs []metav1.OwnerReference) []byte {

@@ -587,3 +587,27 @@ func TestAccExecutor_KeepAndForce(t *testing.T) {
 	}
 	e.assertEmpty(t)
 }
+
+// With kept Jobs, inputs A, then B, then A again must run three times: the Job kept from
+// the first A is an outdated run, not a crashed attempt to re-attach to.
+func TestAccExecutor_KeptJobIsNotReused(t *testing.T) {
+	e := setup(t)
+	e.grantState(t)
+	spec := e.spec(t, nil)
+	spec.State = &cd.StateSpec{Path: "/state"}
+	spec.KeepResources = true
+	for i, v := range []string{"a", "b", "a"} {
+		spec.Inputs = map[string]any{"count_state": true, "v": v}
+		res, _, err := e.run(t, spec, contract.ActionCreate)
+		if err != nil {
+			t.Fatalf("run %d: %v\n%s", i+1, err, detail(err))
+		}
+		if fmt.Sprint(res.Outputs["count"]) != fmt.Sprint(i+1) {
+			t.Fatalf("run %d (v=%s): count %v: an earlier kept Job's outputs came back", i+1, v, res.Outputs["count"])
+		}
+	}
+	if err := (&cd.Executor{Client: e.c}).ForceCleanup(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	e.assertEmpty(t)
+}

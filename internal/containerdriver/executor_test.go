@@ -181,3 +181,33 @@ func TestRun_ReattachCreatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// With keep_job, a kept Job of an earlier run with the same inputs (A, then B, then A
+// again) must not be mistaken for a crashed attempt: its result is outdated.
+func TestRun_KeptEarlierJobIsNotReattached(t *testing.T) {
+	spec := minimalSpec()
+	built, _ := BuildJob(spec, contract.ActionCreate)
+	old := built.Job.DeepCopy()
+	old.CreationTimestamp = metav1.NewTime(time.Now().Add(-2 * time.Minute))
+	later := built.Job.DeepCopy()
+	later.Name = "cd-later-create-b"
+	later.CreationTimestamp = metav1.NewTime(time.Now().Add(-time.Minute))
+	c := fakeCluster(append(outputObjects(old.Name, outputs.Harvest{Outputs: []byte(`{"x":"y"}`)}), old, later, finishedPod(old.Name, corev1.PodSucceeded, 0))...)
+	// The fake does not run the new Job; Run ends when the context does. What matters is
+	// that it created a Job rather than returning the kept one's outputs.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	res, err := (&Executor{Client: c}).Run(ctx, spec, contract.ActionCreate)
+	if err == nil {
+		t.Fatalf("returned the kept Job's outputs %v instead of running again", res.Outputs)
+	}
+	created := false
+	for _, a := range c.Actions() {
+		if ca, ok := a.(k8stesting.CreateAction); ok && ca.GetResource().Resource == "jobs" {
+			created = true
+		}
+	}
+	if !created {
+		t.Error("no new Job was created")
+	}
+}
