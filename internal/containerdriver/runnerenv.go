@@ -351,14 +351,6 @@ func (e RunnerEnv) DeleteServiceAccount(ctx context.Context, c kubernetes.Interf
 // from the namespace (namespace true) and from the service account, Role and RoleBinding
 // (serviceAccount true), so a later Delete leaves them alone.
 func (e RunnerEnv) Release(ctx context.Context, c kubernetes.Interface, namespace, serviceAccount bool) error {
-	unlabel := func(l map[string]string) bool {
-		if l[contract.LabelRole] != RoleRunnerEnv {
-			return false
-		}
-		delete(l, contract.LabelRole)
-		delete(l, contract.LabelManagedBy)
-		return true
-	}
 	var errs []error
 	note := func(kind string, err error) {
 		if err != nil && !apierrors.IsNotFound(err) {
@@ -366,43 +358,35 @@ func (e RunnerEnv) Release(ctx context.Context, c kubernetes.Interface, namespac
 		}
 	}
 	if namespace {
-		if x, err := c.CoreV1().Namespaces().Get(ctx, e.Namespace, metav1.GetOptions{}); err == nil {
-			if unlabel(x.Labels) {
-				_, err = c.CoreV1().Namespaces().Update(ctx, x, metav1.UpdateOptions{})
-			}
-			note("namespace", err)
-		} else {
-			note("namespace", err)
-		}
+		note("namespace", release(ctx, e.Namespace, c.CoreV1().Namespaces().Get, c.CoreV1().Namespaces().Update))
 	}
 	if serviceAccount {
 		ns, name := e.Namespace, e.ServiceAccount
-		if x, err := c.CoreV1().ServiceAccounts(ns).Get(ctx, name, metav1.GetOptions{}); err == nil {
-			if unlabel(x.Labels) {
-				_, err = c.CoreV1().ServiceAccounts(ns).Update(ctx, x, metav1.UpdateOptions{})
-			}
-			note("service account", err)
-		} else {
-			note("service account", err)
-		}
-		if x, err := c.RbacV1().Roles(ns).Get(ctx, name, metav1.GetOptions{}); err == nil {
-			if unlabel(x.Labels) {
-				_, err = c.RbacV1().Roles(ns).Update(ctx, x, metav1.UpdateOptions{})
-			}
-			note("role", err)
-		} else {
-			note("role", err)
-		}
-		if x, err := c.RbacV1().RoleBindings(ns).Get(ctx, name, metav1.GetOptions{}); err == nil {
-			if unlabel(x.Labels) {
-				_, err = c.RbacV1().RoleBindings(ns).Update(ctx, x, metav1.UpdateOptions{})
-			}
-			note("role binding", err)
-		} else {
-			note("role binding", err)
-		}
+		note("service account", release(ctx, name, c.CoreV1().ServiceAccounts(ns).Get, c.CoreV1().ServiceAccounts(ns).Update))
+		note("role", release(ctx, name, c.RbacV1().Roles(ns).Get, c.RbacV1().Roles(ns).Update))
+		note("role binding", release(ctx, name, c.RbacV1().RoleBindings(ns).Get, c.RbacV1().RoleBindings(ns).Update))
 	}
 	return errors.Join(errs...)
+}
+
+// release removes the runner-env labels from one object, if it carries them.
+func release[T metav1.Object](ctx context.Context, name string,
+	get func(context.Context, string, metav1.GetOptions) (T, error),
+	update func(context.Context, T, metav1.UpdateOptions) (T, error),
+) error {
+	x, err := get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	l := x.GetLabels()
+	if l[contract.LabelRole] != RoleRunnerEnv {
+		return nil
+	}
+	delete(l, contract.LabelRole)
+	delete(l, contract.LabelManagedBy)
+	x.SetLabels(l)
+	_, err = update(ctx, x, metav1.UpdateOptions{})
+	return err
 }
 
 // waitNamespaceGone watches the namespace until it is deleted or ctx ends.
