@@ -190,6 +190,11 @@ func (e *Executor) ensureJob(ctx context.Context, b *Built) (*batchv1.Job, error
 		return nil, nil
 	}
 	if err != nil {
+		// The API refused the Job (for example a pod_template that makes it invalid): the
+		// objects made for it would be orphans.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		_ = e.Cleanup(cctx, b.Job.Namespace, b.Job.Name)
 		return nil, fmt.Errorf("create job %s/%s: %w", b.Job.Namespace, b.Job.Name, err)
 	}
 	// Owner references make the inputs go with the Job even when explicit cleanup is skipped.

@@ -211,3 +211,21 @@ func TestRun_KeptEarlierJobIsNotReattached(t *testing.T) {
 		t.Error("no new Job was created")
 	}
 }
+
+// A Job the API refuses leaves none of the objects made for it behind.
+func TestRun_RefusedJobLeavesNothing(t *testing.T) {
+	c := fakeCluster()
+	c.PrependReactor("create", "jobs", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New(`Job.batch "x" is invalid: spec.template.spec.restartPolicy: Unsupported value: "Always"`)
+	})
+	spec := minimalSpec()
+	spec.Files = map[string]string{"a": "b"}
+	if _, err := runWithTimeout(t, &Executor{Client: c}, spec); err == nil || !strings.Contains(err.Error(), "restartPolicy") {
+		t.Fatalf("got %v", err)
+	}
+	secrets, _ := c.CoreV1().Secrets("ns").List(context.Background(), metav1.ListOptions{})
+	cms, _ := c.CoreV1().ConfigMaps("ns").List(context.Background(), metav1.ListOptions{})
+	if len(secrets.Items)+len(cms.Items) != 0 {
+		t.Errorf("left behind: %d secrets, %d configmaps", len(secrets.Items), len(cms.Items))
+	}
+}
