@@ -293,47 +293,31 @@ func (e RunnerEnv) Delete(ctx context.Context, c kubernetes.Interface) error {
 
 func (e RunnerEnv) deleteServiceAccountObjects(ctx context.Context, c kubernetes.Interface) error {
 	ns, name := e.Namespace, e.ServiceAccount
-	type obj struct {
-		kind string
-		get  func() (metav1.ObjectMeta, error)
-		del  func() error
+	if err := deleteManaged(ctx, "role binding", ns, name, c.RbacV1().RoleBindings(ns).Get, c.RbacV1().RoleBindings(ns).Delete); err != nil {
+		return err
 	}
-	opts := metav1.DeleteOptions{}
-	for _, o := range []obj{
-		{"role binding", func() (metav1.ObjectMeta, error) {
-			x, err := c.RbacV1().RoleBindings(ns).Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				return metav1.ObjectMeta{}, err
-			}
-			return x.ObjectMeta, nil
-		}, func() error { return c.RbacV1().RoleBindings(ns).Delete(ctx, name, opts) }},
-		{"role", func() (metav1.ObjectMeta, error) {
-			x, err := c.RbacV1().Roles(ns).Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				return metav1.ObjectMeta{}, err
-			}
-			return x.ObjectMeta, nil
-		}, func() error { return c.RbacV1().Roles(ns).Delete(ctx, name, opts) }},
-		{"service account", func() (metav1.ObjectMeta, error) {
-			x, err := c.CoreV1().ServiceAccounts(ns).Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				return metav1.ObjectMeta{}, err
-			}
-			return x.ObjectMeta, nil
-		}, func() error { return c.CoreV1().ServiceAccounts(ns).Delete(ctx, name, opts) }},
-	} {
-		meta, err := o.get()
-		switch {
-		case apierrors.IsNotFound(err):
-			continue
-		case err != nil:
-			return fmt.Errorf("get %s %s/%s: %w", o.kind, ns, name, err)
-		case !isManaged(meta):
-			continue
-		}
-		if err := o.del(); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("delete %s %s/%s: %w", o.kind, ns, name, err)
-		}
+	if err := deleteManaged(ctx, "role", ns, name, c.RbacV1().Roles(ns).Get, c.RbacV1().Roles(ns).Delete); err != nil {
+		return err
+	}
+	return deleteManaged(ctx, "service account", ns, name, c.CoreV1().ServiceAccounts(ns).Get, c.CoreV1().ServiceAccounts(ns).Delete)
+}
+
+// deleteManaged deletes one object if it exists and carries the runner-env labels.
+func deleteManaged[T metav1.Object](ctx context.Context, kind, ns, name string,
+	get func(context.Context, string, metav1.GetOptions) (T, error),
+	del func(context.Context, string, metav1.DeleteOptions) error,
+) error {
+	x, err := get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("get %s %s/%s: %w", kind, ns, name, err)
+	case !isManaged(metav1.ObjectMeta{Labels: x.GetLabels()}):
+		return nil
+	}
+	if err := del(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete %s %s/%s: %w", kind, ns, name, err)
 	}
 	return nil
 }
