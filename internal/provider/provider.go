@@ -5,6 +5,7 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"github.com/go-logr/logr"
 	"k8s.io/klog/v2"
 	"os"
@@ -235,4 +236,18 @@ func (p *containerdriverProvider) Resources(_ context.Context) []func() resource
 
 func (p *containerdriverProvider) DataSources(_ context.Context) []func() datasource.DataSource {
 	return nil
+}
+
+// providerDataFrom is what a resource's Configure receives from the provider; nil before
+// the provider is configured (or, with a diagnostic, when it is of another type).
+func providerDataFrom(req resource.ConfigureRequest, resp *resource.ConfigureResponse) *providerData {
+	if req.ProviderData == nil {
+		return nil
+	}
+	data, ok := req.ProviderData.(*providerData)
+	if !ok {
+		resp.Diagnostics.AddError("Unexpected Provider Data", fmt.Sprintf("Expected *providerData, got %T. This is a bug in the provider.", req.ProviderData))
+		return nil
+	}
+	return data
 }
