@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 )
@@ -47,6 +48,9 @@ type RunSpec struct {
 	SidecarImage string
 	// KeepResources leaves the Job and its objects in the cluster for debugging.
 	KeepResources bool
+	// UnschedulableGrace is how long the pod may stay unschedulable (waiting for a cluster
+	// autoscaler, for example) before the run fails; 0 means DefaultUnschedulableGrace.
+	UnschedulableGrace time.Duration `json:"-"`
 
 	// Contract selects the environment the runner sees: the Container Driver's (default)
 	// or the container deployer's.
