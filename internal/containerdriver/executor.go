@@ -361,4 +361,3 @@ func createOrReplace[T runtime.Object](ctx context.Context, c objectClient[T], o
 	}
 	return err
 }
-

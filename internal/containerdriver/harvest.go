@@ -194,4 +194,3 @@ func describeState(s corev1.ContainerState) string {
 	}
 	return "unknown"
 }
-
