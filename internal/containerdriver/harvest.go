@@ -25,6 +25,7 @@ func (e *Executor) harvest(ctx context.Context, spec *RunSpec, pod *corev1.Pod, 
 			res.Image, res.ImageID = cs.Image, cs.ImageID
 			runnerTerm = cs.State.Terminated
 			res.Runner = runnerStatus(cs)
+			res.Runner.Message = red.mask(res.Runner.Message)
 		}
 	}
 	h, harvestErr := e.readHarvest(ctx, ns, name)

@@ -3,6 +3,8 @@ package provider
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -164,13 +166,22 @@ func (r *runResource) Create(ctx context.Context, req resource.CreateRequest, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	plan.ID = types.StringValue(newRunID())
+	claim, diags := r.claimRunID(ctx, &plan)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	// Released once the run is recorded (or nothing ran): until then, a retried apply
+	// after a crash adopts the run id instead of starting a second copy.
+	defer claim.Release(ctx)
 	res, runErr, diags := r.run(ctx, &plan, contract.ActionCreate, timeout, nil)
 	resp.Diagnostics.Append(diags...)
-	if runErr != nil && runnerStarted(runErr) {
+	if runErr != nil && runErr.RunnerStarted() {
 		// Saved without outputs, the resource is tainted: the next apply destroys it with
 		// the same id (so the runner can clean up what it created) and creates it again.
 		setEmptyResult(&plan)
+		resp.Diagnostics.Append(plan.setFailedResult(runErr)...)
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateCreateFailure, failureFingerprint(runErr))...)
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 		return
 	}
@@ -182,6 +193,63 @@ func (r *runResource) Create(ctx context.Context, req resource.CreateRequest, re
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+// claimRunID gives a create its run id: a new one, or that of an identical create whose
+// caller died before recording it (see containerdriver.ClaimCreate).
+func (r *runResource) claimRunID(ctx context.Context, plan *runResourceModel) (*containerdriver.CreateClaim, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	plan.ID = types.StringValue(newRunID())
+	if r.data == nil {
+		return nil, diags
+	}
+	spec, b := plan.toSpec(ctx, r.data.sidecarImage)
+	if b.diags.HasError() || len(b.unknown) > 0 {
+		return nil, diags // r.run reports these
+	}
+	client, d := r.data.kube.Client()
+	if d.HasError() {
+		return nil, diags // and this
+	}
+	exec := &containerdriver.Executor{Client: client, Observer: tflogObserver{ctx: ctx}}
+	claim, err := exec.ClaimCreate(ctx, spec, newRunID)
+	switch {
+	case errors.Is(err, containerdriver.ErrClaimsUnavailable):
+		diags.AddWarning("Run Not Protected Against Crashes", fmt.Sprintf(
+			"The provider's credentials may not use Leases in namespace %s (%v), so this create cannot be resumed if Terraform is killed "+
+				"while it runs: a retry would start the runner again under a new run id. Grant get, list, create, update and delete on "+
+				"leases (API group coordination.k8s.io) in that namespace.", spec.Namespace(), err))
+		return nil, diags
+	case err != nil:
+		diags.AddError("Run Identity Not Claimed", fmt.Sprintf(
+			"Claiming the run's identity in namespace %s failed: %v\n\nNothing was started. Check that the namespace exists and that "+
+				"the provider's credentials may use leases (coordination.k8s.io) there, then apply again.", spec.Namespace(), err))
+		return nil, diags
+	}
+	for _, o := range claim.Orphans {
+		diags.AddWarning("Interrupted Create Found", o)
+	}
+	if claim.Adopted {
+		diags.AddWarning("Interrupted Create Resumed", fmt.Sprintf(
+			"An earlier create with this same configuration was interrupted (Terraform or the machine running it stopped) before it was recorded. "+
+				"This create resumed it under its run id %s instead of running the container a second time.", claim.RunID))
+	}
+	plan.ID = types.StringValue(claim.RunID)
+	return claim, diags
+}
+
+// privateCreateFailure is the private state key of a failed create's fingerprint.
+const privateCreateFailure = "create_failure"
+
+// failureFingerprint identifies a failure by where it happened, its exit code and the
+// runner's error file, so a destroy failing the same way can be recognised.
+func failureFingerprint(e *containerdriver.RunError) []byte {
+	code := ""
+	if e.ExitCode != nil {
+		code = fmt.Sprint(*e.ExitCode)
+	}
+	sum := sha256.Sum256([]byte(strings.Join([]string{e.Container, e.Reason, code, strings.TrimSpace(e.ErrorFile)}, "\x00")))
+	return []byte(fmt.Sprintf(`{"fingerprint":%q,"has_error_file":%t}`, hex.EncodeToString(sum[:]), strings.TrimSpace(e.ErrorFile) != ""))
 }
 
 // Read keeps the state as it is: refreshing must not run the container.
@@ -258,8 +326,31 @@ func (r *runResource) Delete(ctx context.Context, req resource.DeleteRequest, re
 		resp.Diagnostics.Append(r.forceCleanup(ctx, &state, timeout)...)
 		return
 	}
-	_, _, diags = r.run(ctx, &state, contract.ActionDestroy, timeout, pin)
+	_, runErr, diags := r.run(ctx, &state, contract.ActionDestroy, timeout, pin)
+	if runErr != nil && createFailedTheSameWay(ctx, req, runErr) {
+		// The instance never had a successful create, and its destroy fails exactly as its
+		// create did (same container, exit code and error file): the runner cannot act on
+		// these inputs at all, so it made nothing to destroy. Keeping the instance would
+		// trap the user, whose fixed configuration can only apply after this destroy.
+		resp.Diagnostics.AddWarning("Failed Create Dropped Without A Successful Destroy", fmt.Sprintf(
+			"Run %s never completed a create, and its destroy failed with the same error as its create:\n\n%s\n"+
+				"The provider concludes that the runner made nothing with these inputs and removes the failed instance from the state. "+
+				"If the runner did make something, destroy it by hand; anything the run keeps in the cluster (its state Secrets, "+
+				"labelled containerdriver.io/state-of) is left in namespace %s.", state.ID.ValueString(), runErr.Error(), runErr.Namespace))
+		return
+	}
 	resp.Diagnostics.Append(diags...)
+}
+
+// createFailedTheSameWay reports whether the instance being destroyed is a failed create
+// whose failure runErr repeats. Only failures with an error file qualify: an exit code
+// alone says too little.
+func createFailedTheSameWay(ctx context.Context, req resource.DeleteRequest, runErr *containerdriver.RunError) bool {
+	stored, diags := req.Private.GetKey(ctx, privateCreateFailure)
+	if diags.HasError() || len(stored) == 0 || strings.TrimSpace(runErr.ErrorFile) == "" {
+		return false
+	}
+	return string(stored) == string(failureFingerprint(runErr))
 }
 
 // forceCleanup removes what the run keeps in the cluster without running the destroy
@@ -339,13 +430,18 @@ func (r *runResource) run(ctx context.Context, m *runResourceModel, action strin
 	}
 	var runErr *containerdriver.RunError
 	switch {
+	case errors.As(err, &runErr) && runErr.Reason == containerdriver.ReasonTimeout:
+		diags.AddError("Container Run Timed Out", runFailureDetail(runErr, action)+fmt.Sprintf(
+			"\nThe run did not finish within %s. Raise the timeout (timeouts = { %s = \"...\" }) if the runner needs longer.", timeout, timeoutName(action)))
+	case errors.As(err, &runErr) && runErr.Reason == containerdriver.ReasonInterrupted:
+		diags.AddError("Container Run Interrupted", runFailureDetail(runErr, action))
 	case errors.As(err, &runErr):
 		diags.AddError("Container Run Failed", runFailureDetail(runErr, action))
 	case addSpecErrors(&diags, err, nil):
 	case errors.Is(err, context.DeadlineExceeded):
 		diags.AddError("Container Run Timed Out", fmt.Sprintf(
 			"The %s run in namespace %s did not finish within %s: %v\n\n"+
-				"Raise the timeout (timeouts { %s = \"...\" }) if the runner needs longer, or set keep_job = true and inspect the Job "+
+				"Raise the timeout (timeouts = { %s = \"...\" }) if the runner needs longer, or set keep_job = true and inspect the Job "+
 				"(kubectl -n %s get jobs -l %s=%s).",
 			action, spec.Namespace(), timeout, err, timeoutName(action), spec.Namespace(), contract.LabelAction, action))
 	default:
@@ -369,6 +465,10 @@ func runFailureDetail(e *containerdriver.RunError, action string) string {
 	b.WriteString(e.Detail())
 	b.WriteString("\n")
 	switch {
+	case e.Reason == containerdriver.ReasonTimeout || e.Reason == containerdriver.ReasonInterrupted:
+		b.WriteString("The pod was given its termination grace period to stop: the runner got SIGTERM, and outputs-fetcher saved its state directory (if it has one) after it. ")
+	case e.Reason == containerdriver.ReasonPodDeleted:
+		b.WriteString("Nothing in the run failed by itself: its pod was removed from under it. Apply again to run it again with the same run id. ")
 	case e.Container == contract.ContainerRunner && e.ErrorFile != "":
 		b.WriteString("The runner reported the error above in its error file. Fix the cause (inputs, credentials, the IaC code) and apply again.")
 	case e.Container == contract.ContainerRunner:
@@ -382,24 +482,15 @@ func runFailureDetail(e *containerdriver.RunError, action string) string {
 	default:
 		b.WriteString("Set keep_job = true to keep the Job and its pod for inspection.")
 	}
-	if action == contract.ActionDestroy {
+	switch {
+	case action == contract.ActionDestroy:
 		b.WriteString("\nThe resource stays in the state until a destroy run succeeds.")
+	case e.RunnerStarted():
+		b.WriteString("\nThe runner ran, so this run is recorded (tainted) with its run id: the next apply first destroys it with these same inputs " +
+			"(ACTION=destroy, so the runner can remove what it may have made), then creates it again with your configuration. " +
+			"If that destroy fails with exactly this error, the failed run is dropped from the state with a warning.")
 	}
 	return b.String()
-}
-
-// runnerStarted reports whether a failed create may have changed something outside the
-// cluster: the runner ran (it exited, or logged something before a timeout) or finished
-// but its outputs could not be read.
-func runnerStarted(e *containerdriver.RunError) bool {
-	switch e.Reason {
-	case "InvalidOutputs", "InvalidManifests", "OutputsMissing":
-		return true
-	}
-	if e.Container == contract.ContainerRunner && e.ExitCode != nil {
-		return true
-	}
-	return strings.TrimSpace(e.Logs[contract.ContainerRunner]) != ""
 }
 
 // setResult stores a run's result in the model.
@@ -434,6 +525,22 @@ func (m *runResourceModel) setResult(res *containerdriver.Result) diag.Diagnosti
 	if res.Namespace != "" {
 		m.Namespace = types.StringValue(res.Namespace)
 	}
+	return diags
+}
+
+// setFailedResult records what is known of a failed create: the Job, the runner's status
+// and image, so what the runner may have made is traceable.
+func (m *runResourceModel) setFailedResult(e *containerdriver.RunError) diag.Diagnostics {
+	m.JobName = types.StringValue(e.JobName)
+	if e.Namespace != "" {
+		m.Namespace = types.StringValue(e.Namespace)
+	}
+	if e.Runner == nil {
+		return nil
+	}
+	m.ImageDigest = types.StringValue(e.Runner.ImageID)
+	diags := m.setDeployerResult(&containerdriver.Result{Runner: *e.Runner})
+	m.StateSize = types.Int64Null()
 	return diags
 }
 
