@@ -209,6 +209,7 @@ func (s *RunSpec) Validate() error {
 	if s.RunID == "" {
 		add("run_id", "must not be empty")
 	}
+	errs = append(errs, validateSizes(s)...)
 	if err := ValidateImage(s.Job.Image); err != nil {
 		add("job.image", "%v", err)
 	}
