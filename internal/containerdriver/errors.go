@@ -1,6 +1,8 @@
 package containerdriver
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -61,6 +63,21 @@ const (
 	// ReasonUnschedulable: the pod stayed unschedulable for longer than its grace.
 	ReasonUnschedulable = "Unschedulable"
 )
+
+// Digest identifies the failure by where it happened (container, reason, exit code) and
+// the runner's error file, so that the same failure on another action can be recognised.
+// It is empty when the runner wrote no error file: an exit code alone says too little.
+func (e *RunError) Digest() string {
+	if strings.TrimSpace(e.ErrorFile) == "" {
+		return ""
+	}
+	code := ""
+	if e.ExitCode != nil {
+		code = fmt.Sprint(*e.ExitCode)
+	}
+	sum := sha256.Sum256([]byte(strings.Join([]string{e.Container, e.Reason, code, strings.TrimSpace(e.ErrorFile)}, "\x00")))
+	return hex.EncodeToString(sum[:])
+}
 
 // RunnerStarted reports whether the runner may have changed something: its container
 // ran (or is running), or it finished but its outputs could not be read.

@@ -93,6 +93,12 @@ func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Resu
 		}
 	}
 
+	if !spec.KeepResources {
+		// Normally deleted as soon as its outputs are read; this collects the Job of a
+		// caller that died and never came back, with everything it owns. A day leaves a
+		// retry time to re-attach to it.
+		job.Spec.TTLSecondsAfterFinished = ptr.To(FinishedJobTTL)
+	}
 	created, err := e.ensureJob(ctx, built, red)
 	if err != nil {
 		return nil, err
@@ -128,6 +134,9 @@ func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Resu
 	}
 	return res, nil
 }
+
+// FinishedJobTTL is how long Kubernetes keeps a finished Job nobody cleaned up (seconds).
+const FinishedJobTTL int32 = 24 * 60 * 60
 
 // StopMargin is how long, beyond the pod's termination grace period, a stopped run waits
 // for the pod to end and for outputs-fetcher to save what the runner left.

@@ -157,6 +157,8 @@ type Result struct {
 
 // RunnerStatus is the runner container's status as the kubelet reported it.
 type RunnerStatus struct {
+	// ErrorDigest identifies a failure (see RunError.Digest); empty after a success.
+	ErrorDigest string
 	// State is waiting, running or terminated.
 	State    string
 	Reason   string

@@ -3,8 +3,6 @@ package provider
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -181,7 +179,6 @@ func (r *runResource) Create(ctx context.Context, req resource.CreateRequest, re
 		// the same id (so the runner can clean up what it created) and creates it again.
 		setEmptyResult(&plan)
 		resp.Diagnostics.Append(plan.setFailedResult(runErr)...)
-		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateCreateFailure, failureFingerprint(runErr))...)
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 		return
 	}
@@ -236,20 +233,6 @@ func (r *runResource) claimRunID(ctx context.Context, plan *runResourceModel) (*
 	}
 	plan.ID = types.StringValue(claim.RunID)
 	return claim, diags
-}
-
-// privateCreateFailure is the private state key of a failed create's fingerprint.
-const privateCreateFailure = "create_failure"
-
-// failureFingerprint identifies a failure by where it happened, its exit code and the
-// runner's error file, so a destroy failing the same way can be recognised.
-func failureFingerprint(e *containerdriver.RunError) []byte {
-	code := ""
-	if e.ExitCode != nil {
-		code = fmt.Sprint(*e.ExitCode)
-	}
-	sum := sha256.Sum256([]byte(strings.Join([]string{e.Container, e.Reason, code, strings.TrimSpace(e.ErrorFile)}, "\x00")))
-	return []byte(fmt.Sprintf(`{"fingerprint":%q,"has_error_file":%t}`, hex.EncodeToString(sum[:]), strings.TrimSpace(e.ErrorFile) != ""))
 }
 
 // Read keeps the state as it is: refreshing must not run the container.
@@ -327,7 +310,7 @@ func (r *runResource) Delete(ctx context.Context, req resource.DeleteRequest, re
 		return
 	}
 	_, runErr, diags := r.run(ctx, &state, contract.ActionDestroy, timeout, pin)
-	if runErr != nil && createFailedTheSameWay(ctx, req, runErr) {
+	if runErr != nil && createFailedTheSameWay(&state, runErr) {
 		// The instance never had a successful create, and its destroy fails exactly as its
 		// create did (same container, exit code and error file): the runner cannot act on
 		// these inputs at all, so it made nothing to destroy. Keeping the instance would
@@ -342,15 +325,17 @@ func (r *runResource) Delete(ctx context.Context, req resource.DeleteRequest, re
 	resp.Diagnostics.Append(diags...)
 }
 
-// createFailedTheSameWay reports whether the instance being destroyed is a failed create
-// whose failure runErr repeats. Only failures with an error file qualify: an exit code
-// alone says too little.
-func createFailedTheSameWay(ctx context.Context, req resource.DeleteRequest, runErr *containerdriver.RunError) bool {
-	stored, diags := req.Private.GetKey(ctx, privateCreateFailure)
-	if diags.HasError() || len(stored) == 0 || strings.TrimSpace(runErr.ErrorFile) == "" {
+// createFailedTheSameWay reports whether the run being destroyed is a failed create (it
+// has no outputs) whose failure runErr repeats, as runner_status.error_digest recorded it.
+func createFailedTheSameWay(m *runResourceModel, runErr *containerdriver.RunError) bool {
+	if !m.Outputs.IsNull() || m.RunnerStatus.IsNull() || m.RunnerStatus.IsUnknown() {
 		return false
 	}
-	return string(stored) == string(failureFingerprint(runErr))
+	d, ok := m.RunnerStatus.Attributes()["error_digest"].(types.String)
+	if !ok || d.ValueString() == "" {
+		return false
+	}
+	return d.ValueString() == runErr.Digest()
 }
 
 // forceCleanup removes what the run keeps in the cluster without running the destroy
@@ -539,7 +524,9 @@ func (m *runResourceModel) setFailedResult(e *containerdriver.RunError) diag.Dia
 		return nil
 	}
 	m.ImageDigest = types.StringValue(e.Runner.ImageID)
-	diags := m.setDeployerResult(&containerdriver.Result{Runner: *e.Runner})
+	st := *e.Runner
+	st.ErrorDigest = e.Digest()
+	diags := m.setDeployerResult(&containerdriver.Result{Runner: st})
 	m.StateSize = types.Int64Null()
 	return diags
 }
