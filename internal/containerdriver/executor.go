@@ -200,8 +200,7 @@ func (e *Executor) ensureJob(ctx context.Context, b *Built, red *redactor) (ensu
 			return ensured{}, err
 		}
 		if !stale {
-			e.event("re-attached to Job %s/%s", b.Job.Namespace, b.Job.Name)
-			return ensured{job: existing}, nil
+			return e.reattach(ctx, b, existing, red)
 		}
 		// A Job kept from an earlier run (keep_job) with the same inputs: a later run of
 		// the resource came after it, so its result is outdated. Run again.
@@ -218,49 +217,85 @@ func (e *Executor) ensureJob(ctx context.Context, b *Built, red *redactor) (ensu
 	if err := e.waitOtherJobs(ctx, b.Job); err != nil {
 		return ensured{}, err
 	}
-	// Whatever fails from here on, nothing made for this Job may stay behind.
+	// The Job comes first, suspended, so that every object made for it is owned by it from
+	// the moment it exists: whatever happens to the caller, nothing outlives the Job. The
+	// pod starts when the objects are there and the Job is resumed.
+	job := b.Job.DeepCopy()
+	job.Spec.Suspend = ptr.To(true)
+	created, err := jobs.Create(ctx, job, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		existing, gerr := jobs.Get(ctx, b.Job.Name, metav1.GetOptions{})
+		if gerr != nil {
+			return ensured{}, fmt.Errorf("look up job %s/%s: %w", b.Job.Namespace, b.Job.Name, gerr)
+		}
+		return e.reattach(ctx, b, existing, red)
+	}
+	if err != nil {
+		// The API refused the Job (for example a pod_template that makes it invalid).
+		return ensured{}, fmt.Errorf("create job %s/%s: %w", b.Job.Namespace, b.Job.Name, err)
+	}
+	if err := e.createInputs(ctx, b, created, red); err != nil {
+		return ensured{}, err
+	}
+	resumed, err := e.resume(ctx, created)
+	if err != nil {
+		return ensured{}, err
+	}
+	return ensured{job: resumed, fresh: true}, nil
+}
+
+// reattach takes over a Job of this very run that a crashed caller started. If it died
+// before the Job was resumed, the objects are made (again) and the Job resumed now.
+func (e *Executor) reattach(ctx context.Context, b *Built, existing *batchv1.Job, red *redactor) (ensured, error) {
+	e.event("re-attached to Job %s/%s", b.Job.Namespace, b.Job.Name)
+	if !ptr.Deref(existing.Spec.Suspend, false) {
+		return ensured{job: existing}, nil
+	}
+	if err := e.createInputs(ctx, b, existing, red); err != nil {
+		return ensured{}, err
+	}
+	resumed, err := e.resume(ctx, existing)
+	if err != nil {
+		return ensured{}, err
+	}
+	return ensured{job: resumed}, nil
+}
+
+// createInputs creates the Secrets and ConfigMaps the pod reads, owned by job. When the
+// API refuses one, the Job and everything made for it are deleted.
+func (e *Executor) createInputs(ctx context.Context, b *Built, job *batchv1.Job, red *redactor) error {
+	owner := []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID}}
 	undo := func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
 		_ = e.Cleanup(cctx, b.Job.Namespace, b.Job.Name)
 	}
 	for _, s := range b.Secrets {
+		s = s.DeepCopy()
+		s.OwnerReferences = owner
 		if err := createOrReplace(ctx, e.Client.CoreV1().Secrets(s.Namespace), s); err != nil {
 			undo()
-			return ensured{}, fmt.Errorf("create secret %s/%s: %s", s.Namespace, s.Name, red.mask(err.Error()))
+			return fmt.Errorf("create secret %s/%s: %s", s.Namespace, s.Name, red.mask(err.Error()))
 		}
 	}
 	for _, c := range b.ConfigMaps {
+		c = c.DeepCopy()
+		c.OwnerReferences = owner
 		if err := createOrReplace(ctx, e.Client.CoreV1().ConfigMaps(c.Namespace), c); err != nil {
 			undo()
-			return ensured{}, fmt.Errorf("create configmap %s/%s: %s", c.Namespace, c.Name, red.mask(err.Error()))
+			return fmt.Errorf("create configmap %s/%s: %s", c.Namespace, c.Name, red.mask(err.Error()))
 		}
 	}
-	created, err := jobs.Create(ctx, b.Job, metav1.CreateOptions{})
-	if apierrors.IsAlreadyExists(err) {
-		existing, gerr := jobs.Get(ctx, b.Job.Name, metav1.GetOptions{})
-		if gerr != nil {
-			return ensured{}, fmt.Errorf("look up job %s/%s: %w", b.Job.Namespace, b.Job.Name, gerr)
-		}
-		e.event("re-attached to Job %s/%s", b.Job.Namespace, b.Job.Name)
-		return ensured{job: existing}, nil
-	}
+	return nil
+}
+
+// resume lets the Job's controller start its pod.
+func (e *Executor) resume(ctx context.Context, job *batchv1.Job) (*batchv1.Job, error) {
+	j, err := e.Client.BatchV1().Jobs(job.Namespace).Patch(ctx, job.Name, types.MergePatchType, []byte(`{"spec":{"suspend":false}}`), metav1.PatchOptions{})
 	if err != nil {
-		// The API refused the Job (for example a pod_template that makes it invalid): the
-		// objects made for it would be orphans.
-		undo()
-		return ensured{}, fmt.Errorf("create job %s/%s: %w", b.Job.Namespace, b.Job.Name, err)
+		return nil, fmt.Errorf("start job %s/%s: %w", job.Namespace, job.Name, err)
 	}
-	// Owner references make the inputs go with the Job even when explicit cleanup is skipped.
-	owner := []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: created.Name, UID: created.UID}}
-	patch := ownerPatch(owner)
-	for _, s := range b.Secrets {
-		_, _ = e.Client.CoreV1().Secrets(s.Namespace).Patch(ctx, s.Name, types.MergePatchType, patch, metav1.PatchOptions{})
-	}
-	for _, c := range b.ConfigMaps {
-		_, _ = e.Client.CoreV1().ConfigMaps(c.Namespace).Patch(ctx, c.Name, types.MergePatchType, patch, metav1.PatchOptions{})
-	}
-	return ensured{job: created, fresh: true}, nil
+	return j, nil
 }
 
 // waitOtherJobs waits until no other Job of job's run is active: a caller that crashed
@@ -349,11 +384,6 @@ func (e *Executor) waitGone(ctx context.Context, ns, name string) error {
 		return fmt.Errorf("wait for job %s/%s to go: %w", ns, name, err)
 	}
 	return nil
-}
-
-func ownerPatch(refs []metav1.OwnerReference) []byte {
-	r := refs[0]
-	return []byte(fmt.Sprintf(`{"metadata":{"ownerReferences":[{"apiVersion":%q,"kind":%q,"name":%q,"uid":%q}]}}`, r.APIVersion, r.Kind, r.Name, r.UID))
 }
 
 type objectClient[T runtime.Object] interface {

@@ -115,6 +115,7 @@ func (e *env) assertEmpty(t *testing.T) {
 }
 
 func TestAccExecutor_CreateDestroyOutputs(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	spec := e.spec(t, map[string]any{
 		"outputs":        map[string]any{"bucket": "b-1", "nested": map[string]any{"n": 1}},
@@ -176,6 +177,7 @@ func TestAccExecutor_CreateDestroyOutputs(t *testing.T) {
 }
 
 func TestAccExecutor_FailingRunner(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	spec := e.spec(t, map[string]any{
 		"fail": "bucket quota exceeded (token tok-zzzzzz)", "exit_code": 7,
@@ -203,6 +205,7 @@ func TestAccExecutor_FailingRunner(t *testing.T) {
 }
 
 func TestAccExecutor_FailFastMissingImage(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	spec := e.spec(t, nil)
 	spec.Job.Image = "containerdriver.local/does-not-exist:1"
@@ -219,6 +222,7 @@ func TestAccExecutor_FailFastMissingImage(t *testing.T) {
 }
 
 func TestAccExecutor_MissingServiceAccount(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	spec := e.spec(t, nil)
 	spec.Job.ServiceAccount = "nobody"
@@ -236,6 +240,7 @@ func TestAccExecutor_MissingServiceAccount(t *testing.T) {
 }
 
 func TestAccExecutor_PreChecksDenied(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	ctx := context.Background()
 	if _, err := e.c.CoreV1().ServiceAccounts(e.ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "powerless"}}, metav1.CreateOptions{}); err != nil {
@@ -255,6 +260,7 @@ func TestAccExecutor_PreChecksDenied(t *testing.T) {
 }
 
 func TestAccExecutor_PodTemplate(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	spec := e.spec(t, map[string]any{"echo_env": []string{"POD_TEMPLATE_OK"}})
 	spec.Job.PodTemplates = []string{
@@ -279,6 +285,7 @@ func TestAccExecutor_PodTemplate(t *testing.T) {
 }
 
 func TestAccExecutor_BigAndInvalidOutputs(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	spec := e.spec(t, map[string]any{"big_output_bytes": 3 * 1024 * 1024})
 	res, _, err := e.run(t, spec, contract.ActionCreate)
@@ -298,6 +305,7 @@ func TestAccExecutor_BigAndInvalidOutputs(t *testing.T) {
 }
 
 func TestAccExecutor_ReattachAfterCrash(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	spec := e.spec(t, map[string]any{"sleep_seconds": 3, "outputs": map[string]any{"k": "v"}})
 	// A caller that crashed after creating the Job: the objects and the Job exist, nobody waits.
@@ -334,6 +342,7 @@ func TestAccExecutor_ReattachAfterCrash(t *testing.T) {
 }
 
 func TestAccExecutor_GitSource(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	repoURL, commit := serveGitRepo(t, map[string]string{"infra/main.tf": "# from git\n", "README": "top"})
 	spec := e.spec(t, map[string]any{"echo_files": []string{"main.tf", "README"}})
@@ -451,6 +460,7 @@ func (e *env) grantState(t *testing.T) {
 }
 
 func TestAccExecutor_StateDirectory(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	e.grantState(t)
 	spec := e.spec(t, map[string]any{"count_state": true, "v": 1})
@@ -481,6 +491,7 @@ func TestAccExecutor_StateDirectory(t *testing.T) {
 }
 
 func TestAccExecutor_StateSurvivesFailureAndIsLarge(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	e.grantState(t)
 	spec := e.spec(t, map[string]any{"count_state": true, "state_blob_bytes": 1500 * 1024})
@@ -512,6 +523,7 @@ func TestAccExecutor_StateSurvivesFailureAndIsLarge(t *testing.T) {
 }
 
 func TestAccExecutor_DeployerContract(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	e.grantState(t)
 	spec := e.spec(t, map[string]any{"count_state": true, "bucket": "b-9"})
@@ -554,6 +566,7 @@ func TestAccExecutor_DeployerContract(t *testing.T) {
 }
 
 func TestAccExecutor_KeepAndForce(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	e.grantState(t)
 	spec := e.spec(t, map[string]any{"count_state": true})
@@ -591,6 +604,7 @@ func TestAccExecutor_KeepAndForce(t *testing.T) {
 // With kept Jobs, inputs A, then B, then A again must run three times: the Job kept from
 // the first A is an outdated run, not a crashed attempt to re-attach to.
 func TestAccExecutor_KeptJobIsNotReused(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	e.grantState(t)
 	spec := e.spec(t, nil)

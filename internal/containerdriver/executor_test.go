@@ -230,3 +230,33 @@ func TestRun_RefusedJobLeavesNothing(t *testing.T) {
 		t.Errorf("left behind: %d secrets, %d configmaps", len(secrets.Items), len(cms.Items))
 	}
 }
+
+// A Secret the API refuses (an input over its size limit, a quota on Secrets) leaves
+// neither the Job nor the objects created before it (issue 9, defect 9); those that were
+// created were owned by the Job from the start.
+func TestRun_RefusedSecretLeavesNothing(t *testing.T) {
+	c := fakeCluster()
+	created := 0
+	c.PrependReactor("create", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		created++
+		if created == 2 {
+			return true, nil, errors.New(`Secret "x" is invalid: data: Too long: must have at most 1048576 bytes`)
+		}
+		s := a.(k8stesting.CreateAction).GetObject().(*corev1.Secret)
+		if len(s.OwnerReferences) != 1 || s.OwnerReferences[0].Kind != "Job" {
+			t.Errorf("secret %s created without its Job as owner: %v", s.Name, s.OwnerReferences)
+		}
+		return false, nil, nil
+	})
+	spec := minimalSpec()
+	spec.SecretFile = map[string]string{"a": "b"}
+	spec.Job.SecretVariables = map[string]string{"K": "v"}
+	if _, err := runWithTimeout(t, &Executor{Client: c}, spec); err == nil || !strings.Contains(err.Error(), "Too long") {
+		t.Fatalf("got %v", err)
+	}
+	secrets, _ := c.CoreV1().Secrets("ns").List(context.Background(), metav1.ListOptions{})
+	jobs, _ := c.BatchV1().Jobs("ns").List(context.Background(), metav1.ListOptions{})
+	if len(secrets.Items)+len(jobs.Items) != 0 {
+		t.Errorf("left behind: %d secrets, %d jobs", len(secrets.Items), len(jobs.Items))
+	}
+}

@@ -421,7 +421,7 @@ func TestAccRunFault_TimeoutOnSilentRunnerIsRecorded(t *testing.T) {
 	t.Parallel()
 	e, c := faultEnv(t)
 	pods := countPods(t, e)
-	c.write(e.runConfig(`{ sleep_seconds = 300 }`, `timeouts = { create = "30s" }`))
+	c.write(e.runConfig(`{ sleep_seconds = 300, sleep_on = "create" }`, `timeouts = { create = "30s" }`))
 	out, ok := c.run("apply", "-auto-approve")
 	if ok {
 		t.Fatal("apply succeeded past its timeout")

@@ -13,6 +13,7 @@
 //	fail                      a message written to ERROR_FILE, then exit with exit_code (default 3)
 //	fail_on                   the action that fails ("create" or "destroy"; default both)
 //	sleep_seconds             sleep before finishing
+//	sleep_on                  the action that sleeps ("create" or "destroy"; default both)
 //	sleep_after_seconds       sleep after the state was written, before the outputs
 //	count_state               increment STATE_PATH/count (on create; destroy only reads it)
 //	                          and output it as "count"
@@ -56,6 +57,7 @@ type inputs struct {
 	FailOn         string         `json:"fail_on"`
 	ExitCode       int            `json:"exit_code"`
 	SleepSeconds   float64        `json:"sleep_seconds"`
+	SleepOn        string         `json:"sleep_on"`
 	SleepAfter     float64        `json:"sleep_after_seconds"`
 	CountState     bool           `json:"count_state"`
 	StateBlobBytes int            `json:"state_blob_bytes"`
@@ -91,7 +93,7 @@ func run() error {
 	if dir := os.Getenv("STATE_PATH"); dir != "" {
 		countSigterms(dir)
 	}
-	if in.SleepSeconds > 0 {
+	if in.SleepSeconds > 0 && (in.SleepOn == "" || in.SleepOn == action) {
 		time.Sleep(time.Duration(in.SleepSeconds * float64(time.Second)))
 	}
 	out := map[string]any{"action": action, "inputs": anyIn, "uid": fmt.Sprint(os.Getuid())}
