@@ -134,6 +134,13 @@ func TestRunResource_PlanValidation(t *testing.T) {
 		{validRunPrefix + `  }
   files = { "../escape.txt" = "x" }
 }`, `must not contain '\.\.'`},
+		// Too large for the one ConfigMap that carries the files (issue 9, defect 9).
+		{validRunPrefix + `  }
+  files = { "big.bin" = format("%01200000d", 0) }
+}`, `files: holds 1200007 bytes, more than the 1032192`},
+		{validRunPrefix + `  }
+  unschedulable_grace = "5 minutes"
+}`, `unschedulable_grace must be a positive duration`},
 		{validRunPrefix + `  }
   files        = { "conf/a.json" = "{}" }
   secret_files = { "/workspace/conf/a.json" = "{}" }
