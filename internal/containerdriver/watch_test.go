@@ -12,11 +12,11 @@ func TestPullFailurePermanent(t *testing.T) {
 	for msg, want := range map[string]bool{
 		`failed to pull and unpack image "registry.example/x:1": failed to resolve reference: registry.example/x:1: not found`: true,
 		`failed to authorize: failed to fetch anonymous token: unexpected status: 401 Unauthorized`:                            true,
-		`pull access denied, repository does not exist or may require authorization`:                                       true,
-		`dial tcp: lookup containerdriver.local: no such host`:                                                              true,
-		`unexpected status code 429 Too Many Requests`:                                                                      false,
-		`failed to copy: httpReadSeeker: failed open: unexpected status code 503 Service Unavailable`:                       false,
-		`dial tcp 10.0.0.1:443: i/o timeout`:                                                                                false,
+		`pull access denied, repository does not exist or may require authorization`:                                           true,
+		`dial tcp: lookup containerdriver.local: no such host`:                                                                 true,
+		`unexpected status code 429 Too Many Requests`:                                                                         false,
+		`failed to copy: httpReadSeeker: failed open: unexpected status code 503 Service Unavailable`:                          false,
+		`dial tcp 10.0.0.1:443: i/o timeout`:                                                                                   false,
 	} {
 		if got := pullFailurePermanent(msg); got != want {
 			t.Errorf("pullFailurePermanent(%q) = %v, want %v", msg, got, want)
