@@ -103,11 +103,23 @@ func (e *accEnv) jobSucceeded(job batchv1.Job) (bool, error) {
 		return false, err
 	}
 	for _, p := range pods.Items {
-		if p.Status.Phase == corev1.PodSucceeded {
+		if p.Status.Phase == corev1.PodSucceeded || allSucceeded(p) {
 			return true, nil
 		}
 	}
 	return false, nil
+}
+
+// allSucceeded reports whether every container of a pod ended with exit code 0: the run
+// is over then, a moment before the kubelet reports the phase.
+func allSucceeded(p corev1.Pod) bool {
+	statuses := append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...)
+	for _, cs := range statuses {
+		if cs.State.Terminated == nil || cs.State.Terminated.ExitCode != 0 {
+			return false
+		}
+	}
+	return len(p.Status.ContainerStatuses) > 0
 }
 
 // runnerLog is the runner container's log of a kept Job.
