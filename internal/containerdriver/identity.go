@@ -90,7 +90,7 @@ func (e *Executor) ClaimCreate(ctx context.Context, spec *RunSpec, newID func() 
 	list, err := leases.List(ctx, metav1.ListOptions{LabelSelector: labels.Set{
 		contract.LabelManagedBy: contract.ManagedByValue, contract.LabelRole: RoleCreateClaim}.String()})
 	if apierrors.IsForbidden(err) || apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("%w: %v", ErrClaimsUnavailable, err)
+		return nil, fmt.Errorf("%w: %w", ErrClaimsUnavailable, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list the create claims in namespace %s: %w", ns, err)
@@ -152,7 +152,7 @@ func (e *Executor) ClaimCreate(ctx context.Context, spec *RunSpec, newID func() 
 	}
 	if _, err := leases.Create(ctx, lease, metav1.CreateOptions{}); err != nil {
 		if apierrors.IsForbidden(err) {
-			return nil, fmt.Errorf("%w: %v", ErrClaimsUnavailable, err)
+			return nil, fmt.Errorf("%w: %w", ErrClaimsUnavailable, err)
 		}
 		return nil, fmt.Errorf("create the claim of run %s in namespace %s: %w", claim.RunID, ns, err)
 	}

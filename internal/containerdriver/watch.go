@@ -175,10 +175,7 @@ func (w *podWatch) observe(ctx context.Context, pod *corev1.Pod, gone bool) bool
 		}
 	}
 	w.checkSchedulable(pod)
-	if podOver(pod) {
-		return true
-	}
-	return false
+	return podOver(pod)
 }
 
 // pullFailed counts image pull failures and reports whether the run should give up: at

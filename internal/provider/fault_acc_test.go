@@ -56,7 +56,7 @@ func providerBinary(t *testing.T) string {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "terraform-provider-containerdriver"), ".")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
-			providerBinErr = fmt.Errorf("go build: %v\n%s", err, out)
+			providerBinErr = fmt.Errorf("go build: %w\n%s", err, out)
 			return
 		}
 		providerBinDir = dir
@@ -391,7 +391,8 @@ func TestAccRunFault_InterruptKeepsState(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
-	case <-done:
+	case err := <-done:
+		t.Logf("the interrupted CLI exited: %v", err)
 	case <-time.After(2 * time.Minute):
 		signalGroup(t, cmd, syscall.SIGKILL)
 		t.Fatalf("the CLI did not stop within 2 minutes of Ctrl-C:\n%s", out.String())
