@@ -340,14 +340,10 @@ func (r *runResource) run(ctx context.Context, m *runResourceModel, action strin
 	var runErr *containerdriver.RunError
 	switch {
 	case errors.As(err, &runErr):
-		diags.AddError("Container Run Failed", runFailureDetail(runErr, action))
+		addRunFailure(&diags, runErr, action)
 	case addSpecErrors(&diags, err, nil):
 	case errors.Is(err, context.DeadlineExceeded):
-		diags.AddError("Container Run Timed Out", fmt.Sprintf(
-			"The %s run in namespace %s did not finish within %s: %v\n\n"+
-				"Raise the timeout (timeouts { %s = \"...\" }) if the runner needs longer, or set keep_job = true and inspect the Job "+
-				"(kubectl -n %s get jobs -l %s=%s).",
-			action, spec.Namespace(), timeout, err, timeoutName(action), spec.Namespace(), contract.LabelAction, action))
+		diags.AddError("Container Run Timed Out", runTimeoutDetail(action, spec.Namespace(), timeout, err))
 	default:
 		diags.AddError("Container Run Error", fmt.Sprintf(
 			"The %s run in namespace %s could not be carried out: %v\n\n"+
@@ -355,37 +351,6 @@ func (r *runResource) run(ctx context.Context, m *runResourceModel, action strin
 				"in that namespace, and that the namespace exists.", action, spec.Namespace(), err))
 	}
 	return nil, runErr, diags
-}
-
-func timeoutName(action string) string {
-	if action == contract.ActionDestroy {
-		return "delete"
-	}
-	return "create"
-}
-
-func runFailureDetail(e *containerdriver.RunError, action string) string {
-	var b strings.Builder
-	b.WriteString(e.Detail())
-	b.WriteString("\n")
-	switch {
-	case e.Container == contract.ContainerRunner && e.ErrorFile != "":
-		b.WriteString("The runner reported the error above in its error file. Fix the cause (inputs, credentials, the IaC code) and apply again.")
-	case e.Container == contract.ContainerRunner:
-		b.WriteString("The runner failed without writing its error file. Its log above may tell why; a runner should write the cause to $ERROR_FILE.")
-	case e.Container == contract.ContainerPreChecks:
-		b.WriteString("The pre-checks failed: the service account cannot create the ConfigMaps and Secrets the outputs come back through. " +
-			"Grant it create on configmaps and secrets in the namespace (containerdriver_runner with create_service_account = true does), " +
-			"or set skip_permission_checks = true.")
-	case e.Container == contract.ContainerGitInit:
-		b.WriteString("The git checkout failed: check source.url, source.ref and the credentials, and that the cluster can reach the repository.")
-	default:
-		b.WriteString("Set keep_job = true to keep the Job and its pod for inspection.")
-	}
-	if action == contract.ActionDestroy {
-		b.WriteString("\nThe resource stays in the state until a destroy run succeeds.")
-	}
-	return b.String()
 }
 
 // runnerStarted reports whether a failed create may have changed something outside the

@@ -335,7 +335,7 @@ var runComputedAttributes = []string{"outputs", "secret_outputs", "manifests", "
 
 // timeoutsAttribute is the timeouts attribute with a description of its defaults.
 func timeoutsAttribute(ctx context.Context, desc string) schema.Attribute {
-	a := timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true})
+	a := withTimeoutChecks(timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}))
 	if n, ok := a.(schema.SingleNestedAttribute); ok {
 		n.MarkdownDescription = desc
 		return n
