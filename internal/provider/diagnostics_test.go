@@ -26,6 +26,9 @@ func configValue(t *testing.T, typ tftypes.Type, v any) tftypes.Value {
 	if v == nil {
 		return tftypes.NewValue(typ, nil)
 	}
+	if v, ok := v.(tftypes.Value); ok {
+		return v
+	}
 	switch typ := typ.(type) {
 	case tftypes.Object:
 		m, ok := v.(map[string]any)

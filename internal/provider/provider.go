@@ -177,6 +177,7 @@ func (p *containerdriverProvider) ValidateConfig(ctx context.Context, req provid
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	validateConnection(&m, &resp.Diagnostics)
 	// An exec block present but empty would fall back to no authentication without a word.
 	if !m.Exec.IsNull() && !m.Exec.IsUnknown() {
 		if cmd, ok := m.Exec.Attributes()["command"].(types.String); ok && cmd.IsNull() {
