@@ -331,8 +331,10 @@ func (r *runResource) run(ctx context.Context, m *runResourceModel, action strin
 	ctx = tflog.SetField(ctx, "action", action)
 	ctx = tflog.SetField(ctx, "namespace", spec.Namespace())
 	tflog.Info(ctx, "starting container run", map[string]any{"image": spec.Job.Image})
+	ctx = withAPIWarnings(ctx)
 	exec := &containerdriver.Executor{Client: client, Observer: tflogObserver{ctx: ctx}}
 	res, err := exec.Run(ctx, spec, action)
+	diags.Append(podSecurityWarnings(ctx, spec.Namespace())...)
 	if err == nil {
 		tflog.Info(ctx, "container run succeeded", map[string]any{"job": res.JobName, "exit_code": res.ExitCode})
 		return res, nil, diags
