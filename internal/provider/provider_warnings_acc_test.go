@@ -73,7 +73,6 @@ func terraformCLI(t *testing.T, dir string, args ...string) (string, error) {
 // restricted Pod Security level, a run whose pod template adds a hostPath volume runs,
 // and `apply` prints the API server's Pod Security warning as a Terraform warning.
 func TestAccRun_podSecurityWarning(t *testing.T) {
-	t.Parallel()
 	e := newAccEnv(t)
 	patch := `{"metadata":{"labels":{"pod-security.kubernetes.io/enforce":"privileged","pod-security.kubernetes.io/warn":"restricted"}}}`
 	if _, err := e.client.CoreV1().Namespaces().Patch(context.Background(), e.ns, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {

@@ -82,7 +82,6 @@ func (l lazyString) MarshalJSON() ([]byte, error) { return json.Marshal(*l.v) }
 // container in place with the same CONTAINERDRIVER_RUN_ID, finding the state directory it
 // kept (its counter goes on from 1 to 2). Nothing runs ACTION=destroy until the end.
 func TestAccRun_importKeepsIdentity(t *testing.T) {
-	t.Parallel()
 	e := newAccEnv(t)
 	e.grantState(t)
 	run := func(name string, v int) string {
