@@ -357,3 +357,17 @@ func TestDiagnostics_RunFailures(t *testing.T) {
 		})
 	}
 }
+
+func TestForceDestroyDetail(t *testing.T) {
+	spec := &containerdriver.RunSpec{RunID: "r-1", Job: containerdriver.JobSpec{Image: "reg.example/runner:1", Namespace: "ns1"}}
+	got := forceDestroyDetail(spec)
+	for _, want := range []string{"reg.example/runner:1 did not run with ACTION=destroy", "run r-1", "namespace ns1", "left as it is"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("lacks %q: %s", want, got)
+		}
+	}
+	spec.Contract = containerdriver.ContractContainerDeployer
+	if got := forceDestroyDetail(spec); !strings.Contains(got, "OPERATION=DELETE") {
+		t.Errorf("a container deployer image runs OPERATION=DELETE: %s", got)
+	}
+}

@@ -20,6 +20,15 @@ var (
 	providerBinaryErr  error
 )
 
+// TestMain removes the provider binary built for the CLI tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if providerBinaryDir != "" {
+		_ = os.RemoveAll(providerBinaryDir)
+	}
+	os.Exit(code)
+}
+
 // providerBinary builds the provider once per test process, for tests that run the
 // Terraform CLI themselves to read its output (warnings, which terraform-plugin-testing
 // does not expose).
@@ -102,12 +111,51 @@ resource "containerdriver_run" "test" {
 	if err != nil {
 		t.Fatalf("apply: %v\n%s", err, out)
 	}
-	for _, want := range []string{"Warning: Pod Security Warning", `would violate PodSecurity "restricted:latest"`, "hostPath volumes", "namespace " + e.ns} {
-		if !strings.Contains(out, want) {
+	flat := strings.Join(strings.Fields(out), " ") // Terraform wraps long lines
+	for _, want := range []string{"Warning: Pod Security Warning", `would violate PodSecurity "restricted:latest"`, `volume "host-tmp"`, "hostPath", "namespace " + e.ns} {
+		if !strings.Contains(flat, want) {
 			t.Errorf("the apply output lacks %q:\n%s", want, out)
 		}
 	}
 	if strings.Count(out, "Warning: Pod Security Warning") != 1 {
 		t.Errorf("want the warning once:\n%s", out)
+	}
+}
+
+// TestAccRun_forceDestroyWarns: destroying a run with force_destroy says in Terraform's
+// output, as a warning, that the destroy run was skipped and what was removed.
+func TestAccRun_forceDestroyWarns(t *testing.T) {
+	e := newAccEnv(t)
+	dir := t.TempDir()
+	config := `terraform {
+  required_providers {
+    containerdriver = { source = "containerdriver/containerdriver" }
+  }
+}
+` + e.providerBlock() + fmt.Sprintf(`
+resource "containerdriver_run" "test" {
+  %s
+  inputs        = { outputs = { ok = "yes" } }
+  force_destroy = true
+}
+`, e.jobBlock(""))
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := terraformCLI(t, dir, "apply", "-auto-approve", "-input=false", "-no-color"); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	out, err := terraformCLI(t, dir, "destroy", "-auto-approve", "-input=false", "-no-color")
+	if err != nil {
+		t.Fatalf("destroy: %v\n%s", err, out)
+	}
+	flat := strings.Join(strings.Fields(out), " ") // Terraform wraps long lines
+	for _, want := range []string{"Warning: Destroy Run Skipped", "did not run with ACTION=destroy", "Removed from namespace " + e.ns} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("the destroy output lacks %q:\n%s", want, out)
+		}
+	}
+	if n := len(e.jobs(t, "destroy")); n != 0 {
+		t.Errorf("force_destroy ran %d destroy Jobs", n)
 	}
 }

@@ -287,6 +287,8 @@ func (r *runResource) forceCleanup(ctx context.Context, m *runResourceModel, tim
 		diags.AddError("Force Cleanup Failed", fmt.Sprintf(
 			"Removing the Jobs, objects and state of run %s in namespace %s failed: %v\n\n"+
 				"Check that the provider's credentials may list and delete Jobs, pods, Secrets and ConfigMaps there.", spec.RunID, spec.Namespace(), err))
+	} else {
+		diags.AddWarning("Destroy Run Skipped", forceDestroyDetail(spec))
 	}
 	return diags
 }

@@ -201,3 +201,15 @@ func podTemplateHint(p path.Path, err error) string {
 	}
 	return "Remove these fields from " + p.String() + ": the driver sets them (the message names the attribute to use instead, where there is one)."
 }
+
+// forceDestroyDetail says what a destroy with force_destroy skipped and what it removed.
+func forceDestroyDetail(spec *containerdriver.RunSpec) string {
+	action := "ACTION=destroy"
+	if spec.Contract == containerdriver.ContractContainerDeployer {
+		action = "OPERATION=DELETE"
+	}
+	return fmt.Sprintf("force_destroy is set, so the destroy run did not happen: the image %s did not run with %s "+
+		"for run %s, and whatever that runner created outside the cluster is left as it is. "+
+		"Removed from namespace %s: the run's Jobs, their pods, Secrets and ConfigMaps, and its saved state (state_path).",
+		spec.Job.Image, action, spec.RunID, spec.Namespace())
+}

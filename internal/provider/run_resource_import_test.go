@@ -70,11 +70,11 @@ resource "containerdriver_runner" "test" {
 	})
 }
 
-// lazyString is a configuration variable whose value is read when the step runs, so a
-// step can use what an earlier one produced (the run id).
-type lazyString struct{ v *string }
+// lazyString is a configuration variable whose value is computed when the step runs, so
+// a step can use what an earlier one produced (the run id).
+type lazyString func() string
 
-func (l lazyString) MarshalJSON() ([]byte, error) { return json.Marshal(*l.v) }
+func (l lazyString) MarshalJSON() ([]byte, error) { return json.Marshal(l()) }
 
 // TestAccRun_importKeepsIdentity moves a run from one resource address to another as a
 // user moving it between root modules would: the state forgets it (removed, without
@@ -144,7 +144,7 @@ import {
   id = var.import_id
 }
 ` + run("after", 2),
-				ConfigVariables: config.Variables{"import_id": lazyString{&runID}},
+				ConfigVariables: config.Variables{"import_id": lazyString(func() string { return e.ns + "/" + runID })},
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("containerdriver_run.after", plancheck.ResourceActionUpdate)},
 				},

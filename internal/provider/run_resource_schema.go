@@ -278,7 +278,12 @@ func runSchema(ctx context.Context) schema.Schema {
 			},
 			"keep_job": schema.BoolAttribute{
 				MarkdownDescription: "Keep the Job, its pod and the objects it used after each run, for debugging (`kubectl logs job/<job_name> -c runner`). " +
-					"By default they are deleted once the outputs are read.",
+					"By default they are deleted once the outputs are read. " +
+					"With `keep_job = true` every run leaves its own Job, pod, Secrets and ConfigMaps in the namespace: the create, each update " +
+					"that runs the container, and the destroy. A later run deletes none of them (except a kept Job of the very same inputs, which it " +
+					"replaces), and neither does destroy (only a destroy with " +
+					"`force_destroy` removes every Job of the run). Delete one run's objects with " +
+					"`kubectl -n <namespace> delete jobs,secrets,configmaps -l containerdriver.io/job=<job name>`.",
 				Optional: true,
 				Computed: true,
 				Default:  booldefault.StaticBool(false),
