@@ -1,6 +1,8 @@
 package containerdriver
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -28,6 +30,69 @@ type RunError struct {
 	Logs map[string]string
 	// Kept reports that the Job and its objects were left in the cluster.
 	Kept bool
+	// Runner is the runner container's last known status; nil when the pod was never seen.
+	Runner *RunnerStatus
+	// JobCreated reports that a Job was created or re-attached to before the run failed:
+	// the runner may have run, so the caller must not forget the run.
+	JobCreated bool
+	// StateSaved tells, for a run with a state directory that was stopped, whether
+	// outputs-fetcher saved the state: nil when unknown or not applicable.
+	StateSaved *bool
+}
+
+// Reasons the executor itself gives (the others come from Kubernetes: Error, OOMKilled,
+// ErrImagePull, Unschedulable, FailedCreate, DeadlineExceeded...).
+const (
+	// ReasonTimeout: the caller's deadline passed; the pod was stopped gracefully.
+	ReasonTimeout = "Timeout"
+	// ReasonInterrupted: the caller gave up (Ctrl-C); the pod was stopped gracefully.
+	ReasonInterrupted = "Interrupted"
+	// ReasonPodDeleted: the run's pod was deleted (by someone, an eviction or node loss)
+	// before it finished.
+	ReasonPodDeleted = "PodDeleted"
+	// ReasonJobDeleted: the run's Job was deleted while the run was in progress.
+	ReasonJobDeleted = "JobDeleted"
+	// ReasonInvalidOutputs: the runner's output files break the contract.
+	ReasonInvalidOutputs = "InvalidOutputs"
+	// ReasonInvalidManifests: the manifests_output property is not a list.
+	ReasonInvalidManifests = "InvalidManifests"
+	// ReasonOutputsMissing: outputs-fetcher stored nothing.
+	ReasonOutputsMissing = "OutputsMissing"
+	// ReasonStateNotSaved: the state directory could not be saved.
+	ReasonStateNotSaved = "StateNotSaved"
+	// ReasonUnschedulable: the pod stayed unschedulable for longer than its grace.
+	ReasonUnschedulable = "Unschedulable"
+)
+
+// Digest identifies the failure by where it happened (container, reason, exit code) and
+// the runner's error file, so that the same failure on another action can be recognised.
+// It is empty when the runner wrote no error file: an exit code alone says too little.
+func (e *RunError) Digest() string {
+	if strings.TrimSpace(e.ErrorFile) == "" {
+		return ""
+	}
+	code := ""
+	if e.ExitCode != nil {
+		code = fmt.Sprint(*e.ExitCode)
+	}
+	sum := sha256.Sum256([]byte(strings.Join([]string{e.Container, e.Reason, code, strings.TrimSpace(e.ErrorFile)}, "\x00")))
+	return hex.EncodeToString(sum[:])
+}
+
+// RunnerStarted reports whether the runner may have changed something: its container
+// ran (or is running), or it finished but its outputs could not be read.
+func (e *RunError) RunnerStarted() bool {
+	switch e.Reason {
+	case ReasonInvalidOutputs, ReasonInvalidManifests, ReasonOutputsMissing:
+		return e.Container != "" || e.Runner != nil
+	}
+	if e.Runner != nil && (e.Runner.State == "running" || e.Runner.State == "terminated") {
+		return true
+	}
+	if e.Container == "runner" && e.ExitCode != nil {
+		return true
+	}
+	return strings.TrimSpace(e.Logs["runner"]) != ""
 }
 
 func (e *RunError) Error() string {

@@ -192,6 +192,7 @@ func TestRun_KeptEarlierJobIsNotReattached(t *testing.T) {
 	later := built.Job.DeepCopy()
 	later.Name = "cd-later-create-b"
 	later.CreationTimestamp = metav1.NewTime(time.Now().Add(-time.Minute))
+	later.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}
 	c := fakeCluster(append(outputObjects(old.Name, outputs.Harvest{Outputs: []byte(`{"x":"y"}`)}), old, later, finishedPod(old.Name, corev1.PodSucceeded, 0))...)
 	// The fake does not run the new Job; Run ends when the context does. What matters is
 	// that it created a Job rather than returning the kept one's outputs.

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 )
@@ -47,6 +48,9 @@ type RunSpec struct {
 	SidecarImage string
 	// KeepResources leaves the Job and its objects in the cluster for debugging.
 	KeepResources bool
+	// UnschedulableGrace is how long the pod may stay unschedulable (waiting for a cluster
+	// autoscaler, for example) before the run fails; 0 means DefaultUnschedulableGrace.
+	UnschedulableGrace time.Duration `json:"-"`
 
 	// Contract selects the environment the runner sees: the Container Driver's (default)
 	// or the container deployer's.
@@ -153,6 +157,8 @@ type Result struct {
 
 // RunnerStatus is the runner container's status as the kubelet reported it.
 type RunnerStatus struct {
+	// ErrorDigest identifies a failure (see RunError.Digest); empty after a success.
+	ErrorDigest string
 	// State is waiting, running or terminated.
 	State    string
 	Reason   string
@@ -205,6 +211,7 @@ func (s *RunSpec) Validate() error {
 	if s.RunID == "" {
 		add("run_id", "must not be empty")
 	}
+	errs = append(errs, validateSizes(s)...)
 	if err := ValidateImage(s.Job.Image); err != nil {
 		add("job.image", "%v", err)
 	}

@@ -151,6 +151,15 @@ func SecretOutputsFile(shared string) string { return path.Join(shared, SecretOu
 func ErrorFile(shared string) string         { return path.Join(shared, ErrorFileName) }
 func GitCommitFile(shared string) string     { return path.Join(shared, GitCommitFileName) }
 
+// StateRestoredFileName is the marker state-restore writes into the shared directory once
+// the saved state is in STATE_PATH in full. outputs-fetcher saves the state only when it is
+// there: a run stopped before the restore finished (an init container failed) must not
+// save an empty or partial directory over the last good state.
+const StateRestoredFileName = ".containerdriver-state-restored"
+
+// StateRestoredFile is the marker's path in the shared directory.
+func StateRestoredFile(shared string) string { return path.Join(shared, StateRestoredFileName) }
+
 // InputsFile is RESOURCE_INPUTS_FILE.
 func InputsFile() string { return path.Join(InputsMountPath, InputsFileKey) }
 

@@ -41,6 +41,13 @@ func newAccEnv(t *testing.T) *accEnv {
 		t.Skip("acceptance test: set TF_ACC=1")
 	}
 	needTerraform(t)
+	return clusterAccEnv(t)
+}
+
+// clusterAccEnv is newAccEnv without the CLI set-up, which changes the environment and so
+// cannot be used by parallel tests.
+func clusterAccEnv(t *testing.T) *accEnv {
+	t.Helper()
 	e := &accEnv{client: testcluster.Client(t)}
 	// The provider gets the same cluster through config_path: it never reads KUBECONFIG.
 	e.kubeconfig = testcluster.KubeconfigPath()

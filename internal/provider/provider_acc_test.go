@@ -20,14 +20,24 @@ var testProviders = map[string]func() (tfprotov6.ProviderServer, error){
 func needTerraform(t *testing.T) {
 	t.Helper()
 	quietCLIConfig(t)
+	p := cliPath()
+	if p == "" {
+		t.Skip("no Terraform binary: set TF_ACC_TERRAFORM_PATH")
+	}
+	if os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
+		t.Setenv("TF_ACC_TERRAFORM_PATH", p)
+	}
+}
+
+// cliPath is the Terraform (or OpenTofu) binary the acceptance tests drive, or "".
+func cliPath() string {
 	if p := os.Getenv("TF_ACC_TERRAFORM_PATH"); p != "" {
-		return
+		return p
 	}
 	if _, err := os.Stat("/usr/local/bin/terraform"); err == nil {
-		t.Setenv("TF_ACC_TERRAFORM_PATH", "/usr/local/bin/terraform")
-		return
+		return "/usr/local/bin/terraform"
 	}
-	t.Skip("no Terraform binary: set TF_ACC_TERRAFORM_PATH")
+	return ""
 }
 
 // quietCLIConfig points the CLI at an empty configuration file when the one it would read

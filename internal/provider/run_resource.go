@@ -164,13 +164,21 @@ func (r *runResource) Create(ctx context.Context, req resource.CreateRequest, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	plan.ID = types.StringValue(newRunID())
+	claim, diags := r.claimRunID(ctx, &plan)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	// Released once the run is recorded (or nothing ran): until then, a retried apply
+	// after a crash adopts the run id instead of starting a second copy.
+	defer claim.Release(ctx)
 	res, runErr, diags := r.run(ctx, &plan, contract.ActionCreate, timeout, nil)
 	resp.Diagnostics.Append(diags...)
-	if runErr != nil && runnerStarted(runErr) {
+	if runErr != nil && runErr.RunnerStarted() {
 		// Saved without outputs, the resource is tainted: the next apply destroys it with
 		// the same id (so the runner can clean up what it created) and creates it again.
 		setEmptyResult(&plan)
+		resp.Diagnostics.Append(plan.setFailedResult(runErr)...)
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 		return
 	}
@@ -182,6 +190,49 @@ func (r *runResource) Create(ctx context.Context, req resource.CreateRequest, re
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+// claimRunID gives a create its run id: a new one, or that of an identical create whose
+// caller died before recording it (see containerdriver.ClaimCreate).
+func (r *runResource) claimRunID(ctx context.Context, plan *runResourceModel) (*containerdriver.CreateClaim, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	plan.ID = types.StringValue(newRunID())
+	if r.data == nil {
+		return nil, diags
+	}
+	spec, b := plan.toSpec(ctx, r.data.sidecarImage)
+	if b.diags.HasError() || len(b.unknown) > 0 {
+		return nil, diags // r.run reports these
+	}
+	client, d := r.data.kube.Client()
+	if d.HasError() {
+		return nil, diags // and this
+	}
+	exec := &containerdriver.Executor{Client: client, Observer: tflogObserver{ctx: ctx}}
+	claim, err := exec.ClaimCreate(ctx, spec, newRunID)
+	switch {
+	case errors.Is(err, containerdriver.ErrClaimsUnavailable):
+		diags.AddWarning("Run Not Protected Against Crashes", fmt.Sprintf(
+			"The provider's credentials may not use Leases in namespace %s (%v), so this create cannot be resumed if Terraform is killed "+
+				"while it runs: a retry would start the runner again under a new run id. Grant get, list, create, update and delete on "+
+				"leases (API group coordination.k8s.io) in that namespace.", spec.Namespace(), err))
+		return nil, diags
+	case err != nil:
+		diags.AddError("Run Identity Not Claimed", fmt.Sprintf(
+			"Claiming the run's identity in namespace %s failed: %v\n\nNothing was started. Check that the namespace exists and that "+
+				"the provider's credentials may use leases (coordination.k8s.io) there, then apply again.", spec.Namespace(), err))
+		return nil, diags
+	}
+	for _, o := range claim.Orphans {
+		diags.AddWarning("Interrupted Create Found", o)
+	}
+	if claim.Adopted {
+		diags.AddWarning("Interrupted Create Resumed", fmt.Sprintf(
+			"An earlier create with this same configuration was interrupted (Terraform or the machine running it stopped) before it was recorded. "+
+				"This create resumed it under its run id %s instead of running the container a second time.", claim.RunID))
+	}
+	plan.ID = types.StringValue(claim.RunID)
+	return claim, diags
 }
 
 // Read keeps the state as it is: refreshing must not run the container.
@@ -258,8 +309,33 @@ func (r *runResource) Delete(ctx context.Context, req resource.DeleteRequest, re
 		resp.Diagnostics.Append(r.forceCleanup(ctx, &state, timeout)...)
 		return
 	}
-	_, _, diags = r.run(ctx, &state, contract.ActionDestroy, timeout, pin)
+	_, runErr, diags := r.run(ctx, &state, contract.ActionDestroy, timeout, pin)
+	if runErr != nil && createFailedTheSameWay(&state, runErr) {
+		// The instance never had a successful create, and its destroy fails exactly as its
+		// create did (same container, exit code and error file): the runner cannot act on
+		// these inputs at all, so it made nothing to destroy. Keeping the instance would
+		// trap the user, whose fixed configuration can only apply after this destroy.
+		resp.Diagnostics.AddWarning("Failed Create Dropped Without A Successful Destroy", fmt.Sprintf(
+			"Run %s never completed a create, and its destroy failed with the same error as its create:\n\n%s\n"+
+				"The provider concludes that the runner made nothing with these inputs and removes the failed instance from the state. "+
+				"If the runner did make something, destroy it by hand; anything the run keeps in the cluster (its state Secrets, "+
+				"labelled containerdriver.io/state-of) is left in namespace %s.", state.ID.ValueString(), runErr.Error(), runErr.Namespace))
+		return
+	}
 	resp.Diagnostics.Append(diags...)
+}
+
+// createFailedTheSameWay reports whether the run being destroyed is a failed create (it
+// has no outputs) whose failure runErr repeats, as runner_status.error_digest recorded it.
+func createFailedTheSameWay(m *runResourceModel, runErr *containerdriver.RunError) bool {
+	if !m.Outputs.IsNull() || m.RunnerStatus.IsNull() || m.RunnerStatus.IsUnknown() {
+		return false
+	}
+	d, ok := m.RunnerStatus.Attributes()["error_digest"].(types.String)
+	if !ok || d.ValueString() == "" {
+		return false
+	}
+	return d.ValueString() == runErr.Digest()
 }
 
 // forceCleanup removes what the run keeps in the cluster without running the destroy
@@ -343,6 +419,11 @@ func (r *runResource) run(ctx context.Context, m *runResourceModel, action strin
 	}
 	var runErr *containerdriver.RunError
 	switch {
+	case errors.As(err, &runErr) && runErr.Reason == containerdriver.ReasonTimeout:
+		diags.AddError("Container Run Timed Out", runFailureDetail(runErr, action)+
+			fmt.Sprintf("\nThe run did not finish within %s. ", timeout)+timeoutHint(action, timeout))
+	case errors.As(err, &runErr) && runErr.Reason == containerdriver.ReasonInterrupted:
+		diags.AddError("Container Run Interrupted", runFailureDetail(runErr, action))
 	case errors.As(err, &runErr):
 		addRunFailure(&diags, runErr, action)
 	case addSpecErrors(&diags, err, nil):
@@ -355,20 +436,6 @@ func (r *runResource) run(ctx context.Context, m *runResourceModel, action strin
 				"in that namespace, and that the namespace exists.", action, spec.Namespace(), err))
 	}
 	return nil, runErr, diags
-}
-
-// runnerStarted reports whether a failed create may have changed something outside the
-// cluster: the runner ran (it exited, or logged something before a timeout) or finished
-// but its outputs could not be read.
-func runnerStarted(e *containerdriver.RunError) bool {
-	switch e.Reason {
-	case "InvalidOutputs", "InvalidManifests", "OutputsMissing":
-		return true
-	}
-	if e.Container == contract.ContainerRunner && e.ExitCode != nil {
-		return true
-	}
-	return strings.TrimSpace(e.Logs[contract.ContainerRunner]) != ""
 }
 
 // setResult stores a run's result in the model.
@@ -403,6 +470,24 @@ func (m *runResourceModel) setResult(res *containerdriver.Result) diag.Diagnosti
 	if res.Namespace != "" {
 		m.Namespace = types.StringValue(res.Namespace)
 	}
+	return diags
+}
+
+// setFailedResult records what is known of a failed create: the Job, the runner's status
+// and image, so what the runner may have made is traceable.
+func (m *runResourceModel) setFailedResult(e *containerdriver.RunError) diag.Diagnostics {
+	m.JobName = types.StringValue(e.JobName)
+	if e.Namespace != "" {
+		m.Namespace = types.StringValue(e.Namespace)
+	}
+	if e.Runner == nil {
+		return nil
+	}
+	m.ImageDigest = types.StringValue(e.Runner.ImageID)
+	st := *e.Runner
+	st.ErrorDigest = e.Digest()
+	diags := m.setDeployerResult(&containerdriver.Result{Runner: st})
+	m.StateSize = types.Int64Null()
 	return diags
 }
 

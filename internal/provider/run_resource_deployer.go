@@ -2,6 +2,7 @@ package provider
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -26,12 +27,13 @@ type targetModel struct {
 }
 
 var runnerStatusAttrTypes = map[string]attr.Type{
-	"state":     types.StringType,
-	"reason":    types.StringType,
-	"message":   types.StringType,
-	"exit_code": types.Int64Type,
-	"image":     types.StringType,
-	"image_id":  types.StringType,
+	"state":        types.StringType,
+	"reason":       types.StringType,
+	"message":      types.StringType,
+	"exit_code":    types.Int64Type,
+	"image":        types.StringType,
+	"image_id":     types.StringType,
+	"error_digest": types.StringType,
 }
 
 func deployerAttributes() map[string]schema.Attribute {
@@ -90,6 +92,12 @@ func deployerAttributes() map[string]schema.Attribute {
 				"the run id and what was removed.",
 			Optional: true,
 		},
+		"unschedulable_grace": schema.StringAttribute{
+			MarkdownDescription: "How long the run's pod may stay unschedulable before the run fails with the scheduler's message, " +
+				"as a Go duration (`90s`, `10m`). The default, `5m`, gives a cluster autoscaler, Karpenter or preemption time to make " +
+				"room. Changing it runs nothing. See the [failure modes](../guides/failure-modes.md) guide.",
+			Optional: true,
+		},
 		"state_size": schema.Int64Attribute{
 			MarkdownDescription: "The size in bytes of the compressed state saved by the last run, when `state_path` is set.",
 			Computed:            true,
@@ -104,6 +112,12 @@ func deployerAttributes() map[string]schema.Attribute {
 				"exit_code": schema.Int64Attribute{MarkdownDescription: "The exit code of the runner.", Computed: true},
 				"image":     schema.StringAttribute{MarkdownDescription: "The image the runner ran.", Computed: true},
 				"image_id":  schema.StringAttribute{MarkdownDescription: "The image ID (digest) of the runner's image.", Computed: true},
+				"error_digest": schema.StringAttribute{
+					MarkdownDescription: "For a failed create: the SHA-256 of where it failed (container, reason, exit code) and of the runner's error file, " +
+						"empty otherwise. A destroy that fails with the same digest is recognised as the same failure " +
+						"(see the [failure modes](../guides/failure-modes.md) guide).",
+					Computed: true,
+				},
 			},
 		},
 	}
@@ -127,18 +141,27 @@ func (m *runResourceModel) deployerToSpec(b *specBuilder, spec *containerdriver.
 	}
 	spec.ComponentDescriptor = b.str("component_descriptor", m.ComponentDescriptor)
 	spec.Content = b.strMap("content", path.Root("content"), m.Content)
+	if g := b.str("unschedulable_grace", m.UnschedulableGrace); g != "" {
+		d, err := time.ParseDuration(g)
+		if err != nil || d <= 0 {
+			b.diags.AddAttributeError(path.Root("unschedulable_grace"), "Invalid Unschedulable Grace",
+				fmt.Sprintf("unschedulable_grace must be a positive duration such as \"90s\" or \"10m\", not %q.", g))
+		}
+		spec.UnschedulableGrace = d
+	}
 }
 
 func (m *runResourceModel) setDeployerResult(res *containerdriver.Result) diag.Diagnostics {
 	m.StateSize = types.Int64Value(res.StateBytes)
 	st := res.Runner
 	v, diags := types.ObjectValue(runnerStatusAttrTypes, map[string]attr.Value{
-		"state":     types.StringValue(st.State),
-		"reason":    types.StringValue(st.Reason),
-		"message":   types.StringValue(st.Message),
-		"exit_code": types.Int64Value(int64(st.ExitCode)),
-		"image":     types.StringValue(st.Image),
-		"image_id":  types.StringValue(st.ImageID),
+		"state":        types.StringValue(st.State),
+		"reason":       types.StringValue(st.Reason),
+		"message":      types.StringValue(st.Message),
+		"exit_code":    types.Int64Value(int64(st.ExitCode)),
+		"image":        types.StringValue(st.Image),
+		"image_id":     types.StringValue(st.ImageID),
+		"error_digest": types.StringValue(st.ErrorDigest),
 	})
 	m.RunnerStatus = v
 	return diags

@@ -87,8 +87,13 @@ func runFailureDetail(e *containerdriver.RunError, action string) string {
 	b.WriteString(e.Detail())
 	b.WriteString("\n")
 	b.WriteString(runFailureHint(e, action))
-	if action == contract.ActionDestroy {
+	switch {
+	case action == contract.ActionDestroy:
 		b.WriteString("\nThe resource stays in the state until a destroy run succeeds.")
+	case e.RunnerStarted():
+		b.WriteString("\nThe runner ran, so this run is recorded (tainted) with its run id: the next apply first destroys it with these same inputs " +
+			"(ACTION=destroy, so the runner can remove what it may have made), then creates it again with your configuration. " +
+			"If that destroy fails with exactly this error, the failed run is dropped from the state with a warning.")
 	}
 	return b.String()
 }
@@ -96,6 +101,10 @@ func runFailureDetail(e *containerdriver.RunError, action string) string {
 // runFailureHint says what to do next, from where the run stopped.
 func runFailureHint(e *containerdriver.RunError, action string) string {
 	switch {
+	case e.Reason == containerdriver.ReasonTimeout || e.Reason == containerdriver.ReasonInterrupted:
+		return "The pod was given its termination grace period to stop: the runner got SIGTERM, and outputs-fetcher saved its state directory (if it has one) after it."
+	case e.Reason == containerdriver.ReasonPodDeleted:
+		return "Nothing in the run failed by itself: its pod was removed from under it. Apply again to run it again with the same run id."
 	case imagePullReasons[e.Reason] && sidecarContainers[e.Container]:
 		return "The sidecar image (the " + e.Container + " container's) could not be pulled, so the runner never started and nothing was changed. " +
 			"Set sidecar_image in the provider block (or in the runner configuration), or the CONTAINERDRIVER_SIDECAR_IMAGE environment variable, " +
@@ -118,7 +127,7 @@ func runFailureHint(e *containerdriver.RunError, action string) string {
 			"Check that the run's service account may create, update and delete Secrets there."
 	case e.Reason == "DeadlineExceeded":
 		return timeoutHint(action, 0)
-	case e.Reason == corev1ReasonUnschedulable:
+	case e.Reason == containerdriver.ReasonUnschedulable:
 		return "The pod could not be scheduled (the message above says why), so the runner never started. " +
 			"Check the node selectors, tolerations and resource requests of job.pod_template and of the runner's pod_template."
 	case e.Container == contract.ContainerRunner && e.Reason == "OOMKilled":
@@ -140,10 +149,6 @@ func runFailureHint(e *containerdriver.RunError, action string) string {
 	}
 	return "Set keep_job = true to keep the Job and its pod for inspection."
 }
-
-// corev1ReasonUnschedulable is corev1.PodReasonUnschedulable, the reason of a pod that
-// found no node.
-const corev1ReasonUnschedulable = "Unschedulable"
 
 // durationCheck validates one of the timeouts: a Go duration, with the attribute and the
 // syntax in the message (the timeouts module's own validator names neither).

@@ -45,6 +45,7 @@ type runResourceModel struct {
 	ComponentDescriptor types.String `tfsdk:"component_descriptor"`
 	Content             types.Map    `tfsdk:"content"`
 	ForceDestroy        types.Bool   `tfsdk:"force_destroy"`
+	UnschedulableGrace  types.String `tfsdk:"unschedulable_grace"`
 	StateSize           types.Int64  `tfsdk:"state_size"`
 	RunnerStatus        types.Object `tfsdk:"runner_status"`
 }

@@ -288,7 +288,7 @@ func runSchema(ctx context.Context) schema.Schema {
 				Computed: true,
 				Default:  booldefault.StaticBool(false),
 			},
-			"timeouts": timeoutsAttribute(ctx, "How long a run may take before it is stopped (the Job gets the same deadline). Each defaults to `20m`."),
+			"timeouts": timeoutsAttribute(ctx, "How long a run may take. When it is over, the pod is stopped gracefully (the runner gets SIGTERM and the pod's termination grace period; the state directory is saved after it) and the error says the run timed out. Each defaults to `20m`. See the [failure modes](../guides/failure-modes.md) guide."),
 
 			"outputs": schema.DynamicAttribute{
 				MarkdownDescription: "The object the runner wrote to `OUTPUTS_FILE`, e.g. `containerdriver_run.s3.outputs.bucket`. " +

@@ -20,7 +20,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 )
 
@@ -106,26 +105,6 @@ func TestCredentialsValue(t *testing.T) {
 	}
 	if _, known, _ := credentialsValue(types.DynamicUnknown()); known {
 		t.Error("unknown credentials are not known")
-	}
-}
-
-func TestRunnerStarted(t *testing.T) {
-	exit := int32(3)
-	for _, tt := range []struct {
-		e    containerdriver.RunError
-		want bool
-	}{
-		{containerdriver.RunError{Container: "runner", Reason: "Error", ExitCode: &exit}, true},
-		{containerdriver.RunError{Container: "runner", Reason: "InvalidOutputs"}, true},
-		{containerdriver.RunError{Container: "runner", Reason: "ErrImagePull"}, false},
-		{containerdriver.RunError{Container: "pre-checks", Reason: "Error", ExitCode: &exit}, false},
-		{containerdriver.RunError{Container: "git-init", Reason: "Error", ExitCode: &exit}, false},
-		{containerdriver.RunError{Reason: "Unschedulable"}, false},
-		{containerdriver.RunError{Reason: "Timeout", Logs: map[string]string{"runner": "applying...\n"}}, true},
-	} {
-		if got := runnerStarted(&tt.e); got != tt.want {
-			t.Errorf("runnerStarted(%s) = %v, want %v", tt.e.Error(), got, tt.want)
-		}
 	}
 }
 

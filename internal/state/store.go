@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -35,6 +36,10 @@ const (
 	chunkIndexLabel   = contract.LabelChunkIndex
 	generationHexSize = 8
 )
+
+// staleGeneration is the age after which a generation the head does not point at is
+// garbage for sure: no save takes that long.
+const staleGeneration = 15 * time.Minute
 
 // Store keeps one run's state archive in a namespace.
 type Store struct {
@@ -88,6 +93,10 @@ func (s *Store) Save(ctx context.Context, data []byte) (string, error) {
 		keySize:       []byte(strconv.Itoa(len(data))),
 	}
 	head, err := secrets.Get(ctx, HeadName(s.RunID), metav1.GetOptions{})
+	prev := ""
+	if err == nil {
+		prev = string(head.Data[keyGeneration])
+	}
 	switch {
 	case apierrors.IsNotFound(err):
 		_, err = secrets.Create(ctx, &corev1.Secret{
@@ -105,11 +114,18 @@ func (s *Store) Save(ctx context.Context, data []byte) (string, error) {
 		s.deleteGeneration(context.WithoutCancel(ctx), gen)
 		return "", fmt.Errorf("switch state to the new generation: %w", err)
 	}
-	// Older generations are garbage now; a failure here only leaves garbage behind.
+	// The generation replaced is garbage now, and so are generations a crashed save left
+	// long ago. A generation another save is writing right now is not touched: that save
+	// then fails to switch the head (its resourceVersion is stale) and removes its own.
+	// A failure here only leaves garbage behind.
 	old, err := secrets.List(ctx, metav1.ListOptions{LabelSelector: labels.Set(s.labels(RoleStateChunk)).String()})
 	if err == nil {
 		for _, o := range old.Items {
-			if o.Labels[LabelGeneration] != gen {
+			g := o.Labels[LabelGeneration]
+			if g == gen {
+				continue
+			}
+			if g == prev || time.Since(o.CreationTimestamp.Time) > staleGeneration {
 				_ = secrets.Delete(ctx, o.Name, metav1.DeleteOptions{})
 			}
 		}

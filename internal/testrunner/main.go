@@ -13,10 +13,14 @@
 //	fail                      a message written to ERROR_FILE, then exit with exit_code (default 3)
 //	fail_on                   the action that fails ("create" or "destroy"; default both)
 //	sleep_seconds             sleep before finishing
+//	sleep_after_seconds       sleep after the state was written, before the outputs
 //	count_state               increment STATE_PATH/count (on create; destroy only reads it)
 //	                          and output it as "count"
 //	state_blob_bytes          write that many random bytes to STATE_PATH/blob
 //	                          (the blob's SHA-256 is always output as "state_blob_sha256")
+//
+// With STATE_PATH set, a SIGTERM adds one to STATE_PATH/sigterms before the runner exits
+// with 143, and every run outputs that count as "sigterms": the graceful-stop tests read it.
 //
 // With OPERATION set (the container deployer contract) it reads IMPORTS_PATH instead and
 // writes its exports as YAML to EXPORTS_PATH: "operation", every path variable it got, the
@@ -32,9 +36,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -50,6 +56,7 @@ type inputs struct {
 	FailOn         string         `json:"fail_on"`
 	ExitCode       int            `json:"exit_code"`
 	SleepSeconds   float64        `json:"sleep_seconds"`
+	SleepAfter     float64        `json:"sleep_after_seconds"`
 	CountState     bool           `json:"count_state"`
 	StateBlobBytes int            `json:"state_blob_bytes"`
 }
@@ -81,6 +88,9 @@ func run() error {
 	for _, l := range in.Print {
 		fmt.Println(l)
 	}
+	if dir := os.Getenv("STATE_PATH"); dir != "" {
+		countSigterms(dir)
+	}
 	if in.SleepSeconds > 0 {
 		time.Sleep(time.Duration(in.SleepSeconds * float64(time.Second)))
 	}
@@ -106,6 +116,9 @@ func run() error {
 		if err := keepState(dir, in, out); err != nil {
 			return err
 		}
+	}
+	if in.SleepAfter > 0 {
+		time.Sleep(time.Duration(in.SleepAfter * float64(time.Second)))
 	}
 	if in.BigOutputBytes > 0 {
 		out["big"] = strings.Repeat("x", in.BigOutputBytes)
@@ -137,6 +150,27 @@ func run() error {
 	return nil
 }
 
+// countSigterms makes a SIGTERM leave a trace in the state directory: the count of
+// SIGTERMs received, which the next run outputs as "sigterms".
+func countSigterms(dir string) {
+	file := filepath.Join(dir, "sigterms")
+	read := func() int {
+		n := 0
+		if b, err := os.ReadFile(file); err == nil {
+			_, _ = fmt.Sscan(string(b), &n)
+		}
+		return n
+	}
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGTERM)
+	go func() {
+		<-ch
+		_ = os.WriteFile(file, []byte(fmt.Sprint(read()+1)), 0o644)
+		fmt.Println("testrunner: SIGTERM, stopping")
+		os.Exit(143)
+	}()
+}
+
 func writeJSON(path string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -158,6 +192,9 @@ func keepState(dir string, in inputs, out map[string]any) error {
 			return fmt.Errorf("write state: %w", err)
 		}
 		out["count"] = n
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "sigterms")); err == nil {
+		out["sigterms"] = strings.TrimSpace(string(b))
 	}
 	if in.StateBlobBytes > 0 {
 		blob := make([]byte, in.StateBlobBytes)

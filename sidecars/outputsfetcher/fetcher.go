@@ -40,6 +40,8 @@ type config struct {
 	OutputsFile, SecretOutputsFile, ErrorFile, GitCommitFile string
 	// StatePath and RunID are set when the run keeps a state directory.
 	StatePath, RunID string
+	// StateRestoredFile is state-restore's marker; the state is saved only when it exists.
+	StateRestoredFile string
 	// OutputsFormat is "json" or contract.OutputsFormatJSONOrYAML.
 	OutputsFormat string
 	// StoreTimeout bounds the retries of the store phase.
@@ -71,6 +73,7 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		ErrorFile:         file(contract.EnvErrorFile, contract.ErrorFile),
 		GitCommitFile:     file(contract.EnvGitCommitFile, contract.GitCommitFile),
 		StatePath:         getenv(contract.EnvStatePath),
+		StateRestoredFile: file("", contract.StateRestoredFile),
 		RunID:             getenv(contract.EnvRunID),
 		OutputsFormat:     getenv(contract.EnvOutputsFormat),
 		StoreTimeout:      storeTimeout,
@@ -122,10 +125,21 @@ func run(ctx context.Context, cfg config, client kubernetes.Interface, signals <
 	for _, p := range h.Problems {
 		logger.Printf("problem: %s", p)
 	}
-	if cfg.StatePath != "" {
+	if cfg.StatePath != "" && cfg.StateRestoredFile != "" && !exists(cfg.StateRestoredFile) {
+		// state-restore never finished (an init container before it failed, or the restore
+		// itself did): what is in STATE_PATH is not the run's state. Keep the saved one.
+		h.StateError = "not saved: state-restore did not finish, so the state saved by the previous run is kept unchanged"
+		logger.Printf("state %s", h.StateError)
+	} else if cfg.StatePath != "" {
 		// Saved whether the runner succeeded or not: a half-applied run must keep its state.
 		sctx, scancel := context.WithTimeout(ctx, cfg.StoreTimeout/2)
-		n, err := (&state.Store{Client: client, Namespace: cfg.Namespace, RunID: cfg.RunID}).SaveDir(sctx, cfg.StatePath)
+		var n int64
+		store := &state.Store{Client: client, Namespace: cfg.Namespace, RunID: cfg.RunID}
+		err := retrySave(sctx, cfg, logger, func(ctx context.Context) error {
+			var err error
+			n, err = store.SaveDir(ctx, cfg.StatePath)
+			return err
+		})
 		scancel()
 		if err != nil {
 			h.StateError = err.Error()
@@ -258,6 +272,19 @@ func (s *storer) createOrUpdate(ctx context.Context, resource, name string, crea
 func (s *storer) retry(ctx context.Context, resource, name string, f func(context.Context) error) error {
 	return apiretry.Do(ctx, s.cfg.FirstBackoff, maxBackoff, func(attempt int, err error) {
 		s.logger.Printf("storing %s %s failed (attempt %d), retrying: %v", resource, name, attempt, err)
+	}, f)
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// retrySave retries saving the state on transient API errors; a conflict (another save of
+// the same run switched the head first) is not retried.
+func retrySave(ctx context.Context, cfg config, logger *log.Logger, f func(context.Context) error) error {
+	return apiretry.Do(ctx, cfg.FirstBackoff, maxBackoff, func(attempt int, err error) {
+		logger.Printf("saving the state failed (attempt %d), retrying: %v", attempt, err)
 	}, f)
 }
 

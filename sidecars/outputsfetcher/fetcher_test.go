@@ -341,7 +341,8 @@ func TestConfigFromEnv(t *testing.T) {
 			want: config{
 				Namespace: "ns", JobName: "j", BaseName: "j-out",
 				OutputsFile: "/w/outputs.json", SecretOutputsFile: "/w/secret-outputs.json", ErrorFile: "/w/error.txt",
-				GitCommitFile: "/w/.containerdriver-git-commit", StoreTimeout: storeTimeout, FirstBackoff: firstBackoff,
+				GitCommitFile: "/w/.containerdriver-git-commit", StateRestoredFile: "/w/.containerdriver-state-restored",
+				StoreTimeout: storeTimeout, FirstBackoff: firstBackoff,
 			},
 		},
 		{

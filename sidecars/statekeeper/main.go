@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/apiretry"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/buildinfo"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/state"
@@ -49,9 +50,23 @@ func run(ctx context.Context, getenv func(string) string, client kubernetes.Inte
 			return err
 		}
 	}
-	n, err := (&state.Store{Client: client, Namespace: ns, RunID: runID}).RestoreDir(ctx, dir)
+	var n int64
+	store := &state.Store{Client: client, Namespace: ns, RunID: runID}
+	err := apiretry.Do(ctx, 250*time.Millisecond, 2*time.Second, func(attempt int, err error) {
+		fmt.Printf("state-restore: reading the state failed (attempt %d), retrying: %v\n", attempt, err)
+	}, func(ctx context.Context) error {
+		var err error
+		n, err = store.RestoreDir(ctx, dir)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("restore the state of run %s: %w (the service account needs get and list on secrets)", runID, err)
+	}
+	// Only now may outputs-fetcher save the directory: it holds the whole saved state.
+	if shared := getenv(contract.EnvScriptsDirectory); shared != "" {
+		if err := os.WriteFile(contract.StateRestoredFile(shared), []byte(fmt.Sprintf("%d\n", n)), 0o644); err != nil {
+			return fmt.Errorf("mark the state as restored: %w", err)
+		}
 	}
 	if n == 0 {
 		fmt.Printf("state-restore: no state saved yet for this run; %s starts empty\n", dir)

@@ -1,0 +1,197 @@
+package containerdriver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/utils/ptr"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/outputs"
+)
+
+// harvest reads what the run left: exit codes from the pod, outputs from the objects
+// outputs-fetcher wrote.
+func (e *Executor) harvest(ctx context.Context, spec *RunSpec, pod *corev1.Pod, job jobKey, base RunError, red *redactor, tail *logRing) (*Result, error) {
+	ns, name := base.Namespace, base.JobName
+	res := &Result{JobName: name, Namespace: ns}
+	var runnerTerm *corev1.ContainerStateTerminated
+	for _, cs := range pod.Status.ContainerStatuses {
+		if cs.Name == contract.ContainerRunner {
+			res.Image, res.ImageID = cs.Image, cs.ImageID
+			runnerTerm = cs.State.Terminated
+			res.Runner = runnerStatus(cs)
+			res.Runner.Message = red.mask(res.Runner.Message)
+		}
+	}
+	h, harvestErr := e.readHarvest(ctx, ns, name)
+	if h == nil && harvestErr == nil {
+		harvestErr = errors.New("outputs-fetcher stored no outputs (see its log)")
+	}
+	if h != nil {
+		res.GitCommit = strings.TrimSpace(h.GitCommit)
+		res.StateBytes = h.StateBytes
+	}
+
+	// Which container failed first decides the error: an init container, else the runner.
+	if failed := firstFailure(pod); failed != nil || pod.Status.Phase == corev1.PodFailed {
+		re := base
+		re.Runner = runnerPtr(res.Runner, red)
+		if failed != nil {
+			t := failed.State.Terminated
+			re.Container, re.Reason, re.ExitCode = failed.Name, t.Reason, ptr.To(t.ExitCode)
+			re.Message = red.mask(strings.TrimSpace(t.Message))
+			if failed.Name == contract.ContainerRunner {
+				res.ExitCode = t.ExitCode
+			}
+		} else {
+			re.Reason, re.Message = pod.Status.Reason, pod.Status.Message
+		}
+		if h != nil {
+			re.ErrorFile = red.mask(h.ErrorText)
+			// The termination message is the log tail (FallbackToLogsOnError); with an
+			// error file, it only repeats the log section.
+			if re.ErrorFile != "" && failed != nil && failed.Name == contract.ContainerRunner {
+				re.Message = ""
+			}
+		}
+		re.Logs = e.logTails(ctx, ns, job, red, tail)
+		return nil, &re
+	}
+	if runnerTerm != nil {
+		res.ExitCode = runnerTerm.ExitCode
+	}
+	if harvestErr != nil {
+		re := base
+		re.Runner = runnerPtr(res.Runner, red)
+		re.Container, re.Reason, re.Message = contract.ContainerOutputsFetcher, ReasonOutputsMissing, harvestErr.Error()
+		re.Logs = e.logTails(ctx, ns, job, red, tail)
+		return nil, &re
+	}
+	if h.StateError != "" {
+		re := base
+		re.Runner = runnerPtr(res.Runner, red)
+		re.Container, re.Reason, re.Message = contract.ContainerOutputsFetcher, ReasonStateNotSaved, h.StateError
+		re.Logs = e.logTails(ctx, ns, job, red, tail)
+		return nil, &re
+	}
+	if len(h.Problems) > 0 {
+		re := base
+		re.Runner = runnerPtr(res.Runner, red)
+		re.Container, re.Reason = contract.ContainerRunner, ReasonInvalidOutputs
+		re.Message = "the runner's output files break the contract (OUTPUTS_FILE and SECRET_OUTPUTS_FILE must hold JSON objects): " + strings.Join(h.Problems, "; ")
+		re.ErrorFile = red.mask(h.ErrorText)
+		re.Logs = e.logTails(ctx, ns, job, red, tail)
+		return nil, &re
+	}
+	var err error
+	if res.Outputs, err = parseOrEmpty(contract.EnvOutputsFile, h.Outputs); err != nil {
+		return nil, &RunError{Namespace: ns, JobName: name, Action: base.Action, Container: contract.ContainerRunner, Runner: runnerPtr(res.Runner, red), Reason: ReasonInvalidOutputs, Message: err.Error()}
+	}
+	if res.SecretOutputs, err = parseOrEmpty(contract.EnvSecretOutputsFile, h.SecretOutputs); err != nil {
+		return nil, &RunError{Namespace: ns, JobName: name, Action: base.Action, Container: contract.ContainerRunner, Runner: runnerPtr(res.Runner, red), Reason: ReasonInvalidOutputs, Message: err.Error()}
+	}
+	if spec.ManifestsOutput != "" {
+		res.Manifests, err = manifests(spec.ManifestsOutput, res.Outputs, res.SecretOutputs)
+		if err != nil {
+			return nil, &RunError{Namespace: ns, JobName: name, Action: base.Action, Container: contract.ContainerRunner, Runner: runnerPtr(res.Runner, red), Reason: ReasonInvalidManifests, Message: err.Error()}
+		}
+	}
+	e.event("run %s of Job %s/%s succeeded: %d outputs, %d secret outputs", base.Action, ns, name, len(res.Outputs), len(res.SecretOutputs))
+	return res, nil
+}
+
+func runnerPtr(st RunnerStatus, red *redactor) *RunnerStatus {
+	if st.State == "" {
+		return nil
+	}
+	st.Message = red.mask(st.Message)
+	return &st
+}
+
+// outputsSelector selects the ConfigMaps (or Secrets) outputs-fetcher stored for a Job.
+func outputsSelector(job string, secret bool) string {
+	role := contract.RoleOutputs
+	if secret {
+		role = contract.RoleSecretOutputs
+	}
+	return labels.Set{contract.LabelJob: job, contract.LabelRole: role}.String()
+}
+
+func runnerStatus(cs corev1.ContainerStatus) RunnerStatus {
+	st := RunnerStatus{Image: cs.Image, ImageID: cs.ImageID}
+	switch {
+	case cs.State.Terminated != nil:
+		t := cs.State.Terminated
+		st.State, st.Reason, st.Message, st.ExitCode = "terminated", t.Reason, t.Message, t.ExitCode
+	case cs.State.Running != nil:
+		st.State = "running"
+	case cs.State.Waiting != nil:
+		st.State, st.Reason, st.Message = "waiting", cs.State.Waiting.Reason, cs.State.Waiting.Message
+	}
+	return st
+}
+
+func parseOrEmpty(file string, b []byte) (map[string]any, error) {
+	if len(b) == 0 {
+		return map[string]any{}, nil
+	}
+	return outputs.ParseObject(file, b)
+}
+
+// manifests is the manifests_output property of the outputs, followed by that of the
+// secret outputs, as the specification says.
+func manifests(prop string, out, secret map[string]any) ([]any, error) {
+	list := []any{}
+	for _, src := range []struct {
+		file string
+		m    map[string]any
+	}{{contract.EnvOutputsFile, out}, {contract.EnvSecretOutputsFile, secret}} {
+		v, ok := src.m[prop]
+		if !ok || v == nil {
+			continue
+		}
+		l, ok := v.([]any)
+		if !ok {
+			return nil, fmt.Errorf("manifests_output %q in %s is not a list of manifest locations", prop, src.file)
+		}
+		list = append(list, l...)
+	}
+	return list, nil
+}
+
+// firstFailure is the first container, in start order, that ended with a non-zero code.
+func firstFailure(pod *corev1.Pod) *corev1.ContainerStatus {
+	for _, list := range [][]corev1.ContainerStatus{pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses} {
+		for i := range list {
+			cs := &list[i]
+			if cs.Name == contract.ContainerOutputsFetcher {
+				continue // a sidecar killed at the end is not a failure of the run
+			}
+			if t := cs.State.Terminated; t != nil && t.ExitCode != 0 {
+				return cs
+			}
+		}
+	}
+	return nil
+}
+
+func allStatuses(pod *corev1.Pod) []corev1.ContainerStatus {
+	return append(append([]corev1.ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...)
+}
+
+func describeState(s corev1.ContainerState) string {
+	switch {
+	case s.Running != nil:
+		return "running"
+	case s.Terminated != nil:
+		return fmt.Sprintf("terminated (%s, exit code %d)", s.Terminated.Reason, s.Terminated.ExitCode)
+	case s.Waiting != nil:
+		return "waiting (" + s.Waiting.Reason + ")"
+	}
+	return "unknown"
+}
