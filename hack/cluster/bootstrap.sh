@@ -3,7 +3,7 @@
 # a fresh machine:
 #
 #   1. the Debian packages (hack/cluster/setup-host.sh, as root, only when one is missing);
-#   2. the local cluster, when KUBECONFIG names none (make cluster-up: builds kube when
+#   2. the local cluster, when KUBECONFIG is not set (make cluster-up: builds kube when
 #      needed, returns at once when the cluster already answers).
 #
 #   bootstrap.sh           both
@@ -44,9 +44,8 @@ fi
 command -v go >/dev/null || die "go is not installed (expected in /usr/local/go/bin or on PATH)"
 
 [ "$what" = all ] || exit 0
-if [ $local_cluster = 1 ]; then
-	if [ -z "${KUBECONFIG:-}" ] && ! healthy 2>/dev/null; then
-		say "KUBECONFIG is not set: bringing up the local cluster (make cluster-up; the first time builds Kubernetes: 5-9 minutes)"
-	fi
+# A KUBECONFIG that is set (even the local cluster's) is used as it is.
+if [ -z "${KUBECONFIG:-}" ]; then
+	healthy 2>/dev/null || say "KUBECONFIG is not set: bringing up the local cluster (make cluster-up; the first time builds Kubernetes: 5-9 minutes)"
 	"$CLUSTER_SRC/up.sh"
 fi
