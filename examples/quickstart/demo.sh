@@ -4,6 +4,8 @@
 #   examples/quickstart/demo.sh up        cluster, images, provider, init + apply, outputs
 #   examples/quickstart/demo.sh destroy   destroy what "up" created
 #
+# Missing Debian packages are installed first, as root (hack/cluster/bootstrap.sh calls
+# hack/cluster/setup-host.sh), so make demo alone works on a fresh machine.
 # The cluster is the local one (make cluster-up), unless KUBECONFIG names another: then
 # the runner image must be in a registry that cluster pulls from (RUNNER_IMAGE, and
 # SIDECAR_IMAGE unless the released sidecar image is used), since only the local cluster
@@ -114,7 +116,9 @@ if [ $local_cluster = 0 ] && [ -z "${RUNNER_IMAGE:-}" ]; then
 	die "KUBECONFIG names a cluster of yours, which cannot see this machine's images: build templates/opentofu/Dockerfile, push it, and run RUNNER_IMAGE=<that image> make demo (SIDECAR_IMAGE likewise for the sidecar image, if not the released one)"
 fi
 
-# 1. The cluster, and OpenTofu (the runner image's tool, and the CLI when terraform is missing).
+# 1. The Debian packages, the cluster, and OpenTofu (the runner image's tool, and the CLI
+# when terraform is missing).
+"$ROOT/hack/cluster/bootstrap.sh" packages
 if [ $local_cluster = 1 ]; then
 	say "bringing up the local cluster (the first time builds Kubernetes: 5-10 minutes)"
 	make -s -C "$ROOT" cluster-up

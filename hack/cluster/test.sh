@@ -7,7 +7,10 @@
 #                  ./internal/provider/... with OpenTofu
 #   test.sh acc    only the provider's acceptance tests, with both
 #
-# KUBECONFIG defaults to the local cluster's. Extra go test flags: TESTARGS="-run X -v".
+# Missing Debian packages are installed first (as root), and without KUBECONFIG the local
+# cluster is brought up (hack/cluster/bootstrap.sh): make test alone works on a fresh
+# machine. KUBECONFIG defaults to the local cluster's. Extra go test flags:
+# TESTARGS="-run X -v".
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 MODE=${1:-all}
@@ -15,8 +18,8 @@ TIMEOUT=${GO_TEST_TIMEOUT:-60m}
 read -r -a EXTRA <<<"${TESTARGS:-}"
 cd "$ROOT"
 
+"$CLUSTER_SRC/bootstrap.sh"
 if [ -z "${KUBECONFIG:-}" ]; then
-	[ -f "$ADMIN_KUBECONFIG" ] || die "KUBECONFIG is not set and there is no local cluster: run make cluster-up first"
 	export KUBECONFIG=$ADMIN_KUBECONFIG
 fi
 export CONTAINERDRIVER_REQUIRE_CLUSTER=1 TF_ACC=1

@@ -366,7 +366,10 @@ func ValidateFilePath(p, shared string) error {
 	case strings.HasSuffix(p, "/"):
 		return errors.New("the path names a directory; it must name a file")
 	case hasDotDot(p) || (path.Clean(p) != p):
-		return fmt.Errorf("the path must be clean and must not contain '..' (use %q)", path.Clean(p))
+		if c := path.Clean(p); !hasDotDot(c) && c != "." && c != "/" {
+			return fmt.Errorf("the path must be clean and must not contain '..' (use %q)", c)
+		}
+		return errors.New("the path must not contain '..': a file must stay inside the shared directory; name it relative to the shared directory, for example \"conf/app.json\"")
 	case path.IsAbs(p) && shared != "" && p == shared:
 		return errors.New("the path is the shared directory itself")
 	case path.IsAbs(p) && (p == contract.InputsMountPath || strings.HasPrefix(p, contract.InputsMountPath+"/") || strings.HasPrefix(p, contract.SidecarBinDir+"/")):

@@ -40,7 +40,9 @@ type containerdriverProvider struct {
 func New(version string) func() provider.Provider {
 	// client-go's reflectors log through klog to stderr, e.g. "watch ended with error:
 	// context canceled" each time a run's watches stop. Progress reaches the user through
-	// tflog; klog's lines would only be noise in Terraform's log.
+	// tflog; klog's lines would only be noise in Terraform's log. API warnings, which
+	// client-go would also send to klog, go to tflog through the client's own
+	// warning handler (instrument).
 	klog.SetLogger(logr.Discard())
 	return func() provider.Provider {
 		return &containerdriverProvider{version: version, getenv: os.Getenv}
@@ -66,7 +68,13 @@ func providerSchema() schema.Schema {
 			"A kubeconfig file is only read when `config_path` or `config_paths` (or `KUBE_CONFIG_PATH`/`KUBE_CONFIG_PATHS`) name it: " +
 			"`~/.kube/config` and `KUBECONFIG` are never read implicitly. " +
 			"The client is built when a resource first needs the cluster, not when the provider is configured, " +
-			"so the cluster may be created in the same apply.",
+			"so the cluster may be created in the same apply.\n\n" +
+			"Requests carry the user agent `terraform-provider-containerdriver/<version> (<os>/<arch>)`. " +
+			"Warnings the API server returns (deprecated APIs, Pod Security admission in `warn` mode) are logged at `WARN`; " +
+			"a Pod Security warning about a run's pod is also shown as a warning in Terraform's output. " +
+			"With `TF_LOG=DEBUG` (or `TF_LOG_PROVIDER=DEBUG`) every API request and response is logged under the `kubernetes` " +
+			"subsystem: method, URL, headers (with `Authorization` masked), status and duration; bodies are never logged, " +
+			"since they carry the data of Secrets.",
 		Attributes: map[string]schema.Attribute{
 			"config_path": schema.StringAttribute{
 				MarkdownDescription: "Path to a kubeconfig file." + envNote(envConfigPath),
@@ -177,6 +185,7 @@ func (p *containerdriverProvider) ValidateConfig(ctx context.Context, req provid
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	validateConnection(&m, &resp.Diagnostics)
 	// An exec block present but empty would fall back to no authentication without a word.
 	if !m.Exec.IsNull() && !m.Exec.IsUnknown() {
 		if cmd, ok := m.Exec.Attributes()["command"].(types.String); ok && cmd.IsNull() {
@@ -211,7 +220,7 @@ func (p *containerdriverProvider) Configure(ctx context.Context, req provider.Co
 	data := &providerData{
 		version:      p.version,
 		sidecarImage: sidecar,
-		kube:         &kubeClient{settings: settings, unknown: unknown},
+		kube:         &kubeClient{settings: settings, unknown: unknown, version: p.version},
 	}
 	resp.ResourceData = data
 	resp.DataSourceData = data

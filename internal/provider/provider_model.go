@@ -241,7 +241,6 @@ func (s kubeSettings) restConfig() (*rest.Config, error) {
 		}
 		return nil, err
 	}
-	cfg.UserAgent = "terraform-provider-containerdriver"
 	return cfg, nil
 }
 
@@ -261,6 +260,8 @@ func expandHome(p string) (string, error) {
 type kubeClient struct {
 	settings kubeSettings
 	unknown  []string
+	// version is the provider's, for the user agent.
+	version string
 	// newClient is kubernetes.NewForConfig; tests replace it.
 	newClient func(*rest.Config) (kubernetes.Interface, error)
 
@@ -294,6 +295,7 @@ func (k *kubeClient) Client() (kubernetes.Interface, diag.Diagnostics) {
 			"The provider could not build a Kubernetes client configuration from its settings: "+err.Error())
 		return nil, diags
 	}
+	instrument(cfg, k.version)
 	newClient := k.newClient
 	if newClient == nil {
 		newClient = func(c *rest.Config) (kubernetes.Interface, error) { return kubernetes.NewForConfig(c) }

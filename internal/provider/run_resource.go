@@ -363,6 +363,8 @@ func (r *runResource) forceCleanup(ctx context.Context, m *runResourceModel, tim
 		diags.AddError("Force Cleanup Failed", fmt.Sprintf(
 			"Removing the Jobs, objects and state of run %s in namespace %s failed: %v\n\n"+
 				"Check that the provider's credentials may list and delete Jobs, pods, Secrets and ConfigMaps there.", spec.RunID, spec.Namespace(), err))
+	} else {
+		diags.AddWarning("Destroy Run Skipped", forceDestroyDetail(spec))
 	}
 	return diags
 }
@@ -407,8 +409,10 @@ func (r *runResource) run(ctx context.Context, m *runResourceModel, action strin
 	ctx = tflog.SetField(ctx, "action", action)
 	ctx = tflog.SetField(ctx, "namespace", spec.Namespace())
 	tflog.Info(ctx, "starting container run", map[string]any{"image": spec.Job.Image})
+	ctx = withAPIWarnings(ctx)
 	exec := &containerdriver.Executor{Client: client, Observer: tflogObserver{ctx: ctx}}
 	res, err := exec.Run(ctx, spec, action)
+	diags.Append(podSecurityWarnings(ctx, spec.Namespace())...)
 	if err == nil {
 		tflog.Info(ctx, "container run succeeded", map[string]any{"job": res.JobName, "exit_code": res.ExitCode})
 		return res, nil, diags
@@ -416,19 +420,15 @@ func (r *runResource) run(ctx context.Context, m *runResourceModel, action strin
 	var runErr *containerdriver.RunError
 	switch {
 	case errors.As(err, &runErr) && runErr.Reason == containerdriver.ReasonTimeout:
-		diags.AddError("Container Run Timed Out", runFailureDetail(runErr, action)+fmt.Sprintf(
-			"\nThe run did not finish within %s. Raise the timeout (timeouts = { %s = \"...\" }) if the runner needs longer.", timeout, timeoutName(action)))
+		diags.AddError("Container Run Timed Out", runFailureDetail(runErr, action)+
+			fmt.Sprintf("\nThe run did not finish within %s. ", timeout)+timeoutHint(action, timeout))
 	case errors.As(err, &runErr) && runErr.Reason == containerdriver.ReasonInterrupted:
 		diags.AddError("Container Run Interrupted", runFailureDetail(runErr, action))
 	case errors.As(err, &runErr):
-		diags.AddError("Container Run Failed", runFailureDetail(runErr, action))
+		addRunFailure(&diags, runErr, action)
 	case addSpecErrors(&diags, err, nil):
 	case errors.Is(err, context.DeadlineExceeded):
-		diags.AddError("Container Run Timed Out", fmt.Sprintf(
-			"The %s run in namespace %s did not finish within %s: %v\n\n"+
-				"Raise the timeout (timeouts = { %s = \"...\" }) if the runner needs longer, or set keep_job = true and inspect the Job "+
-				"(kubectl -n %s get jobs -l %s=%s).",
-			action, spec.Namespace(), timeout, err, timeoutName(action), spec.Namespace(), contract.LabelAction, action))
+		diags.AddError("Container Run Timed Out", runTimeoutDetail(action, spec.Namespace(), timeout, err))
 	default:
 		diags.AddError("Container Run Error", fmt.Sprintf(
 			"The %s run in namespace %s could not be carried out: %v\n\n"+
@@ -436,46 +436,6 @@ func (r *runResource) run(ctx context.Context, m *runResourceModel, action strin
 				"in that namespace, and that the namespace exists.", action, spec.Namespace(), err))
 	}
 	return nil, runErr, diags
-}
-
-func timeoutName(action string) string {
-	if action == contract.ActionDestroy {
-		return "delete"
-	}
-	return "create"
-}
-
-func runFailureDetail(e *containerdriver.RunError, action string) string {
-	var b strings.Builder
-	b.WriteString(e.Detail())
-	b.WriteString("\n")
-	switch {
-	case e.Reason == containerdriver.ReasonTimeout || e.Reason == containerdriver.ReasonInterrupted:
-		b.WriteString("The pod was given its termination grace period to stop: the runner got SIGTERM, and outputs-fetcher saved its state directory (if it has one) after it. ")
-	case e.Reason == containerdriver.ReasonPodDeleted:
-		b.WriteString("Nothing in the run failed by itself: its pod was removed from under it. Apply again to run it again with the same run id. ")
-	case e.Container == contract.ContainerRunner && e.ErrorFile != "":
-		b.WriteString("The runner reported the error above in its error file. Fix the cause (inputs, credentials, the IaC code) and apply again.")
-	case e.Container == contract.ContainerRunner:
-		b.WriteString("The runner failed without writing its error file. Its log above may tell why; a runner should write the cause to $ERROR_FILE.")
-	case e.Container == contract.ContainerPreChecks:
-		b.WriteString("The pre-checks failed: the service account cannot create the ConfigMaps and Secrets the outputs come back through. " +
-			"Grant it create on configmaps and secrets in the namespace (containerdriver_runner with create_service_account = true does), " +
-			"or set skip_permission_checks = true.")
-	case e.Container == contract.ContainerGitInit:
-		b.WriteString("The git checkout failed: check source.url, source.ref and the credentials, and that the cluster can reach the repository.")
-	default:
-		b.WriteString("Set keep_job = true to keep the Job and its pod for inspection.")
-	}
-	switch {
-	case action == contract.ActionDestroy:
-		b.WriteString("\nThe resource stays in the state until a destroy run succeeds.")
-	case e.RunnerStarted():
-		b.WriteString("\nThe runner ran, so this run is recorded (tainted) with its run id: the next apply first destroys it with these same inputs " +
-			"(ACTION=destroy, so the runner can remove what it may have made), then creates it again with your configuration. " +
-			"If that destroy fails with exactly this error, the failed run is dropped from the state with a warning.")
-	}
-	return b.String()
 }
 
 // setResult stores a run's result in the model.

@@ -88,7 +88,8 @@ func deployerAttributes() map[string]schema.Attribute {
 		"force_destroy": schema.BoolAttribute{
 			MarkdownDescription: "Skips the destroy container: destroying the resource only removes what the run keeps in the cluster " +
 				"(its Jobs, objects and saved state), as the container deployer's force-cleanup does. For a runner that can no longer succeed; " +
-				"whatever it created elsewhere stays. Changing it runs nothing.",
+				"whatever it created elsewhere stays. Changing it runs nothing. Such a destroy ends with a warning naming the image that did not run, " +
+				"the run id and what was removed.",
 			Optional: true,
 		},
 		"unschedulable_grace": schema.StringAttribute{

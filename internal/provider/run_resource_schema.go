@@ -278,7 +278,12 @@ func runSchema(ctx context.Context) schema.Schema {
 			},
 			"keep_job": schema.BoolAttribute{
 				MarkdownDescription: "Keep the Job, its pod and the objects it used after each run, for debugging (`kubectl logs job/<job_name> -c runner`). " +
-					"By default they are deleted once the outputs are read.",
+					"By default they are deleted once the outputs are read. " +
+					"With `keep_job = true` every run leaves its own Job, pod, Secrets and ConfigMaps in the namespace: the create, each update " +
+					"that runs the container, and the destroy. A later run deletes none of them (except a kept Job of the very same inputs, which it " +
+					"replaces), and neither does destroy (only a destroy with " +
+					"`force_destroy` removes every Job of the run). Delete one run's objects with " +
+					"`kubectl -n <namespace> delete jobs,secrets,configmaps -l containerdriver.io/job=<job name>`.",
 				Optional: true,
 				Computed: true,
 				Default:  booldefault.StaticBool(false),
@@ -335,7 +340,7 @@ var runComputedAttributes = []string{"outputs", "secret_outputs", "manifests", "
 
 // timeoutsAttribute is the timeouts attribute with a description of its defaults.
 func timeoutsAttribute(ctx context.Context, desc string) schema.Attribute {
-	a := timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true})
+	a := withTimeoutChecks(timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}))
 	if n, ok := a.(schema.SingleNestedAttribute); ok {
 		n.MarkdownDescription = desc
 		return n

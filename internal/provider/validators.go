@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
@@ -16,6 +17,8 @@ type stringCheck struct {
 	summary string
 	desc    string
 	check   func(string) error
+	// hint, when set, says what to do; it follows the error.
+	hint func(path.Path, error) string
 }
 
 var _ validator.String = stringCheck{}
@@ -28,7 +31,11 @@ func (v stringCheck) ValidateString(_ context.Context, req validator.StringReque
 		return
 	}
 	if err := v.check(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, v.summary, err.Error())
+		detail := attributeDetail(req.Path, err.Error())
+		if v.hint != nil {
+			detail += "\n\n" + v.hint(req.Path, err)
+		}
+		resp.Diagnostics.AddAttributeError(req.Path, v.summary, detail)
 	}
 }
 
@@ -45,7 +52,7 @@ func validGitURL() validator.String {
 }
 
 func validPodTemplate() validator.String {
-	return stringCheck{summary: "Invalid Pod Template", desc: "value must be a PodTemplateSpec in YAML without the fields the driver owns", check: checkPodTemplate}
+	return stringCheck{summary: "Invalid Pod Template", desc: "value must be a PodTemplateSpec in YAML without the fields the driver owns", check: checkPodTemplate, hint: podTemplateHint}
 }
 
 // checkPodTemplate parses a pod template strictly and rejects the fields a user may not

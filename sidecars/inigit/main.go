@@ -11,9 +11,14 @@ import (
 	"syscall"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/buildinfo"
 )
 
 func main() {
+	if buildinfo.PrintVersion("git-init", os.Args, os.Stdout) {
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	// run has written the (redacted) error to ERROR_FILE already.

@@ -17,9 +17,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/buildinfo"
 )
 
 func main() {
+	if buildinfo.PrintVersion("outputs-fetcher", os.Args, os.Stdout) {
+		return
+	}
 	// Listen first: a SIGTERM that arrived before Notify would kill the process unharvested.
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
@@ -42,7 +47,7 @@ func inClusterClient() (kubernetes.Interface, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load in-cluster configuration: %w", err)
 	}
-	rc.UserAgent = "containerdriver-outputs-fetcher"
+	rc.UserAgent = buildinfo.UserAgent("containerdriver-outputs-fetcher")
 	rc.Timeout = requestTimeout
 	c, err := kubernetes.NewForConfig(rc)
 	if err != nil {

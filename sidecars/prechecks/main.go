@@ -13,9 +13,14 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/buildinfo"
 )
 
 func main() {
+	if buildinfo.PrintVersion("pre-checks", os.Args, os.Stdout) {
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	cfg := configFromEnv(os.Getenv)
@@ -37,7 +42,7 @@ func inClusterClient() (kubernetes.Interface, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load in-cluster configuration: %w", err)
 	}
-	rc.UserAgent = "containerdriver-pre-checks"
+	rc.UserAgent = buildinfo.UserAgent("containerdriver-pre-checks")
 	rc.Timeout = requestTimeout
 	c, err := kubernetes.NewForConfig(rc)
 	if err != nil {

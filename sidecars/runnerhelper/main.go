@@ -17,9 +17,14 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/buildinfo"
 )
 
 func main() {
+	if buildinfo.PrintVersion("runner-helper", os.Args, os.Stdout) {
+		return
+	}
 	cfg, err := parseArgs(os.Args[1:], os.Getenv)
 	if err != nil {
 		if errors.Is(err, errHelp) {

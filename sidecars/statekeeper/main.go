@@ -13,11 +13,15 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/apiretry"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/buildinfo"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/state"
 )
 
 func main() {
+	if buildinfo.PrintVersion("state-keeper", os.Args, os.Stdout) {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := run(ctx, os.Getenv, nil); err != nil {
