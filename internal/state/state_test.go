@@ -10,7 +10,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
@@ -171,5 +173,46 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A save deletes only the generation it replaced: a generation another save of the same
+// run is writing at that moment stays whole, so that save can still switch to it (issue
+// 9, defect 6). Generations abandoned long ago are collected.
+func TestStoreSaveLeavesAConcurrentGeneration(t *testing.T) {
+	ctx := context.Background()
+	c := fake.NewClientset()
+	s := &Store{Client: c, Namespace: "ns", RunID: "run-1"}
+	if _, err := s.Save(ctx, []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	chunk := func(gen string, age time.Duration) {
+		l := s.labels(RoleStateChunk)
+		l[LabelGeneration] = gen
+		l[chunkIndexLabel] = "0"
+		_, err := c.CoreV1().Secrets("ns").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{
+			Name: HeadName("run-1") + "-" + gen + "-0", Namespace: "ns", Labels: l,
+			CreationTimestamp: metav1.NewTime(time.Now().Add(-age)),
+		}, Data: map[string][]byte{keyData: []byte("other")}}, metav1.CreateOptions{})
+		must(t, err)
+	}
+	chunk("inflight", time.Second)        // another save, writing right now
+	chunk("abandoned", 2*staleGeneration) // a save that crashed long ago
+	if _, err := s.Save(ctx, []byte("two")); err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.CoreV1().Secrets("ns").List(ctx, metav1.ListOptions{})
+	must(t, err)
+	gens := map[string]bool{}
+	for _, o := range list.Items {
+		if g := o.Labels[LabelGeneration]; g != "" {
+			gens[g] = true
+		}
+	}
+	if !gens["inflight"] || gens["abandoned"] || len(gens) != 2 {
+		t.Errorf("generations left: %v, want the new one and the one in flight", gens)
+	}
+	if data, err := s.Load(ctx); err != nil || string(data) != "two" {
+		t.Errorf("load = %q, %v", data, err)
 	}
 }
