@@ -315,13 +315,7 @@ func (e *Executor) waitOtherJobs(ctx context.Context, job *batchv1.Job) error {
 		}
 		return true
 	}
-	lw := listWatch(func(o *metav1.ListOptions) { o.LabelSelector = sel },
-		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return e.Client.BatchV1().Jobs(ns).List(ctx, o)
-		},
-		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return e.Client.BatchV1().Jobs(ns).Watch(ctx, o)
-		})
+	lw := e.jobsListWatch(ns, func(o *metav1.ListOptions) { o.LabelSelector = sel })
 	reported := map[string]bool{}
 	none := func(store cache.Store) (bool, error) {
 		for _, o := range store.List() {
@@ -364,14 +358,9 @@ func (e *Executor) supersededJob(ctx context.Context, job *batchv1.Job) (bool, e
 
 // waitGone waits until a deleted Job has left the API, so one of the same name can be made.
 func (e *Executor) waitGone(ctx context.Context, ns, name string) error {
-	sel := fields.OneTermEqualSelector("metadata.name", name).String()
-	lw := listWatch(func(o *metav1.ListOptions) { o.FieldSelector = sel },
-		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return e.Client.BatchV1().Jobs(ns).List(ctx, o)
-		},
-		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return e.Client.BatchV1().Jobs(ns).Watch(ctx, o)
-		})
+	lw := e.jobsListWatch(ns, func(o *metav1.ListOptions) {
+		o.FieldSelector = fields.OneTermEqualSelector("metadata.name", name).String()
+	})
 	gone := func(store cache.Store) (bool, error) {
 		_, exists, err := store.GetByKey(ns + "/" + name)
 		return !exists, err

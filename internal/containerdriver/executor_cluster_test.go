@@ -308,20 +308,8 @@ func TestAccExecutor_ReattachAfterCrash(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	spec := e.spec(t, map[string]any{"sleep_seconds": 3, "outputs": map[string]any{"k": "v"}})
-	// A caller that crashed after creating the Job: the objects and the Job exist, nobody waits.
-	built, err := cd.BuildJob(spec, contract.ActionCreate)
-	if err != nil {
-		t.Fatal(err)
-	}
+	built := e.crashedCaller(t, spec)
 	ctx := context.Background()
-	for _, s := range built.Secrets {
-		if _, err := e.c.CoreV1().Secrets(e.ns).Create(ctx, s, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := e.c.BatchV1().Jobs(e.ns).Create(ctx, built.Job, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	res, rec, err := e.run(t, spec, contract.ActionCreate)
 	if err != nil {
 		t.Fatalf("re-attach: %v\n%s", err, detail(err))
@@ -376,6 +364,26 @@ func TestAccExecutor_GitSource(t *testing.T) {
 		t.Errorf("password leaked:\n%s", re.Detail())
 	}
 	e.assertEmpty(t)
+}
+
+// crashedCaller does what a caller that crashed right after starting a run leaves: the
+// run's objects and its Job exist, and nobody waits for it.
+func (e *env) crashedCaller(t *testing.T, spec *cd.RunSpec) *cd.Built {
+	t.Helper()
+	built, err := cd.BuildJob(spec, contract.ActionCreate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, s := range built.Secrets {
+		if _, err := e.c.CoreV1().Secrets(e.ns).Create(ctx, s, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.c.BatchV1().Jobs(e.ns).Create(ctx, built.Job, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return built
 }
 
 func detail(err error) string {

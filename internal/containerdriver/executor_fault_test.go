@@ -345,20 +345,8 @@ func TestAccExecutor_TwoJobsOfOneRunDoNotOverlap(t *testing.T) {
 	e.grantState(t)
 	first := e.spec(t, map[string]any{"count_state": true, "sleep_seconds": 8, "v": 1})
 	first.State = &cd.StateSpec{Path: "/state"}
-	// The crashed caller's Job: created, nobody waits for it.
-	built, err := cd.BuildJob(first, contract.ActionCreate)
-	if err != nil {
-		t.Fatal(err)
-	}
+	built := e.crashedCaller(t, first)
 	ctx := context.Background()
-	for _, s := range built.Secrets {
-		if _, err := e.c.CoreV1().Secrets(e.ns).Create(ctx, s, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := e.c.BatchV1().Jobs(e.ns).Create(ctx, built.Job, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	second := *first
 	second.Inputs = map[string]any{"count_state": true, "v": 2}
 	res, rec, err := e.run(t, &second, contract.ActionCreate)

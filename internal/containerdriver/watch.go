@@ -318,6 +318,17 @@ func listWatch(sel func(*metav1.ListOptions), list func(context.Context, metav1.
 	}
 }
 
+// jobsListWatch lists and watches the Jobs of a namespace that sel selects.
+func (e *Executor) jobsListWatch(ns string, sel func(*metav1.ListOptions)) *cache.ListWatch {
+	return listWatch(sel,
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return e.Client.BatchV1().Jobs(ns).List(ctx, o)
+		},
+		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return e.Client.BatchV1().Jobs(ns).Watch(ctx, o)
+		})
+}
+
 // watchJob cancels the wait with a RunError when the Job fails or its pod cannot be
 // created. Events are matched by the Job's UID: an earlier Job of the same name (a retried
 // update) has events of its own that must not fail this one.
@@ -343,14 +354,9 @@ func (e *Executor) watchJob(ctx context.Context, cancel context.CancelCauseFunc,
 			return false, nil
 		})
 	}()
-	jobSel := fields.OneTermEqualSelector("metadata.name", name).String()
-	jobLW := listWatch(func(o *metav1.ListOptions) { o.FieldSelector = jobSel },
-		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return e.Client.BatchV1().Jobs(ns).List(ctx, o)
-		},
-		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return e.Client.BatchV1().Jobs(ns).Watch(ctx, o)
-		})
+	jobLW := e.jobsListWatch(ns, func(o *metav1.ListOptions) {
+		o.FieldSelector = fields.OneTermEqualSelector("metadata.name", name).String()
+	})
 	_, _ = watchtools.UntilWithSync(ctx, jobLW, &batchv1.Job{}, nil, func(ev watch.Event) (bool, error) {
 		j, ok := ev.Object.(*batchv1.Job)
 		if !ok || string(j.UID) != string(uid) {

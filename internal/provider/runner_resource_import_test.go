@@ -43,7 +43,7 @@ resource "containerdriver_runner" %q {
 		CheckDestroy: func(*terraform.State) error {
 			_, err := e.client.CoreV1().ServiceAccounts(e.ns).Get(context.Background(), "imported", metav1.GetOptions{})
 			if !apierrors.IsNotFound(err) {
-				return fmt.Errorf("the adopted service account is still there after destroy (%v)", err)
+				return fmt.Errorf("the adopted service account is still there after destroy (%w)", err)
 			}
 			return nil
 		},
