@@ -15,10 +15,16 @@ import (
 	"sync"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/outputs"
 )
 
 // status is the verdict of one check.
@@ -80,10 +86,6 @@ type checkResult struct {
 // canaryVariable is a secret variable every check run gets, so a runner that prints its
 // environment shows it (masked) in its log.
 const canaryVariable = "CONTAINERDRIVER_CHECK_SECRET"
-
-// minSecretOutputLen keeps short secret outputs ("true", a port) from matching unrelated
-// log text.
-const minSecretOutputLen = 6
 
 func checkCommand(ctx context.Context, o *checkOptions, s streams) int {
 	c, code := newChecker(ctx, o, s)
@@ -201,7 +203,8 @@ func newChecker(ctx context.Context, o *checkOptions, s streams) (*checker, int)
 		return fail(err)
 	}
 	c.log = newLogCollector()
-	c.ex = &containerdriver.Executor{Client: c.client, Observer: c.log}
+	c.log.addSecretVariables(c.base.Job.SecretVariables)
+	c.ex = &containerdriver.Executor{Client: c.client}
 	return c, exitOK
 }
 
@@ -253,27 +256,64 @@ func (c *checker) describeFailure(r *outcome) []string {
 func (c *checker) exec(ctx context.Context, label string, inputs map[string]any, action string) *outcome {
 	spec := c.base
 	spec.Inputs = inputs
-	c.log.begin(label)
+	// The Job is kept so that its raw log and error file can be read (the executor masks
+	// what it reports), then removed by collect.
+	spec.KeepResources = true
 	rctx, cancel := context.WithTimeout(ctx, c.o.timeout)
 	defer cancel()
 	start := time.Now()
 	res, err := c.ex.Run(rctx, &spec, action)
 	r := &outcome{label: label, res: res, err: err, took: time.Since(start).Round(100 * time.Millisecond)}
+	verdict, job := "ok", ""
 	if res != nil {
 		c.log.addSecrets(res.SecretOutputs)
+		job = res.JobName
 	}
-	verdict := "ok"
 	if err != nil {
 		verdict = "failed"
 		if re := r.runErr(); re != nil {
 			verdict = fmt.Sprintf("failed (%s)", re.Reason)
-			if strings.TrimSpace(re.ErrorFile) != "" {
-				c.errorFiles = append(c.errorFiles, labelled{label, re.ErrorFile})
-			}
+			job = re.JobName
+			re.Kept = false
 		}
+	}
+	if job != "" {
+		c.collect(ctx, label, job)
 	}
 	fmt.Fprintf(c.progress, "containerdriver: %s: %s in %v\n", label, verdict, r.took)
 	return r
+}
+
+// collect reads a run's raw runner log and error file, then removes its Job and objects.
+func (c *checker) collect(ctx context.Context, label, job string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	ns := c.env.namespace
+	defer func() {
+		if err := c.ex.Cleanup(ctx, ns, job); err != nil {
+			fmt.Fprintf(c.progress, "containerdriver check: removing job %s/%s: %v\n", ns, job, err)
+		}
+	}()
+	pods, err := c.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.Set{batchv1.JobNameLabel: job}.String()})
+	if err == nil {
+		for _, p := range pods.Items {
+			b, err := c.client.CoreV1().Pods(ns).GetLogs(p.Name, &corev1.PodLogOptions{Container: contract.ContainerRunner, LimitBytes: ptr.To[int64](contract.MaxOutputsBytes)}).DoRaw(ctx)
+			if err == nil {
+				c.log.addLog(label, string(b))
+			}
+		}
+	}
+	sel := func(role string) metav1.ListOptions {
+		return metav1.ListOptions{LabelSelector: labels.Set{contract.LabelJob: job, contract.LabelRole: role}.String()}
+	}
+	cms, err1 := c.client.CoreV1().ConfigMaps(ns).List(ctx, sel(contract.RoleOutputs))
+	secrets, err2 := c.client.CoreV1().Secrets(ns).List(ctx, sel(contract.RoleSecretOutputs))
+	if err1 != nil || err2 != nil || len(cms.Items)+len(secrets.Items) == 0 {
+		return
+	}
+	if h, _ := outputs.Assemble(cms.Items, secrets.Items); h != nil && strings.TrimSpace(h.ErrorText) != "" {
+		c.errorFiles = append(c.errorFiles, labelled{label, h.ErrorText})
+	}
 }
 
 // runAll runs the sequence: create, create again, update, invalid inputs, destroy, create
@@ -323,12 +363,10 @@ func (c *checker) runAll(ctx context.Context) {
 	} else {
 		c.set(checkRecreate, statusSkip, "the first create or the destroy did not succeed")
 	}
-	if !destroyOK || (c.results[checkRecreate] != nil && c.results[checkRecreate].Status == statusFail) {
-		// Leave no Job, inputs or driver state of the run behind in any case.
-		spec := c.base
-		if err := c.ex.ForceCleanup(context.WithoutCancel(ctx), &spec); err != nil {
-			fmt.Fprintf(c.progress, "containerdriver check: cleaning up the run's Jobs: %v\n", err)
-		}
+	// Leave no Job, inputs or driver state of the run behind in any case.
+	spec := c.base
+	if err := c.ex.ForceCleanup(context.WithoutCancel(ctx), &spec); err != nil {
+		fmt.Fprintf(c.progress, "containerdriver check: cleaning up the run's Jobs: %v\n", err)
 	}
 	c.judgeSecrets()
 	c.judgeNonRoot(ctx)
@@ -566,9 +604,9 @@ func (c *checker) judgeRecreate(again, final *outcome) {
 func (c *checker) judgeSecrets() {
 	found := c.log.leaks()
 	for _, ef := range c.errorFiles {
-		for _, l := range strings.Split(c.log.mask(ef.text), "\n") {
-			if strings.Contains(l, containerdriver.MaskedText) {
-				found = append(found, fmt.Sprintf("[%s, ERROR_FILE] %s", ef.run, l))
+		for _, l := range strings.Split(ef.text, "\n") {
+			if m := c.log.mask(l); m != l {
+				found = append(found, fmt.Sprintf("[%s, ERROR_FILE] %s", ef.run, m))
 			}
 		}
 	}
@@ -581,7 +619,7 @@ func (c *checker) judgeSecrets() {
 	if n > 8 {
 		found = append(found[:8], fmt.Sprintf("... and %d more", n-8))
 	}
-	c.set(checkNoSecretInLog, statusFail, fmt.Sprintf("%d lines show a secret value (masked here as %s): the log is not secret", n, containerdriver.MaskedText), found...)
+	c.set(checkNoSecretInLog, statusFail, fmt.Sprintf("%d lines hold the value of a secret variable or secret output (masked here as %s): the log is not secret", n, containerdriver.MaskedText), found...)
 }
 
 // newRunID is a random UUID (version 4) whose last group does not end in a digit: the

@@ -7,15 +7,24 @@ import (
 	"sync"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 )
 
-// logCollector is check's Observer: it keeps the runner's log lines of every run (already
-// masked by the executor for the secret variables), and masks the secret outputs' values,
-// which only the results reveal, in everything check prints.
+// Shortest secret values looked for: a very short value ("1", "true") would match unrelated
+// text. Secret variables as the provider masks them; secret outputs, which a runner makes
+// up (a port, a flag), from a little longer.
+const (
+	minSecretVariableLen = 4
+	minSecretOutputLen   = 6
+)
+
+// logCollector keeps the runner's raw log of every run and the secret values the check
+// knows (its secret variables, and the secret outputs the runs returned). A line holding one
+// of them is a leak. The raw text is never printed: everything check prints goes through
+// mask. Matching the values themselves, rather than the executor's mask in the lines it
+// streams, keeps a tool that prints "(sensitive value)" of its own (Terraform's plan does)
+// from counting as a leak.
 type logCollector struct {
 	mu      sync.Mutex
-	run     string
 	lines   []logLine
 	secrets map[string]bool
 }
@@ -24,26 +33,29 @@ type logLine struct{ run, text string }
 
 func newLogCollector() *logCollector { return &logCollector{secrets: map[string]bool{}} }
 
-func (l *logCollector) Event(string) {}
-
-func (l *logCollector) LogLine(container, line string) {
-	if container != contract.ContainerRunner {
-		return
+// addLog keeps the lines of one run's log.
+func (l *logCollector) addLog(run, text string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		if line != "" {
+			l.lines = append(l.lines, logLine{run, line})
+		}
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, logLine{l.run, line})
 }
 
-// begin names the run the following lines belong to.
-func (l *logCollector) begin(run string) {
+// addSecretVariables learns the values of secret variables.
+func (l *logCollector) addSecretVariables(vars map[string]string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.run = run
+	for _, v := range vars {
+		if v = strings.TrimSpace(v); len(v) >= minSecretVariableLen {
+			l.secrets[v] = true
+		}
+	}
 }
 
-// addSecrets learns the string values of secret outputs (long enough not to match
-// ordinary words).
+// addSecrets learns the string values of secret outputs.
 func (l *logCollector) addSecrets(m map[string]any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -67,7 +79,7 @@ func (l *logCollector) addSecrets(m map[string]any) {
 	walk(m)
 }
 
-// mask replaces every known secret output value in s.
+// mask replaces every known secret value in s.
 func (l *logCollector) mask(s string) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -93,14 +105,13 @@ func (l *logCollector) maskLocked(s string) string {
 	return strings.NewReplacer(pairs...).Replace(s)
 }
 
-// leaks are the lines, of every run so far, that show a secret value: a secret variable
-// the executor masked, or a secret output.
+// leaks are the lines, of every run so far, that hold a secret value, masked.
 func (l *logCollector) leaks() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []string
 	for _, ln := range l.lines {
-		if t := l.maskLocked(ln.text); strings.Contains(t, containerdriver.MaskedText) {
+		if t := l.maskLocked(ln.text); t != ln.text {
 			out = append(out, fmt.Sprintf("[%s] %s", ln.run, t))
 		}
 	}
