@@ -2,15 +2,19 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/utils/ptr"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
@@ -224,5 +228,54 @@ func TestWriteResults(t *testing.T) {
 		"       [create #1] X=(sensitive value)\n"
 	if diff := cmp.Diff(want, buf.String()); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestJudgeLeftovers(t *testing.T) {
+	ctx := context.Background()
+	secret := func(name string, labels map[string]string) *corev1.Secret {
+		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: types.UID(name), Labels: labels}}
+	}
+	for _, tc := range []struct {
+		name     string
+		own      bool
+		label    string
+		objects  []runtime.Object
+		want     status
+		evidence []string
+	}{
+		{"nothing left", false, "tfstateSecretSuffix", nil, statusPass, nil},
+		{"state by label and by name, counted once", false, "tfstateSecretSuffix",
+			[]runtime.Object{secret("tfstate-default-run-1a", map[string]string{"tfstateSecretSuffix": "run-1a"}),
+				&coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "lock-tfstate-default-run-1a", Namespace: "ns", UID: "l"}}},
+			statusFail, []string{"Secret tfstate-default-run-1a (labels match tfstateSecretSuffix=run-1a)", "Lease lock-tfstate-default-run-1a (created 00:00:00)"}},
+		{"another's object in a shared namespace", false, "", []runtime.Object{secret("someone-elses", nil)}, statusWarn, []string{"Secret someone-elses"}},
+		{"any object in the check's own namespace", true, "", []runtime.Object{secret("someone-elses", nil)}, statusFail, []string{"Secret someone-elses (created 00:00:00)"}},
+		{"the driver's own objects", false, "", []runtime.Object{secret("cd-x-out", map[string]string{"app.kubernetes.io/managed-by": "containerdriver"})}, statusPass, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			client := fake.NewClientset()
+			before, err := snapshot(ctx, client, "ns")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range tc.objects {
+				if err := client.Tracker().Add(o); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c := newTestChecker()
+			c.client, c.o.stateSecretLabel = client, tc.label
+			c.env = &environment{namespace: "ns", ownNamespace: tc.own}
+			c.base.RunID = "run-1a"
+			c.judgeLeftovers(ctx, before, true)
+			r := c.results[checkLeavesNothing]
+			if r.Status != tc.want {
+				t.Errorf("status %s (%s), want %s", r.Status, r.Summary, tc.want)
+			}
+			if diff := cmp.Diff(tc.evidence, r.Evidence); diff != "" {
+				t.Errorf("evidence (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

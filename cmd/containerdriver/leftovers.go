@@ -102,15 +102,8 @@ func (c *checker) judgeLeftovers(ctx context.Context, before map[types.UID]objec
 		c.set(checkLeavesNothing, statusWarn, "not checked: "+err.Error())
 		return
 	}
-	var left, unsure []string
-	for _, o := range newObjects(before, after) {
-		if c.env.ownNamespace || mentions(o, c.base.RunID) {
-			left = append(left, fmt.Sprintf("%s (created %s)", o, o.meta.CreationTimestamp.UTC().Format("15:04:05")))
-		} else {
-			unsure = append(unsure, o.String())
-		}
-	}
 	var selected []string
+	labelled := map[string]bool{}
 	if c.o.stateSecretLabel != "" {
 		sel, err := stateSelector(c.o.stateSecretLabel, c.base.RunID)
 		if err != nil {
@@ -124,6 +117,18 @@ func (c *checker) judgeLeftovers(ctx context.Context, before map[types.UID]objec
 		}
 		for _, s := range list.Items {
 			selected = append(selected, fmt.Sprintf("Secret %s (labels match %s)", s.Name, sel))
+			labelled[s.Name] = true
+		}
+	}
+	var left, unsure []string
+	for _, o := range newObjects(before, after) {
+		switch {
+		case o.kind == "Secret" && labelled[o.meta.Name]:
+			// Already named by --state-secret-label.
+		case c.env.ownNamespace || mentions(o, c.base.RunID):
+			left = append(left, fmt.Sprintf("%s (created %s)", o, o.meta.CreationTimestamp.UTC().Format("15:04:05")))
+		default:
+			unsure = append(unsure, o.String())
 		}
 	}
 	where := "in namespace " + c.env.namespace
