@@ -113,7 +113,7 @@ func runCommand(ctx context.Context, o *runOptions, s streams) int {
 	if err != nil {
 		var re *containerdriver.RunError
 		if errors.As(err, &re) {
-			fmt.Fprintf(s.stderr, "\ncontainerdriver run: the %s failed after %v:\n%s", o.action, took, re.Detail())
+			fmt.Fprintf(s.stderr, "\ncontainerdriver run: the %s failed after %v:\n%s\n%s\n", o.action, took, re.Detail(), runHint(re))
 		} else {
 			fmt.Fprintf(s.stderr, "\ncontainerdriver run: the %s failed after %v: %v\n", o.action, took, err)
 		}
@@ -152,4 +152,23 @@ func newRunReport(spec *containerdriver.RunSpec, action string, res *containerdr
 		r.SecretOutputs = map[string]any{}
 	}
 	return r
+}
+
+// runHint is what to do next about a failed run, as the provider advises it, in the
+// command's terms.
+func runHint(e *containerdriver.RunError) string {
+	switch {
+	case e.Container == contract.ContainerRunner && e.ErrorFile != "":
+		return "The runner reported the error above in its ERROR_FILE."
+	case e.Container == contract.ContainerRunner:
+		return "The runner failed without writing ERROR_FILE; its log above may tell why. A runner should write the cause to $ERROR_FILE."
+	case e.Container == contract.ContainerPreChecks:
+		return "The service account cannot create the ConfigMaps and Secrets the outputs come back through: run with --setup, " +
+			"or grant it create on configmaps and secrets in the namespace."
+	case e.Container == contract.ContainerGitInit:
+		return "The git checkout failed: check --source, --ref and the credentials, and that the cluster can reach the repository."
+	case e.Kept:
+		return "The Job was kept (--keep)."
+	}
+	return "Run again with --keep to keep the Job and its pod for inspection."
 }

@@ -85,7 +85,7 @@ func TestAccRun(t *testing.T) {
 	if code != exitFailed || stdout != "" {
 		t.Errorf("a failing run: exit code %d, stdout %q; want %d and nothing", code, stdout, exitFailed)
 	}
-	for _, want := range []string{"container runner: Error (exit code 2)", "Error file:\n  input \"name\" must be a non-empty string", "Last lines of the runner container's log:"} {
+	for _, want := range []string{"container runner: Error (exit code 2)", "Error file:\n  input \"name\" must be a non-empty string", "Last lines of the runner container's log:", "The runner reported the error above in its ERROR_FILE."} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("the failure does not show %q", want)
 		}
