@@ -60,6 +60,8 @@ const (
 	ReasonOutputsMissing = "OutputsMissing"
 	// ReasonStateNotSaved: the state directory could not be saved.
 	ReasonStateNotSaved = "StateNotSaved"
+	// ReasonContractMismatch: the sidecars speak another version of the sidecar contract.
+	ReasonContractMismatch = "ContractMismatch"
 	// ReasonUnschedulable: the pod stayed unschedulable for longer than its grace.
 	ReasonUnschedulable = "Unschedulable"
 )

@@ -260,3 +260,28 @@ func TestRun_RefusedSecretLeavesNothing(t *testing.T) {
 		t.Errorf("left behind: %d secrets, %d jobs", len(secrets.Items), len(jobs.Items))
 	}
 }
+
+// Outputs written by a sidecar of another contract version are refused with an error that
+// names the setting to fix (issue 12: provider and sidecars speak one contract).
+func TestRun_SidecarContractMismatch(t *testing.T) {
+	spec := minimalSpec()
+	built, _ := BuildJob(spec, contract.ActionCreate)
+	name := built.Job.Name
+	objs := outputObjects(name, outputs.Harvest{Outputs: []byte(`{"a":"1"}`)})
+	for _, o := range objs {
+		if cm, ok := o.(*corev1.ConfigMap); ok && cm.Data[contract.KeyContractVersion] != "" {
+			cm.Data[contract.KeyContractVersion] = "99"
+		}
+	}
+	c := fakeCluster(append(objs, finishedPod(name, corev1.PodSucceeded, 0))...)
+	_, err := runWithTimeout(t, &Executor{Client: c}, spec)
+	var re *RunError
+	if !errors.As(err, &re) || re.Reason != ReasonContractMismatch {
+		t.Fatalf("got %v, want %s", err, ReasonContractMismatch)
+	}
+	for _, want := range []string{"version 99", "sidecar_image", "CONTAINERDRIVER_SIDECAR_IMAGE"} {
+		if !strings.Contains(re.Message, want) {
+			t.Errorf("message lacks %q: %s", want, re.Message)
+		}
+	}
+}

@@ -32,6 +32,15 @@ func (e *Executor) harvest(ctx context.Context, spec *RunSpec, pod *corev1.Pod, 
 	if h == nil && harvestErr == nil {
 		harvestErr = errors.New("outputs-fetcher stored no outputs (see its log)")
 	}
+	if h != nil && h.ContractVersion != "" && h.ContractVersion != contract.Version {
+		re := base
+		re.Runner = runnerPtr(res.Runner, red)
+		re.Container, re.Reason = contract.ContainerOutputsFetcher, ReasonContractMismatch
+		re.Message = fmt.Sprintf("the sidecar image's outputs-fetcher speaks version %s of the sidecar contract, this provider version %s, "+
+			"so its outputs cannot be read safely: set the provider's sidecar_image (or CONTAINERDRIVER_SIDECAR_IMAGE, or the runner's "+
+			"sidecar_image) to the sidecar image released with this provider version", h.ContractVersion, contract.Version)
+		return nil, &re
+	}
 	if h != nil {
 		res.GitCommit = strings.TrimSpace(h.GitCommit)
 		res.StateBytes = h.StateBytes

@@ -151,6 +151,11 @@ func SecretOutputsFile(shared string) string { return path.Join(shared, SecretOu
 func ErrorFile(shared string) string         { return path.Join(shared, ErrorFileName) }
 func GitCommitFile(shared string) string     { return path.Join(shared, GitCommitFileName) }
 
+// Version is the version of the contract between the provider and its sidecars (the
+// objects outputs-fetcher writes, the files and variables the sidecars read). It changes
+// only when a provider could misread what a sidecar of another version writes.
+const Version = "1"
+
 // StateRestoredFileName is the marker state-restore writes into the shared directory once
 // the saved state is in STATE_PATH in full. outputs-fetcher saves the state only when it is
 // there: a run stopped before the restore finished (an init container failed) must not
@@ -238,6 +243,9 @@ const (
 	// StateKeeperCommand restores the state directory (init container) and is also linked
 	// into outputs-fetcher, which saves it.
 	StateKeeperCommand = SidecarBinDir + "/statekeeper"
+	// KeyContractVersion (outputs ConfigMap) is the version of this contract outputs-fetcher
+	// speaks: the provider refuses outputs written by a sidecar it does not understand.
+	KeyContractVersion = "contract-version"
 	// KeyStateBytes (outputs ConfigMap) is the size of the saved state archive.
 	KeyStateBytes = "state-bytes"
 	// KeyStateError (outputs ConfigMap) says why the state could not be saved.

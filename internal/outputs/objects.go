@@ -52,6 +52,7 @@ func Objects(m Meta, h Harvest) ([]*corev1.ConfigMap, []*corev1.Secret) {
 			cm.Data[contract.KeyOutputs] = string(c)
 		}
 		if i == 0 {
+			cm.Data[contract.KeyContractVersion] = contract.Version
 			if h.GitCommit != "" {
 				cm.Data[contract.KeyGitCommit] = h.GitCommit
 			}
@@ -208,6 +209,7 @@ func Assemble(cms []corev1.ConfigMap, secrets []corev1.Secret) (*Harvest, error)
 		ErrorText:     string(secOrdered[0].extra[contract.KeyError]),
 	}
 	h.StateError = string(cmOrdered[0].extra[contract.KeyStateError])
+	h.ContractVersion = string(cmOrdered[0].extra[contract.KeyContractVersion])
 	if v, ok := cmOrdered[0].extra[contract.KeyStateBytes]; ok {
 		n, err := strconv.ParseInt(string(v), 10, 64)
 		if err != nil {

@@ -61,6 +61,7 @@ func TestObjects(t *testing.T) {
 				TypeMeta: cmType, ObjectMeta: wantMeta("cd-job-out", contract.RoleOutputs, 0, 1, true),
 				Data: map[string]string{
 					contract.KeyOutputs: `{"bucket":"b"}`, contract.KeyGitCommit: commit, contract.KeyProblems: `["x is not valid"]`,
+					contract.KeyContractVersion: contract.Version,
 				},
 			}},
 			wantSecrets: []*corev1.Secret{{
@@ -74,7 +75,7 @@ func TestObjects(t *testing.T) {
 			meta: Meta{Namespace: "runners", JobName: "cd-job", BaseName: "cd-job-out"},
 			h:    Harvest{},
 			wantCMs: []*corev1.ConfigMap{{
-				TypeMeta: cmType, ObjectMeta: wantMeta("cd-job-out", contract.RoleOutputs, 0, 1, false), Data: map[string]string{},
+				TypeMeta: cmType, ObjectMeta: wantMeta("cd-job-out", contract.RoleOutputs, 0, 1, false), Data: map[string]string{contract.KeyContractVersion: contract.Version},
 			}},
 			wantSecrets: []*corev1.Secret{{
 				TypeMeta: secretType, ObjectMeta: wantMeta("cd-job-out", contract.RoleSecretOutputs, 0, 1, false),
@@ -86,7 +87,7 @@ func TestObjects(t *testing.T) {
 			meta: testMeta,
 			h:    Harvest{SecretOutputs: []byte(`{"k":"` + strings.Repeat("s", contract.ChunkSize) + `"}`), ErrorText: "e"},
 			wantCMs: []*corev1.ConfigMap{{
-				TypeMeta: cmType, ObjectMeta: wantMeta("cd-job-out", contract.RoleOutputs, 0, 1, true), Data: map[string]string{},
+				TypeMeta: cmType, ObjectMeta: wantMeta("cd-job-out", contract.RoleOutputs, 0, 1, true), Data: map[string]string{contract.KeyContractVersion: contract.Version},
 			}},
 			wantSecrets: []*corev1.Secret{
 				{
@@ -171,7 +172,9 @@ func TestRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Assemble: %v", err)
 			}
-			if diff := cmp.Diff(&tt.h, got, exactBytes); diff != "" {
+			want := tt.h
+			want.ContractVersion = contract.Version
+			if diff := cmp.Diff(&want, got, exactBytes); diff != "" {
 				t.Errorf("round trip mismatch (-want +got):\n%s", diff)
 			}
 		})
@@ -301,6 +304,7 @@ func TestAssemble_ignoresLeftoversAndOtherRoles(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Assemble: %v", err)
 	}
+	h.ContractVersion = contract.Version
 	if diff := cmp.Diff(&h, got, exactBytes); diff != "" {
 		t.Errorf("Assemble() mismatch (-want +got):\n%s", diff)
 	}

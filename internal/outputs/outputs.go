@@ -41,6 +41,9 @@ type Harvest struct {
 	StateBytes int64
 	// StateError says why the state directory could not be saved.
 	StateError string
+	// ContractVersion is the contract version outputs-fetcher wrote the objects with;
+	// empty for sidecars older than the versioning (they speak version 1).
+	ContractVersion string
 }
 
 // ErrInvalidObject is wrapped by the errors ParseObject returns for content that is not a

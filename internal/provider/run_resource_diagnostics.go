@@ -113,23 +113,27 @@ func runFailureHint(e *containerdriver.RunError, action string) string {
 		return "The runner image (job.image) could not be pulled, so the runner never started and nothing was changed. " +
 			"Check the image reference, that the cluster's nodes can reach its registry, and the image pull secrets " +
 			"(imagePullSecrets in job.pod_template or in the runner's pod_template)."
-	case e.Reason == "InvalidOutputs":
+	case e.Reason == containerdriver.ReasonInvalidOutputs:
 		return "The runner ended, but its output files break the contract: OUTPUTS_FILE and SECRET_OUTPUTS_FILE must each hold one JSON object " +
 			"(or be absent). Fix what the runner image writes there; its log above may show what it wrote."
-	case e.Reason == "InvalidManifests":
+	case e.Reason == containerdriver.ReasonInvalidManifests:
 		return "The runner ended, but the output named by manifests_output is not a list of Kubernetes objects (or one object). " +
 			"Fix the runner's output, or manifests_output."
-	case e.Reason == "OutputsMissing":
+	case e.Reason == containerdriver.ReasonOutputsMissing:
 		return "The runner ended, but the outputs-fetcher could not bring its outputs back (its log above says why). " +
 			"Check that the run's service account may create ConfigMaps and Secrets in the namespace."
-	case e.Reason == "StateNotSaved":
+	case e.Reason == containerdriver.ReasonStateNotSaved:
 		return "The runner ended, but the state directory (state_path) could not be saved to Secrets in the namespace (the outputs-fetcher's log above says why). " +
 			"Check that the run's service account may create, update and delete Secrets there."
 	case e.Reason == "DeadlineExceeded":
 		return timeoutHint(action, 0)
 	case e.Reason == containerdriver.ReasonUnschedulable:
-		return "The pod could not be scheduled (the message above says why), so the runner never started. " +
-			"Check the node selectors, tolerations and resource requests of job.pod_template and of the runner's pod_template."
+		return "The pod could not be scheduled within unschedulable_grace (the message above says why), so the runner never started. " +
+			"Check the node selectors, tolerations and resource requests of job.pod_template and of the runner's pod_template, " +
+			"or raise unschedulable_grace if the cluster needs longer to add a node."
+	case e.Reason == containerdriver.ReasonContractMismatch:
+		return "Nothing was recorded from this run's outputs. Use the sidecar image of this provider's version: sidecar_image in the provider " +
+			"block (or in the runner configuration), or the CONTAINERDRIVER_SIDECAR_IMAGE environment variable."
 	case e.Container == contract.ContainerRunner && e.Reason == "OOMKilled":
 		return "The runner was killed for using more memory than its limit. Raise resources.limits.memory of the runner container " +
 			"in job.pod_template (spec.containers with name: runner)."

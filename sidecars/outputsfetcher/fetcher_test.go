@@ -67,6 +67,10 @@ func harvestFrom(t *testing.T, client *fake.Clientset) *outputs.Harvest {
 	if err != nil {
 		t.Fatalf("Assemble: %v", err)
 	}
+	if h.ContractVersion != contract.Version {
+		t.Errorf("outputs written with contract version %q, want %q", h.ContractVersion, contract.Version)
+	}
+	h.ContractVersion = ""
 	return h
 }
 
@@ -114,7 +118,7 @@ func TestRun_storesOutputs(t *testing.T) {
 	}
 	for _, line := range []string{
 		"stored Secret cd-job-out (error.txt: 27 bytes, outputs.json: 30 bytes)",
-		"stored ConfigMap cd-job-out (git-commit: 40 bytes, outputs.json: 524288 bytes)",
+		"stored ConfigMap cd-job-out (contract-version: 1 bytes, git-commit: 40 bytes, outputs.json: 524288 bytes)",
 		"stored 3 ConfigMap(s) and 1 Secret(s)",
 	} {
 		if !strings.Contains(logs.String(), line) {
