@@ -57,6 +57,7 @@ func wantJob(t *testing.T, spec *RunSpec, action string) *batchv1.Job {
 		return corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(q)}}
 	}
 	shared := corev1.VolumeMount{Name: "shared-directory", MountPath: "/workspace"}
+	api := corev1.VolumeMount{Name: "containerdriver-api-access", MountPath: "/var/run/secrets/kubernetes.io/serviceaccount", ReadOnly: true}
 	field := func(n, p string) corev1.EnvVar {
 		return corev1.EnvVar{Name: n, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: p}}}
 	}
@@ -92,23 +93,37 @@ func wantJob(t *testing.T, spec *RunSpec, action string) *batchv1.Job {
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
 				Spec: corev1.PodSpec{
-					RestartPolicy:      corev1.RestartPolicyNever,
-					ServiceAccountName: "runner",
+					RestartPolicy:                corev1.RestartPolicyNever,
+					ServiceAccountName:           "runner",
+					AutomountServiceAccountToken: ptr.To(false),
 					Volumes: []corev1.Volume{
 						{Name: "shared-directory", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 						{Name: "resource-inputs", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: name + "-inputs", DefaultMode: ptr.To[int32](0o444)}}},
+						{Name: "containerdriver-api-access", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+							DefaultMode: ptr.To[int32](0o444),
+							Sources: []corev1.VolumeProjection{
+								{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token", ExpirationSeconds: ptr.To[int64](3607)}},
+								{ConfigMap: &corev1.ConfigMapProjection{
+									LocalObjectReference: corev1.LocalObjectReference{Name: "kube-root-ca.crt"},
+									Items:                []corev1.KeyToPath{{Key: "ca.crt", Path: "ca.crt"}},
+								}},
+								{DownwardAPI: &corev1.DownwardAPIProjection{Items: []corev1.DownwardAPIVolumeFile{{
+									Path: "namespace", FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.namespace"},
+								}}}},
+							},
+						}}},
 					},
 					InitContainers: []corev1.Container{
 						{
 							Name: "outputs-fetcher", Image: testSidecar, ImagePullPolicy: corev1.PullIfNotPresent,
 							Command: []string{"/opt/container-driver/outputsfetcher"}, RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways),
-							Env: fetcherEnv, VolumeMounts: []corev1.VolumeMount{shared}, Resources: mem("64Mi"), SecurityContext: sc,
+							Env: fetcherEnv, VolumeMounts: []corev1.VolumeMount{shared, api}, Resources: mem("64Mi"), SecurityContext: sc,
 							TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 						},
 						{
 							Name: "pre-checks", Image: testSidecar, ImagePullPolicy: corev1.PullIfNotPresent,
 							Command: []string{"/opt/container-driver/prechecks"},
-							Env:     precheckEnv, VolumeMounts: []corev1.VolumeMount{shared}, Resources: mem("64Mi"), SecurityContext: sc,
+							Env:     precheckEnv, VolumeMounts: []corev1.VolumeMount{shared, api}, Resources: mem("64Mi"), SecurityContext: sc,
 							TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 						},
 					},
@@ -362,6 +377,15 @@ func TestBuildJob(t *testing.T) {
 			wantSecrets: map[string]map[string]string{"-target": {"target.json": `{"content":"{\"foo\":\"bar\"}","target":{"kind":"Target"}}`}},
 			wantConfigMaps: map[string]map[string]string{"-deployer-data": {
 				"component-descriptor.json": `{"meta":{"schemaVersion":"v2"}}`, fileKey("blueprint.yaml"): "x"}},
+		},
+		{
+			name: "mount_service_account_token gives the runner the sidecars' token volume", action: "create",
+			spec: func(s *RunSpec) { s.Job.MountServiceAccountToken = true },
+			want: func(j *batchv1.Job) {
+				r := runner(j)
+				r.VolumeMounts = append(r.VolumeMounts, corev1.VolumeMount{
+					Name: "containerdriver-api-access", MountPath: "/var/run/secrets/kubernetes.io/serviceaccount", ReadOnly: true})
+			},
 		},
 		{
 			name: "default namespace", action: "create",

@@ -102,6 +102,9 @@ type JobSpec struct {
 	PodTemplates    []string
 	Variables       map[string]string
 	SecretVariables map[string]string
+	// MountServiceAccountToken gives the runner container the service account's token
+	// (the sidecars that talk to the API always get it).
+	MountServiceAccountToken bool
 }
 
 // SourceSpec is a git repository checked out by git-init.
@@ -301,7 +304,8 @@ func (s *RunSpec) Validate() error {
 			add("state_path", "%q must be a clean absolute path other than /", p)
 		case p == s.Job.SharedDirectory || strings.HasPrefix(p, s.Job.SharedDirectory+"/") || strings.HasPrefix(s.Job.SharedDirectory, p+"/"):
 			add("state_path", "%q must not overlap job.shared_directory", p)
-		case strings.HasPrefix(p, contract.SidecarBinDir) || strings.HasPrefix(p, contract.InputsMountPath):
+		case strings.HasPrefix(p, contract.SidecarBinDir) || strings.HasPrefix(p, contract.InputsMountPath) ||
+			p == contract.APIAccessMountPath || strings.HasPrefix(p, contract.APIAccessMountPath+"/") || strings.HasPrefix(contract.APIAccessMountPath, p+"/"):
 			add("state_path", "%q collides with a path the driver mounts", p)
 		}
 	}
@@ -362,7 +366,8 @@ func ValidateFilePath(p, shared string) error {
 		return fmt.Errorf("the path must be clean and must not contain '..' (use %q)", path.Clean(p))
 	case path.IsAbs(p) && shared != "" && p == shared:
 		return errors.New("the path is the shared directory itself")
-	case path.IsAbs(p) && (p == contract.InputsMountPath || strings.HasPrefix(p, contract.InputsMountPath+"/") || strings.HasPrefix(p, contract.SidecarBinDir+"/")):
+	case path.IsAbs(p) && (p == contract.InputsMountPath || strings.HasPrefix(p, contract.InputsMountPath+"/") || strings.HasPrefix(p, contract.SidecarBinDir+"/") ||
+		p == contract.APIAccessMountPath || strings.HasPrefix(p, contract.APIAccessMountPath+"/")):
 		return errors.New("the path collides with a path the driver mounts")
 	case !path.IsAbs(p) && (p == contract.OutputsFileName || p == contract.SecretOutputsFileName || p == contract.ErrorFileName || p == contract.GitCommitFileName):
 		return fmt.Errorf("%q is a contract file of the shared directory", p)

@@ -67,6 +67,8 @@ type jobModel struct {
 	PodTemplate     types.String `tfsdk:"pod_template"`
 	Variables       types.Map    `tfsdk:"variables"`
 	SecretVariables types.Map    `tfsdk:"secret_variables"`
+	// MountServiceAccountToken: null means false.
+	MountServiceAccountToken types.Bool `tfsdk:"mount_service_account_token"`
 }
 
 type sourceModel struct {
@@ -169,6 +171,7 @@ func (m *runResourceModel) toSpec(ctx context.Context, providerSidecar string) (
 			Variables:       b.strMap("job.variables", path.Root("job").AtName("variables"), job.Variables),
 			SecretVariables: b.strMap("secret_job_variables", path.Root("job").AtName("secret_variables"), job.SecretVariables),
 		}
+		spec.Job.MountServiceAccountToken = job.MountServiceAccountToken.ValueBool()
 		if spec.Job.SharedDirectory == "" && job.SharedDirectory.IsNull() {
 			spec.Job.SharedDirectory = defaultSharedDirectory
 		}

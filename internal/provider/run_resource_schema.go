@@ -166,6 +166,15 @@ func runSchema(ctx context.Context) schema.Schema {
 						Sensitive:           true,
 						ElementType:         types.StringType,
 					},
+					"mount_service_account_token": schema.BoolAttribute{
+						MarkdownDescription: "Give the `runner` container the Kubernetes token of `job.service_account` (at " +
+							"`/var/run/secrets/kubernetes.io/serviceaccount`, where client libraries look for it). Defaults to `false`: " +
+							"the pod is created with `automountServiceAccountToken: false` and only the sidecars that talk to the API " +
+							"(`outputs-fetcher`, `pre-checks`, `state-restore`) get the token. Set it when the runner itself uses the API, " +
+							"for example the OpenTofu or Terraform `kubernetes` backend. The runner can then do everything the service " +
+							"account may do in the namespace, including reading the Secrets of every other run there: see the trust model below.",
+						Optional: true,
+					},
 				},
 			},
 			"files": schema.MapAttribute{

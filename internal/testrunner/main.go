@@ -17,6 +17,9 @@
 //	                          and output it as "count"
 //	state_blob_bytes          write that many random bytes to STATE_PATH/blob
 //	                          (the blob's SHA-256 is always output as "state_blob_sha256")
+//	list_secrets              list the Secrets of the pod's namespace with the mounted service
+//	                          account token, and output the outcome as "list_secrets":
+//	                          "listed <n>", "no token: ..." or "refused: <HTTP status>"
 //
 // With OPERATION set (the container deployer contract) it reads IMPORTS_PATH instead and
 // writes its exports as YAML to EXPORTS_PATH: "operation", every path variable it got, the
@@ -28,9 +31,13 @@ package main
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -52,6 +59,7 @@ type inputs struct {
 	SleepSeconds   float64        `json:"sleep_seconds"`
 	CountState     bool           `json:"count_state"`
 	StateBlobBytes int            `json:"state_blob_bytes"`
+	ListSecrets    bool           `json:"list_secrets"`
 }
 
 func main() {
@@ -106,6 +114,9 @@ func run() error {
 		if err := keepState(dir, in, out); err != nil {
 			return err
 		}
+	}
+	if in.ListSecrets {
+		out["list_secrets"] = listSecrets()
 	}
 	if in.BigOutputBytes > 0 {
 		out["big"] = strings.Repeat("x", in.BigOutputBytes)
@@ -216,4 +227,47 @@ func deployer(op string) error {
 		fmt.Fprintf(&b, "%s: %s\n", k, j)
 	}
 	return os.WriteFile(os.Getenv("EXPORTS_PATH"), []byte(b.String()), 0o644)
+}
+
+// listSecrets does what a malicious runner would: list the namespace's Secrets with the
+// service account token, if the pod gave it one.
+func listSecrets() string {
+	const dir = "/var/run/secrets/kubernetes.io/serviceaccount"
+	token, err := os.ReadFile(filepath.Join(dir, "token"))
+	if err != nil {
+		return "no token: " + err.Error()
+	}
+	ns, err := os.ReadFile(filepath.Join(dir, "namespace"))
+	if err != nil {
+		return "no namespace: " + err.Error()
+	}
+	ca, err := os.ReadFile(filepath.Join(dir, "ca.crt"))
+	if err != nil {
+		return "no ca.crt: " + err.Error()
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	host := net.JoinHostPort(os.Getenv("KUBERNETES_SERVICE_HOST"), os.Getenv("KUBERNETES_SERVICE_PORT"))
+	url := "https://" + host + "/api/v1/namespaces/" + strings.TrimSpace(string(ns)) + "/secrets"
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := client.Do(req)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "refused: " + resp.Status
+	}
+	var list struct {
+		Items []json.RawMessage `json:"items"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		return "error: " + err.Error()
+	}
+	return fmt.Sprintf("listed %d", len(list.Items))
 }
