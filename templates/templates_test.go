@@ -86,6 +86,8 @@ func testIaCTemplate(t *testing.T, template, tool string) {
 			RunID: runID,
 			Job: containerdriver.JobSpec{
 				Image: image, SharedDirectory: "/workspace", ServiceAccount: testcluster.RunnerServiceAccount, Namespace: ns,
+				// The kubernetes backend runs in the runner: as the READMEs say, it needs the token.
+				MountServiceAccountToken: true,
 			},
 			Files:        map[string]string{"main.tf": module},
 			Inputs:       inputs,
