@@ -55,10 +55,23 @@ var runnerConfigAttrTypes = map[string]attr.Type{
 	"sidecar_image":          types.StringType,
 }
 
+// podTemplateRules is what a pod template may not do, for every pod_template attribute.
+const podTemplateRules = "A template adds and changes, it never removes or replaces what the driver sets; plan fails, naming the field, on:\n" +
+	"  * an explicit `null` anywhere (in a merge patch it deletes the default) and `$patch`, `$retainKeys` or any other `$` directive;\n" +
+	"  * `metadata.namespace`; `spec.serviceAccountName` and `spec.serviceAccount` (use `job.service_account`, which `pre-checks` verifies); " +
+	"`spec.automountServiceAccountToken` (use `job.mount_service_account_token`); `spec.restartPolicy`;\n" +
+	"  * the `runner` container's `image`, `command`, `args`, `env`, `envFrom`, `volumeMounts`, `volumeDevices` and `restartPolicy`, and the same plus " +
+	"`workingDir` on every sidecar the driver builds (`outputs-fetcher`, `pre-checks`, `git-init`, `state-restore`); a driver container's name in the other list;\n" +
+	"  * a volume named like one of the driver's (`shared-directory`, `resource-inputs`, `files`, `secret-files`, `containerdriver-api-access`, `state`, " +
+	"`target`, `deployer-data`, `deployer-data-content`), any `hostPath` volume, a projected `serviceAccountToken`, and a mount of `containerdriver-api-access`;\n" +
+	"  * `hostNetwork`, `hostPID`, `hostIPC` or `shareProcessNamespace` set to `true`;\n" +
+	"  * in the pod's or any container's `securityContext`: `privileged` or `allowPrivilegeEscalation` `true`, `runAsUser: 0`, `runAsNonRoot: false`, " +
+	"a `seccompProfile` of type `Unconfined`, a `procMount` other than `Default`, `capabilities.add` other than `NET_BIND_SERVICE`, or a `capabilities.drop` without `ALL`."
+
 var runnerConfigDescriptions = map[string]string{
 	"namespace":              "The namespace the runs' Jobs are created in.",
 	"service_account":        "The service account the runs' pods run as.",
-	"pod_template":           "A pod template (YAML `PodTemplateSpec`) merged into every run's default template, before the run's own `job.pod_template`.",
+	"pod_template":           "A pod template (YAML `PodTemplateSpec`) merged into every run's default template, before the run's own `job.pod_template`, with the same rules.",
 	"skip_permission_checks": "Whether runs skip the `pre-checks` init container.",
 	"sidecar_image":          "The sidecar image the runs use instead of the provider's `sidecar_image`.",
 }
@@ -149,9 +162,9 @@ func runSchema(ctx context.Context) schema.Schema {
 						Validators: namespaceValidators(),
 					},
 					"pod_template": schema.StringAttribute{
-						MarkdownDescription: "A pod template (YAML `PodTemplateSpec`) merged into the default one, e.g. to add `imagePullSecrets`, " +
-							"resources, node selectors or tolerations. `metadata.namespace`, the runner container's `image`, `command`, `args`, `env`, " +
-							"`envFrom` and `volumeMounts`, and the sidecars' `command`, `args`, `env`, `envFrom`, `volumeMounts` and `workingDir` cannot be set.",
+						MarkdownDescription: "A pod template (YAML `PodTemplateSpec`) merged into the default one (a strategic merge: containers, " +
+							"volumes and env merge by name), e.g. to add `imagePullSecrets`, resources, node selectors, tolerations, or containers and volumes of your own. " +
+							podTemplateRules,
 						Optional:   true,
 						Validators: []validator.String{validPodTemplate()},
 					},

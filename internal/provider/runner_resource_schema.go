@@ -58,7 +58,7 @@ func runnerSchema(ctx context.Context) schema.Schema {
 			},
 			"pod_template": schema.StringAttribute{
 				MarkdownDescription: "A pod template (YAML `PodTemplateSpec`) merged into every run's default template before the run's own " +
-					"`job.pod_template`: image pull secrets, node selectors, tolerations, resources.",
+					"`job.pod_template`: image pull secrets, node selectors, tolerations, resources. " + podTemplateRules,
 				Optional:   true,
 				Validators: []validator.String{validPodTemplate()},
 			},
