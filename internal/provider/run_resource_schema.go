@@ -318,8 +318,11 @@ func runSchema(ctx context.Context) schema.Schema {
 				Sensitive:           true,
 			},
 			"manifests": schema.DynamicAttribute{
-				MarkdownDescription: "The list of manifest locations found under `manifests_output` in the outputs, then in the secret outputs.",
+				MarkdownDescription: "The list of manifest locations found under `manifests_output` in the outputs, then in the secret outputs. " +
+					"Always sensitive, because part of it may come from the secret outputs: an `output` of it needs `sensitive = true`, " +
+					"and `nonsensitive(...)` shows it when you know it holds nothing secret.",
 				Computed:            true,
+				Sensitive:           true,
 			},
 			"git_commit": schema.StringAttribute{
 				MarkdownDescription: "The commit `source` was checked out at.",

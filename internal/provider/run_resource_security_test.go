@@ -56,3 +56,22 @@ func TestRunResource_PodTemplateBypasses(t *testing.T) {
 func hclString(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(strconv.Quote(s), "${", "$${"), "%{", "%%{")
 }
+
+// TestRunResource_ManifestsSensitive: manifests may hold secret outputs, so an output of
+// it that is not marked sensitive fails the plan, as one of secret_outputs does.
+func TestRunResource_ManifestsSensitive(t *testing.T) {
+	needTerraform(t)
+	run := validRunPrefix + "  }\n  manifests_output = \"manifests\"\n}\n"
+	resource.UnitTest(t, resource.TestCase{ProtoV6ProviderFactories: testProviders, Steps: []resource.TestStep{
+		{
+			Config:      `provider "containerdriver" {}` + "\n" + run + `output "m" { value = containerdriver_run.test.manifests }`,
+			PlanOnly:    true,
+			ExpectError: regexp.MustCompile(`Output refers to sensitive values`),
+		},
+		{
+			Config:             `provider "containerdriver" {}` + "\n" + run + "output \"m\" {\n  value     = containerdriver_run.test.manifests\n  sensitive = true\n}\n",
+			PlanOnly:           true,
+			ExpectNonEmptyPlan: true,
+		},
+	}})
+}
