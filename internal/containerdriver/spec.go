@@ -247,6 +247,26 @@ func (s *RunSpec) Validate() error {
 			add(fmt.Sprintf("secret_job_variables[%q]", k), "is set by the driver and cannot be overridden")
 		}
 	}
+	// A secret too short to mask cannot be kept out of the logs (redact.go).
+	short := func(field, v string) {
+		if n := len(v); n > 0 && n < MinSecretLen {
+			add(field, "is shorter than %d characters: a value that short cannot be masked in logs without masking unrelated text, "+
+				"and is guessed in no time; use a longer secret, or a non-sensitive attribute if it is not a secret", MinSecretLen)
+		}
+	}
+	for _, k := range sortedKeys(s.Job.SecretVariables) {
+		short(fmt.Sprintf("secret_job_variables[%q]", k), s.Job.SecretVariables[k])
+	}
+	for _, k := range sortedKeys(s.SecretFile) {
+		short(fmt.Sprintf("secret_files[%q]", k), s.SecretFile[k])
+	}
+	if s.Source != nil {
+		short("source.password", s.Source.Password)
+		short("source.ssh_key", s.Source.SSHKey)
+	}
+	if s.Target != nil {
+		short("target.content", s.Target.Content)
+	}
 	seen := map[string]string{}
 	check := func(attr string, files map[string]string) {
 		for _, p := range sortedKeys(files) {

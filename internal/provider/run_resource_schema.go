@@ -174,7 +174,8 @@ func runSchema(ctx context.Context) schema.Schema {
 						ElementType:         types.StringType,
 					},
 					"secret_variables": schema.MapAttribute{
-						MarkdownDescription: "Environment variables of the runner container with sensitive values. They reach the pod through a Secret.",
+						MarkdownDescription: "Environment variables of the runner container with sensitive values. They reach the pod through a Secret. " +
+							"Each value must be empty or at least 4 characters long, so that it can be masked in logs.",
 						Optional:            true,
 						Sensitive:           true,
 						ElementType:         types.StringType,
@@ -197,7 +198,8 @@ func runSchema(ctx context.Context) schema.Schema {
 				ElementType: types.StringType,
 			},
 			"secret_files": schema.MapAttribute{
-				MarkdownDescription: "Like `files`, for sensitive content. They reach the pod through a Secret.",
+				MarkdownDescription: "Like `files`, for sensitive content. They reach the pod through a Secret. " +
+					"Each content must be empty or at least 4 characters long, so that it can be masked in logs.",
 				Optional:            true,
 				Sensitive:           true,
 				ElementType:         types.StringType,
