@@ -176,9 +176,9 @@ func runSchema(ctx context.Context) schema.Schema {
 					"secret_variables": schema.MapAttribute{
 						MarkdownDescription: "Environment variables of the runner container with sensitive values. They reach the pod through a Secret. " +
 							"Each value must be empty or at least 4 characters long, so that it can be masked in logs.",
-						Optional:            true,
-						Sensitive:           true,
-						ElementType:         types.StringType,
+						Optional:    true,
+						Sensitive:   true,
+						ElementType: types.StringType,
 					},
 					"mount_service_account_token": schema.BoolAttribute{
 						MarkdownDescription: "Give the `runner` container the Kubernetes token of `job.service_account` (at " +
@@ -200,9 +200,9 @@ func runSchema(ctx context.Context) schema.Schema {
 			"secret_files": schema.MapAttribute{
 				MarkdownDescription: "Like `files`, for sensitive content. They reach the pod through a Secret. " +
 					"Each content must be empty or at least 4 characters long, so that it can be masked in logs.",
-				Optional:            true,
-				Sensitive:           true,
-				ElementType:         types.StringType,
+				Optional:    true,
+				Sensitive:   true,
+				ElementType: types.StringType,
 			},
 			"source": schema.SingleNestedAttribute{
 				MarkdownDescription: "A git repository checked out into `job.shared_directory` by the `git-init` init container before the runner starts.",
@@ -323,8 +323,8 @@ func runSchema(ctx context.Context) schema.Schema {
 				MarkdownDescription: "The list of manifest locations found under `manifests_output` in the outputs, then in the secret outputs. " +
 					"Always sensitive, because part of it may come from the secret outputs: an `output` of it needs `sensitive = true`, " +
 					"and `nonsensitive(...)` shows it when you know it holds nothing secret.",
-				Computed:            true,
-				Sensitive:           true,
+				Computed:  true,
+				Sensitive: true,
 			},
 			"git_commit": schema.StringAttribute{
 				MarkdownDescription: "The commit `source` was checked out at.",
