@@ -41,6 +41,7 @@ func TestAccExecutor_RunnerTokenOnlyWhenAsked(t *testing.T) {
 			t.Fatalf("mount_service_account_token=%v: %v\n%s", c.mount, err, detail(err))
 		}
 		got := fmt.Sprint(res.Outputs["list_secrets"])
+		t.Logf("mount_service_account_token=%v: the runner listing the namespace's Secrets: %s", c.mount, got)
 		if !strings.HasPrefix(got, c.want) {
 			t.Errorf("mount_service_account_token=%v: the runner's attempt to list Secrets gave %q, want %q...", c.mount, got, c.want)
 		}

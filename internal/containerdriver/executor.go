@@ -155,6 +155,10 @@ func (e *Executor) ensureJob(ctx context.Context, b *Built) (*batchv1.Job, error
 			return nil, fmt.Errorf("job %s/%s exists and is not managed by containerdriver", b.Job.Namespace, b.Job.Name)
 		}
 		stale, err := e.supersededJob(ctx, existing)
+		if err == nil && !stale {
+			// The name leaves the secret values out (secretcheck.go).
+			stale, err = e.secretsChanged(ctx, b)
+		}
 		if err != nil {
 			return nil, err
 		}

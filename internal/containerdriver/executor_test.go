@@ -171,7 +171,11 @@ func TestRun_ReattachCreatesNothing(t *testing.T) {
 	spec := minimalSpec()
 	built, _ := BuildJob(spec, contract.ActionCreate)
 	job := built.Job.DeepCopy()
-	c := fakeCluster(append(outputObjects(job.Name, outputs.Harvest{Outputs: []byte(`{"x":"y"}`)}), job, finishedPod(job.Name, corev1.PodSucceeded, 0))...)
+	objs := append(outputObjects(job.Name, outputs.Harvest{Outputs: []byte(`{"x":"y"}`)}), job, finishedPod(job.Name, corev1.PodSucceeded, 0))
+	for _, sec := range built.Secrets { // what the crashed attempt created before its Job
+		objs = append(objs, sec)
+	}
+	c := fakeCluster(objs...)
 	if _, err := runWithTimeout(t, &Executor{Client: c}, spec); err != nil {
 		t.Fatal(err)
 	}

@@ -40,13 +40,14 @@ func runLabel(runID string) string {
 	return contract.ShortHash(runID, 32)
 }
 
-// SpecHash is a digest of everything that shapes the Job, secrets included, so a changed
-// input never re-attaches to an older Job.
+// SpecHash is a digest of everything that shapes the Job except the secret values (see
+// withoutSecretValues), so a changed input never re-attaches to an older Job. It names the
+// Job and is the Job's spec-hash annotation, both readable by anyone who may read Jobs.
 func SpecHash(spec *RunSpec, action string) (string, error) {
 	b, err := json.Marshal(struct {
 		Spec   *RunSpec
 		Action string
-	}{spec, action})
+	}{withoutSecretValues(spec), action})
 	if err != nil {
 		return "", fmt.Errorf("hash run spec: %w", err)
 	}
