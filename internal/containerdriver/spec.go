@@ -176,6 +176,10 @@ var (
 var reservedEnv = map[string]bool{
 	contract.EnvAction: true, contract.EnvScriptsDirectory: true, contract.EnvResourceInputsFile: true,
 	contract.EnvOutputsFile: true, contract.EnvSecretOutputsFile: true, contract.EnvErrorFile: true,
+	contract.EnvRunID: true, contract.EnvStatePath: true,
+	// The container deployer contract's.
+	contract.EnvOperation: true, contract.EnvImportsPath: true, contract.EnvExportsPath: true, contract.EnvTargetPath: true,
+	contract.EnvComponentDescriptorPath: true, contract.EnvContentPath: true, contract.EnvPodName: true, contract.EnvPodNamespace: true,
 }
 
 // FieldError is a validation error about one input, named by its path in the
@@ -268,9 +272,14 @@ func (s *RunSpec) Validate() error {
 		short("target.content", s.Target.Content)
 	}
 	seen := map[string]string{}
-	check := func(attr string, files map[string]string) {
+	// check validates the paths of files (its keys), or, given one path, that path named
+	// attr.<the files' only key>.
+	check := func(attr string, files map[string]string, one ...string) {
 		for _, p := range sortedKeys(files) {
 			field := fmt.Sprintf("%s[%q]", attr, p)
+			if len(one) == 1 {
+				field, p = attr+"."+p, one[0]
+			}
 			if err := ValidateFilePath(p, s.Job.SharedDirectory); err != nil {
 				add(field, "%v", err)
 				continue
@@ -284,6 +293,17 @@ func (s *RunSpec) Validate() error {
 	}
 	check("files", s.Files)
 	check("secret_files", s.SecretFile)
+	if cc := s.CredentialsConfig; cc != nil {
+		// The files credentials_config makes land like secret files, and must not collide.
+		// Paths that are not clean are reported by CredentialsConfig.validate.
+		clean := func(p string) bool { return p != "" && !hasDotDot(p) && path.Clean(p) == p }
+		if clean(cc.File) && !path.IsAbs(cc.File) {
+			check("credentials_config", map[string]string{"file": ""}, cc.File)
+		}
+		if sv := cc.ScriptVariables; sv != nil && clean(sv.File) && sv.File != cc.File {
+			check("credentials_config.script_variables", map[string]string{"file": ""}, sv.File)
+		}
+	}
 	if s.Source != nil {
 		if err := ValidateGitURL(s.Source.URL); err != nil {
 			add("source.url", "%v", err)
@@ -406,6 +426,11 @@ func ResolveFilePath(p, shared string) string {
 
 // ValidateGitURL accepts https://, http://, ssh://, git@host:path and file:// (tests) URLs.
 func ValidateGitURL(u string) error {
+	if hasURLCredentials(u) {
+		// Not echoed: the URL holds a secret.
+		return errors.New("must not hold credentials (user:password@ or token@ in an HTTPS URL, user:password@ in an SSH URL): " +
+			"they would be shown in the Job spec and in errors. Use source.username and source.password (or source.ssh_key)")
+	}
 	switch {
 	case u == "":
 		return errors.New("must not be empty")
@@ -418,6 +443,27 @@ func ValidateGitURL(u string) error {
 		return nil
 	}
 	return fmt.Errorf("%q is neither an HTTPS URL (https://host/org/repo.git) nor an SSH URL (git@host:org/repo.git or ssh://git@host/org/repo.git)", u)
+}
+
+// hasURLCredentials reports a user info with a password, or any user info in an HTTP(S)
+// URL (a token is often given as the user name: https://TOKEN@host/...). ssh://git@host
+// and git@host:path name a user only.
+func hasURLCredentials(u string) bool {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return false
+	}
+	authority, _, _ := strings.Cut(rest, "/")
+	i := strings.LastIndex(authority, "@")
+	if i < 0 {
+		return false
+	}
+	userinfo := authority[:i]
+	switch strings.ToLower(scheme) {
+	case "http", "https":
+		return true
+	}
+	return strings.Contains(userinfo, ":")
 }
 
 func isHTTPURL(u string) bool {

@@ -207,11 +207,14 @@ func runSchema(ctx context.Context) schema.Schema {
 			"source": schema.SingleNestedAttribute{
 				MarkdownDescription: "A git repository checked out into `job.shared_directory` by the `git-init` init container before the runner starts.",
 				Optional:            true,
+				Validators:          []validator.Object{sshHostKeyWarning{}},
 				Attributes: map[string]schema.Attribute{
 					"url": schema.StringAttribute{
-						MarkdownDescription: "The repository: `https://host/org/repo.git`, or over SSH `git@host:org/repo.git` or `ssh://git@host/org/repo.git`.",
-						Required:            true,
-						Validators:          []validator.String{validGitURL()},
+						MarkdownDescription: "The repository: `https://host/org/repo.git`, or over SSH `git@host:org/repo.git` or `ssh://git@host/org/repo.git`. " +
+							"It must not hold credentials (`https://user:token@...`, `https://token@...`, `ssh://user:password@...`): the URL is shown in the Job spec " +
+							"and in errors, so plan fails; use `username` and `password` (or `ssh_key`).",
+						Required:   true,
+						Validators: []validator.String{validGitURL()},
 					},
 					"ref": schema.StringAttribute{
 						MarkdownDescription: "A full branch or tag name (`refs/heads/main`, `refs/tags/v1`) or a commit SHA. The repository's HEAD when not set. " +
@@ -238,8 +241,9 @@ func runSchema(ctx context.Context) schema.Schema {
 						Sensitive:           true,
 					},
 					"known_hosts": schema.StringAttribute{
-						MarkdownDescription: "The server's SSH host keys in `known_hosts` format. When not set, the host key is not verified.",
-						Optional:            true,
+						MarkdownDescription: "The server's SSH host keys in `known_hosts` format (e.g. the output of `ssh-keyscan <host>`). " +
+							"When not set, the host key is not verified, and plan warns about it for an SSH URL.",
+						Optional: true,
 					},
 				},
 			},

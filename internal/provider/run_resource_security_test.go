@@ -1,12 +1,21 @@
 package provider
 
 import (
+	"context"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+		"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
 )
 
 // TestRunResource_PodTemplateBypasses runs `terraform plan` on every way a pod_template
@@ -45,7 +54,8 @@ func TestRunResource_PodTemplateBypasses(t *testing.T) {
 			steps = append(steps, resource.TestStep{
 				Config:      `provider "containerdriver" {}` + "\n" + config,
 				PlanOnly:    true,
-				ExpectError: regexp.MustCompile(`Invalid Pod Template(.|\n)*` + b.want),
+				// The CLI wraps the detail where it likes.
+				ExpectError: regexp.MustCompile(`Invalid Pod Template(.|\n)*` + strings.ReplaceAll(b.want, " ", `\s+`)),
 			})
 		}
 	}
@@ -74,4 +84,87 @@ func TestRunResource_ManifestsSensitive(t *testing.T) {
 			ExpectNonEmptyPlan: true,
 		},
 	}})
+}
+
+// TestRunResource_SourceChecks: a URL with credentials fails the plan without showing
+// them; an SSH source without known_hosts plans with a warning.
+func TestRunResource_SourceChecks(t *testing.T) {
+	needTerraform(t)
+	resource.UnitTest(t, resource.TestCase{ProtoV6ProviderFactories: testProviders, Steps: []resource.TestStep{
+		{
+			Config:      `provider "containerdriver" {}` + "\n" + validRunPrefix + "  }\n  source = { url = \"https://u:ghp_CANARY42@git.example/o/r.git\" }\n}\n",
+			PlanOnly:    true,
+			ExpectError: regexp.MustCompile(`(?s)source\.url.*must not hold credentials.*source\.username and\s+source\.password`),
+		},
+	}})
+	// The value itself is not in the diagnostic.
+	if err := containerdriver.ValidateGitURL("https://u:ghp_CANARY42@git.example/o/r.git"); err == nil || strings.Contains(err.Error(), "CANARY") {
+		t.Errorf("ValidateGitURL = %v, want an error that does not show the token", err)
+	}
+	ctx := context.Background()
+	for _, c := range []struct {
+		url, knownHosts string
+		warn            bool
+	}{
+		{"git@github.com:o/r.git", "", true},
+		{"ssh://git@host/o/r.git", "host ssh-ed25519 AAAA", false},
+		{"https://host/o/r.git", "", false},
+	} {
+		resp := &validator.ObjectResponse{}
+		obj := map[string]attr.Value{"url": types.StringValue(c.url), "known_hosts": types.StringValue(c.knownHosts)}
+		if c.knownHosts == "" {
+			obj["known_hosts"] = types.StringNull()
+		}
+		sshHostKeyWarning{}.ValidateObject(ctx, sourceRequest(t, obj), resp)
+		if got := resp.Diagnostics.WarningsCount() == 1; got != c.warn {
+			t.Errorf("url %q, known_hosts %q: warning %v, want %v", c.url, c.knownHosts, got, c.warn)
+		}
+	}
+}
+
+// sourceRequest is the validator request for a run whose only attribute is source = obj.
+func sourceRequest(t *testing.T, obj map[string]attr.Value) validator.ObjectRequest {
+	t.Helper()
+	ctx := context.Background()
+	s := runSchema(ctx)
+	typ := s.Type().TerraformType(ctx).(tftypes.Object)
+	vals := map[string]tftypes.Value{}
+	for name, at := range typ.AttributeTypes {
+		vals[name] = tftypes.NewValue(at, nil)
+	}
+	srcType := typ.AttributeTypes["source"].(tftypes.Object)
+	src := map[string]tftypes.Value{}
+	for name, at := range srcType.AttributeTypes {
+		src[name] = tftypes.NewValue(at, nil)
+		if v, ok := obj[name]; ok {
+			tv, err := v.ToTerraformValue(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			src[name] = tv
+		}
+	}
+	vals["source"] = tftypes.NewValue(srcType, src)
+	attrTypes := map[string]attr.Type{}
+	for name := range srcType.AttributeTypes {
+		attrTypes[name] = types.StringType
+	}
+	ov, d := types.ObjectValue(attrTypes, func() map[string]attr.Value {
+		m := map[string]attr.Value{}
+		for name := range attrTypes {
+			m[name] = types.StringNull()
+		}
+		for k, v := range obj {
+			m[k] = v
+		}
+		return m
+	}())
+	if d.HasError() {
+		t.Fatal(d)
+	}
+	return validator.ObjectRequest{
+		Path:        path.Root("source"),
+		ConfigValue: ov,
+		Config:      tfsdk.Config{Schema: s, Raw: tftypes.NewValue(typ, vals)},
+	}
 }
