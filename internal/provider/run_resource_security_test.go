@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
-		"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -52,8 +52,8 @@ func TestRunResource_PodTemplateBypasses(t *testing.T) {
 			`resource "containerdriver_runner" "test" {` + "\n  pod_template = " + hclString(b.doc) + "\n}",
 		} {
 			steps = append(steps, resource.TestStep{
-				Config:      `provider "containerdriver" {}` + "\n" + config,
-				PlanOnly:    true,
+				Config:   `provider "containerdriver" {}` + "\n" + config,
+				PlanOnly: true,
 				// The CLI wraps the detail where it likes.
 				ExpectError: regexp.MustCompile(`Invalid Pod Template(.|\n)*` + strings.ReplaceAll(b.want, " ", `\s+`)),
 			})
