@@ -26,6 +26,7 @@ type runResourceModel struct {
 	Source               types.Object   `tfsdk:"source"`
 	CredentialsConfig    types.Object   `tfsdk:"credentials_config"`
 	Credentials          types.Dynamic  `tfsdk:"credentials"`
+	CredentialsJSON      types.String   `tfsdk:"credentials_json"`
 	SkipPermissionChecks types.Bool     `tfsdk:"skip_permission_checks"`
 	ManifestsOutput      types.String   `tfsdk:"manifests_output"`
 	Inputs               types.Dynamic  `tfsdk:"inputs"`
@@ -216,12 +217,21 @@ func (m *runResourceModel) toSpec(ctx context.Context, providerSidecar string) (
 		}
 	}
 
-	creds, known, err := credentialsValue(m.Credentials)
+	credsAttr, credsValue := "credentials", m.Credentials
+	if !m.CredentialsJSON.IsNull() {
+		// A string: credentialsValue reads it as JSON. The two conflict (schema validator).
+		credsAttr = "credentials_json"
+		credsValue = types.DynamicValue(m.CredentialsJSON)
+		if m.CredentialsJSON.IsUnknown() {
+			credsValue = types.DynamicUnknown()
+		}
+	}
+	creds, known, err := credentialsValue(credsValue)
 	switch {
 	case !known:
 		b.unknown = append(b.unknown, "credentials")
 	case err != nil:
-		b.diags.AddAttributeError(path.Root("credentials"), "Invalid Credentials", err.Error())
+		b.diags.AddAttributeError(path.Root(credsAttr), "Invalid Credentials", credsAttr+": "+err.Error())
 	default:
 		spec.Credentials = creds
 	}

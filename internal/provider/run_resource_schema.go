@@ -5,6 +5,7 @@ import (
 	"regexp"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/dynamicvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -250,7 +251,10 @@ func runSchema(ctx context.Context) schema.Schema {
 			"credentials_config": schema.SingleNestedAttribute{
 				MarkdownDescription: "How `credentials` are made available to the runner.",
 				Optional:            true,
-				Validators:          []validator.Object{objectvalidator.AlsoRequires(path.MatchRoot("credentials"))},
+				Validators: []validator.Object{objectvalidator.Any(
+					objectvalidator.AlsoRequires(path.MatchRoot("credentials")),
+					objectvalidator.AlsoRequires(path.MatchRoot("credentials_json")),
+				)},
 				Attributes: map[string]schema.Attribute{
 					"environment": schema.MapAttribute{
 						MarkdownDescription: "Environment variables of the runner, name to credential key: a key path with `.` as delimiter " +
@@ -284,7 +288,16 @@ func runSchema(ctx context.Context) schema.Schema {
 			"credentials": schema.DynamicAttribute{
 				MarkdownDescription: "The credentials object that `credentials_config` draws from: an object " +
 					"(`{ aws = { accessKeyId = ..., secretAccessKey = ... } }`) or a JSON string of one (`jsonencode(...)`, `file(\"creds.json\")`). " +
-					"It reaches the pod only through Secrets.",
+					"It reaches the pod only through Secrets. Terraform and OpenTofu themselves print the values of dynamic attributes " +
+					"in their `TF_LOG=debug` logs, sensitive or not: prefer `credentials_json`, which they do not.",
+				Optional:   true,
+				Sensitive:  true,
+				Validators: []validator.Dynamic{dynamicvalidator.ConflictsWith(path.MatchRoot("credentials_json"))},
+			},
+			"credentials_json": schema.StringAttribute{
+				MarkdownDescription: "The same credentials object as `credentials`, as a JSON string (`jsonencode({ aws = { ... } })`), " +
+					"for `credentials_config` to draw from. Unlike `credentials`, its value does not appear in Terraform's or OpenTofu's own " +
+					"`TF_LOG=debug` logs. Set one of the two.",
 				Optional:  true,
 				Sensitive: true,
 			},
@@ -356,7 +369,7 @@ func runSchema(ctx context.Context) schema.Schema {
 
 // runInputAttributes are the attributes whose change runs the container again.
 var runInputAttributes = []string{
-	"runner", "job", "files", "secret_files", "source", "credentials_config", "credentials",
+	"runner", "job", "files", "secret_files", "source", "credentials_config", "credentials", "credentials_json",
 	"skip_permission_checks", "manifests_output", "inputs",
 	"contract", "state_path", "target", "component_descriptor", "content",
 }

@@ -2,6 +2,10 @@ package provider
 
 import (
 	"context"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -167,4 +171,78 @@ func sourceRequest(t *testing.T, obj map[string]attr.Value) validator.ObjectRequ
 		ConfigValue: ov,
 		Config:      tfsdk.Config{Schema: s, Raw: tftypes.NewValue(typ, vals)},
 	}
+}
+
+// TestAccRun_CredentialsJSONKeptOutOfCoreLog applies a run with credentials_json, plans it
+// again (Terraform upgrades and refreshes the state), all with TF_LOG=trace, and expects
+// the value nowhere in the log. Core prints dynamic values (credentials) at DEBUG, which
+// the test logs for comparison.
+func TestAccRun_CredentialsJSONKeptOutOfCoreLog(t *testing.T) {
+	e := newAccEnv(t)
+	logPath := filepath.Join(t.TempDir(), "terraform.log")
+	t.Setenv("TF_ACC_LOG", "TRACE")
+	t.Setenv("TF_ACC_LOG_PATH", logPath)
+	// From the environment, so the configuration (which the log shows) holds no canary.
+	const dynCanary, jsonCanary = "dyn-CANARY-7f3a9c", "json-CANARY-4b8e1d"
+	t.Setenv("TF_VAR_dyn", dynCanary)
+	t.Setenv("TF_VAR_json", jsonCanary)
+	config := e.providerBlock() + fmt.Sprintf(`
+variable "dyn" {
+  type      = string
+  sensitive = true
+}
+variable "json" {
+  type      = string
+  sensitive = true
+}
+resource "containerdriver_run" "dynamic" {
+  %s
+  credentials        = { aws = { secret = var.dyn } }
+  credentials_config = { environment = { SECRET = "aws.secret" } }
+}
+resource "containerdriver_run" "json" {
+  %s
+  credentials_json   = jsonencode({ aws = { secret = var.json } })
+  credentials_config = { environment = { SECRET = "aws.secret" } }
+}
+`, e.jobBlock(""), e.jobBlock(""))
+	resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: testProviders, Steps: []resource.TestStep{
+		{Config: config},
+		{Config: config, PlanOnly: true},
+	}})
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := string(b)
+	t.Logf("trace log: %d bytes; credentials (dynamic) value %d times, credentials_json value %d times",
+		len(log), strings.Count(log, dynCanary), strings.Count(log, jsonCanary))
+	if !strings.Contains(log, "UpgradeResourceState") {
+		t.Errorf("the trace log does not show the state being upgraded: the test did not exercise core's debug lines")
+	}
+	for _, form := range []string{jsonCanary, base64.StdEncoding.EncodeToString([]byte(jsonCanary))} {
+		if n := strings.Count(log, form); n > 0 {
+			t.Errorf("credentials_json's value (%q) is %d times in the TF_LOG=trace log", form, n)
+		}
+	}
+}
+
+func TestRunResource_CredentialsJSONPlanChecks(t *testing.T) {
+	needTerraform(t)
+	steps := []struct{ config, want string }{
+		{validRunPrefix + "  }\n  credentials_json = \"not json\"\n  credentials_config = { file = \"c.json\" }\n}", `credentials_json: a credentials string must hold a JSON object`},
+		{validRunPrefix + "  }\n  credentials = { a = \"bbbb\" }\n  credentials_json = \"{}\"\n  credentials_config = { file = \"c.json\" }\n}", `Invalid Attribute Combination`},
+		{validRunPrefix + "  }\n  credentials_config = { file = \"c.json\" }\n}", `credentials`},
+	}
+	var ts []resource.TestStep
+	for _, s := range steps {
+		ts = append(ts, resource.TestStep{Config: `provider "containerdriver" {}` + "\n" + s.config, PlanOnly: true, ExpectError: regexp.MustCompile(s.want)})
+	}
+	// credentials_json alone satisfies credentials_config.
+	ts = append(ts, resource.TestStep{
+		Config:             `provider "containerdriver" {}` + "\n" + validRunPrefix + "  }\n  credentials_json = jsonencode({ aws = { k = \"vvvv\" } })\n  credentials_config = { environment = { K = \"aws.k\" } }\n}",
+		PlanOnly:           true,
+		ExpectNonEmptyPlan: true,
+	})
+	resource.UnitTest(t, resource.TestCase{ProtoV6ProviderFactories: testProviders, Steps: ts})
 }
