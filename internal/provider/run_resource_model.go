@@ -57,6 +57,8 @@ type runnerConfigModel struct {
 	PodTemplate          types.String `tfsdk:"pod_template"`
 	SkipPermissionChecks types.Bool   `tfsdk:"skip_permission_checks"`
 	SidecarImage         types.String `tfsdk:"sidecar_image"`
+	// MountServiceAccountToken: null means false.
+	MountServiceAccountToken types.Bool `tfsdk:"mount_service_account_token"`
 }
 
 type jobModel struct {
@@ -154,6 +156,8 @@ type runSettings struct {
 	PodTemplates   []string
 	SkipChecks     bool
 	SidecarImage   string
+	// MountToken is job.mount_service_account_token, else the runner's, else false.
+	MountToken bool
 }
 
 // toSpec builds the RunSpec of m. providerSidecar is the provider's sidecar image.
@@ -172,7 +176,6 @@ func (m *runResourceModel) toSpec(ctx context.Context, providerSidecar string) (
 			Variables:       b.strMap("job.variables", path.Root("job").AtName("variables"), job.Variables),
 			SecretVariables: b.strMap("secret_job_variables", path.Root("job").AtName("secret_variables"), job.SecretVariables),
 		}
-		spec.Job.MountServiceAccountToken = job.MountServiceAccountToken.ValueBool()
 		if spec.Job.SharedDirectory == "" && job.SharedDirectory.IsNull() {
 			spec.Job.SharedDirectory = defaultSharedDirectory
 		}
@@ -184,6 +187,7 @@ func (m *runResourceModel) toSpec(ctx context.Context, providerSidecar string) (
 	spec.Job.PodTemplates = settings.PodTemplates
 	spec.SkipPermissionChecks = settings.SkipChecks
 	spec.SidecarImage = settings.SidecarImage
+	spec.Job.MountServiceAccountToken = settings.MountToken
 
 	spec.Files = b.strMap("files", path.Root("files"), m.Files)
 	spec.SecretFile = b.strMap("secret_files", path.Root("secret_files"), m.SecretFiles)
@@ -294,6 +298,16 @@ func resolveRunSettings(hasRunner bool, runner runnerConfigModel, job jobModel, 
 		unknown = append(unknown, "skip_permission_checks")
 	case hasRunner:
 		s.SkipChecks = runner.SkipPermissionChecks.ValueBool()
+	}
+	switch {
+	case job.MountServiceAccountToken.IsUnknown():
+		unknown = append(unknown, "job.mount_service_account_token")
+	case !job.MountServiceAccountToken.IsNull():
+		s.MountToken = job.MountServiceAccountToken.ValueBool()
+	case hasRunner && runner.MountServiceAccountToken.IsUnknown():
+		unknown = append(unknown, "job.mount_service_account_token")
+	case hasRunner:
+		s.MountToken = runner.MountServiceAccountToken.ValueBool()
 	}
 	s.SidecarImage = providerSidecar
 	if hasRunner {

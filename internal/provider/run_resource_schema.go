@@ -49,11 +49,12 @@ func serviceAccountValidators() []validator.String {
 // containerdriver_run.runner: the two must stay identical so that
 // `runner = containerdriver_runner.main.config` type-checks.
 var runnerConfigAttrTypes = map[string]attr.Type{
-	"namespace":              types.StringType,
-	"service_account":        types.StringType,
-	"pod_template":           types.StringType,
-	"skip_permission_checks": types.BoolType,
-	"sidecar_image":          types.StringType,
+	"namespace":                   types.StringType,
+	"service_account":             types.StringType,
+	"pod_template":                types.StringType,
+	"skip_permission_checks":      types.BoolType,
+	"sidecar_image":               types.StringType,
+	"mount_service_account_token": types.BoolType,
 }
 
 // podTemplateRules is what a pod template may not do, for every pod_template attribute.
@@ -75,6 +76,8 @@ var runnerConfigDescriptions = map[string]string{
 	"pod_template":           "A pod template (YAML `PodTemplateSpec`) merged into every run's default template, before the run's own `job.pod_template`, with the same rules.",
 	"skip_permission_checks": "Whether runs skip the `pre-checks` init container.",
 	"sidecar_image":          "The sidecar image the runs use instead of the provider's `sidecar_image`.",
+	"mount_service_account_token": "Whether the runs' `runner` containers get the service account's token, unless a run's " +
+		"`job.mount_service_account_token` says otherwise.",
 }
 
 func runSchema(ctx context.Context) schema.Schema {
@@ -93,6 +96,9 @@ func runSchema(ctx context.Context) schema.Schema {
 		},
 		"sidecar_image": schema.StringAttribute{
 			MarkdownDescription: runnerConfigDescriptions["sidecar_image"], Optional: true, Validators: []validator.String{validImage()},
+		},
+		"mount_service_account_token": schema.BoolAttribute{
+			MarkdownDescription: runnerConfigDescriptions["mount_service_account_token"], Optional: true,
 		},
 	}
 
@@ -183,8 +189,8 @@ func runSchema(ctx context.Context) schema.Schema {
 					},
 					"mount_service_account_token": schema.BoolAttribute{
 						MarkdownDescription: "Give the `runner` container the Kubernetes token of `job.service_account` (at " +
-							"`/var/run/secrets/kubernetes.io/serviceaccount`, where client libraries look for it). Defaults to `false`: " +
-							"the pod is created with `automountServiceAccountToken: false` and only the sidecars that talk to the API " +
+							"`/var/run/secrets/kubernetes.io/serviceaccount`, where client libraries look for it). Taken from `runner` when not set, " +
+							"else `false`: the pod is created with `automountServiceAccountToken: false` and only the sidecars that talk to the API " +
 							"(`outputs-fetcher`, `pre-checks`, `state-restore`) get the token. Set it when the runner itself uses the API, " +
 							"for example the OpenTofu or Terraform `kubernetes` backend. The runner can then do everything the service " +
 							"account may do in the namespace, including reading the Secrets of every other run there: see the trust model below.",

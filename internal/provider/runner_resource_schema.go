@@ -73,6 +73,12 @@ func runnerSchema(ctx context.Context) schema.Schema {
 				Optional:            true,
 				Validators:          []validator.String{validImage()},
 			},
+			"mount_service_account_token": schema.BoolAttribute{
+				MarkdownDescription: "Give the runs' `runner` containers the service account's token, as `job.mount_service_account_token` " +
+					"does for one run (a run's own setting wins). Defaults to `false`: only the sidecars that talk to the API get it. " +
+					"With it, a runner can do everything the service account may do in the namespace, including reading every run's Secrets there.",
+				Optional: true,
+			},
 			"create_namespace": schema.BoolAttribute{
 				MarkdownDescription: "Create the namespace, labelled `pod-security.kubernetes.io/enforce=restricted`, and delete it on destroy. " +
 					"Defaults to `false`: the namespace must exist.",

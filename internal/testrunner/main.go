@@ -17,6 +17,8 @@
 //	                          and output it as "count"
 //	state_blob_bytes          write that many random bytes to STATE_PATH/blob
 //	                          (the blob's SHA-256 is always output as "state_blob_sha256")
+//	print_forms               "env:NAME" or "file:PATH" items whose value is printed to stdout
+//	                          as is, base64-encoded, JSON-quoted and URL-encoded (masking tests)
 //	list_secrets              list the Secrets of the pod's namespace with the mounted service
 //	                          account token, and output the outcome as "list_secrets":
 //	                          "listed <n>", "no token: ..." or "refused: <HTTP status>"
@@ -33,11 +35,13 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -60,6 +64,7 @@ type inputs struct {
 	CountState     bool           `json:"count_state"`
 	StateBlobBytes int            `json:"state_blob_bytes"`
 	ListSecrets    bool           `json:"list_secrets"`
+	PrintForms     []string       `json:"print_forms"`
 }
 
 func main() {
@@ -89,6 +94,7 @@ func run() error {
 	for _, l := range in.Print {
 		fmt.Println(l)
 	}
+	printForms(in.PrintForms)
 	if in.SleepSeconds > 0 {
 		time.Sleep(time.Duration(in.SleepSeconds * float64(time.Second)))
 	}
@@ -270,4 +276,26 @@ func listSecrets() string {
 		return "error: " + err.Error()
 	}
 	return fmt.Sprintf("listed %d", len(list.Items))
+}
+
+// printForms prints values the way careless tools do: raw, base64, JSON and URL-encoded.
+func printForms(items []string) {
+	for _, it := range items {
+		var v string
+		switch kind, name, _ := strings.Cut(it, ":"); kind {
+		case "env":
+			v = os.Getenv(name)
+		case "file":
+			if !filepath.IsAbs(name) {
+				name = filepath.Join(os.Getenv("SCRIPTS_DIRECTORY"), name)
+			}
+			b, _ := os.ReadFile(name)
+			v = string(b)
+		}
+		j, _ := json.Marshal(v)
+		fmt.Printf("%s raw=%s\n", it, v)
+		fmt.Printf("%s base64=%s\n", it, base64.StdEncoding.EncodeToString([]byte(v)))
+		fmt.Printf("%s json=%s\n", it, j)
+		fmt.Printf("%s url=%s\n", it, url.QueryEscape(v))
+	}
 }
