@@ -64,6 +64,11 @@ var unrecoverableWaiting = map[string]bool{
 // The Job and every object created for it are deleted once its outputs are read, unless
 // spec.KeepResources is set.
 func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Result, error) {
+	if spec.WriteOnlyFromCluster && action == contract.ActionDestroy {
+		if err := e.prepareWriteOnly(ctx, spec); err != nil { // writeonly.go
+			return nil, err
+		}
+	}
 	built, err := BuildJob(spec, action)
 	if err != nil {
 		return nil, err
@@ -81,6 +86,11 @@ func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Resu
 		}
 	}
 
+	if spec.WriteOnly != nil && action == contract.ActionCreate {
+		if err := e.prepareWriteOnly(ctx, spec); err != nil { // writeonly.go
+			return nil, err
+		}
+	}
 	created, err := e.ensureJob(ctx, built)
 	if err != nil {
 		return nil, err
@@ -96,6 +106,9 @@ func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Resu
 		if err := st.Delete(ctx); err != nil {
 			runErr = fmt.Errorf("destroy succeeded but deleting its state failed: %w", err)
 		}
+	}
+	if runErr == nil && action == contract.ActionDestroy {
+		runErr = e.forgetWriteOnly(ctx, spec) // writeonly.go
 	}
 	if !spec.KeepResources {
 		// The caller's context may be done (timeout); cleanup still has to happen.
@@ -680,6 +693,7 @@ func (e *Executor) ForceCleanup(ctx context.Context, spec *RunSpec) error {
 	if err := (&state.Store{Client: e.Client, Namespace: ns, RunID: spec.RunID}).Delete(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, e.forgetWriteOnly(ctx, spec))
 	return errors.Join(errs...)
 }
 

@@ -22,6 +22,7 @@ import (
 // and credentials exist still counts, what they hold does not.
 func withoutSecretValues(spec *RunSpec) *RunSpec {
 	c := *spec
+	c.WriteOnly = nil // merged into the secret variables and files, blanked below
 	blank := func(m map[string]string) map[string]string {
 		if m == nil {
 			return nil

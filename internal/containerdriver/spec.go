@@ -60,6 +60,13 @@ type RunSpec struct {
 	// Content is the content blob, files (relative path -> content) under CONTENT_PATH
 	// (deployer contract).
 	Content map[string]string
+
+	// WriteOnly, on create, are write-only secrets to keep in the cluster for destroy (the
+	// caller has merged them into Job.SecretVariables and SecretFile already).
+	WriteOnly *WriteOnlySecrets
+	// WriteOnlyFromCluster, on destroy, merges the write-only secrets kept at create into
+	// Job.SecretVariables and SecretFile; a successful destroy deletes them.
+	WriteOnlyFromCluster bool
 }
 
 // Contract is a runner contract.

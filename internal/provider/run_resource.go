@@ -165,6 +165,7 @@ func (r *runResource) Create(ctx context.Context, req resource.CreateRequest, re
 		return
 	}
 	plan.ID = types.StringValue(newRunID())
+	resp.Diagnostics.Append(plan.readWriteOnly(ctx, req.Config)...) // the plan never holds them
 	res, runErr, diags := r.run(ctx, &plan, contract.ActionCreate, timeout, nil)
 	resp.Diagnostics.Append(diags...)
 	if runErr != nil && runnerStarted(runErr) {
@@ -202,6 +203,7 @@ func (r *runResource) Update(ctx context.Context, req resource.UpdateRequest, re
 		return
 	}
 	plan.ID = state.ID
+	resp.Diagnostics.Append(plan.readWriteOnly(ctx, req.Config)...) // the plan never holds them
 	changed, diags := runInputsChanged(ctx, req.Plan, req.State)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {

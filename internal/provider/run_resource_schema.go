@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/dynamicvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -307,6 +308,32 @@ func runSchema(ctx context.Context) schema.Schema {
 				Optional:  true,
 				Sensitive: true,
 			},
+			"secret_variables_wo": schema.MapAttribute{
+				MarkdownDescription: "Like `job.secret_variables`, but write-only: never stored in the plan or the state " +
+					"(Terraform 1.11 or OpenTofu 1.11 and later). Destroy still needs them, so the provider keeps them in the Secret " +
+					"`cd-<hash of id>-write-only-secrets` of the run's namespace (labelled `containerdriver.io/role=write-only-secrets` and " +
+					"`containerdriver.io/run-id`), as readable as the run's other Secrets, and deletes it after a successful destroy " +
+					"(or `force_destroy`). Terraform cannot tell when they change: change `secrets_wo_version` to run again with new values. " +
+					"A name may not also be in `job.secret_variables`.",
+				Optional:    true,
+				Sensitive:   true,
+				WriteOnly:   true,
+				ElementType: types.StringType,
+				Validators:  []validator.Map{mapvalidator.AlsoRequires(path.MatchRoot("secrets_wo_version"))},
+			},
+			"secret_files_wo": schema.MapAttribute{
+				MarkdownDescription: "Like `secret_files`, but write-only, kept for destroy as `secret_variables_wo` is.",
+				Optional:            true,
+				Sensitive:           true,
+				WriteOnly:           true,
+				ElementType:         types.StringType,
+				Validators:          []validator.Map{mapvalidator.AlsoRequires(path.MatchRoot("secrets_wo_version"))},
+			},
+			"secrets_wo_version": schema.StringAttribute{
+				MarkdownDescription: "Any value that you change whenever `secret_variables_wo` or `secret_files_wo` change: a change runs " +
+					"the container again (`ACTION=create`) with the new values, which then replace the kept ones. Required with them.",
+				Optional: true,
+			},
 			"skip_permission_checks": schema.BoolAttribute{
 				MarkdownDescription: "Skip the `pre-checks` init container, which verifies that the service account may create the ConfigMaps and " +
 					"Secrets the outputs are returned through. Taken from `runner` when not set, else `false`.",
@@ -375,7 +402,7 @@ func runSchema(ctx context.Context) schema.Schema {
 
 // runInputAttributes are the attributes whose change runs the container again.
 var runInputAttributes = []string{
-	"runner", "job", "files", "secret_files", "source", "credentials_config", "credentials", "credentials_json",
+	"runner", "job", "files", "secret_files", "source", "credentials_config", "credentials", "credentials_json", "secrets_wo_version",
 	"skip_permission_checks", "manifests_output", "inputs",
 	"contract", "state_path", "target", "component_descriptor", "content",
 }
