@@ -90,8 +90,12 @@ resource "containerdriver_run" "test" {
 			if err := runnerGot("destroy"); err != nil {
 				return err
 			}
-			if names, err := woSecrets(); err != nil || len(names) != 0 {
-				return fmt.Errorf("write-only secrets left after destroy: %v %v", names, err)
+			names, err := woSecrets()
+			if err != nil {
+				return err
+			}
+			if len(names) != 0 {
+				return fmt.Errorf("write-only secrets left after destroy: %v", names)
 			}
 			return nil
 		},
@@ -104,8 +108,11 @@ resource "containerdriver_run" "test" {
 						return err
 					}
 					names, err := woSecrets()
-					if err != nil || len(names) != 1 || !strings.HasSuffix(names[0], "-write-only-secrets") {
-						return fmt.Errorf("kept write-only secrets: %v %v, want one Secret", names, err)
+					if err != nil {
+						return err
+					}
+					if len(names) != 1 || !strings.HasSuffix(names[0], "-write-only-secrets") {
+						return fmt.Errorf("kept write-only secrets: %v, want one Secret", names)
 					}
 					return nil
 				},
