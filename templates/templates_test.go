@@ -86,6 +86,8 @@ func testIaCTemplate(t *testing.T, template, tool string) {
 			RunID: runID,
 			Job: containerdriver.JobSpec{
 				Image: image, SharedDirectory: "/workspace", ServiceAccount: testcluster.RunnerServiceAccount, Namespace: ns,
+				// The kubernetes backend runs in the runner: as the READMEs say, it needs the token.
+				MountServiceAccountToken: true,
 			},
 			Files:        map[string]string{"main.tf": module},
 			Inputs:       inputs,
@@ -180,7 +182,8 @@ func TestAccTemplate_OpenTofuWorkingDirectory(t *testing.T) {
 		RunID: newUUID(t),
 		Job: containerdriver.JobSpec{
 			Image: templateImage(t, "opentofu"), SharedDirectory: "/workspace", ServiceAccount: testcluster.RunnerServiceAccount, Namespace: ns,
-			Variables: map[string]string{"TF_WORKING_DIR": "infra/app"},
+			MountServiceAccountToken: true, // the kubernetes backend
+			Variables:                map[string]string{"TF_WORKING_DIR": "infra/app"},
 		},
 		Files: map[string]string{
 			"infra/app/main.tf":              "module \"greeting\" {\n  source = \"../modules/greeting\"\n  name   = var.name\n}\nvariable \"name\" {}\noutput \"greeting\" {\n  value = module.greeting.greeting\n}\n",

@@ -51,6 +51,9 @@ resource "containerdriver_run" "hello" {
   job = {
     image            = var.runner_image
     shared_directory = "/workspace"
+    # OpenTofu's kubernetes backend keeps the state through the API, from the runner
+    # container: it needs the service account's token, which runners do not get by default.
+    mount_service_account_token = true
   }
   # The module lands in the shared directory, where the runner works.
   files = {

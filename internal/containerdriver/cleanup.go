@@ -35,6 +35,7 @@ func (e *Executor) ForceCleanup(ctx context.Context, spec *RunSpec) error {
 	if err := (&state.Store{Client: e.Client, Namespace: ns, RunID: spec.RunID}).Delete(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, e.forgetWriteOnly(ctx, spec))
 	return errors.Join(errs...)
 }
 

@@ -75,6 +75,11 @@ var unrecoverableWaiting = map[string]bool{
 // ReasonTimeout or ReasonInterrupted. This stop outlives ctx by at most the pod's grace
 // period plus StopMargin.
 func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Result, error) {
+	if spec.WriteOnlyFromCluster && action == contract.ActionDestroy {
+		if err := e.prepareWriteOnly(ctx, spec); err != nil { // writeonly.go
+			return nil, err
+		}
+	}
 	built, err := BuildJob(spec, action)
 	if err != nil {
 		return nil, err
@@ -99,6 +104,11 @@ func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Resu
 		// retry time to re-attach to it.
 		job.Spec.TTLSecondsAfterFinished = ptr.To(FinishedJobTTL)
 	}
+	if spec.WriteOnly != nil && action == contract.ActionCreate {
+		if err := e.prepareWriteOnly(ctx, spec); err != nil { // writeonly.go
+			return nil, err
+		}
+	}
 	created, err := e.ensureJob(ctx, built, red)
 	if err != nil {
 		return nil, err
@@ -118,6 +128,9 @@ func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Resu
 		if err := st.Delete(ctx); err != nil {
 			runErr = fmt.Errorf("destroy succeeded but deleting its state failed: %w", err)
 		}
+	}
+	if runErr == nil && action == contract.ActionDestroy {
+		runErr = e.forgetWriteOnly(ctx, spec) // writeonly.go
 	}
 	if !spec.KeepResources {
 		// The caller's context may be done (timeout); cleanup still has to happen.
@@ -196,6 +209,10 @@ func (e *Executor) ensureJob(ctx context.Context, b *Built, red *redactor) (ensu
 			return ensured{}, fmt.Errorf("job %s/%s exists and is not managed by containerdriver", b.Job.Namespace, b.Job.Name)
 		}
 		stale, err := e.supersededJob(ctx, existing)
+		if err == nil && !stale {
+			// The name leaves the secret values out (secretcheck.go).
+			stale, err = e.secretsChanged(ctx, b)
+		}
 		if err != nil {
 			return ensured{}, err
 		}

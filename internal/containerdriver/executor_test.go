@@ -171,7 +171,11 @@ func TestRun_ReattachCreatesNothing(t *testing.T) {
 	spec := minimalSpec()
 	built, _ := BuildJob(spec, contract.ActionCreate)
 	job := built.Job.DeepCopy()
-	c := fakeCluster(append(outputObjects(job.Name, outputs.Harvest{Outputs: []byte(`{"x":"y"}`)}), job, finishedPod(job.Name, corev1.PodSucceeded, 0))...)
+	objs := append(outputObjects(job.Name, outputs.Harvest{Outputs: []byte(`{"x":"y"}`)}), job, finishedPod(job.Name, corev1.PodSucceeded, 0))
+	for _, sec := range built.Secrets { // what the crashed attempt created before its Job
+		objs = append(objs, sec)
+	}
+	c := fakeCluster(objs...)
 	if _, err := runWithTimeout(t, &Executor{Client: c}, spec); err != nil {
 		t.Fatal(err)
 	}
@@ -249,8 +253,8 @@ func TestRun_RefusedSecretLeavesNothing(t *testing.T) {
 		return false, nil, nil
 	})
 	spec := minimalSpec()
-	spec.SecretFile = map[string]string{"a": "b"}
-	spec.Job.SecretVariables = map[string]string{"K": "v"}
+	spec.SecretFile = map[string]string{"a": "file-secret"}
+	spec.Job.SecretVariables = map[string]string{"K": "variable-secret"}
 	if _, err := runWithTimeout(t, &Executor{Client: c}, spec); err == nil || !strings.Contains(err.Error(), "Too long") {
 		t.Fatalf("got %v", err)
 	}

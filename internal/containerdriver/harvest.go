@@ -110,6 +110,8 @@ func (e *Executor) harvest(ctx context.Context, spec *RunSpec, pod *corev1.Pod, 
 			return nil, &RunError{Namespace: ns, JobName: name, Action: base.Action, Container: contract.ContainerRunner, Runner: runnerPtr(res.Runner, red), Reason: ReasonInvalidManifests, Message: err.Error()}
 		}
 	}
+	// runner_status is stored in plain state: masked, secret outputs included.
+	res.Runner.Message = red.withSecretOutputs(res.SecretOutputs).mask(res.Runner.Message)
 	e.event("run %s of Job %s/%s succeeded: %d outputs, %d secret outputs", base.Action, ns, name, len(res.Outputs), len(res.SecretOutputs))
 	return res, nil
 }

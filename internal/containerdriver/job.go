@@ -40,13 +40,14 @@ func runLabel(runID string) string {
 	return contract.ShortHash(runID, 32)
 }
 
-// SpecHash is a digest of everything that shapes the Job, secrets included, so a changed
-// input never re-attaches to an older Job.
+// SpecHash is a digest of everything that shapes the Job except the secret values (see
+// withoutSecretValues), so a changed input never re-attaches to an older Job. It names the
+// Job and is the Job's spec-hash annotation, both readable by anyone who may read Jobs.
 func SpecHash(spec *RunSpec, action string) (string, error) {
 	b, err := json.Marshal(struct {
 		Spec   *RunSpec
 		Action string
-	}{spec, action})
+	}{withoutSecretValues(spec), action})
 	if err != nil {
 		return "", fmt.Errorf("hash run spec: %w", err)
 	}
@@ -103,11 +104,15 @@ func BuildJob(spec *RunSpec, action string) (*Built, error) {
 		{Name: contract.InputsVolume, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
 			SecretName: inputsSecret.Name, DefaultMode: ptr.To[int32](0o444),
 		}}},
+		apiAccessVolume(),
 	}
 	sharedMount := corev1.VolumeMount{Name: contract.SharedVolume, MountPath: shared}
 	runnerMounts := []corev1.VolumeMount{
 		sharedMount,
 		{Name: contract.InputsVolume, MountPath: contract.InputsMountPath, ReadOnly: true},
+	}
+	if spec.Job.MountServiceAccountToken {
+		runnerMounts = append(runnerMounts, apiAccessMount())
 	}
 
 	// files: one ConfigMap, one Secret; each file is mounted by subPath where it belongs.
@@ -224,6 +229,7 @@ func BuildJob(spec *RunSpec, action string) (*Built, error) {
 		}
 	}
 	fetcher := sidecarContainer(contract.ContainerOutputsFetcher, sidecarImage, contract.OutputsFetcherCommand, "64Mi", fetcherEnv, sharedMount, true)
+	fetcher.VolumeMounts = append(fetcher.VolumeMounts, apiAccessMount())
 	if spec.State != nil {
 		stateMount = &corev1.VolumeMount{Name: contract.StateVolume, MountPath: spec.State.Path}
 		volumes = append(volumes, corev1.Volume{Name: contract.StateVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
@@ -240,7 +246,9 @@ func BuildJob(spec *RunSpec, action string) (*Built, error) {
 		if spec.State != nil {
 			env = append(env, corev1.EnvVar{Name: contract.EnvStatePath, Value: spec.State.Path})
 		}
-		initContainers = append(initContainers, sidecarContainer(contract.ContainerPreChecks, sidecarImage, contract.PreChecksCommand, "64Mi", env, sharedMount, false))
+		checks := sidecarContainer(contract.ContainerPreChecks, sidecarImage, contract.PreChecksCommand, "64Mi", env, sharedMount, false)
+		checks.VolumeMounts = append(checks.VolumeMounts, apiAccessMount())
+		initContainers = append(initContainers, checks)
 	}
 	if src := spec.Source; src != nil {
 		username := src.Username
@@ -281,7 +289,7 @@ func BuildJob(spec *RunSpec, action string) (*Built, error) {
 		env := append(append([]corev1.EnvVar{}, podEnv...), stateEnv()...)
 		env = append(env, fileEnv...)
 		restore := sidecarContainer(contract.ContainerStateRestore, sidecarImage, contract.StateKeeperCommand, "64Mi", env, sharedMount, false)
-		restore.VolumeMounts = append(restore.VolumeMounts, *stateMount)
+		restore.VolumeMounts = append(restore.VolumeMounts, apiAccessMount(), *stateMount)
 		initContainers = append(initContainers, restore)
 	}
 	if spec.Contract == ContractContainerDeployer {
@@ -316,10 +324,12 @@ func BuildJob(spec *RunSpec, action string) (*Built, error) {
 		Spec: corev1.PodSpec{
 			RestartPolicy:      corev1.RestartPolicyNever,
 			ServiceAccountName: spec.Job.ServiceAccount,
-			SecurityContext:    podSecurity,
-			InitContainers:     initContainers,
-			Containers:         []corev1.Container{runner},
-			Volumes:            volumes,
+			// Only the containers that need the API get the token (apiaccess.go).
+			AutomountServiceAccountToken: ptr.To(false),
+			SecurityContext:              podSecurity,
+			InitContainers:               initContainers,
+			Containers:                   []corev1.Container{runner},
+			Volumes:                      volumes,
 		},
 	}
 	template, err = mergePodTemplate(template, spec.Job.PodTemplates)

@@ -1,6 +1,7 @@
 package containerdriver
 
 import (
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -57,6 +58,7 @@ func wantJob(t *testing.T, spec *RunSpec, action string) *batchv1.Job {
 		return corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(q)}}
 	}
 	shared := corev1.VolumeMount{Name: "shared-directory", MountPath: "/workspace"}
+	api := corev1.VolumeMount{Name: "containerdriver-api-access", MountPath: "/var/run/secrets/kubernetes.io/serviceaccount", ReadOnly: true}
 	field := func(n, p string) corev1.EnvVar {
 		return corev1.EnvVar{Name: n, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: p}}}
 	}
@@ -92,23 +94,37 @@ func wantJob(t *testing.T, spec *RunSpec, action string) *batchv1.Job {
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
 				Spec: corev1.PodSpec{
-					RestartPolicy:      corev1.RestartPolicyNever,
-					ServiceAccountName: "runner",
+					RestartPolicy:                corev1.RestartPolicyNever,
+					ServiceAccountName:           "runner",
+					AutomountServiceAccountToken: ptr.To(false),
 					Volumes: []corev1.Volume{
 						{Name: "shared-directory", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 						{Name: "resource-inputs", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: name + "-inputs", DefaultMode: ptr.To[int32](0o444)}}},
+						{Name: "containerdriver-api-access", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+							DefaultMode: ptr.To[int32](0o444),
+							Sources: []corev1.VolumeProjection{
+								{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token", ExpirationSeconds: ptr.To[int64](3607)}},
+								{ConfigMap: &corev1.ConfigMapProjection{
+									LocalObjectReference: corev1.LocalObjectReference{Name: "kube-root-ca.crt"},
+									Items:                []corev1.KeyToPath{{Key: "ca.crt", Path: "ca.crt"}},
+								}},
+								{DownwardAPI: &corev1.DownwardAPIProjection{Items: []corev1.DownwardAPIVolumeFile{{
+									Path: "namespace", FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.namespace"},
+								}}}},
+							},
+						}}},
 					},
 					InitContainers: []corev1.Container{
 						{
 							Name: "outputs-fetcher", Image: testSidecar, ImagePullPolicy: corev1.PullIfNotPresent,
 							Command: []string{"/opt/container-driver/outputsfetcher"}, RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways),
-							Env: fetcherEnv, VolumeMounts: []corev1.VolumeMount{shared}, Resources: mem("64Mi"), SecurityContext: sc,
+							Env: fetcherEnv, VolumeMounts: []corev1.VolumeMount{shared, api}, Resources: mem("64Mi"), SecurityContext: sc,
 							TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 						},
 						{
 							Name: "pre-checks", Image: testSidecar, ImagePullPolicy: corev1.PullIfNotPresent,
 							Command: []string{"/opt/container-driver/prechecks"},
-							Env:     precheckEnv, VolumeMounts: []corev1.VolumeMount{shared}, Resources: mem("64Mi"), SecurityContext: sc,
+							Env:     precheckEnv, VolumeMounts: []corev1.VolumeMount{shared, api}, Resources: mem("64Mi"), SecurityContext: sc,
 							TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 						},
 					},
@@ -364,6 +380,15 @@ func TestBuildJob(t *testing.T) {
 				"component-descriptor.json": `{"meta":{"schemaVersion":"v2"}}`, fileKey("blueprint.yaml"): "x"}},
 		},
 		{
+			name: "mount_service_account_token gives the runner the sidecars' token volume", action: "create",
+			spec: func(s *RunSpec) { s.Job.MountServiceAccountToken = true },
+			want: func(j *batchv1.Job) {
+				r := runner(j)
+				r.VolumeMounts = append(r.VolumeMounts, corev1.VolumeMount{
+					Name: "containerdriver-api-access", MountPath: "/var/run/secrets/kubernetes.io/serviceaccount", ReadOnly: true})
+			},
+		},
+		{
 			name: "default namespace", action: "create",
 			spec: func(s *RunSpec) { s.Job.Namespace = "" },
 			want: func(j *batchv1.Job) { j.Namespace = "humanitec-runner" },
@@ -438,7 +463,7 @@ func TestBuildJob_NameIsDeterministic(t *testing.T) {
 		t.Fatalf("same spec, different names: %s %s", a.Job.Name, b.Job.Name)
 	}
 	changed := minimalSpec()
-	changed.Job.SecretVariables = map[string]string{"X": "new"}
+	changed.Job.SecretVariables = map[string]string{"X": "new-value"}
 	c, _ := BuildJob(changed, "create")
 	d, _ := BuildJob(minimalSpec(), "destroy")
 	if c.Job.Name == a.Job.Name || d.Job.Name == a.Job.Name {
@@ -461,8 +486,51 @@ func TestPodTemplate_Forbidden(t *testing.T) {
 		"spec:\n  initContainers:\n  - name: git-init\n    workingDir: /x\n":                     "spec.initContainers[git-init].workingDir",
 		"spec:\n  initContainers:\n  - name: pre-checks\n    command: [sh]\n":                    "spec.initContainers[pre-checks].command",
 		"spec:\n  initContainers:\n  - name: outputs-fetcher\n    env: [{name: A}]\n":            "spec.initContainers[outputs-fetcher].env",
-		"spec:\n  containerz: []\n":                                                              "unknown field",
-		"spec: [":                                                                                "not a valid pod template",
+		// Explicit nulls delete what the driver set in a strategic merge patch.
+		"spec:\n  containers:\n  - name: runner\n    env: null\n":             "spec.containers[runner].env cannot be null",
+		"spec:\n  containers:\n  - name: runner\n    command: null\n":         "spec.containers[runner].command cannot be null",
+		"spec:\n  containers:\n  - name: runner\n    volumeMounts: null\n":    "spec.containers[runner].volumeMounts cannot be null",
+		"spec:\n  containers:\n  - name: runner\n    securityContext: null\n": "spec.containers[runner].securityContext cannot be null",
+		"spec:\n  initContainers: null\n":                                     "spec.initContainers cannot be null",
+		"spec:\n  containers: null\n":                                         "spec.containers cannot be null",
+		"spec:\n  volumes: null\n":                                            "spec.volumes cannot be null",
+		"spec: null\n":                                                        "spec cannot be null",
+		"spec:\n  initContainers:\n  - name: state-restore\n    env: null\n":  "spec.initContainers[state-restore].env cannot be null",
+		// Patch directives replace or delete.
+		"spec:\n  containers:\n  - name: runner\n    $patch: delete\n": "spec.containers[runner].$patch cannot be used",
+		"spec:\n  $retainKeys: [containers]\n":                         "spec.$retainKeys cannot be used",
+		"spec:\n  initContainers:\n  - $patch: replace\n":              "spec.initContainers[0].$patch cannot be used",
+		// Every driver container is protected, state-restore included.
+		"spec:\n  initContainers:\n  - name: state-restore\n    command: [sh]\n":        "spec.initContainers[state-restore].command cannot be overridden",
+		"spec:\n  initContainers:\n  - name: outputs-fetcher\n    image: x.local/e:1\n": "spec.initContainers[outputs-fetcher].image cannot be overridden: use sidecar_image",
+		"spec:\n  initContainers:\n  - name: pre-checks\n    restartPolicy: Always\n":   "spec.initContainers[pre-checks].restartPolicy cannot be overridden",
+		"spec:\n  initContainers:\n  - name: runner\n    image: x.local/e:1\n":          "spec.initContainers[runner] is a container of spec.containers",
+		// The pod's identity and token.
+		"spec:\n  serviceAccountName: other\n":          "spec.serviceAccountName cannot be set: use job.service_account",
+		"spec:\n  serviceAccount: other\n":              "spec.serviceAccount cannot be set",
+		"spec:\n  automountServiceAccountToken: true\n": "spec.automountServiceAccountToken cannot be set: use job.mount_service_account_token",
+		"spec:\n  containers:\n  - name: helper\n    image: x.local/h:1\n    volumeMounts: [{name: containerdriver-api-access, mountPath: /t}]\n": "spec.containers[helper].volumeMounts cannot mount containerdriver-api-access",
+		"spec:\n  volumes:\n  - name: tok\n    projected: {sources: [{serviceAccountToken: {path: t}}]}\n":                                        "spec.volumes[tok].projected.sources.serviceAccountToken cannot be used",
+		"spec:\n  restartPolicy: OnFailure\n": "spec.restartPolicy cannot be overridden",
+		// Privileged, root, host namespaces, host paths.
+		"spec:\n  containers:\n  - name: runner\n    securityContext: {privileged: true}\n":                         "spec.containers[runner].securityContext.privileged cannot be true",
+		"spec:\n  containers:\n  - name: runner\n    securityContext: {runAsUser: 0}\n":                             "spec.containers[runner].securityContext.runAsUser cannot be 0",
+		"spec:\n  containers:\n  - name: runner\n    securityContext: {runAsNonRoot: false}\n":                      "spec.containers[runner].securityContext.runAsNonRoot cannot be false",
+		"spec:\n  containers:\n  - name: runner\n    securityContext: {allowPrivilegeEscalation: true}\n":           "allowPrivilegeEscalation cannot be true",
+		"spec:\n  containers:\n  - name: runner\n    securityContext: {capabilities: {add: [SYS_ADMIN]}}\n":         "capabilities.add cannot add SYS_ADMIN",
+		"spec:\n  containers:\n  - name: runner\n    securityContext: {capabilities: {drop: []}}\n":                 "capabilities.drop must keep ALL",
+		"spec:\n  containers:\n  - name: runner\n    securityContext: {seccompProfile: {type: Unconfined}}\n":       "seccompProfile.type cannot be Unconfined",
+		"spec:\n  securityContext: {runAsUser: 0}\n":                                                                "spec.securityContext.runAsUser cannot be 0",
+		"spec:\n  containers:\n  - name: helper\n    image: x.local/h:1\n    securityContext: {privileged: true}\n": "spec.containers[helper].securityContext.privileged cannot be true",
+		"spec:\n  hostNetwork: true\n":                                                "spec.hostNetwork cannot be true",
+		"spec:\n  hostPID: true\n":                                                    "spec.hostPID cannot be true",
+		"spec:\n  hostIPC: true\n":                                                    "spec.hostIPC cannot be true",
+		"spec:\n  shareProcessNamespace: true\n":                                      "spec.shareProcessNamespace cannot be true",
+		"spec:\n  volumes:\n  - name: shared-directory\n    hostPath: {path: /}\n":    "spec.volumes[shared-directory] cannot be overridden",
+		"spec:\n  volumes:\n  - name: mine\n    hostPath: {path: /}\n":                "spec.volumes[mine].hostPath cannot be used",
+		"spec:\n  volumes:\n  - name: containerdriver-api-access\n    emptyDir: {}\n": "spec.volumes[containerdriver-api-access] cannot be overridden",
+		"spec:\n  containerz: []\n":                                                   "unknown field",
+		"spec: [":                                                                     "not a valid pod template",
 	}
 	for doc, want := range cases {
 		spec := minimalSpec()
@@ -474,7 +542,10 @@ func TestPodTemplate_Forbidden(t *testing.T) {
 		}
 	}
 	// Fields the specification leaves open stay open, including a user's own containers.
-	ok := "spec:\n  containers:\n  - name: runner\n    resources: {limits: {cpu: 1}}\n  - name: helper\n    image: x.local/h:1\n    command: [a]\n  initContainers:\n  - name: mine\n    image: x.local/i:1\n    command: [b]\n"
+	ok := "spec:\n  containers:\n  - name: runner\n    resources: {limits: {cpu: 1}}\n    securityContext: {runAsUser: 1001, capabilities: {drop: [ALL]}}\n" +
+		"  - name: helper\n    image: x.local/h:1\n    command: [a]\n    volumeMounts: [{name: shared-directory, mountPath: /w}]\n" +
+		"  initContainers:\n  - name: mine\n    image: x.local/i:1\n    command: [b]\n  - name: state-restore\n    resources: {limits: {memory: 1Gi}}\n" +
+		"  volumes:\n  - name: cache\n    emptyDir: {}\n  securityContext: {runAsNonRoot: true, fsGroup: 2000}\n"
 	if _, err := ParsePodTemplate(ok); err != nil {
 		t.Errorf("allowed template rejected: %v", err)
 	}
@@ -501,6 +572,28 @@ func TestValidate(t *testing.T) {
 		{"bad git url", func(s *RunSpec) { s.Source = &SourceSpec{URL: "ftp://x"} }, "source.url"},
 		{"ssh key with https", func(s *RunSpec) { s.Source = &SourceSpec{URL: "https://h/r.git", SSHKey: "k"} }, "source.ssh_key"},
 		{"absolute credentials file", func(s *RunSpec) { s.CredentialsConfig = &CredentialsConfig{File: "/etc/c.json"} }, "credentials_config.file"},
+		{"credentials file is a contract file", func(s *RunSpec) { s.CredentialsConfig = &CredentialsConfig{File: "outputs.json"} }, "credentials_config.file"},
+		{"credentials file is also a file", func(s *RunSpec) {
+			s.Files = map[string]string{"creds.json": "x"}
+			s.CredentialsConfig = &CredentialsConfig{File: "creds.json"}
+		}, "credentials_config.file"},
+		{"script variables file in the driver's mounts", func(s *RunSpec) {
+			s.CredentialsConfig = &CredentialsConfig{ScriptVariables: &ScriptVariables{File: "/var/run/containerdriver/inputs/x.json"}}
+		}, "credentials_config.script_variables.file"},
+		{"script variables file on the token", func(s *RunSpec) {
+			s.CredentialsConfig = &CredentialsConfig{ScriptVariables: &ScriptVariables{File: "/var/run/secrets/kubernetes.io/serviceaccount/token"}}
+		}, "credentials_config.script_variables.file"},
+		{"file on the token mount", func(s *RunSpec) { s.Files = map[string]string{"/var/run/secrets/kubernetes.io/serviceaccount/x": "x"} }, `files["/var/run/secrets/kubernetes.io/serviceaccount/x"]`},
+		{"state path on the token mount", func(s *RunSpec) { s.State = &StateSpec{Path: "/var/run/secrets"} }, "state_path"},
+		{"https url with a token", func(s *RunSpec) { s.Source = &SourceSpec{URL: "https://ghp_TOKEN@github.com/o/r.git"} }, "source.url"},
+		{"https url with user and password", func(s *RunSpec) { s.Source = &SourceSpec{URL: "https://u:TOKEN@host/o/r.git"} }, "source.url"},
+		{"ssh url with a password", func(s *RunSpec) { s.Source = &SourceSpec{URL: "ssh://git:pw@host/o/r.git"} }, "source.url"},
+		{"reserved CONTAINERDRIVER_RUN_ID", func(s *RunSpec) { s.Job.SecretVariables = map[string]string{"CONTAINERDRIVER_RUN_ID": "long-enough"} }, `secret_job_variables["CONTAINERDRIVER_RUN_ID"]`},
+		{"reserved STATE_PATH", func(s *RunSpec) { s.Job.SecretVariables = map[string]string{"STATE_PATH": "long-enough"} }, `secret_job_variables["STATE_PATH"]`},
+		{"reserved OPERATION", func(s *RunSpec) { s.Job.SecretVariables = map[string]string{"OPERATION": "long-enough"} }, `secret_job_variables["OPERATION"]`},
+		{"reserved IMPORTS_PATH", func(s *RunSpec) { s.Job.SecretVariables = map[string]string{"IMPORTS_PATH": "long-enough"} }, `secret_job_variables["IMPORTS_PATH"]`},
+		{"reserved EXPORTS_PATH", func(s *RunSpec) { s.Job.SecretVariables = map[string]string{"EXPORTS_PATH": "long-enough"} }, `secret_job_variables["EXPORTS_PATH"]`},
+		{"reserved TARGET_PATH", func(s *RunSpec) { s.Job.SecretVariables = map[string]string{"TARGET_PATH": "long-enough"} }, `secret_job_variables["TARGET_PATH"]`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -521,6 +614,13 @@ func TestValidate(t *testing.T) {
 	}
 	if err := minimalSpec().Validate(); err != nil {
 		t.Errorf("minimal spec: %v", err)
+	}
+	for _, u := range []string{"ssh://git@host/o/r.git", "git@github.com:o/r.git", "https://host/o/r.git", "https://host/o/r@v1.git"} {
+		s := minimalSpec()
+		s.Source = &SourceSpec{URL: u}
+		if err := s.Validate(); err != nil {
+			t.Errorf("source.url %q: %v", u, err)
+		}
 	}
 }
 
@@ -549,10 +649,49 @@ func TestPinnedImage(t *testing.T) {
 func TestRedactor(t *testing.T) {
 	s := minimalSpec()
 	s.Job.SecretVariables = map[string]string{"T": "tok-123456", "SHORT": "1"}
-	s.Credentials = map[string]any{"a": map[string]any{"b": "deep-secret"}}
-	r := newRedactor(s)
-	got := r.mask("token tok-123456 and deep-secret, count 1")
-	if got != "token (sensitive value) and (sensitive value), count 1" {
-		t.Errorf("mask = %q", got)
+	s.SecretFile = map[string]string{"key.pem": "-----BEGIN KEY-----\nAAAAB3NzaC1yc2EAAAADAQABAAABAQ\n-----END KEY-----\n"}
+	s.Source = &SourceSpec{URL: "https://h/r.git", Password: "git-pa$$/word"}
+	s.Credentials = map[string]any{"a": map[string]any{"b": "deep-secret", "region": "eu"}, "list": []any{"in-a-list"}}
+	s.CredentialsConfig = &CredentialsConfig{Environment: map[string]string{"ALL": "*"}}
+	s.Contract, s.Target = ContractContainerDeployer, &TargetSpec{Content: `{"kubeconfig":"target-secret"}`}
+	r := newRedactor(s).withSecretOutputs(map[string]any{"out": "secret-output-value", "n": map[string]any{"deep": "nested-output"}})
+	b64 := func(v string) string { return base64.StdEncoding.EncodeToString([]byte(v)) }
+	for _, c := range []struct{ name, in, want string }{
+		{"raw", "token tok-123456 and deep-secret, count 1", "token (sensitive value) and (sensitive value), count 1"},
+		{"short credential strings are left alone", "region eu", "region eu"},
+		{"string in a list", "x in-a-list y", "x (sensitive value) y"},
+		{"base64 std", "b64 " + b64("tok-123456"), "b64 (sensitive value)"},
+		{"base64 url, unpadded", "b64 " + base64.RawURLEncoding.EncodeToString([]byte("git-pa$$/word")), "b64 (sensitive value)"},
+		{"base64 url", "u " + base64.URLEncoding.EncodeToString([]byte("git-pa$$/word")), "u (sensitive value)"},
+		{"json-escaped", `{"v":"` + strings.ReplaceAll(`{"kubeconfig":"target-secret"}`, `"`, `\"`) + `"}`, `{"v":"(sensitive value)"}`},
+		{"url-encoded (query)", "https://h/?p=git-pa%24%24%2Fword", "https://h/?p=(sensitive value)"},
+		{"url-encoded (path)", "https://h/git-pa$$%2Fword/x", "https://h/(sensitive value)/x"},
+		{"a line of a multi-line secret", "saw AAAAB3NzaC1yc2EAAAADAQABAAABAQ in the log", "saw (sensitive value) in the log"},
+		{"target content", `{"kubeconfig":"target-secret"}`, "(sensitive value)"},
+		{"the whole credentials as JSON (credentials_config *)", `{"a":{"b":"deep-secret","region":"eu"},"list":["in-a-list"]}`, "(sensitive value)"},
+		{"secret output", "got secret-output-value and nested-output", "got (sensitive value) and (sensitive value)"},
+		{"git password", "git-pa$$/word", "(sensitive value)"},
+	} {
+		if got := r.mask(c.in); got != c.want {
+			t.Errorf("%s: mask(%q) = %q, want %q", c.name, c.in, got, c.want)
+		}
+	}
+}
+
+func TestValidate_ShortSecretsRefused(t *testing.T) {
+	s := minimalSpec()
+	s.Job.SecretVariables = map[string]string{"A": "abc", "OK": "abcd", "EMPTY": ""}
+	s.SecretFile = map[string]string{"f": "{}"}
+	s.Source = &SourceSpec{URL: "https://h/r.git", Password: "pw"}
+	err := s.Validate()
+	for _, want := range []string{`secret_job_variables["A"]: is shorter than 4 characters`, `secret_files["f"]: is shorter`, "source.password: is shorter"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want %q", err, want)
+		}
+	}
+	for _, not := range []string{`["OK"]`, `["EMPTY"]`, "abc"} {
+		if err != nil && strings.Contains(err.Error(), not) {
+			t.Errorf("Validate() = %v, must not mention %q", err, not)
+		}
 	}
 }

@@ -64,6 +64,13 @@ type RunSpec struct {
 	// Content is the content blob, files (relative path -> content) under CONTENT_PATH
 	// (deployer contract).
 	Content map[string]string
+
+	// WriteOnly, on create, are write-only secrets to keep in the cluster for destroy (the
+	// caller has merged them into Job.SecretVariables and SecretFile already).
+	WriteOnly *WriteOnlySecrets
+	// WriteOnlyFromCluster, on destroy, merges the write-only secrets kept at create into
+	// Job.SecretVariables and SecretFile; a successful destroy deletes them.
+	WriteOnlyFromCluster bool
 }
 
 // Contract is a runner contract.
@@ -106,6 +113,9 @@ type JobSpec struct {
 	PodTemplates    []string
 	Variables       map[string]string
 	SecretVariables map[string]string
+	// MountServiceAccountToken gives the runner container the service account's token
+	// (the sidecars that talk to the API always get it).
+	MountServiceAccountToken bool
 }
 
 // SourceSpec is a git repository checked out by git-init.
@@ -179,6 +189,10 @@ var (
 var reservedEnv = map[string]bool{
 	contract.EnvAction: true, contract.EnvScriptsDirectory: true, contract.EnvResourceInputsFile: true,
 	contract.EnvOutputsFile: true, contract.EnvSecretOutputsFile: true, contract.EnvErrorFile: true,
+	contract.EnvRunID: true, contract.EnvStatePath: true,
+	// The container deployer contract's.
+	contract.EnvOperation: true, contract.EnvImportsPath: true, contract.EnvExportsPath: true, contract.EnvTargetPath: true,
+	contract.EnvComponentDescriptorPath: true, contract.EnvContentPath: true, contract.EnvPodName: true, contract.EnvPodNamespace: true,
 }
 
 // FieldError is a validation error about one input, named by its path in the
@@ -251,10 +265,35 @@ func (s *RunSpec) Validate() error {
 			add(fmt.Sprintf("secret_job_variables[%q]", k), "is set by the driver and cannot be overridden")
 		}
 	}
+	// A secret too short to mask cannot be kept out of the logs (redact.go).
+	short := func(field, v string) {
+		if n := len(v); n > 0 && n < MinSecretLen {
+			add(field, "is shorter than %d characters: a value that short cannot be masked in logs without masking unrelated text, "+
+				"and is guessed in no time; use a longer secret, or a non-sensitive attribute if it is not a secret", MinSecretLen)
+		}
+	}
+	for _, k := range sortedKeys(s.Job.SecretVariables) {
+		short(fmt.Sprintf("secret_job_variables[%q]", k), s.Job.SecretVariables[k])
+	}
+	for _, k := range sortedKeys(s.SecretFile) {
+		short(fmt.Sprintf("secret_files[%q]", k), s.SecretFile[k])
+	}
+	if s.Source != nil {
+		short("source.password", s.Source.Password)
+		short("source.ssh_key", s.Source.SSHKey)
+	}
+	if s.Target != nil {
+		short("target.content", s.Target.Content)
+	}
 	seen := map[string]string{}
-	check := func(attr string, files map[string]string) {
+	// check validates the paths of files (its keys), or, given one path, that path named
+	// attr.<the files' only key>.
+	check := func(attr string, files map[string]string, one ...string) {
 		for _, p := range sortedKeys(files) {
 			field := fmt.Sprintf("%s[%q]", attr, p)
+			if len(one) == 1 {
+				field, p = attr+"."+p, one[0]
+			}
 			if err := ValidateFilePath(p, s.Job.SharedDirectory); err != nil {
 				add(field, "%v", err)
 				continue
@@ -268,6 +307,17 @@ func (s *RunSpec) Validate() error {
 	}
 	check("files", s.Files)
 	check("secret_files", s.SecretFile)
+	if cc := s.CredentialsConfig; cc != nil {
+		// The files credentials_config makes land like secret files, and must not collide.
+		// Paths that are not clean are reported by CredentialsConfig.validate.
+		clean := func(p string) bool { return p != "" && !hasDotDot(p) && path.Clean(p) == p }
+		if clean(cc.File) && !path.IsAbs(cc.File) {
+			check("credentials_config", map[string]string{"file": ""}, cc.File)
+		}
+		if sv := cc.ScriptVariables; sv != nil && clean(sv.File) && sv.File != cc.File {
+			check("credentials_config.script_variables", map[string]string{"file": ""}, sv.File)
+		}
+	}
 	if s.Source != nil {
 		if err := ValidateGitURL(s.Source.URL); err != nil {
 			add("source.url", "%v", err)
@@ -308,7 +358,8 @@ func (s *RunSpec) Validate() error {
 			add("state_path", "%q must be a clean absolute path other than /", p)
 		case p == s.Job.SharedDirectory || strings.HasPrefix(p, s.Job.SharedDirectory+"/") || strings.HasPrefix(s.Job.SharedDirectory, p+"/"):
 			add("state_path", "%q must not overlap job.shared_directory", p)
-		case strings.HasPrefix(p, contract.SidecarBinDir) || strings.HasPrefix(p, contract.InputsMountPath):
+		case strings.HasPrefix(p, contract.SidecarBinDir) || strings.HasPrefix(p, contract.InputsMountPath) ||
+			p == contract.APIAccessMountPath || strings.HasPrefix(p, contract.APIAccessMountPath+"/") || strings.HasPrefix(contract.APIAccessMountPath, p+"/"):
 			add("state_path", "%q collides with a path the driver mounts", p)
 		}
 	}
@@ -372,7 +423,8 @@ func ValidateFilePath(p, shared string) error {
 		return errors.New("the path must not contain '..': a file must stay inside the shared directory; name it relative to the shared directory, for example \"conf/app.json\"")
 	case path.IsAbs(p) && shared != "" && p == shared:
 		return errors.New("the path is the shared directory itself")
-	case path.IsAbs(p) && (p == contract.InputsMountPath || strings.HasPrefix(p, contract.InputsMountPath+"/") || strings.HasPrefix(p, contract.SidecarBinDir+"/")):
+	case path.IsAbs(p) && (p == contract.InputsMountPath || strings.HasPrefix(p, contract.InputsMountPath+"/") || strings.HasPrefix(p, contract.SidecarBinDir+"/") ||
+		p == contract.APIAccessMountPath || strings.HasPrefix(p, contract.APIAccessMountPath+"/")):
 		return errors.New("the path collides with a path the driver mounts")
 	case !path.IsAbs(p) && (p == contract.OutputsFileName || p == contract.SecretOutputsFileName || p == contract.ErrorFileName || p == contract.GitCommitFileName):
 		return fmt.Errorf("%q is a contract file of the shared directory", p)
@@ -391,6 +443,11 @@ func ResolveFilePath(p, shared string) string {
 
 // ValidateGitURL accepts https://, http://, ssh://, git@host:path and file:// (tests) URLs.
 func ValidateGitURL(u string) error {
+	if hasURLCredentials(u) {
+		// Not echoed: the URL holds a secret.
+		return errors.New("must not hold credentials (user:password@ or token@ in an HTTPS URL, user:password@ in an SSH URL): " +
+			"they would be shown in the Job spec and in errors. Use source.username and source.password (or source.ssh_key)")
+	}
 	switch {
 	case u == "":
 		return errors.New("must not be empty")
@@ -403,6 +460,27 @@ func ValidateGitURL(u string) error {
 		return nil
 	}
 	return fmt.Errorf("%q is neither an HTTPS URL (https://host/org/repo.git) nor an SSH URL (git@host:org/repo.git or ssh://git@host/org/repo.git)", u)
+}
+
+// hasURLCredentials reports a user info with a password, or any user info in an HTTP(S)
+// URL (a token is often given as the user name: https://TOKEN@host/...). ssh://git@host
+// and git@host:path name a user only.
+func hasURLCredentials(u string) bool {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return false
+	}
+	authority, _, _ := strings.Cut(rest, "/")
+	i := strings.LastIndex(authority, "@")
+	if i < 0 {
+		return false
+	}
+	userinfo := authority[:i]
+	switch strings.ToLower(scheme) {
+	case "http", "https":
+		return true
+	}
+	return strings.Contains(userinfo, ":")
 }
 
 func isHTTPURL(u string) bool {

@@ -89,6 +89,15 @@ const (
 	InputsFileKey   = "inputs.json"
 	FilesVolume     = "files"
 	SecretFiles     = "secret-files"
+	// APIAccessVolume is the projected service account token (token, ca.crt, namespace)
+	// that the pod no longer gets automatically: it is mounted only into the containers
+	// that talk to the API (outputs-fetcher, pre-checks, state-restore), and into the
+	// runner only when the run asks for it.
+	APIAccessVolume = "containerdriver-api-access"
+	// APIAccessMountPath is where client-go's rest.InClusterConfig looks for it.
+	APIAccessMountPath = "/var/run/secrets/kubernetes.io/serviceaccount"
+	// APIAccessTokenSeconds is the token's lifetime; the kubelet renews it before it expires.
+	APIAccessTokenSeconds = 3607
 )
 
 // Contract files inside the shared directory. They sit at its top level because the

@@ -164,6 +164,10 @@ func (r *runResource) Create(ctx context.Context, req resource.CreateRequest, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	resp.Diagnostics.Append(plan.readWriteOnly(ctx, req.Config)...) // the plan never holds them
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	claim, diags := r.claimRunID(ctx, &plan)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
@@ -253,6 +257,7 @@ func (r *runResource) Update(ctx context.Context, req resource.UpdateRequest, re
 		return
 	}
 	plan.ID = state.ID
+	resp.Diagnostics.Append(plan.readWriteOnly(ctx, req.Config)...) // the plan never holds them
 	changed, diags := runInputsChanged(ctx, req.Plan, req.State)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {

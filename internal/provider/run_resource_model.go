@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 
@@ -18,14 +19,20 @@ import (
 )
 
 type runResourceModel struct {
-	ID                   types.String   `tfsdk:"id"`
-	Runner               types.Object   `tfsdk:"runner"`
-	Job                  types.Object   `tfsdk:"job"`
-	Files                types.Map      `tfsdk:"files"`
-	SecretFiles          types.Map      `tfsdk:"secret_files"`
-	Source               types.Object   `tfsdk:"source"`
-	CredentialsConfig    types.Object   `tfsdk:"credentials_config"`
-	Credentials          types.Dynamic  `tfsdk:"credentials"`
+	ID                types.String  `tfsdk:"id"`
+	Runner            types.Object  `tfsdk:"runner"`
+	Job               types.Object  `tfsdk:"job"`
+	Files             types.Map     `tfsdk:"files"`
+	SecretFiles       types.Map     `tfsdk:"secret_files"`
+	Source            types.Object  `tfsdk:"source"`
+	CredentialsConfig types.Object  `tfsdk:"credentials_config"`
+	Credentials       types.Dynamic `tfsdk:"credentials"`
+	CredentialsJSON   types.String  `tfsdk:"credentials_json"`
+	// Write-only: set from the configuration in Create and Update (readWriteOnly), null
+	// everywhere else.
+	SecretVariablesWO    types.Map      `tfsdk:"secret_variables_wo"`
+	SecretFilesWO        types.Map      `tfsdk:"secret_files_wo"`
+	SecretsWOVersion     types.String   `tfsdk:"secrets_wo_version"`
 	SkipPermissionChecks types.Bool     `tfsdk:"skip_permission_checks"`
 	ManifestsOutput      types.String   `tfsdk:"manifests_output"`
 	Inputs               types.Dynamic  `tfsdk:"inputs"`
@@ -57,6 +64,8 @@ type runnerConfigModel struct {
 	PodTemplate          types.String `tfsdk:"pod_template"`
 	SkipPermissionChecks types.Bool   `tfsdk:"skip_permission_checks"`
 	SidecarImage         types.String `tfsdk:"sidecar_image"`
+	// MountServiceAccountToken: null means false.
+	MountServiceAccountToken types.Bool `tfsdk:"mount_service_account_token"`
 }
 
 type jobModel struct {
@@ -68,6 +77,8 @@ type jobModel struct {
 	PodTemplate     types.String `tfsdk:"pod_template"`
 	Variables       types.Map    `tfsdk:"variables"`
 	SecretVariables types.Map    `tfsdk:"secret_variables"`
+	// MountServiceAccountToken: null means false.
+	MountServiceAccountToken types.Bool `tfsdk:"mount_service_account_token"`
 }
 
 type sourceModel struct {
@@ -152,6 +163,8 @@ type runSettings struct {
 	PodTemplates   []string
 	SkipChecks     bool
 	SidecarImage   string
+	// MountToken is job.mount_service_account_token, else the runner's, else false.
+	MountToken bool
 }
 
 // toSpec builds the RunSpec of m. providerSidecar is the provider's sidecar image.
@@ -181,6 +194,7 @@ func (m *runResourceModel) toSpec(ctx context.Context, providerSidecar string) (
 	spec.Job.PodTemplates = settings.PodTemplates
 	spec.SkipPermissionChecks = settings.SkipChecks
 	spec.SidecarImage = settings.SidecarImage
+	spec.Job.MountServiceAccountToken = settings.MountToken
 
 	spec.Files = b.strMap("files", path.Root("files"), m.Files)
 	spec.SecretFile = b.strMap("secret_files", path.Root("secret_files"), m.SecretFiles)
@@ -214,12 +228,21 @@ func (m *runResourceModel) toSpec(ctx context.Context, providerSidecar string) (
 		}
 	}
 
-	creds, known, err := credentialsValue(m.Credentials)
+	credsAttr, credsValue := "credentials", m.Credentials
+	if !m.CredentialsJSON.IsNull() {
+		// A string: credentialsValue reads it as JSON. The two conflict (schema validator).
+		credsAttr = "credentials_json"
+		credsValue = types.DynamicValue(m.CredentialsJSON)
+		if m.CredentialsJSON.IsUnknown() {
+			credsValue = types.DynamicUnknown()
+		}
+	}
+	creds, known, err := credentialsValue(credsValue)
 	switch {
 	case !known:
 		b.unknown = append(b.unknown, "credentials")
 	case err != nil:
-		b.diags.AddAttributeError(path.Root("credentials"), "Invalid Credentials", err.Error())
+		b.diags.AddAttributeError(path.Root(credsAttr), "Invalid Credentials", credsAttr+": "+err.Error())
 	default:
 		spec.Credentials = creds
 	}
@@ -237,7 +260,45 @@ func (m *runResourceModel) toSpec(ctx context.Context, providerSidecar string) (
 	}
 	spec.KeepResources = m.KeepJob.ValueBool()
 	m.deployerToSpec(b, spec)
+	m.writeOnlyToSpec(b, spec)
 	return spec, b
+}
+
+// writeOnlyToSpec merges the write-only secrets into the spec and asks the executor to
+// keep them for destroy; without them (destroy reads the state, where they are null) but
+// with a secrets_wo_version, it asks for the kept ones.
+func (m *runResourceModel) writeOnlyToSpec(b *specBuilder, spec *containerdriver.RunSpec) {
+	vars := b.strMap("secret_variables_wo", path.Root("secret_variables_wo"), m.SecretVariablesWO)
+	files := b.strMap("secret_files_wo", path.Root("secret_files_wo"), m.SecretFilesWO)
+	if len(vars)+len(files) == 0 {
+		spec.WriteOnlyFromCluster = !m.SecretsWOVersion.IsNull()
+		return
+	}
+	merge := func(attr, other string, into *map[string]string, from map[string]string) {
+		if *into == nil {
+			*into = map[string]string{}
+		}
+		for _, k := range sortedKeys(from) {
+			if _, dup := (*into)[k]; dup {
+				b.diags.AddAttributeError(path.Root(attr).AtMapKey(k), "Conflicting Secret",
+					fmt.Sprintf("%s[%q] is also set in %s; set it in one place only.", attr, k, other))
+				continue
+			}
+			(*into)[k] = from[k]
+		}
+	}
+	merge("secret_variables_wo", "job.secret_variables", &spec.Job.SecretVariables, vars)
+	merge("secret_files_wo", "secret_files", &spec.SecretFile, files)
+	spec.WriteOnly = &containerdriver.WriteOnlySecrets{SecretVariables: vars, SecretFiles: files}
+}
+
+// readWriteOnly takes the write-only attributes from the configuration: the plan and the
+// state never hold them.
+func (m *runResourceModel) readWriteOnly(ctx context.Context, config tfsdk.Config) diag.Diagnostics {
+	var diags diag.Diagnostics
+	diags.Append(config.GetAttribute(ctx, path.Root("secret_variables_wo"), &m.SecretVariablesWO)...)
+	diags.Append(config.GetAttribute(ctx, path.Root("secret_files_wo"), &m.SecretFilesWO)...)
+	return diags
 }
 
 // resolveRunSettings applies the rules between a run and its runner. The conflicts
@@ -282,6 +343,16 @@ func resolveRunSettings(hasRunner bool, runner runnerConfigModel, job jobModel, 
 		unknown = append(unknown, "skip_permission_checks")
 	case hasRunner:
 		s.SkipChecks = runner.SkipPermissionChecks.ValueBool()
+	}
+	switch {
+	case job.MountServiceAccountToken.IsUnknown():
+		unknown = append(unknown, "job.mount_service_account_token")
+	case !job.MountServiceAccountToken.IsNull():
+		s.MountToken = job.MountServiceAccountToken.ValueBool()
+	case hasRunner && runner.MountServiceAccountToken.IsUnknown():
+		unknown = append(unknown, "job.mount_service_account_token")
+	case hasRunner:
+		s.MountToken = runner.MountServiceAccountToken.ValueBool()
 	}
 	s.SidecarImage = providerSidecar
 	if hasRunner {

@@ -5,6 +5,8 @@ import (
 	"regexp"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/dynamicvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -48,19 +50,35 @@ func serviceAccountValidators() []validator.String {
 // containerdriver_run.runner: the two must stay identical so that
 // `runner = containerdriver_runner.main.config` type-checks.
 var runnerConfigAttrTypes = map[string]attr.Type{
-	"namespace":              types.StringType,
-	"service_account":        types.StringType,
-	"pod_template":           types.StringType,
-	"skip_permission_checks": types.BoolType,
-	"sidecar_image":          types.StringType,
+	"namespace":                   types.StringType,
+	"service_account":             types.StringType,
+	"pod_template":                types.StringType,
+	"skip_permission_checks":      types.BoolType,
+	"sidecar_image":               types.StringType,
+	"mount_service_account_token": types.BoolType,
 }
+
+// podTemplateRules is what a pod template may not do, for every pod_template attribute.
+const podTemplateRules = "A template adds and changes, it never removes or replaces what the driver sets; plan fails, naming the field, on:\n" +
+	"  * an explicit `null` anywhere (in a merge patch it deletes the default) and `$patch`, `$retainKeys` or any other `$` directive;\n" +
+	"  * `metadata.namespace`; `spec.serviceAccountName` and `spec.serviceAccount` (use `job.service_account`, which `pre-checks` verifies); " +
+	"`spec.automountServiceAccountToken` (use `job.mount_service_account_token`); `spec.restartPolicy`;\n" +
+	"  * the `runner` container's `image`, `command`, `args`, `env`, `envFrom`, `volumeMounts`, `volumeDevices` and `restartPolicy`, and the same plus " +
+	"`workingDir` on every sidecar the driver builds (`outputs-fetcher`, `pre-checks`, `git-init`, `state-restore`); a driver container's name in the other list;\n" +
+	"  * a volume named like one of the driver's (`shared-directory`, `resource-inputs`, `files`, `secret-files`, `containerdriver-api-access`, `state`, " +
+	"`target`, `deployer-data`, `deployer-data-content`), any `hostPath` volume, a projected `serviceAccountToken`, and a mount of `containerdriver-api-access`;\n" +
+	"  * `hostNetwork`, `hostPID`, `hostIPC` or `shareProcessNamespace` set to `true`;\n" +
+	"  * in the pod's or any container's `securityContext`: `privileged` or `allowPrivilegeEscalation` `true`, `runAsUser: 0`, `runAsNonRoot: false`, " +
+	"a `seccompProfile` of type `Unconfined`, a `procMount` other than `Default`, `capabilities.add` other than `NET_BIND_SERVICE`, or a `capabilities.drop` without `ALL`."
 
 var runnerConfigDescriptions = map[string]string{
 	"namespace":              "The namespace the runs' Jobs are created in.",
 	"service_account":        "The service account the runs' pods run as.",
-	"pod_template":           "A pod template (YAML `PodTemplateSpec`) merged into every run's default template, before the run's own `job.pod_template`.",
+	"pod_template":           "A pod template (YAML `PodTemplateSpec`) merged into every run's default template, before the run's own `job.pod_template`, with the same rules.",
 	"skip_permission_checks": "Whether runs skip the `pre-checks` init container.",
 	"sidecar_image":          "The sidecar image the runs use instead of the provider's `sidecar_image`.",
+	"mount_service_account_token": "Whether the runs' `runner` containers get the service account's token, unless a run's " +
+		"`job.mount_service_account_token` says otherwise.",
 }
 
 func runSchema(ctx context.Context) schema.Schema {
@@ -79,6 +97,9 @@ func runSchema(ctx context.Context) schema.Schema {
 		},
 		"sidecar_image": schema.StringAttribute{
 			MarkdownDescription: runnerConfigDescriptions["sidecar_image"], Optional: true, Validators: []validator.String{validImage()},
+		},
+		"mount_service_account_token": schema.BoolAttribute{
+			MarkdownDescription: runnerConfigDescriptions["mount_service_account_token"], Optional: true,
 		},
 	}
 
@@ -149,9 +170,9 @@ func runSchema(ctx context.Context) schema.Schema {
 						Validators: namespaceValidators(),
 					},
 					"pod_template": schema.StringAttribute{
-						MarkdownDescription: "A pod template (YAML `PodTemplateSpec`) merged into the default one, e.g. to add `imagePullSecrets`, " +
-							"resources, node selectors or tolerations. `metadata.namespace`, the runner container's `image`, `command`, `args`, `env`, " +
-							"`envFrom` and `volumeMounts`, and the sidecars' `command`, `args`, `env`, `envFrom`, `volumeMounts` and `workingDir` cannot be set.",
+						MarkdownDescription: "A pod template (YAML `PodTemplateSpec`) merged into the default one (a strategic merge: containers, " +
+							"volumes and env merge by name), e.g. to add `imagePullSecrets`, resources, node selectors, tolerations, or containers and volumes of your own. " +
+							podTemplateRules,
 						Optional:   true,
 						Validators: []validator.String{validPodTemplate()},
 					},
@@ -161,10 +182,20 @@ func runSchema(ctx context.Context) schema.Schema {
 						ElementType:         types.StringType,
 					},
 					"secret_variables": schema.MapAttribute{
-						MarkdownDescription: "Environment variables of the runner container with sensitive values. They reach the pod through a Secret.",
-						Optional:            true,
-						Sensitive:           true,
-						ElementType:         types.StringType,
+						MarkdownDescription: "Environment variables of the runner container with sensitive values. They reach the pod through a Secret. " +
+							"Each value must be empty or at least 4 characters long, so that it can be masked in logs.",
+						Optional:    true,
+						Sensitive:   true,
+						ElementType: types.StringType,
+					},
+					"mount_service_account_token": schema.BoolAttribute{
+						MarkdownDescription: "Give the `runner` container the Kubernetes token of `job.service_account` (at " +
+							"`/var/run/secrets/kubernetes.io/serviceaccount`, where client libraries look for it). Taken from `runner` when not set, " +
+							"else `false`: the pod is created with `automountServiceAccountToken: false` and only the sidecars that talk to the API " +
+							"(`outputs-fetcher`, `pre-checks`, `state-restore`) get the token. Set it when the runner itself uses the API, " +
+							"for example the OpenTofu or Terraform `kubernetes` backend. The runner can then do everything the service " +
+							"account may do in the namespace, including reading the Secrets of every other run there: see the trust model below.",
+						Optional: true,
 					},
 				},
 			},
@@ -175,19 +206,23 @@ func runSchema(ctx context.Context) schema.Schema {
 				ElementType: types.StringType,
 			},
 			"secret_files": schema.MapAttribute{
-				MarkdownDescription: "Like `files`, for sensitive content. They reach the pod through a Secret.",
-				Optional:            true,
-				Sensitive:           true,
-				ElementType:         types.StringType,
+				MarkdownDescription: "Like `files`, for sensitive content. They reach the pod through a Secret. " +
+					"Each content must be empty or at least 4 characters long, so that it can be masked in logs.",
+				Optional:    true,
+				Sensitive:   true,
+				ElementType: types.StringType,
 			},
 			"source": schema.SingleNestedAttribute{
 				MarkdownDescription: "A git repository checked out into `job.shared_directory` by the `git-init` init container before the runner starts.",
 				Optional:            true,
+				Validators:          []validator.Object{sshHostKeyWarning{}},
 				Attributes: map[string]schema.Attribute{
 					"url": schema.StringAttribute{
-						MarkdownDescription: "The repository: `https://host/org/repo.git`, or over SSH `git@host:org/repo.git` or `ssh://git@host/org/repo.git`.",
-						Required:            true,
-						Validators:          []validator.String{validGitURL()},
+						MarkdownDescription: "The repository: `https://host/org/repo.git`, or over SSH `git@host:org/repo.git` or `ssh://git@host/org/repo.git`. " +
+							"It must not hold credentials (`https://user:token@...`, `https://token@...`, `ssh://user:password@...`): the URL is shown in the Job spec " +
+							"and in errors, so plan fails; use `username` and `password` (or `ssh_key`).",
+						Required:   true,
+						Validators: []validator.String{validGitURL()},
 					},
 					"ref": schema.StringAttribute{
 						MarkdownDescription: "A full branch or tag name (`refs/heads/main`, `refs/tags/v1`) or a commit SHA. The repository's HEAD when not set. " +
@@ -214,15 +249,19 @@ func runSchema(ctx context.Context) schema.Schema {
 						Sensitive:           true,
 					},
 					"known_hosts": schema.StringAttribute{
-						MarkdownDescription: "The server's SSH host keys in `known_hosts` format. When not set, the host key is not verified.",
-						Optional:            true,
+						MarkdownDescription: "The server's SSH host keys in `known_hosts` format (e.g. the output of `ssh-keyscan <host>`). " +
+							"When not set, the host key is not verified, and plan warns about it for an SSH URL.",
+						Optional: true,
 					},
 				},
 			},
 			"credentials_config": schema.SingleNestedAttribute{
 				MarkdownDescription: "How `credentials` are made available to the runner.",
 				Optional:            true,
-				Validators:          []validator.Object{objectvalidator.AlsoRequires(path.MatchRoot("credentials"))},
+				Validators: []validator.Object{objectvalidator.Any(
+					objectvalidator.AlsoRequires(path.MatchRoot("credentials")),
+					objectvalidator.AlsoRequires(path.MatchRoot("credentials_json")),
+				)},
 				Attributes: map[string]schema.Attribute{
 					"environment": schema.MapAttribute{
 						MarkdownDescription: "Environment variables of the runner, name to credential key: a key path with `.` as delimiter " +
@@ -256,9 +295,44 @@ func runSchema(ctx context.Context) schema.Schema {
 			"credentials": schema.DynamicAttribute{
 				MarkdownDescription: "The credentials object that `credentials_config` draws from: an object " +
 					"(`{ aws = { accessKeyId = ..., secretAccessKey = ... } }`) or a JSON string of one (`jsonencode(...)`, `file(\"creds.json\")`). " +
-					"It reaches the pod only through Secrets.",
+					"It reaches the pod only through Secrets. Terraform and OpenTofu themselves print the values of dynamic attributes " +
+					"in their `TF_LOG=debug` logs, sensitive or not: prefer `credentials_json`, which they do not.",
+				Optional:   true,
+				Sensitive:  true,
+				Validators: []validator.Dynamic{dynamicvalidator.ConflictsWith(path.MatchRoot("credentials_json"))},
+			},
+			"credentials_json": schema.StringAttribute{
+				MarkdownDescription: "The same credentials object as `credentials`, as a JSON string (`jsonencode({ aws = { ... } })`), " +
+					"for `credentials_config` to draw from. Unlike `credentials`, its value does not appear in Terraform's or OpenTofu's own " +
+					"`TF_LOG=debug` logs. Set one of the two.",
 				Optional:  true,
 				Sensitive: true,
+			},
+			"secret_variables_wo": schema.MapAttribute{
+				MarkdownDescription: "Like `job.secret_variables`, but write-only: never stored in the plan or the state " +
+					"(Terraform 1.11 or OpenTofu 1.11 and later). Destroy still needs them, so the provider keeps them in the Secret " +
+					"`cd-<hash of id>-write-only-secrets` of the run's namespace (labelled `containerdriver.io/role=write-only-secrets` and " +
+					"`containerdriver.io/run-id`), as readable as the run's other Secrets, and deletes it after a successful destroy " +
+					"(or `force_destroy`). Terraform cannot tell when they change: change `secrets_wo_version` to run again with new values. " +
+					"A name may not also be in `job.secret_variables`.",
+				Optional:    true,
+				Sensitive:   true,
+				WriteOnly:   true,
+				ElementType: types.StringType,
+				Validators:  []validator.Map{mapvalidator.AlsoRequires(path.MatchRoot("secrets_wo_version"))},
+			},
+			"secret_files_wo": schema.MapAttribute{
+				MarkdownDescription: "Like `secret_files`, but write-only, kept for destroy as `secret_variables_wo` is.",
+				Optional:            true,
+				Sensitive:           true,
+				WriteOnly:           true,
+				ElementType:         types.StringType,
+				Validators:          []validator.Map{mapvalidator.AlsoRequires(path.MatchRoot("secrets_wo_version"))},
+			},
+			"secrets_wo_version": schema.StringAttribute{
+				MarkdownDescription: "Any value that you change whenever `secret_variables_wo` or `secret_files_wo` change: a change runs " +
+					"the container again (`ACTION=create`) with the new values, which then replace the kept ones. Required with them.",
+				Optional: true,
 			},
 			"skip_permission_checks": schema.BoolAttribute{
 				MarkdownDescription: "Skip the `pre-checks` init container, which verifies that the service account may create the ConfigMaps and " +
@@ -301,8 +375,11 @@ func runSchema(ctx context.Context) schema.Schema {
 				Sensitive:           true,
 			},
 			"manifests": schema.DynamicAttribute{
-				MarkdownDescription: "The list of manifest locations found under `manifests_output` in the outputs, then in the secret outputs.",
-				Computed:            true,
+				MarkdownDescription: "The list of manifest locations found under `manifests_output` in the outputs, then in the secret outputs. " +
+					"Always sensitive, because part of it may come from the secret outputs: an `output` of it needs `sensitive = true`, " +
+					"and `nonsensitive(...)` shows it when you know it holds nothing secret.",
+				Computed:  true,
+				Sensitive: true,
 			},
 			"git_commit": schema.StringAttribute{
 				MarkdownDescription: "The commit `source` was checked out at.",
@@ -330,7 +407,7 @@ func runSchema(ctx context.Context) schema.Schema {
 
 // runInputAttributes are the attributes whose change runs the container again.
 var runInputAttributes = []string{
-	"runner", "job", "files", "secret_files", "source", "credentials_config", "credentials",
+	"runner", "job", "files", "secret_files", "source", "credentials_config", "credentials", "credentials_json", "secrets_wo_version",
 	"skip_permission_checks", "manifests_output", "inputs",
 	"contract", "state_path", "target", "component_descriptor", "content",
 }

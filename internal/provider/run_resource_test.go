@@ -245,11 +245,12 @@ resource "containerdriver_runner" "main" {
 				Config: runner,
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("containerdriver_runner.main", tfjsonpath.New("config"), knownvalue.ObjectExact(map[string]knownvalue.Check{
-						"namespace":              knownvalue.StringExact("runners"),
-						"service_account":        knownvalue.StringExact("runner"),
-						"pod_template":           knownvalue.StringExact("spec:\n  nodeSelector:\n    kubernetes.io/os: linux\n"),
-						"skip_permission_checks": knownvalue.Bool(false),
-						"sidecar_image":          knownvalue.Null(),
+						"namespace":                   knownvalue.StringExact("runners"),
+						"service_account":             knownvalue.StringExact("runner"),
+						"pod_template":                knownvalue.StringExact("spec:\n  nodeSelector:\n    kubernetes.io/os: linux\n"),
+						"skip_permission_checks":      knownvalue.Bool(false),
+						"sidecar_image":               knownvalue.Null(),
+						"mount_service_account_token": knownvalue.Null(),
 					})),
 					statecheck.ExpectKnownValue("containerdriver_runner.main", tfjsonpath.New("id"), knownvalue.StringExact("runners/runner")),
 				},

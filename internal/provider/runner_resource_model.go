@@ -14,17 +14,19 @@ import (
 )
 
 type runnerResourceModel struct {
-	ID                   types.String   `tfsdk:"id"`
-	Namespace            types.String   `tfsdk:"namespace"`
-	ServiceAccount       types.String   `tfsdk:"service_account"`
-	PodTemplate          types.String   `tfsdk:"pod_template"`
-	SkipPermissionChecks types.Bool     `tfsdk:"skip_permission_checks"`
-	SidecarImage         types.String   `tfsdk:"sidecar_image"`
-	CreateNamespace      types.Bool     `tfsdk:"create_namespace"`
-	CreateServiceAccount types.Bool     `tfsdk:"create_service_account"`
-	ExtraRules           types.List     `tfsdk:"extra_rules"`
-	Config               types.Object   `tfsdk:"config"`
-	Timeouts             timeouts.Value `tfsdk:"timeouts"`
+	ID                   types.String `tfsdk:"id"`
+	Namespace            types.String `tfsdk:"namespace"`
+	ServiceAccount       types.String `tfsdk:"service_account"`
+	PodTemplate          types.String `tfsdk:"pod_template"`
+	SkipPermissionChecks types.Bool   `tfsdk:"skip_permission_checks"`
+	SidecarImage         types.String `tfsdk:"sidecar_image"`
+	// MountServiceAccountToken: null means false.
+	MountServiceAccountToken types.Bool     `tfsdk:"mount_service_account_token"`
+	CreateNamespace          types.Bool     `tfsdk:"create_namespace"`
+	CreateServiceAccount     types.Bool     `tfsdk:"create_service_account"`
+	ExtraRules               types.List     `tfsdk:"extra_rules"`
+	Config                   types.Object   `tfsdk:"config"`
+	Timeouts                 timeouts.Value `tfsdk:"timeouts"`
 }
 
 type policyRuleModel struct {
@@ -39,11 +41,12 @@ type policyRuleModel struct {
 // make the namespace, and so a replacement of the run, uncertain).
 func (m *runnerResourceModel) configValue() (types.Object, diag.Diagnostics) {
 	return types.ObjectValue(runnerConfigAttrTypes, map[string]attr.Value{
-		"namespace":              m.Namespace,
-		"service_account":        m.ServiceAccount,
-		"pod_template":           m.PodTemplate,
-		"skip_permission_checks": m.SkipPermissionChecks,
-		"sidecar_image":          m.SidecarImage,
+		"namespace":                   m.Namespace,
+		"service_account":             m.ServiceAccount,
+		"pod_template":                m.PodTemplate,
+		"skip_permission_checks":      m.SkipPermissionChecks,
+		"sidecar_image":               m.SidecarImage,
+		"mount_service_account_token": m.MountServiceAccountToken,
 	})
 }
 

@@ -58,7 +58,7 @@ func runnerSchema(ctx context.Context) schema.Schema {
 			},
 			"pod_template": schema.StringAttribute{
 				MarkdownDescription: "A pod template (YAML `PodTemplateSpec`) merged into every run's default template before the run's own " +
-					"`job.pod_template`: image pull secrets, node selectors, tolerations, resources.",
+					"`job.pod_template`: image pull secrets, node selectors, tolerations, resources. " + podTemplateRules,
 				Optional:   true,
 				Validators: []validator.String{validPodTemplate()},
 			},
@@ -72,6 +72,12 @@ func runnerSchema(ctx context.Context) schema.Schema {
 				MarkdownDescription: "The sidecar image runs use instead of the provider's `sidecar_image`, e.g. a mirror in a private registry.",
 				Optional:            true,
 				Validators:          []validator.String{validImage()},
+			},
+			"mount_service_account_token": schema.BoolAttribute{
+				MarkdownDescription: "Give the runs' `runner` containers the service account's token, as `job.mount_service_account_token` " +
+					"does for one run (a run's own setting wins). Defaults to `false`: only the sidecars that talk to the API get it. " +
+					"With it, a runner can do everything the service account may do in the namespace, including reading every run's Secrets there.",
+				Optional: true,
 			},
 			"create_namespace": schema.BoolAttribute{
 				MarkdownDescription: "Create the namespace, labelled `pod-security.kubernetes.io/enforce=restricted`, and delete it on destroy. " +

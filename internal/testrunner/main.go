@@ -19,6 +19,11 @@
 //	                          and output it as "count"
 //	state_blob_bytes          write that many random bytes to STATE_PATH/blob
 //	                          (the blob's SHA-256 is always output as "state_blob_sha256")
+//	print_forms               "env:NAME" or "file:PATH" items whose value is printed to stdout
+//	                          as is, base64-encoded, JSON-quoted and URL-encoded (masking tests)
+//	list_secrets              list the Secrets of the pod's namespace with the mounted service
+//	                          account token, and output the outcome as "list_secrets":
+//	                          "listed <n>", "no token: ..." or "refused: <HTTP status>"
 //
 // With STATE_PATH set, a SIGTERM adds one to STATE_PATH/sigterms before the runner exits
 // with 143, and every run outputs that count as "sigterms": the graceful-stop tests read it.
@@ -33,9 +38,15 @@ package main
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -61,6 +72,8 @@ type inputs struct {
 	SleepAfter     float64        `json:"sleep_after_seconds"`
 	CountState     bool           `json:"count_state"`
 	StateBlobBytes int            `json:"state_blob_bytes"`
+	ListSecrets    bool           `json:"list_secrets"`
+	PrintForms     []string       `json:"print_forms"`
 }
 
 func main() {
@@ -90,6 +103,7 @@ func run() error {
 	for _, l := range in.Print {
 		fmt.Println(l)
 	}
+	printForms(in.PrintForms)
 	if dir := os.Getenv("STATE_PATH"); dir != "" {
 		countSigterms(dir)
 	}
@@ -118,6 +132,9 @@ func run() error {
 		if err := keepState(dir, in, out); err != nil {
 			return err
 		}
+	}
+	if in.ListSecrets {
+		out["list_secrets"] = listSecrets()
 	}
 	if in.SleepAfter > 0 {
 		time.Sleep(time.Duration(in.SleepAfter * float64(time.Second)))
@@ -255,4 +272,69 @@ func deployer(op string) error {
 		fmt.Fprintf(&b, "%s: %s\n", k, j)
 	}
 	return os.WriteFile(os.Getenv("EXPORTS_PATH"), []byte(b.String()), 0o644)
+}
+
+// listSecrets does what a malicious runner would: list the namespace's Secrets with the
+// service account token, if the pod gave it one.
+func listSecrets() string {
+	const dir = "/var/run/secrets/kubernetes.io/serviceaccount"
+	token, err := os.ReadFile(filepath.Join(dir, "token"))
+	if err != nil {
+		return "no token: " + err.Error()
+	}
+	ns, err := os.ReadFile(filepath.Join(dir, "namespace"))
+	if err != nil {
+		return "no namespace: " + err.Error()
+	}
+	ca, err := os.ReadFile(filepath.Join(dir, "ca.crt"))
+	if err != nil {
+		return "no ca.crt: " + err.Error()
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	host := net.JoinHostPort(os.Getenv("KUBERNETES_SERVICE_HOST"), os.Getenv("KUBERNETES_SERVICE_PORT"))
+	url := "https://" + host + "/api/v1/namespaces/" + strings.TrimSpace(string(ns)) + "/secrets"
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := client.Do(req)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "refused: " + resp.Status
+	}
+	var list struct {
+		Items []json.RawMessage `json:"items"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		return "error: " + err.Error()
+	}
+	return fmt.Sprintf("listed %d", len(list.Items))
+}
+
+// printForms prints values the way careless tools do: raw, base64, JSON and URL-encoded.
+func printForms(items []string) {
+	for _, it := range items {
+		var v string
+		switch kind, name, _ := strings.Cut(it, ":"); kind {
+		case "env":
+			v = os.Getenv(name)
+		case "file":
+			if !filepath.IsAbs(name) {
+				name = filepath.Join(os.Getenv("SCRIPTS_DIRECTORY"), name)
+			}
+			b, _ := os.ReadFile(name)
+			v = string(b)
+		}
+		j, _ := json.Marshal(v)
+		fmt.Printf("%s raw=%s\n", it, v)
+		fmt.Printf("%s base64=%s\n", it, base64.StdEncoding.EncodeToString([]byte(v)))
+		fmt.Printf("%s json=%s\n", it, j)
+		fmt.Printf("%s url=%s\n", it, url.QueryEscape(v))
+	}
 }
