@@ -220,8 +220,9 @@ func (e *Executor) ensureJob(ctx context.Context, b *Built, red *redactor) (ensu
 			return e.reattach(ctx, b, existing, red)
 		}
 		// A Job kept from an earlier run (keep_job) with the same inputs: a later run of
-		// the resource came after it, so its result is outdated. Run again.
-		e.event("Job %s/%s is a kept earlier run; replacing it", b.Job.Namespace, b.Job.Name)
+		// the resource came after it, so its result is outdated; or a Job started with other
+		// secret values. Run again.
+		e.event("Job %s/%s is a kept earlier run or had other secret values; replacing it", b.Job.Namespace, b.Job.Name)
 		if err := e.Cleanup(ctx, b.Job.Namespace, b.Job.Name); err != nil {
 			return ensured{}, fmt.Errorf("remove kept job %s/%s: %w", b.Job.Namespace, b.Job.Name, err)
 		}

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -14,8 +15,9 @@ import (
 // in-process test framework does not expose.
 
 // TestAccRun_podSecurityWarning: in a namespace that enforces nothing but warns about the
-// restricted Pod Security level, a run whose pod template adds a hostPath volume runs,
-// and `apply` prints the API server's Pod Security warning as a Terraform warning.
+// restricted Pod Security level, a run whose pod template gives the runner a host port
+// (which the provider's own pod_template rules allow) runs, and `apply` prints the API
+// server's Pod Security warning as a Terraform warning.
 func TestAccRun_podSecurityWarning(t *testing.T) {
 	t.Parallel()
 	e, c := faultEnv(t)
@@ -28,7 +30,7 @@ resource "containerdriver_run" "test" {
   %s
   inputs = { outputs = { ok = "yes" } }
 }
-`, e.jobBlock(`pod_template = "spec:\n  volumes:\n  - name: host-tmp\n    hostPath:\n      path: /tmp\n"`)))
+`, e.jobBlock(fmt.Sprintf(`pod_template = "spec:\n  containers:\n  - name: runner\n    ports:\n    - containerPort: 8080\n      hostPort: %d\n"`, 20000+os.Getpid()%10000))))
 	out, ok := c.run("apply", "-auto-approve")
 	t.Cleanup(func() {
 		if _, ok := c.run("destroy", "-auto-approve"); !ok {
@@ -39,7 +41,7 @@ resource "containerdriver_run" "test" {
 		t.Fatal("apply failed")
 	}
 	flat := strings.Join(strings.Fields(out), " ") // the CLI wraps long lines
-	for _, want := range []string{"Warning: Pod Security Warning", `would violate PodSecurity "restricted:latest"`, `volume "host-tmp"`, "hostPath", "namespace " + e.ns} {
+	for _, want := range []string{"Warning: Pod Security Warning", `would violate PodSecurity "restricted:latest"`, "hostPort", "namespace " + e.ns} {
 		if !strings.Contains(flat, want) {
 			t.Errorf("the apply output lacks %q:\n%s", want, out)
 		}
