@@ -101,3 +101,10 @@ func (e *Executor) forgetWriteOnly(ctx context.Context, spec *RunSpec) error {
 	}
 	return nil
 }
+
+// ForgetWriteOnly deletes the write-only secrets kept for spec's run. It is for a create
+// that failed before its runner started: nothing records that run, so nothing would ever
+// destroy it and delete them.
+func (e *Executor) ForgetWriteOnly(ctx context.Context, spec *RunSpec) error {
+	return e.forgetWriteOnly(ctx, spec)
+}

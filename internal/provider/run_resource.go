@@ -187,6 +187,9 @@ func (r *runResource) Create(ctx context.Context, req resource.CreateRequest, re
 		return
 	}
 	if resp.Diagnostics.HasError() {
+		// Nothing ran and nothing is recorded: the write-only secrets kept for this run's
+		// destroy would stay in the namespace forever.
+		r.forgetWriteOnly(ctx, &plan)
 		return
 	}
 	resp.Diagnostics.Append(plan.setResult(res)...)
@@ -194,6 +197,24 @@ func (r *runResource) Create(ctx context.Context, req resource.CreateRequest, re
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+// forgetWriteOnly deletes the write-only secrets kept for a create that is not recorded.
+func (r *runResource) forgetWriteOnly(ctx context.Context, m *runResourceModel) {
+	if r.data == nil {
+		return
+	}
+	spec, b := m.toSpec(ctx, r.data.sidecarImage)
+	if b.diags.HasError() || spec.WriteOnly == nil {
+		return
+	}
+	client, d := r.data.kube.Client()
+	if d.HasError() {
+		return
+	}
+	if err := (&containerdriver.Executor{Client: client}).ForgetWriteOnly(context.WithoutCancel(ctx), spec); err != nil {
+		tflog.Warn(ctx, "the write-only secrets of a failed create were not deleted", map[string]any{"error": err.Error()})
+	}
 }
 
 // claimRunID gives a create its run id: a new one, or that of an identical create whose

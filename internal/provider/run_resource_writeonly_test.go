@@ -140,3 +140,40 @@ func TestRunResource_WriteOnlyPlanChecks(t *testing.T) {
 	}
 	resource.UnitTest(t, resource.TestCase{ProtoV6ProviderFactories: testProviders, Steps: ts})
 }
+
+// A create that fails before its runner starts records nothing, so the write-only secrets
+// kept for its destroy are deleted at once instead of staying in the namespace forever.
+func TestAccRun_WriteOnlySecretsOfAnUnrecordedCreateGo(t *testing.T) {
+	e := newAccEnv(t)
+	config := e.providerBlock() + fmt.Sprintf(`
+resource "containerdriver_run" "test" {
+  job = {
+    image           = "containerdriver.local/does-not-exist:1"
+    namespace       = %q
+    service_account = "runner"
+  }
+  secret_variables_wo = { WO_TOKEN = "wo-var-never-ran" }
+  secrets_wo_version  = "1"
+}
+`, e.ns)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config:      config,
+			ExpectError: regexp.MustCompile(`could not be pulled`),
+		}, {
+			// Nothing is in the state; the namespace holds no write-only Secret.
+			Config:   config,
+			PlanOnly: true, ExpectNonEmptyPlan: true,
+			PreConfig: func() {
+				l, err := e.client.CoreV1().Secrets(e.ns).List(context.Background(), metav1.ListOptions{LabelSelector: "containerdriver.io/role=write-only-secrets"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(l.Items) != 0 {
+					t.Errorf("write-only Secrets left by a create that never ran: %d", len(l.Items))
+				}
+			},
+		}},
+	})
+}
