@@ -1,7 +1,7 @@
-// Command inigit is the git-init init container of a run's pod: it checks out the
+// Package inigit is the git-init init container of a run's pod: it checks out the
 // source repository at the requested ref, copies it (or one of its directories) into the
 // shared directory, and records the commit it used in GIT_COMMIT_FILE.
-package main
+package inigit
 
 import (
 	"context"
@@ -13,7 +13,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-func main() {
+// Main runs git-init with the process's environment and exits.
+func Main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	// run has written the (redacted) error to ERROR_FILE already.

@@ -1,7 +1,7 @@
-// Command statekeeper is the state-restore init container: before the runner starts, it
+// Package statekeeper is the state-restore init container: before the runner starts, it
 // writes the state the previous run of the same resource saved into STATE_PATH.
 // (outputs-fetcher saves it again when the runner has ended.)
-package main
+package statekeeper
 
 import (
 	"context"
@@ -9,14 +9,13 @@ import (
 	"os"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/state"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/statestore"
+	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/kube"
 )
 
-func main() {
+// Main runs state-restore with the process's environment and exits.
+func Main() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := run(ctx, os.Getenv, nil); err != nil {
@@ -31,21 +30,18 @@ func main() {
 }
 
 // run restores the state; client is nil outside tests (the in-cluster client is used).
-func run(ctx context.Context, getenv func(string) string, client kubernetes.Interface) error {
+func run(ctx context.Context, getenv func(string) string, client kube.Client) error {
 	dir, runID, ns := getenv(contract.EnvStatePath), getenv(contract.EnvRunID), getenv(contract.EnvPodNamespace)
 	if dir == "" || runID == "" || ns == "" {
 		return fmt.Errorf("%s, %s and %s must be set", contract.EnvStatePath, contract.EnvRunID, contract.EnvPodNamespace)
 	}
 	if client == nil {
-		cfg, err := rest.InClusterConfig()
-		if err != nil {
-			return fmt.Errorf("in-cluster config: %w", err)
-		}
-		if client, err = kubernetes.NewForConfig(cfg); err != nil {
+		var err error
+		if client, err = kube.InCluster("containerdriver-state-restore", 30*time.Second); err != nil {
 			return err
 		}
 	}
-	n, err := (&state.Store{Client: client, Namespace: ns, RunID: runID}).RestoreDir(ctx, dir)
+	n, err := (&statestore.Store{Secrets: client.Secrets(ns), Namespace: ns, RunID: runID}).RestoreDir(ctx, dir)
 	if err != nil {
 		return fmt.Errorf("restore the state of run %s: %w (the service account needs get and list on secrets)", runID, err)
 	}
