@@ -38,8 +38,10 @@ type providerModel struct {
 	ProxyURL              types.String `tfsdk:"proxy_url"`
 	Exec                  types.Object `tfsdk:"exec"`
 	SidecarImage          types.String `tfsdk:"sidecar_image"`
-	QPS                   types.Float64 `tfsdk:"qps"`
-	Burst                 types.Int64   `tfsdk:"burst"`
+
+	// The client's rate limit (provider_ratelimit.go).
+	QPS   types.Float64 `tfsdk:"qps"`
+	Burst types.Int64   `tfsdk:"burst"`
 }
 
 var execAttrTypes = map[string]attr.Type{
