@@ -128,6 +128,8 @@ type results struct {
 	Requests   map[string][]requestCounts
 	PeakRSSKiB map[int]int64
 	ImageBytes int64
+	// Failures are the rows whose measurement failed in some round, and why.
+	Failures map[string]string `json:",omitempty"`
 }
 
 // The rows of the table, in order.
@@ -279,10 +281,10 @@ func setup(t *testing.T, root string) *bench {
 	b.config("empty", `resource "terraform_data" "bench" {
   input = var.tag
 }`)
-	b.config("run", b.runHCL(""))
-	b.config("many", b.runHCL(""))
+	b.config("run", b.runHCL("", ""))
+	b.config("many", b.runHCL(manyRunsJob, ""))
 	for _, v := range variants {
-		b.config(v.dir, b.runHCL(v.hcl(b)))
+		b.config(v.dir, b.runHCL("", v.hcl(b)))
 	}
 	// The first command of a kind pays for cold caches: one untimed warm-up of each.
 	b.progress("warming up (untimed)")
@@ -308,15 +310,26 @@ variable "n" {
 }
 `
 
-func (b *bench) runHCL(extra string) string {
+// runHCL is the configuration of var.n runs of the no-op image; job and extra are added
+// to the job attribute and to the resource.
+func (b *bench) runHCL(job, extra string) string {
 	return fmt.Sprintf(`resource "containerdriver_run" "bench" {
   count  = var.n
   runner = { namespace = %q, service_account = %q }
-  job    = { image = %q }
+  job    = {
+    image = %q
+    %s
+  }
   inputs = { tag = var.tag }
   %s
-}`, b.ns, testcluster.RunnerServiceAccount, b.img, extra)
+}`, b.ns, testcluster.RunnerServiceAccount, b.img, job, extra)
 }
+
+// manyRunsJob lowers the runner's memory request from the default 1 GiB for the
+// many-run rows: the single node has 23 GiB allocatable, so that 50 runs at 1 GiB each
+// cannot all be scheduled (the runs past about 20 fail as Unschedulable), and the bare pods
+// they are compared with request nothing.
+const manyRunsJob = `pod_template = yamlencode({ spec = { containers = [{ name = "runner", resources = { requests = { memory = "64Mi" } } }] } })`
 
 func (b *bench) config(dir, body string) {
 	d := filepath.Join(b.work, dir)
@@ -332,34 +345,76 @@ func (b *bench) progress(format string, args ...any) {
 	fmt.Printf("bench %6.1fs: %s\n", time.Since(b.start).Seconds(), fmt.Sprintf(format, args...))
 }
 
-// measure runs f and records its duration under row.
+// measure runs f and records its duration under row (not when f reports a failure).
 func (b *bench) measure(row string, f func() time.Duration) {
 	d := f()
+	if d < 0 {
+		return
+	}
 	b.res.Samples[row] = append(b.res.Samples[row], d.Seconds())
 	b.progress("round %d: %-60s %6.2fs", b.round, plain(row), d.Seconds())
 }
 
 func plain(row string) string { return strings.ReplaceAll(row, "`", "") }
 
-// run runs a command with the bench's environment and fails the test when it fails.
-func (b *bench) run(extraEnv []string, name string, args ...string) string {
+// try runs a command with the bench's environment.
+func (b *bench) try(extraEnv []string, name string, args ...string) (string, error) {
 	cmd := exec.Command(name, args...)
 	cmd.Env = append(append([]string{}, b.env...), extraEnv...)
 	cmd.Dir = b.work
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		b.t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+		return string(out), fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out)
 	}
-	return string(out)
+	return string(out), nil
+}
+
+// run is try that fails the test when the command fails.
+func (b *bench) run(extraEnv []string, name string, args ...string) string {
+	out, err := b.try(extraEnv, name, args...)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return out
 }
 
 func (b *bench) kubectl(args ...string) string {
 	return b.run(nil, "kubectl", append([]string{"-n", b.ns}, args...)...)
 }
 
+// failed records that a row's measurement failed (the many-run rows may meet the node's
+// limits) and returns the duration measure skips.
+func (b *bench) failed(row string, err error) time.Duration {
+	msg := err.Error()
+	// The first diagnostic says why; the rest repeats it for every run.
+	for _, l := range strings.Split(msg, "\n") {
+		if l = strings.TrimSpace(l); strings.HasPrefix(l, "Error:") || strings.Contains(l, "Unschedulable") {
+			msg = l
+			break
+		}
+	}
+	if len(msg) > 300 {
+		msg = msg[:300] + "..."
+	}
+	if b.res.Failures == nil {
+		b.res.Failures = map[string]string{}
+	}
+	b.res.Failures[row] = fmt.Sprintf("round %d: %s", b.round, msg)
+	b.progress("round %d: %s FAILED: %s", b.round, plain(row), msg)
+	return -1
+}
+
 // tfRun runs terraform in a configuration directory with the provider counting its
 // requests, and returns how long it took and the counts.
 func (b *bench) tfRun(dir string, args ...string) (time.Duration, requestCounts) {
+	d, c, err := b.tfTry(dir, args...)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return d, c
+}
+
+func (b *bench) tfTry(dir string, args ...string) (time.Duration, requestCounts, error) {
 	counts, err := os.MkdirTemp(b.work, "requests-")
 	if err != nil {
 		b.t.Fatal(err)
@@ -368,7 +423,7 @@ func (b *bench) tfRun(dir string, args ...string) (time.Duration, requestCounts)
 	full := append([]string{"-chdir=" + filepath.Join(b.work, dir)}, args...)
 	full = append(full, "-auto-approve", "-input=false", "-no-color")
 	start := time.Now()
-	b.run([]string{countRequests + "=" + counts}, b.tf, full...)
+	_, runErr := b.try([]string{countRequests + "=" + counts}, b.tf, full...)
 	d := time.Since(start)
 	sum := requestCounts{Requests: map[string]int{}}
 	files, _ := filepath.Glob(filepath.Join(counts, "requests-*.json"))
@@ -387,7 +442,7 @@ func (b *bench) tfRun(dir string, args ...string) (time.Duration, requestCounts)
 		sum.Throttled += c.Throttled
 		sum.ThrottledSeconds += c.ThrottledSeconds
 	}
-	return d, sum
+	return d, sum, runErr
 }
 
 // forget drops a configuration's state and what its runs keep in the cluster (state
@@ -435,8 +490,13 @@ func (b *bench) manyRuns(n int) time.Duration {
 	stop := make(chan struct{})
 	peak := make(chan int64)
 	go func() { peak <- b.samplePeakRSS(stop) }()
-	d, c := b.tfRun("many", "apply", fmt.Sprintf("-parallelism=%d", n), "-var", fmt.Sprintf("n=%d", n), "-var", fmt.Sprintf("tag=r%d", b.round))
+	d, c, err := b.tfTry("many", "apply", fmt.Sprintf("-parallelism=%d", n), "-var", fmt.Sprintf("n=%d", n), "-var", fmt.Sprintf("tag=r%d", b.round))
 	close(stop)
+	if err != nil {
+		<-peak
+		b.forget("many")
+		return b.failed(rowRuns(n), err)
+	}
 	if p := <-peak; p > b.res.PeakRSSKiB[n] {
 		b.res.PeakRSSKiB[n] = p
 	}
