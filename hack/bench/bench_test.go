@@ -36,6 +36,7 @@ const (
 	envTF          = "BENCH_TF"           // the CLI (default terraform, else OpenTofu)
 	envCommand     = "BENCH_COMMAND"      // the command line quoted on the page
 	envRender      = "BENCH_RENDER"       // 1: write the page from results.json, measure nothing
+	envResults     = "BENCH_RESULTS"      // the results file (default hack/bench/results.json)
 	countRequests  = "CONTAINERDRIVER_COUNT_REQUESTS"
 )
 
@@ -45,7 +46,7 @@ func TestBench(t *testing.T) {
 		t.Skip("make bench runs this (" + envBench + "=1)")
 	}
 	root := moduleRoot(t)
-	resultsFile := filepath.Join(root, "hack", "bench", "results.json")
+	resultsFile := envOr(envResults, filepath.Join(root, "hack", "bench", "results.json"))
 	page := envOr(envPage, filepath.Join(root, "docs-templates", "guides", "performance.md.tmpl"))
 	if os.Getenv(envRender) == "1" {
 		var r results

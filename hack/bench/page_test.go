@@ -201,7 +201,7 @@ This page is written by `+"`make bench`"+`; the notes at its end are kept in
 	}
 	p("| **total** (median over the rounds) | %s |\n", strings.Join(totals, " | "))
 	p("| requests held back by client-side throttling (the command's total wait) | %s |\n", strings.Join(throttled, " | "))
-	p("\nThe breakdown is the last round's; the provider's default `qps` and `burst` are 50 and 100.\n")
+	p("\nThe breakdown is the last round's, with the provider's default `qps` and `burst` (50 and 500).\n")
 
 	p("\n## Memory and image size\n\n| what | measured | target | | before |\n|---|---|---|---|---|\n")
 	for _, n := range scales {

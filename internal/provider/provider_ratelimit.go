@@ -26,7 +26,8 @@ func qpsAttribute() schema.Float64Attribute {
 func burstAttribute() schema.Int64Attribute {
 	return schema.Int64Attribute{
 		MarkdownDescription: fmt.Sprintf("The number of requests the provider's Kubernetes client may send at once above `qps` "+
-			"before it throttles, e.g. when many runs of one apply start together. Defaults to `%d`.", defaultBurst),
+			"before it throttles. The runs of one apply start together and send about 10 requests each before they wait by watches; "+
+			"the default, `%d`, lets 50 runs start without being held back.", defaultBurst),
 		Optional:   true,
 		Validators: []validator.Int64{int64validator.AtLeast(1)},
 	}
