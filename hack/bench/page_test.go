@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -257,9 +258,9 @@ func machine() string {
 	if raw, err := os.ReadFile("/proc/meminfo"); err == nil {
 		for l := range strings.Lines(string(raw)) {
 			if f := strings.Fields(l); len(f) >= 2 && f[0] == "MemTotal:" {
-				var kb float64
-				fmt.Sscan(f[1], &kb)
-				mem = fmt.Sprintf("%.1f GiB", kb/(1<<20))
+				if kb, err := strconv.ParseFloat(f[1], 64); err == nil {
+					mem = fmt.Sprintf("%.1f GiB", kb/(1<<20))
+				}
 			}
 		}
 	}
