@@ -37,6 +37,8 @@ const (
 	envCommand     = "BENCH_COMMAND"      // the command line quoted on the page
 	envRender      = "BENCH_RENDER"       // 1: write the page from results.json, measure nothing
 	envResults     = "BENCH_RESULTS"      // the results file (default hack/bench/results.json)
+	envBefore      = "BENCH_BEFORE"       // results of the code before, shown next to these
+	envBeforeLabel = "BENCH_BEFORE_LABEL" // what the code before was, e.g. "main at abc123"
 	countRequests  = "CONTAINERDRIVER_COUNT_REQUESTS"
 )
 
@@ -57,6 +59,7 @@ func TestBench(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", resultsFile, err)
 		}
+		r.addBefore(t)
 		r.writePage(t, root, page)
 		return
 	}
@@ -95,6 +98,7 @@ func TestBench(t *testing.T) {
 	r.Date = time.Now().UTC().Format("2006-01-02 15:04 UTC")
 	r.Machine, r.Kubernetes, r.CLI = machine(), b.kubeVersion(), b.tfVersion
 	r.LoadEnd, r.Duration = loadavg(), time.Since(b.start).Round(time.Second).String()
+	r.addBefore(t)
 	raw, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		t.Fatal(err)
@@ -131,6 +135,28 @@ type results struct {
 	ImageBytes int64
 	// Failures are the rows whose measurement failed in some round, and why.
 	Failures map[string]string `json:",omitempty"`
+	// Before are the results of the same benchmark on the code before (BENCH_BEFORE),
+	// BeforeLabel what that code was.
+	Before      *results `json:",omitempty"`
+	BeforeLabel string   `json:",omitempty"`
+}
+
+// addBefore sets r.Before from BENCH_BEFORE, when set.
+func (r *results) addBefore(t *testing.T) {
+	f := os.Getenv(envBefore)
+	if f == "" {
+		return
+	}
+	var before results
+	raw, err := os.ReadFile(f)
+	if err == nil {
+		err = json.Unmarshal(raw, &before)
+	}
+	if err != nil {
+		t.Fatalf("%s=%s: %v", envBefore, f, err)
+	}
+	before.Before = nil
+	r.Before, r.BeforeLabel = &before, envOr(envBeforeLabel, "before")
 }
 
 // The rows of the table, in order.

@@ -122,7 +122,15 @@ This page is written by `+"`make bench`"+`; the notes at its end are kept in
 `, r.Command, rounds, plural(rounds, "round"), scaleRounds, plural(scaleRounds, "round"), r.Date,
 		r.Machine, r.Kubernetes, r.CLI, r.LoadStart, r.LoadEnd, r.Duration)
 
-	p("## One run\n\n| what | median | spread | before (issue 11) |\n|---|---|---|---|\n")
+	bb := r.Before
+	if bb != nil {
+		p("The \"before\" columns are the same benchmark run on %s (`%s`, %s, %s; load %s to %s): "+
+			"the code before this page's changes, measured the same way on the same machine.\n\n",
+			r.BeforeLabel, bb.Command, bb.Date, bb.Duration, bb.LoadStart, bb.LoadEnd)
+		p("## One run\n\n| what | median | spread | before (%s) | before (issue 11) |\n|---|---|---|---|---|\n", r.BeforeLabel)
+	} else {
+		p("## One run\n\n| what | median | spread | before (issue 11) |\n|---|---|---|---|\n")
+	}
 	rows := []string{rowBarePod, rowJobScript, rowEmptyApply, rowCreate, rowUpdate, rowDestroy}
 	for _, v := range variants {
 		rows = append(rows, v.row)
@@ -133,30 +141,65 @@ This page is written by `+"`make bench`"+`; the notes at its end are kept in
 		if bf == "" {
 			bf = "not measured"
 		}
+		if bb != nil {
+			bm, _ := bb.cell(r)
+			p("| %s | %s | %s | %s | %s |\n", r, m, s, bm, bf)
+			continue
+		}
 		p("| %s | %s | %s | %s |\n", r, m, s, bf)
 	}
 
 	empty, bare, job := b.median(rowEmptyApply), b.median(rowBarePod), b.median(rowJobScript)
 	p("\n## Ratios and targets\n\nA run's own cost is the apply minus the empty apply (Terraform's start-up, plan and state).\n\n")
-	p("| ratio | measured | target | |\n|---|---|---|---|\n")
-	for _, r := range []struct{ name, row string }{{"create", rowCreate}, {"update", rowUpdate}, {"destroy", rowDestroy}} {
-		own := b.median(r.row) - empty
-		p("| %s: (apply - empty apply) / bare pod | %s | at most 1.30x | %s |\n", r.name, ratio(own, bare), verdict(own/bare, 1.3))
-		p("| %s: (apply - empty apply) / kubectl Job script | %s | at most 0.85x | %s |\n", r.name, ratio(own, job), verdict(own/job, 0.85))
+	// was is the same ratio before, as a last column (nothing without a before run).
+	was := func(f func(*results) string) string {
+		if bb == nil {
+			return ""
+		}
+		return " " + f(bb) + " |"
+	}
+	head := "| ratio | measured | target | |"
+	if bb != nil {
+		head += " before (" + r.BeforeLabel + ") |"
+	}
+	p("%s\n|%s\n", head, strings.Repeat("---|", strings.Count(head, "|")-1))
+	for _, row := range []struct{ name, row string }{{"create", rowCreate}, {"update", rowUpdate}, {"destroy", rowDestroy}} {
+		own := b.median(row.row) - empty
+		p("| %s: (apply - empty apply) / bare pod | %s | at most 1.30x | %s |%s\n", row.name, ratio(own, bare), verdict(own/bare, 1.3),
+			was(func(x *results) string { return ratio(x.median(row.row)-x.median(rowEmptyApply), x.median(rowBarePod)) }))
+		p("| %s: (apply - empty apply) / kubectl Job script | %s | at most 0.85x | %s |%s\n", row.name, ratio(own, job), verdict(own/job, 0.85),
+			was(func(x *results) string {
+				return ratio(x.median(row.row)-x.median(rowEmptyApply), x.median(rowJobScript))
+			}))
 	}
 	for _, v := range variants {
-		p("| %s / create | %s | | |\n", v.row, ratio(b.median(v.row), b.median(rowCreate)))
+		p("| %s / create | %s | | |%s\n", v.row, ratio(b.median(v.row), b.median(rowCreate)),
+			was(func(x *results) string { return ratio(x.median(v.row), x.median(rowCreate)) }))
 	}
 
-	p("\n## Many runs in one apply\n\n| runs | runs in one apply | bare pods at once | runs / pods | target |\n|---|---|---|---|---|\n")
-	p("| 1 | %.2f s | %.2f s | %s | at most 1.30x: %s |\n", b.median(rowCreate), bare, ratio(b.median(rowCreate), bare), verdict(b.median(rowCreate)/bare, 1.3))
+	head = "| runs | runs in one apply | bare pods at once | runs / pods | target |"
+	if bb != nil {
+		head += " before (" + r.BeforeLabel + "): runs, pods, runs / pods |"
+	}
+	p("\n## Many runs in one apply\n\n%s\n|%s\n", head, strings.Repeat("---|", strings.Count(head, "|")-1))
+	wasMany := func(runsRow, podsRow string) string {
+		return was(func(x *results) string {
+			if len(x.Samples[runsRow]) == 0 {
+				return "failed: " + x.Failures[runsRow]
+			}
+			return fmt.Sprintf("%.2f s, %.2f s, %s", x.median(runsRow), x.median(podsRow), ratio(x.median(runsRow), x.median(podsRow)))
+		})
+	}
+	p("| 1 | %.2f s | %.2f s | %s | at most 1.30x: %s |%s\n", b.median(rowCreate), bare, ratio(b.median(rowCreate), bare),
+		verdict(b.median(rowCreate)/bare, 1.3), wasMany(rowCreate, rowBarePod))
 	for _, n := range scales {
 		runs, pods := b.median(rowRuns(n)), b.median(rowPods(n))
 		if len(r.Samples[rowRuns(n)]) == 0 {
-			p("| %d | failed (below) | %.2f s | | at most 1.30x: **not met** |\n", n, pods)
+			p("| %d | failed (below) | %.2f s | | at most 1.30x: **not met** |%s\n", n, pods, wasMany(rowRuns(n), rowPods(n)))
 			continue
 		}
-		p("| %d | %.2f s | %.2f s | %s | at most 1.30x: %s |\n", n, runs, pods, ratio(runs, pods), verdict(runs/pods, 1.3))
+		p("| %d | %.2f s | %.2f s | %s | at most 1.30x: %s |%s\n", n, runs, pods, ratio(runs, pods), verdict(runs/pods, 1.3),
+			wasMany(rowRuns(n), rowPods(n)))
 	}
 	p("\nIssue 11 measured 20 runs in one apply at 55.3 s and 20 bare pods at 28.6 s before: 1.93x.\n")
 
@@ -202,15 +245,31 @@ This page is written by `+"`make bench`"+`; the notes at its end are kept in
 	}
 	p("| **total** (median over the rounds) | %s |\n", strings.Join(totals, " | "))
 	p("| requests held back by client-side throttling (the command's total wait) | %s |\n", strings.Join(throttled, " | "))
+	if bb != nil {
+		var bt []string
+		for _, c := range cols {
+			m, _ := bb.medianRequests(c)
+			bt = append(bt, fmt.Sprintf("%.1f", m))
+		}
+		p("| total before (%s) | %s |\n", r.BeforeLabel, strings.Join(bt, " | "))
+	}
 	p("\nThe breakdown is the last round's, with the provider's default `qps` and `burst` (50 and 500).\n")
 
 	p("\n## Memory and image size\n\n| what | measured | target | | before |\n|---|---|---|---|---|\n")
 	for _, n := range scales {
 		mib := float64(r.PeakRSSKiB[n]) / 1024
-		p("| provider's peak RSS (VmHWM) with %d runs in flight | %.0f MiB | at most 150 MiB | %s | not measured |\n", n, mib, verdict(mib, 150))
+		wasRSS := "not measured"
+		if bb != nil && bb.PeakRSSKiB[n] > 0 {
+			wasRSS = fmt.Sprintf("%.0f MiB (%s)", float64(bb.PeakRSSKiB[n])/1024, r.BeforeLabel)
+		}
+		p("| provider's peak RSS (VmHWM) with %d runs in flight | %.0f MiB | at most 150 MiB | %s | %s |\n", n, mib, verdict(mib, 150), wasRSS)
 	}
 	mb := float64(r.ImageBytes) / 1e6
-	p("| sidecar image, uncompressed | %.1f MB | at most 30 MB | %s | 156 MB |\n", mb, verdict(mb, 30))
+	wasImage := "156 MB (issue 11)"
+	if bb != nil && bb.ImageBytes > 0 {
+		wasImage = fmt.Sprintf("%.1f MB (%s)", float64(bb.ImageBytes)/1e6, r.BeforeLabel)
+	}
+	p("| sidecar image, uncompressed | %.1f MB | at most 30 MB | %s | %s |\n", mb, verdict(mb, 30), wasImage)
 
 	if len(r.Failures) > 0 {
 		p("\n## Failed measurements\n\n")
@@ -294,7 +353,7 @@ func TestPage(t *testing.T) {
 		"| create jobs | 1 |", "| watch pods | 1 |", "| 0.1 |",
 		"| 3 (1.50 s) |",
 		"| 200 MiB | at most 150 MiB | **not met** |",
-		"| 24.0 MB | at most 30 MB | met | 156 MB |",
+		"| 24.0 MB | at most 30 MB | met | 156 MB (issue 11) |",
 		"(3 rounds of the single-run rows, 1 round of the many-run rows)",
 	} {
 		if !strings.Contains(page, want) {
@@ -303,5 +362,22 @@ func TestPage(t *testing.T) {
 	}
 	if strings.Contains(page, "{{") {
 		t.Error("the page holds {{, which tfplugindocs would take for a template action")
+	}
+
+	// With the results of the code before, each table gets its before column.
+	was := *r
+	was.Samples = map[string][]float64{rowBarePod: {4}, rowJobScript: {5}, rowEmptyApply: {0}, rowCreate: {8}, rowRuns(10): {30}, rowPods(10): {10}}
+	was.ImageBytes = 156_000_000
+	r.Before, r.BeforeLabel = &was, "main"
+	page = r.page(t.TempDir())
+	for _, want := range []string{
+		"| `terraform apply` of one `containerdriver_run`: create | 4.50 s | 4.00 to 5.00 s | 8.00 s | 7.5 s |",
+		"| create: (apply - empty apply) / bare pod | 1.00x | at most 1.30x | met | 2.00x |",
+		"| 10 | 20.00 s | 10.00 s | 2.00x | at most 1.30x: **not met** | 30.00 s, 10.00 s, 3.00x |",
+		"| 24.0 MB | at most 30 MB | met | 156.0 MB (main) |",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page with a before run lacks %q:\n%s", want, page)
+		}
 	}
 }

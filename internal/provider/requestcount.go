@@ -46,9 +46,12 @@ func countRequests(cfg *rest.Config, dir string) {
 			return resp, err
 		})
 	})
-	// The clientset shares one limiter between its API groups when none is given; this
-	// is that limiter, timed.
-	cfg.RateLimiter = &timedLimiter{RateLimiter: flowcontrol.NewTokenBucketRateLimiter(cfg.QPS, cfg.Burst), c: c}
+	// The clientset shares one limiter between its API groups when none is given and QPS
+	// is set; this is that limiter, timed. (Without QPS each group has client-go's default
+	// limiter of its own, which is left alone and not timed.)
+	if cfg.QPS > 0 && cfg.RateLimiter == nil {
+		cfg.RateLimiter = &timedLimiter{RateLimiter: flowcontrol.NewTokenBucketRateLimiter(cfg.QPS, cfg.Burst), c: c}
+	}
 }
 
 type roundTripperFunc func(*http.Request) (*http.Response, error)
