@@ -22,8 +22,9 @@ func TestPrintVersion(t *testing.T) {
 	}
 }
 
-// TestSidecarsCarryTheVersion builds every sidecar with the release's ldflags (as
-// .goreleaser.yml does) and asks it for its version.
+// TestSidecarsCarryTheVersion builds the sidecar image's binaries with the release's
+// ldflags (as .goreleaser.yml does) and asks every sidecar, called by its command's name
+// as in the image, for its version.
 func TestSidecarsCarryTheVersion(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the sidecars")
@@ -32,10 +33,16 @@ func TestSidecarsCarryTheVersion(t *testing.T) {
 	const v = "9.8.7-rc.1"
 	ldflags := "-s -w -X github.com/containerdriver/terraform-provider-containerdriver/internal/buildinfo.Version=" + v
 	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", ldflags, "-o", dir+"/",
-		"../../sidecars/outputsfetcher", "../../sidecars/prechecks", "../../sidecars/inigit", "../../sidecars/statekeeper", "../../sidecars/runnerhelper")
+		"../../sidecars/sidecar", "../../sidecars/runnerhelper")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	// The image links each command path to the multi-call binary (sidecars/sidecar).
+	for _, link := range []string{"outputsfetcher", "prechecks", "inigit", "statekeeper"} {
+		if err := os.Symlink("sidecar", filepath.Join(dir, link)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for bin, name := range map[string]string{
 		"outputsfetcher": "outputs-fetcher", "prechecks": "pre-checks", "inigit": "git-init",

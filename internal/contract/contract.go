@@ -69,9 +69,11 @@ const (
 	ContainerGitInit        = "git-init"
 )
 
-// The sidecar image holds the three binaries at these paths.
+// The sidecar image's programs are at these paths: symbolic links to its one binary,
+// SidecarBinary (see SidecarCommands), except the runner helper.
 const (
 	SidecarBinDir         = "/opt/container-driver"
+	SidecarBinary         = SidecarBinDir + "/sidecar"
 	OutputsFetcherCommand = SidecarBinDir + "/outputsfetcher"
 	PreChecksCommand      = SidecarBinDir + "/prechecks"
 	GitInitCommand        = SidecarBinDir + "/inigit"
@@ -260,6 +262,12 @@ const (
 	// KeyStateError (outputs ConfigMap) says why the state could not be saved.
 	KeyStateError = "state-error"
 )
+
+// SidecarCommands are the command paths that link to SidecarBinary, which runs the
+// program its name names.
+func SidecarCommands() []string {
+	return []string{OutputsFetcherCommand, PreChecksCommand, GitInitCommand, StateKeeperCommand}
+}
 
 // ExportsFile is EXPORTS_PATH.
 func ExportsFile(shared string) string { return path.Join(shared, ExportsFileName) }

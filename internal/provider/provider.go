@@ -146,6 +146,8 @@ func providerSchema() schema.Schema {
 				Optional:   true,
 				Validators: []validator.String{validImage()},
 			},
+			"qps":   qpsAttribute(),
+			"burst": burstAttribute(),
 		},
 		Blocks: map[string]schema.Block{
 			"exec": schema.SingleNestedBlock{

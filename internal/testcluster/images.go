@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,48 +26,26 @@ const ImageRegistry = "containerdriver.local"
 // there is not imported again.
 const configLabel = "containerdriver.dev/image-id"
 
-// sidecarBinary is one binary of the sidecar image.
-type sidecarBinary struct {
-	pkg  string // package, relative to the module root
-	path string // path in the image
-}
+// The sidecar image's binaries: the multi-call one (./sidecars/sidecar), which the
+// contract's command paths link to, and the runner helper, a binary of its own because the
+// runner templates copy it into their images.
+var sidecarPackages = []string{"./sidecars/sidecar", "./sidecars/runnerhelper"}
 
-// requiredSidecars must exist for SidecarImage to build; every other main package under
-// ./sidecars joins them (e.g. runnerhelper, statekeeper), at /opt/container-driver/<dir>.
-var requiredSidecars = []sidecarBinary{
-	{pkg: "./sidecars/outputsfetcher", path: contract.OutputsFetcherCommand},
-	{pkg: "./sidecars/prechecks", path: contract.PreChecksCommand},
-	{pkg: "./sidecars/inigit", path: contract.GitInitCommand},
-}
-
-// sidecarImagePath is where the binary of ./sidecars/<dir> goes in the image.
-func sidecarImagePath(dir string) string {
-	if dir == "runnerhelper" {
-		return contract.RunnerHelperCommand
+// sidecarImageSpec is the sidecar image's content, from the binaries of sidecarPackages
+// built into dir.
+func sidecarImageSpec(dir string) imagebuild.Spec {
+	spec := imagebuild.Spec{
+		User: "1000:1000",
+		Dirs: []imagebuild.Dir{{Path: "/tmp", Mode: 0o1777}},
+		Files: []imagebuild.File{
+			{Path: contract.SidecarBinary, Source: filepath.Join(dir, "sidecar"), Mode: 0o755},
+			{Path: contract.RunnerHelperCommand, Source: filepath.Join(dir, "runnerhelper"), Mode: 0o755},
+		},
 	}
-	return path.Join(contract.SidecarBinDir, dir)
-}
-
-// sidecarBinaries lists the sidecar image's binaries: the required ones and every other
-// directory of ./sidecars holding a main package. A variable so that this package's
-// tests can stand in for the sidecars.
-var sidecarBinaries = func(root string) ([]sidecarBinary, error) {
-	var out []sidecarBinary
-	for _, b := range requiredSidecars {
-		if _, err := os.Stat(filepath.Join(root, b.pkg)); err != nil {
-			return nil, fmt.Errorf("package %s does not exist in %s", b.pkg, root)
-		}
-		out = append(out, b)
+	for _, c := range contract.SidecarCommands() {
+		spec.Symlinks = append(spec.Symlinks, imagebuild.Symlink{Path: c, Target: path.Base(contract.SidecarBinary)})
 	}
-	dirs, _ := filepath.Glob(filepath.Join(root, "sidecars", "*", "main.go"))
-	for _, m := range dirs {
-		dir := filepath.Base(filepath.Dir(m))
-		b := sidecarBinary{pkg: "./sidecars/" + dir, path: sidecarImagePath(dir)}
-		if !slices.Contains(out, b) {
-			out = append(out, b)
-		}
-	}
-	return out, nil
+	return spec
 }
 
 var (
@@ -81,11 +58,11 @@ var (
 	runnerErr  error
 )
 
-// SidecarImage builds the sidecar image from this module's ./sidecars packages (static
-// binaries in /opt/container-driver: outputsfetcher, prechecks, inigit, and every other
-// sidecar such as runner-helper and statekeeper), imports it into the local cluster, and returns
-// its reference, containerdriver.local/sidecars:test-<content hash>. It builds once per
-// test process; the same code gives the same tag, which is not imported twice.
+// SidecarImage builds the sidecar image from this module's ./sidecars (the multi-call
+// binary at /opt/container-driver/sidecar with the contract's command paths linked to it,
+// and runner-helper), imports it into the local cluster, and returns its reference,
+// containerdriver.local/sidecars:test-<content hash>. It builds once per test process;
+// the same code gives the same tag, which is not imported twice.
 func SidecarImage(t testing.TB) string {
 	t.Helper()
 	RestConfig(t) // skip (or fail) first when there is no cluster
@@ -101,30 +78,18 @@ func buildSidecarImage() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	bins, err := sidecarBinaries(root)
-	if err != nil {
-		return "", err
-	}
-	var pkgs []string
-	for _, b := range bins {
-		if !slices.Contains(pkgs, b.pkg) {
-			pkgs = append(pkgs, b.pkg)
-		}
-	}
 	dir, err := os.MkdirTemp(workDir(), "sidecars-")
 	if err != nil {
 		return "", err
 	}
-	// One go build for all of them: the packages share most dependencies.
-	if err := goBuild(root, dir+string(filepath.Separator), pkgs...); err != nil {
+	// One go build for both: they share most dependencies.
+	if err := goBuild(root, dir+string(filepath.Separator), sidecarPackages...); err != nil {
 		return "", err
 	}
-	spec := imagebuild.Spec{User: "1000:1000", Dirs: []imagebuild.Dir{{Path: "/tmp", Mode: 0o1777}}}
+	spec := sidecarImageSpec(dir)
 	var files []string
-	for _, b := range bins {
-		f := filepath.Join(dir, path.Base(b.pkg))
-		spec.Files = append(spec.Files, imagebuild.File{Path: b.path, Source: f, Mode: 0o755})
-		files = append(files, f)
+	for _, f := range spec.Files {
+		files = append(files, f.Source)
 	}
 	sum, err := hashFiles(files...)
 	if err != nil {

@@ -3,10 +3,8 @@ package testcluster
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"path"
 	"slices"
 	"strings"
 	"testing"
@@ -238,41 +236,25 @@ func logPod(t *testing.T, c kubernetes.Interface, ns string, p *corev1.Pod) {
 }
 
 // TestAccCluster_SidecarImage builds the sidecar image, checks it is in the cluster's
-// containerd with the binaries at the contract's paths, and that a second import of the
-// same content is skipped. Until ./sidecars exists, the smoke tool stands in for them.
+// containerd with the programs at the contract's paths, and that a second import of the
+// same content is skipped.
 func TestAccCluster_SidecarImage(t *testing.T) {
 	RestConfig(t)
-	root, err := moduleRoot()
-	if err != nil {
-		t.Fatal(err)
+	spec := sidecarImageSpec(t.TempDir())
+	var got []string
+	for _, f := range spec.Files {
+		got = append(got, f.Path)
 	}
-	want := []string{contract.OutputsFetcherCommand, contract.PreChecksCommand, contract.GitInitCommand}
-	if _, err := os.Stat(filepath.Join(root, "sidecars")); errors.Is(err, os.ErrNotExist) {
-		t.Log("./sidecars does not exist yet: the smoke tool stands in for the sidecar binaries")
-		sidecarBinaries = func(string) ([]sidecarBinary, error) {
-			var stand []sidecarBinary
-			for _, p := range want {
-				stand = append(stand, sidecarBinary{pkg: "./internal/testcluster/smoketool", path: p})
-			}
-			return stand, nil
+	for _, l := range spec.Symlinks {
+		if l.Target != path.Base(contract.SidecarBinary) {
+			t.Errorf("%s links to %s, want %s", l.Path, l.Target, path.Base(contract.SidecarBinary))
 		}
-	} else {
-		bins, err := sidecarBinaries(root)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, b := range bins {
-			got = append(got, b.path)
-		}
-		t.Logf("sidecar binaries: %v", got)
-		for _, p := range want {
-			if !slices.Contains(got, p) {
-				t.Errorf("the sidecar image lacks %s", p)
-			}
-		}
-		if _, err := os.Stat(filepath.Join(root, "sidecars", "runnerhelper")); err == nil && !slices.Contains(got, contract.RunnerHelperCommand) {
-			t.Errorf("the sidecar image lacks %s", contract.RunnerHelperCommand)
+		got = append(got, l.Path)
+	}
+	t.Logf("sidecar image paths: %v", got)
+	for _, p := range append(contract.SidecarCommands(), contract.RunnerHelperCommand, contract.SidecarBinary) {
+		if !slices.Contains(got, p) {
+			t.Errorf("the sidecar image lacks %s", p)
 		}
 	}
 	start := time.Now()
@@ -294,7 +276,7 @@ func TestAccCluster_SidecarImage(t *testing.T) {
 
 	// Importing the same content again is skipped.
 	bin := GoBinary(t, "./internal/testcluster/smoketool")
-	spec := imagebuild.Spec{Files: []imagebuild.File{{Path: "/smoketool", Source: bin, Mode: 0o755}}}
+	spec = imagebuild.Spec{Files: []imagebuild.File{{Path: "/smoketool", Source: bin, Mode: 0o755}}}
 	reref := ImageRegistry + "/reimport:test"
 	BuildImage(t, reref, spec)
 	start = time.Now()

@@ -1,7 +1,7 @@
-// Command inigit is the git-init init container of a run's pod: it checks out the
+// Package inigit is the git-init init container of a run's pod: it checks out the
 // source repository at the requested ref, copies it (or one of its directories) into the
 // shared directory, and records the commit it used in GIT_COMMIT_FILE.
-package main
+package inigit
 
 import (
 	"context"
@@ -15,7 +15,8 @@ import (
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/buildinfo"
 )
 
-func main() {
+// Main runs git-init with the process's environment and exits.
+func Main() {
 	if buildinfo.PrintVersion("git-init", os.Args, os.Stdout) {
 		return
 	}

@@ -1,4 +1,4 @@
-package main
+package outputsfetcher
 
 import (
 	"context"
@@ -15,13 +15,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/apiretry"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/outputs"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/state"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/statestore"
+	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/kube"
 )
 
 const (
@@ -102,7 +102,7 @@ func configFromEnv(getenv func(string) string) (config, error) {
 
 // run waits for a signal, then stores what the runner left in ConfigMaps and Secrets.
 // It returns an error only when they could not be stored.
-func run(ctx context.Context, cfg config, client kubernetes.Interface, signals <-chan os.Signal, logw io.Writer) error {
+func run(ctx context.Context, cfg config, client kube.Client, signals <-chan os.Signal, logw io.Writer) error {
 	logger := log.New(logw, "outputs-fetcher: ", 0)
 	logger.Printf("waiting for the runner to end (SIGTERM) to store its outputs as %s in namespace %s", cfg.BaseName, cfg.Namespace)
 	select {
@@ -134,7 +134,7 @@ func run(ctx context.Context, cfg config, client kubernetes.Interface, signals <
 		// Saved whether the runner succeeded or not: a half-applied run must keep its state.
 		sctx, scancel := context.WithTimeout(ctx, cfg.StoreTimeout/2)
 		var n int64
-		store := &state.Store{Client: client, Namespace: cfg.Namespace, RunID: cfg.RunID}
+		store := &statestore.Store{Secrets: client.Secrets(cfg.Namespace), Namespace: cfg.Namespace, RunID: cfg.RunID}
 		err := retrySave(sctx, cfg, logger, func(ctx context.Context) error {
 			var err error
 			n, err = store.SaveDir(ctx, cfg.StatePath)
@@ -178,13 +178,13 @@ func run(ctx context.Context, cfg config, client kubernetes.Interface, signals <
 }
 
 type storer struct {
-	client kubernetes.Interface
+	client kube.Client
 	cfg    config
 	logger *log.Logger
 }
 
 func (s *storer) configMap(ctx context.Context, cm *corev1.ConfigMap) error {
-	api := s.client.CoreV1().ConfigMaps(cm.Namespace)
+	api := s.client.ConfigMaps(cm.Namespace)
 	err := s.createOrUpdate(ctx, "configmaps", cm.Name, func(ctx context.Context) error {
 		_, err := api.Create(ctx, cm, metav1.CreateOptions{})
 		return err
@@ -204,7 +204,7 @@ func (s *storer) configMap(ctx context.Context, cm *corev1.ConfigMap) error {
 }
 
 func (s *storer) secret(ctx context.Context, sec *corev1.Secret) error {
-	api := s.client.CoreV1().Secrets(sec.Namespace)
+	api := s.client.Secrets(sec.Namespace)
 	err := s.createOrUpdate(ctx, "secrets", sec.Name, func(ctx context.Context) error {
 		_, err := api.Create(ctx, sec, metav1.CreateOptions{})
 		return err

@@ -1,4 +1,4 @@
-package main
+package outputsfetcher
 
 import (
 	"bytes"
@@ -22,6 +22,7 @@ import (
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/outputs"
+	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/kube/kubetest"
 )
 
 const secretValue = "s3cr3t-p4ssw0rd"
@@ -91,7 +92,7 @@ func TestRun_storesOutputs(t *testing.T) {
 	})
 	var logs bytes.Buffer
 
-	if err := run(context.Background(), cfg, client, sigterm(), &logs); err != nil {
+	if err := run(context.Background(), cfg, kubetest.Client(client), sigterm(), &logs); err != nil {
 		t.Fatalf("run: %v", err)
 	}
 
@@ -133,7 +134,7 @@ func TestRun_problemsAreStoredNotFatal(t *testing.T) {
 	write(t, cfg.SecretOutputsFile, `{"password": `+secretValue+`}`)
 	client := fake.NewClientset()
 	var logs bytes.Buffer
-	if err := run(context.Background(), cfg, client, sigterm(), &logs); err != nil {
+	if err := run(context.Background(), cfg, kubetest.Client(client), sigterm(), &logs); err != nil {
 		t.Fatalf("run: %v", err)
 	}
 	want := &outputs.Harvest{Problems: []string{
@@ -156,7 +157,7 @@ func TestRun_updatesExistingObjects(t *testing.T) {
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cd-job-out", Namespace: "runners"}, Data: map[string]string{contract.KeyOutputs: `{"old":true}`}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "cd-job-out", Namespace: "runners"}, Data: map[string][]byte{contract.KeyError: []byte("old error")}},
 	)
-	if err := run(context.Background(), cfg, client, sigterm(), &bytes.Buffer{}); err != nil {
+	if err := run(context.Background(), cfg, kubetest.Client(client), sigterm(), &bytes.Buffer{}); err != nil {
 		t.Fatalf("run: %v", err)
 	}
 	if diff := cmp.Diff(&outputs.Harvest{Outputs: []byte(`{"new":true}`)}, harvestFrom(t, client)); diff != "" {
@@ -181,7 +182,7 @@ func TestRun_retriesTransientErrors(t *testing.T) {
 		}
 		return false, nil, nil
 	})
-	if err := run(context.Background(), cfg, client, sigterm(), &bytes.Buffer{}); err != nil {
+	if err := run(context.Background(), cfg, kubetest.Client(client), sigterm(), &bytes.Buffer{}); err != nil {
 		t.Fatalf("run: %v", err)
 	}
 	if diff := cmp.Diff(map[string]int{"configmaps": 3, "secrets": 2}, attempts); diff != "" {
@@ -255,7 +256,7 @@ func TestRun_failures(t *testing.T) {
 				return tt.reactor(a)
 			})
 			start := time.Now()
-			err := run(context.Background(), cfg, client, sigterm(), &bytes.Buffer{})
+			err := run(context.Background(), cfg, kubetest.Client(client), sigterm(), &bytes.Buffer{})
 			if err == nil {
 				t.Fatal("run succeeded, want an error")
 			}
@@ -283,7 +284,7 @@ func TestRun_waitsForTheSignal(t *testing.T) {
 	client := fake.NewClientset()
 	signals := make(chan os.Signal, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(context.Background(), cfg, client, signals, &bytes.Buffer{}) }()
+	go func() { done <- run(context.Background(), cfg, kubetest.Client(client), signals, &bytes.Buffer{}) }()
 
 	select {
 	case err := <-done:
@@ -311,7 +312,7 @@ func TestRun_cancelledBeforeSignalStoresNothing(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	client := fake.NewClientset()
-	err := run(ctx, testConfig(t), client, make(chan os.Signal), &bytes.Buffer{})
+	err := run(ctx, testConfig(t), kubetest.Client(client), make(chan os.Signal), &bytes.Buffer{})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("run() = %v, want context.Canceled", err)
 	}

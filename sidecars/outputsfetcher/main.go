@@ -1,11 +1,11 @@
-// Command outputsfetcher is the outputs-fetcher native sidecar of a run's pod. It waits
+// Package outputsfetcher is the outputs-fetcher native sidecar of a run's pod. It waits
 // for SIGTERM, which the kubelet sends once the runner has ended (or an init container
 // failed), then stores the runner's outputs, secret outputs and error file as ConfigMaps
 // and Secrets for the executor to read, within the termination grace period.
 //
 // It cannot watch the pod: the Job's service account may only create ConfigMaps and
 // Secrets in its namespace.
-package main
+package outputsfetcher
 
 import (
 	"context"
@@ -15,13 +15,13 @@ import (
 	"syscall"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/buildinfo"
+	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/kube"
 )
 
-func main() {
+// Main runs outputs-fetcher with the process's environment and exits.
+func Main() {
 	if buildinfo.PrintVersion("outputs-fetcher", os.Args, os.Stdout) {
 		return
 	}
@@ -33,27 +33,13 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	client, err := inClusterClient()
+	client, err := kube.InCluster(buildinfo.UserAgent("containerdriver-outputs-fetcher"), requestTimeout)
 	if err != nil {
 		fail(err)
 	}
 	if err := run(context.Background(), cfg, client, signals, os.Stderr); err != nil {
 		fail(err)
 	}
-}
-
-func inClusterClient() (kubernetes.Interface, error) {
-	rc, err := rest.InClusterConfig()
-	if err != nil {
-		return nil, fmt.Errorf("load in-cluster configuration: %w", err)
-	}
-	rc.UserAgent = buildinfo.UserAgent("containerdriver-outputs-fetcher")
-	rc.Timeout = requestTimeout
-	c, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		return nil, fmt.Errorf("create kubernetes client: %w", err)
-	}
-	return c, nil
 }
 
 func fail(err error) {

@@ -1,4 +1,4 @@
-package main
+package outputsfetcher
 
 import (
 	"bytes"
@@ -10,7 +10,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/state"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/statestore"
+	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/kube/kubetest"
 )
 
 func TestRun_savesStateEvenWhenTheRunnerFailed(t *testing.T) {
@@ -21,7 +22,7 @@ func TestRun_savesStateEvenWhenTheRunnerFailed(t *testing.T) {
 	write(t, filepath.Join(cfg.StatePath, "count"), "3")
 	write(t, cfg.ErrorFile, "apply failed half way")
 	client := fake.NewClientset()
-	if err := run(context.Background(), cfg, client, sigterm(), &bytes.Buffer{}); err != nil {
+	if err := run(context.Background(), cfg, kubetest.Client(client), sigterm(), &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
 	h := harvestFrom(t, client)
@@ -29,7 +30,7 @@ func TestRun_savesStateEvenWhenTheRunnerFailed(t *testing.T) {
 		t.Fatalf("state bytes %d, error %q", h.StateBytes, h.StateError)
 	}
 	dst := t.TempDir()
-	if _, err := (&state.Store{Client: client, Namespace: cfg.Namespace, RunID: "run-7"}).RestoreDir(context.Background(), dst); err != nil {
+	if _, err := (&statestore.Store{Secrets: client.CoreV1().Secrets(cfg.Namespace), Namespace: cfg.Namespace, RunID: "run-7"}).RestoreDir(context.Background(), dst); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dst, "count")); string(b) != "3" {
@@ -44,11 +45,11 @@ func TestRun_stateNotSavedWhenRestoreDidNotFinish(t *testing.T) {
 	cfg.StatePath, cfg.RunID = t.TempDir(), "run-9"
 	cfg.StateRestoredFile = filepath.Join(t.TempDir(), "restored") // never written
 	client := fake.NewClientset()
-	store := &state.Store{Client: client, Namespace: cfg.Namespace, RunID: "run-9"}
+	store := &statestore.Store{Secrets: client.CoreV1().Secrets(cfg.Namespace), Namespace: cfg.Namespace, RunID: "run-9"}
 	if _, err := store.Save(context.Background(), mustArchive(t, map[string]string{"count": "2"})); err != nil {
 		t.Fatal(err)
 	}
-	if err := run(context.Background(), cfg, client, sigterm(), &bytes.Buffer{}); err != nil {
+	if err := run(context.Background(), cfg, kubetest.Client(client), sigterm(), &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
 	if h := harvestFrom(t, client); !bytes.Contains([]byte(h.StateError), []byte("state-restore did not finish")) {
@@ -69,7 +70,7 @@ func mustArchive(t *testing.T, files map[string]string) []byte {
 	for k, v := range files {
 		write(t, filepath.Join(dir, k), v)
 	}
-	b, err := state.Archive(dir)
+	b, err := statestore.Archive(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +85,7 @@ func TestRun_stateWithASymlinkIsReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := fake.NewClientset()
-	if err := run(context.Background(), cfg, client, sigterm(), &bytes.Buffer{}); err != nil {
+	if err := run(context.Background(), cfg, kubetest.Client(client), sigterm(), &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
 	if h := harvestFrom(t, client); !bytes.Contains([]byte(h.StateError), []byte("hosts is a symlink")) {
@@ -97,7 +98,7 @@ func TestRun_deployerExportsInYAML(t *testing.T) {
 	cfg.OutputsFormat = contract.OutputsFormatJSONOrYAML
 	write(t, cfg.OutputsFile, "bucket: b-1\nport: 8080\nlist:\n- a\n")
 	client := fake.NewClientset()
-	if err := run(context.Background(), cfg, client, sigterm(), &bytes.Buffer{}); err != nil {
+	if err := run(context.Background(), cfg, kubetest.Client(client), sigterm(), &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
 	if h := harvestFrom(t, client); string(h.Outputs) != `{"bucket":"b-1","list":["a"],"port":8080}` || len(h.Problems) > 0 {

@@ -1,4 +1,4 @@
-package main
+package prechecks
 
 import (
 	"context"
@@ -13,10 +13,10 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/apiretry"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/kube"
 )
 
 const (
@@ -78,7 +78,7 @@ var stateRequired = []permission{{"get", "secrets"}, {"list", "secrets"}, {"upda
 
 // run checks the permissions; on a denial or a failure to check, it writes the message to
 // ERROR_FILE and the termination log and returns it.
-func run(ctx context.Context, cfg config, client kubernetes.Interface, logw io.Writer) error {
+func run(ctx context.Context, cfg config, client kube.Client, logw io.Writer) error {
 	logger := log.New(logw, "pre-checks: ", 0)
 	err := check(ctx, cfg, client, logger)
 	if err != nil {
@@ -89,7 +89,7 @@ func run(ctx context.Context, cfg config, client kubernetes.Interface, logw io.W
 	return nil
 }
 
-func check(ctx context.Context, cfg config, client kubernetes.Interface, logger *log.Logger) error {
+func check(ctx context.Context, cfg config, client kube.Client, logger *log.Logger) error {
 	if cfg.Namespace == "" {
 		return fmt.Errorf("%s is not set and %s is not readable: cannot tell which namespace to check", contract.EnvPodNamespace, namespaceFile)
 	}
@@ -107,7 +107,7 @@ func check(ctx context.Context, cfg config, client kubernetes.Interface, logger 
 	for _, p := range perms {
 		var st authorizationv1.SubjectAccessReviewStatus
 		err := retry(ctx, cfg.FirstBackoff, logger, func(ctx context.Context) error {
-			r, err := client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+			r, err := client.SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
 				Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
 					Namespace: cfg.Namespace, Verb: p.verb, Group: "", Resource: p.resource,
 				}},
@@ -199,8 +199,8 @@ func who(sa string) string {
 }
 
 // selfServiceAccount asks the API server who we are, for the message; empty if unknown.
-func selfServiceAccount(ctx context.Context, client kubernetes.Interface) string {
-	r, err := client.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+func selfServiceAccount(ctx context.Context, client kube.Client) string {
+	r, err := client.SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
 	if err != nil {
 		return ""
 	}

@@ -1,4 +1,4 @@
-package main
+package prechecks
 
 import (
 	"bytes"
@@ -17,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/kube/kubetest"
 )
 
 // fakeAuthorizer answers access reviews from allowed ("verb resource" in namespace) and
@@ -87,7 +89,7 @@ func TestRun(t *testing.T) {
 			})
 			var logs bytes.Buffer
 
-			err := run(context.Background(), cfg, client, &logs)
+			err := run(context.Background(), cfg, kubetest.Client(client), &logs)
 
 			if diff := cmp.Diff([]string{"runners: create configmaps", "runners: create secrets"}, asked); diff != "" {
 				t.Errorf("access reviews mismatch (-want +got):\n%s", diff)
@@ -134,7 +136,7 @@ func TestRun_cannotCheck(t *testing.T) {
 		calls++
 		return true, nil, apierrors.NewServiceUnavailable("apiserver is starting")
 	})
-	err := run(context.Background(), cfg, client, &bytes.Buffer{})
+	err := run(context.Background(), cfg, kubetest.Client(client), &bytes.Buffer{})
 	if err == nil {
 		t.Fatal("run succeeded, want an error")
 	}
@@ -172,7 +174,7 @@ func TestRun_stateDirectoryNeedsMore(t *testing.T) {
 	client := fake.NewClientset()
 	var asked []string
 	fakeAuthorizer(client, "runners", map[string]bool{"create configmaps": true, "create secrets": true, "get secrets": true}, &asked)
-	err := run(context.Background(), cfg, client, &bytes.Buffer{})
+	err := run(context.Background(), cfg, kubetest.Client(client), &bytes.Buffer{})
 	want := `service account "runner" may not list secrets or update secrets or delete secrets in namespace "runners". ` +
 		`outputs-fetcher and state-restore need this to store the run's outputs and keep its state directory, so the runner was not started. ` +
 		`Fix: add this rule to a Role in namespace "runners" that a RoleBinding grants to service account runner:` + "\n" +

@@ -1,7 +1,7 @@
-// Command statekeeper is the state-restore init container: before the runner starts, it
+// Package statekeeper is the state-restore init container: before the runner starts, it
 // writes the state the previous run of the same resource saved into STATE_PATH.
 // (outputs-fetcher saves it again when the runner has ended.)
-package main
+package statekeeper
 
 import (
 	"context"
@@ -9,16 +9,15 @@ import (
 	"os"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/apiretry"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/buildinfo"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/state"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/statestore"
+	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/kube"
 )
 
-func main() {
+// Main runs state-restore with the process's environment and exits.
+func Main() {
 	if buildinfo.PrintVersion("state-keeper", os.Args, os.Stdout) {
 		return
 	}
@@ -36,22 +35,19 @@ func main() {
 }
 
 // run restores the state; client is nil outside tests (the in-cluster client is used).
-func run(ctx context.Context, getenv func(string) string, client kubernetes.Interface) error {
+func run(ctx context.Context, getenv func(string) string, client kube.Client) error {
 	dir, runID, ns := getenv(contract.EnvStatePath), getenv(contract.EnvRunID), getenv(contract.EnvPodNamespace)
 	if dir == "" || runID == "" || ns == "" {
 		return fmt.Errorf("%s, %s and %s must be set", contract.EnvStatePath, contract.EnvRunID, contract.EnvPodNamespace)
 	}
 	if client == nil {
-		cfg, err := rest.InClusterConfig()
-		if err != nil {
-			return fmt.Errorf("in-cluster config: %w", err)
-		}
-		if client, err = kubernetes.NewForConfig(cfg); err != nil {
+		var err error
+		if client, err = kube.InCluster(buildinfo.UserAgent("containerdriver-state-restore"), 30*time.Second); err != nil {
 			return err
 		}
 	}
 	var n int64
-	store := &state.Store{Client: client, Namespace: ns, RunID: runID}
+	store := &statestore.Store{Secrets: client.Secrets(ns), Namespace: ns, RunID: runID}
 	err := apiretry.Do(ctx, 250*time.Millisecond, 2*time.Second, func(attempt int, err error) {
 		fmt.Printf("state-restore: reading the state failed (attempt %d), retrying: %v\n", attempt, err)
 	}, func(ctx context.Context) error {

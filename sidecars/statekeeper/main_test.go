@@ -1,4 +1,4 @@
-package main
+package statekeeper
 
 import (
 	"context"
@@ -8,7 +8,8 @@ import (
 
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/state"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/statestore"
+	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/kube/kubetest"
 )
 
 func TestRestore(t *testing.T) {
@@ -17,13 +18,13 @@ func TestRestore(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(src, "count"), []byte("1"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	st := &state.Store{Client: c, Namespace: "ns", RunID: "r1"}
+	st := &statestore.Store{Secrets: c.CoreV1().Secrets("ns"), Namespace: "ns", RunID: "r1"}
 	if _, err := st.SaveDir(context.Background(), src); err != nil {
 		t.Fatal(err)
 	}
 	dst := t.TempDir()
 	env := map[string]string{"STATE_PATH": dst, "CONTAINERDRIVER_RUN_ID": "r1", "POD_NAMESPACE": "ns"}
-	if err := run(context.Background(), func(k string) string { return env[k] }, c); err != nil {
+	if err := run(context.Background(), func(k string) string { return env[k] }, kubetest.Client(c)); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dst, "count")); string(b) != "1" {
@@ -31,10 +32,10 @@ func TestRestore(t *testing.T) {
 	}
 	// A run with nothing saved starts empty, without error.
 	env["CONTAINERDRIVER_RUN_ID"] = "r2"
-	if err := run(context.Background(), func(k string) string { return env[k] }, c); err != nil {
+	if err := run(context.Background(), func(k string) string { return env[k] }, kubetest.Client(c)); err != nil {
 		t.Fatal(err)
 	}
-	if err := run(context.Background(), func(string) string { return "" }, c); err == nil {
+	if err := run(context.Background(), func(string) string { return "" }, kubetest.Client(c)); err == nil {
 		t.Error("missing environment accepted")
 	}
 }

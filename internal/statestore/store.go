@@ -1,4 +1,4 @@
-package state
+package statestore
 
 import (
 	"bytes"
@@ -15,7 +15,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 )
@@ -41,9 +40,20 @@ const (
 // garbage for sure: no save takes that long.
 const staleGeneration = 15 * time.Minute
 
+// Secrets is the part of a client of one namespace's Secrets the store calls; client-go's
+// typed SecretInterface satisfies it, and so does the sidecars' smaller client.
+type Secrets interface {
+	Get(ctx context.Context, name string, opts metav1.GetOptions) (*corev1.Secret, error)
+	List(ctx context.Context, opts metav1.ListOptions) (*corev1.SecretList, error)
+	Create(ctx context.Context, secret *corev1.Secret, opts metav1.CreateOptions) (*corev1.Secret, error)
+	Update(ctx context.Context, secret *corev1.Secret, opts metav1.UpdateOptions) (*corev1.Secret, error)
+	Delete(ctx context.Context, name string, opts metav1.DeleteOptions) error
+}
+
 // Store keeps one run's state archive in a namespace.
 type Store struct {
-	Client    kubernetes.Interface
+	// Secrets is a client of Namespace's Secrets.
+	Secrets   Secrets
 	Namespace string
 	// RunID is the identity of the resource whose state this is.
 	RunID string
@@ -69,7 +79,7 @@ func (s *Store) Save(ctx context.Context, data []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	secrets := s.Client.CoreV1().Secrets(s.Namespace)
+	secrets := s.Secrets
 	chunks := split(data, contract.ChunkSize)
 	for i, c := range chunks {
 		l := s.labels(RoleStateChunk)
@@ -136,18 +146,18 @@ func (s *Store) Save(ctx context.Context, data []byte) (string, error) {
 func (s *Store) deleteGeneration(ctx context.Context, gen string) {
 	l := s.labels(RoleStateChunk)
 	l[LabelGeneration] = gen
-	list, err := s.Client.CoreV1().Secrets(s.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.Set(l).String()})
+	list, err := s.Secrets.List(ctx, metav1.ListOptions{LabelSelector: labels.Set(l).String()})
 	if err != nil {
 		return
 	}
 	for _, o := range list.Items {
-		_ = s.Client.CoreV1().Secrets(s.Namespace).Delete(ctx, o.Name, metav1.DeleteOptions{})
+		_ = s.Secrets.Delete(ctx, o.Name, metav1.DeleteOptions{})
 	}
 }
 
 // Load returns the current state archive, or nil when none was saved.
 func (s *Store) Load(ctx context.Context) ([]byte, error) {
-	secrets := s.Client.CoreV1().Secrets(s.Namespace)
+	secrets := s.Secrets
 	head, err := secrets.Get(ctx, HeadName(s.RunID), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, nil
@@ -191,7 +201,7 @@ func (s *Store) Load(ctx context.Context) ([]byte, error) {
 
 // Delete removes the head and every chunk of the run's state.
 func (s *Store) Delete(ctx context.Context) error {
-	secrets := s.Client.CoreV1().Secrets(s.Namespace)
+	secrets := s.Secrets
 	var errs []error
 	if err := secrets.Delete(ctx, HeadName(s.RunID), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		errs = append(errs, err)

@@ -1,4 +1,4 @@
-package state
+package statestore
 
 import (
 	"context"
@@ -26,7 +26,7 @@ func BenchmarkSaveLoad(b *testing.B) {
 		b.Run(size.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(size.bytes))
-			st := &Store{Client: fake.NewClientset(), Namespace: "ns", RunID: "r"}
+			st := &Store{Secrets: fake.NewClientset().CoreV1().Secrets("ns"), Namespace: "ns", RunID: "r"}
 			for b.Loop() {
 				if _, err := st.SaveDir(context.Background(), dir); err != nil {
 					b.Fatal(err)

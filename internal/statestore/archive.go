@@ -1,7 +1,11 @@
-// Package state keeps a runner's state directory between runs: it archives the
+// Package statestore keeps a runner's state directory between runs: it archives the
 // directory (tar + gzip, regular files and directories only) and stores the archive in
 // Secrets split into chunks, replacing the previous archive atomically.
-package state
+//
+// It takes a client of Secrets alone, not client-go's clientset, so that the sidecars
+// (state-restore, outputs-fetcher) link it without linking every API group of Kubernetes;
+// internal/state adapts it to the provider's clientset.
+package statestore
 
 import (
 	"archive/tar"

@@ -1,4 +1,4 @@
-package state
+package statestore
 
 import (
 	"archive/tar"

@@ -1,0 +1,17 @@
+#!/bin/bash
+# make bench: runs hack/bench (TestBench) on the local cluster and regenerates the docs
+# from the page it writes (docs-templates/guides/performance.md.tmpl ->
+# docs/guides/performance.md). BENCH_ROUNDS (default 5), BENCH_SCALE_ROUNDS (default 1)
+# and BENCH_SCALES (default "10 50") size it; BENCH_TF picks the CLI (default terraform,
+# else OpenTofu). It needs the cluster (make cluster-up) and takes about 10 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+eval "$(hack/cluster/env.sh)"
+export CONTAINERDRIVER_BENCH=1 CONTAINERDRIVER_REQUIRE_CLUSTER=1
+cmd="make bench"
+for v in BENCH_ROUNDS BENCH_SCALE_ROUNDS BENCH_SCALES BENCH_TF; do
+	[ -z "${!v:-}" ] || cmd="$v=${!v@Q} $cmd"
+done
+export BENCH_COMMAND=${BENCH_COMMAND:-$cmd}
+go test ./hack/bench -run '^TestBench$' -count=1 -v -timeout 60m
+[ -n "${BENCH_PAGE:-}" ] || make -s generate

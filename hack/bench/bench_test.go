@@ -1,0 +1,715 @@
+// Package bench is `make bench`: what a containerdriver_run costs next to what a user
+// could do instead, measured from the outside on the local cluster with real Terraform
+// (OpenTofu when Terraform is not installed) and the provider built from this work tree.
+// hack/bench/bench.sh runs TestBench and regenerates the docs from the page it writes.
+package bench
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/imagebuild"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/testcluster"
+)
+
+// The environment of make bench.
+const (
+	envBench       = "CONTAINERDRIVER_BENCH"
+	envRounds      = "BENCH_ROUNDS"       // rounds of the single-run rows (default 5)
+	envScaleRounds = "BENCH_SCALE_ROUNDS" // rounds of the 10 and 50 rows (default 1)
+	envScales      = "BENCH_SCALES"       // the many-runs sizes (default "10 50")
+	envPage        = "BENCH_PAGE"         // the page written (default the docs template)
+	envTF          = "BENCH_TF"           // the CLI (default terraform, else OpenTofu)
+	envCommand     = "BENCH_COMMAND"      // the command line quoted on the page
+	envRender      = "BENCH_RENDER"       // 1: write the page from results.json, measure nothing
+	envResults     = "BENCH_RESULTS"      // the results file (default hack/bench/results.json)
+	envBefore      = "BENCH_BEFORE"       // results of the code before, shown next to these
+	envBeforeLabel = "BENCH_BEFORE_LABEL" // what the code before was, e.g. "main at abc123"
+	countRequests  = "CONTAINERDRIVER_COUNT_REQUESTS"
+)
+
+// TestBench runs the rounds and writes the page. It is skipped unless make bench runs it.
+func TestBench(t *testing.T) {
+	if os.Getenv(envBench) == "" {
+		t.Skip("make bench runs this (" + envBench + "=1)")
+	}
+	root := moduleRoot(t)
+	resultsFile := envOr(envResults, filepath.Join(root, "hack", "bench", "results.json"))
+	page := envOr(envPage, filepath.Join(root, "docs-templates", "guides", "performance.md.tmpl"))
+	if os.Getenv(envRender) == "1" {
+		var r results
+		raw, err := os.ReadFile(resultsFile)
+		if err == nil {
+			err = json.Unmarshal(raw, &r)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", resultsFile, err)
+		}
+		r.addBefore(t)
+		r.writePage(t, root, page)
+		return
+	}
+	b := setup(t, root)
+	rounds, scaleRounds := envInt(t, envRounds, 5), envInt(t, envScaleRounds, 1)
+	var scales []int
+	for _, f := range strings.Fields(envOr(envScales, "10 50")) {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 2 {
+			t.Fatalf("%s: %q is not a number of runs above 1", envScales, f)
+		}
+		scales = append(scales, n)
+	}
+	b.progress("%d rounds of the single-run rows, %d of the %v rows; %s, %d CPUs, load %s",
+		rounds, scaleRounds, scales, b.tfVersion, runtime.NumCPU(), loadavg())
+	for r := 1; r <= rounds; r++ {
+		b.round = r
+		b.measure(rowBarePod, func() time.Duration { return b.barePods(1) })
+		b.measure(rowJobScript, b.jobScript)
+		b.measure(rowEmptyApply, b.emptyApply)
+		b.singleRun()
+		for _, v := range variants {
+			b.measure(v.row, func() time.Duration { return b.variant(v) })
+		}
+		if r <= scaleRounds {
+			for _, n := range scales {
+				b.measure(rowPods(n), func() time.Duration { return b.barePods(n) })
+				b.measure(rowRuns(n), func() time.Duration { return b.manyRuns(n) })
+			}
+		}
+	}
+	r := &b.res
+	r.ImageBytes = b.sidecarImageSize()
+	r.Rounds, r.ScaleRounds, r.Scales = rounds, scaleRounds, scales
+	r.Command = envOr(envCommand, fmt.Sprintf("BENCH_ROUNDS=%d BENCH_SCALE_ROUNDS=%d make bench", rounds, scaleRounds))
+	r.Date = time.Now().UTC().Format("2006-01-02 15:04 UTC")
+	r.Machine, r.Kubernetes, r.CLI = machine(), b.kubeVersion(), b.tfVersion
+	r.LoadEnd, r.Duration = loadavg(), time.Since(b.start).Round(time.Second).String()
+	r.addBefore(t)
+	raw, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(resultsFile, append(raw, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.writePage(t, root, page)
+	b.progress("wrote %s and %s", resultsFile, page)
+}
+
+// writePage writes the page of r to file, and prints it.
+func (r *results) writePage(t *testing.T, root, file string) {
+	page := r.page(root)
+	fmt.Println(page)
+	if err := os.WriteFile(file, []byte(page), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// results are what a run of the benchmark measured, kept in hack/bench/results.json next
+// to the page, so that the page can be written again (BENCH_RENDER=1 make bench, e.g.
+// after editing notes.md) without measuring again.
+type results struct {
+	Command, Date, Machine, Kubernetes, CLI string
+	LoadStart, LoadEnd, Duration            string
+	Rounds, ScaleRounds                     int
+	Scales                                  []int
+	// Samples are the durations in seconds by row; Requests the request counts of the
+	// rows that run the provider; PeakRSSKiB the provider's peak by number of runs.
+	Samples    map[string][]float64
+	Requests   map[string][]requestCounts
+	PeakRSSKiB map[int]int64
+	ImageBytes int64
+	// Failures are the rows whose measurement failed in some round, and why.
+	Failures map[string]string `json:",omitempty"`
+	// Before are the results of the same benchmark on the code before (BENCH_BEFORE),
+	// BeforeLabel what that code was.
+	Before      *results `json:",omitempty"`
+	BeforeLabel string   `json:",omitempty"`
+}
+
+// addBefore sets r.Before from BENCH_BEFORE, when set.
+func (r *results) addBefore(t *testing.T) {
+	f := os.Getenv(envBefore)
+	if f == "" {
+		return
+	}
+	var before results
+	raw, err := os.ReadFile(f)
+	if err == nil {
+		err = json.Unmarshal(raw, &before)
+	}
+	if err != nil {
+		t.Fatalf("%s=%s: %v", envBefore, f, err)
+	}
+	before.Before = nil
+	r.Before, r.BeforeLabel = &before, envOr(envBeforeLabel, "before")
+}
+
+// The rows of the table, in order.
+const (
+	rowBarePod    = "a bare pod: `kubectl run` + `kubectl wait` to `Succeeded`"
+	rowJobScript  = "a Job: `kubectl apply` + `kubectl wait --for=condition=complete` + `kubectl logs` + `kubectl delete`"
+	rowEmptyApply = "`terraform apply` of one `terraform_data` (the empty apply)"
+	rowCreate     = "`terraform apply` of one `containerdriver_run`: create"
+	rowUpdate     = "its update (changed input)"
+	rowDestroy    = "its destroy"
+)
+
+func rowRuns(n int) string {
+	return fmt.Sprintf("%d `containerdriver_run` in one apply (`-parallelism=%d`)", n, n)
+}
+func rowPods(n int) string { return fmt.Sprintf("%d bare pods started at once", n) }
+
+// variant is a create of one run with one more feature.
+type variant struct {
+	row, dir string
+	hcl      func(b *bench) string // the attributes added to the run
+}
+
+var variants = []variant{
+	{"create with `skip_permission_checks`", "skip", func(*bench) string { return "skip_permission_checks = true" }},
+	{"create with a `files` entry", "files", func(*bench) string { return `files = { "conf/app.json" = "{\"debug\": true}" }` }},
+	{"create with `state_path`", "state", func(*bench) string { return `state_path = "/state"` }},
+	{"create with a git `source`", "git", func(b *bench) string {
+		return fmt.Sprintf(`source = { url = "%s/bench.git", ref = "refs/heads/main" }`, b.gitURL)
+	}},
+}
+
+type bench struct {
+	t                      *testing.T
+	root, work, ns         string
+	tf, tfVersion          string
+	provider, sidecar, img string
+	gitURL                 string
+	kubeconfig             string
+	env                    []string
+	start                  time.Time
+	round                  int
+	res                    results
+}
+
+// requestCounts is what the provider writes with CONTAINERDRIVER_COUNT_REQUESTS
+// (internal/provider/requestcount.go), summed over the processes of one command.
+type requestCounts struct {
+	Requests         map[string]int `json:"requests"`
+	Throttled        int            `json:"throttled"`
+	ThrottledSeconds float64        `json:"throttled_seconds"`
+	Runs             int            `json:"runs"`
+}
+
+func (r requestCounts) total() int {
+	n := 0
+	for _, v := range r.Requests {
+		n += v
+	}
+	return n
+}
+
+func moduleRoot(t *testing.T) string {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(out)))
+}
+
+func setup(t *testing.T, root string) *bench {
+	b := &bench{t: t, root: root, start: time.Now(), res: results{
+		LoadStart: loadavg(), Samples: map[string][]float64{}, Requests: map[string][]requestCounts{}, PeakRSSKiB: map[int]int64{},
+	}}
+	b.work = t.TempDir()
+	b.kubeconfig = envOr("KUBECONFIG", testcluster.KubeconfigPath())
+	c := testcluster.Client(t)
+	b.ns = testcluster.Namespace(t, c)
+	// state_path needs more than the specification's permissions (docs of state_path).
+	ctx := context.Background()
+	if _, err := c.RbacV1().Roles(b.ns).Create(ctx, &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Name: "bench-state"},
+		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "update", "delete"}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RbacV1().RoleBindings(b.ns).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "bench-state"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "bench-state"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: testcluster.RunnerServiceAccount, Namespace: b.ns}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	b.progress("building the sidecar image, the no-op runner image and the provider")
+	b.sidecar = testcluster.SidecarImage(t)
+	noop := testcluster.GoBinary(t, "./hack/bench/noop")
+	sum, err := fileHash(noop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.img = testcluster.ImageRegistry + "/bench-noop:" + sum
+	testcluster.BuildImage(t, b.img, imagebuild.Spec{
+		Files:      []imagebuild.File{{Path: "/noop", Source: noop, Mode: 0o755}},
+		Dirs:       []imagebuild.Dir{{Path: "/tmp", Mode: 0o1777}},
+		Entrypoint: []string{"/noop"},
+		User:       "1000:1000",
+	})
+	bin := filepath.Join(b.work, "bin")
+	b.provider = filepath.Join(bin, "terraform-provider-containerdriver")
+	build := exec.Command("go", "build", "-trimpath", "-o", b.provider, ".")
+	build.Dir = b.root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the provider: %v\n%s", err, out)
+	}
+
+	b.tf = os.Getenv(envTF)
+	if b.tf == "" {
+		if p, err := exec.LookPath("terraform"); err == nil {
+			b.tf = p
+		} else {
+			b.tf = filepath.Join(testcluster.Dir(), "bin", "tofu")
+		}
+	}
+	if v, err := exec.Command(b.tf, "version").Output(); err == nil {
+		b.tfVersion = strings.SplitN(strings.TrimSpace(string(v)), "\n", 2)[0]
+	} else {
+		t.Fatalf("%s version: %v (set %s)", b.tf, err, envTF)
+	}
+	// The provider from the work tree, through dev_overrides: no init, no lock file.
+	cli := filepath.Join(b.work, "terraform.tfrc")
+	if err := os.WriteFile(cli, fmt.Appendf(nil, `provider_installation {
+  dev_overrides {
+    "registry.terraform.io/containerdriver/containerdriver" = %q
+    "registry.opentofu.org/containerdriver/containerdriver" = %q
+  }
+  direct {}
+}
+`, bin, bin), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+cli, "TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1",
+		"KUBE_CONFIG_PATH="+b.kubeconfig, "KUBECONFIG="+b.kubeconfig, "CONTAINERDRIVER_SIDECAR_IMAGE="+b.sidecar)
+
+	gitRoot := t.TempDir()
+	testcluster.GitRepo(t, gitRoot, "bench")(map[string]string{"main.tf": "# bench\n"})
+	b.gitURL = testcluster.GitServer(t, gitRoot)
+
+	b.config("empty", `resource "terraform_data" "bench" {
+  input = var.tag
+}`)
+	b.config("run", b.runHCL("", ""))
+	b.config("many", b.runHCL(manyRunsJob, ""))
+	for _, v := range variants {
+		b.config(v.dir, b.runHCL("", v.hcl(b)))
+	}
+	// The first command of a kind pays for cold caches: one untimed warm-up of each.
+	b.progress("warming up (untimed)")
+	b.barePods(1)
+	b.emptyApply()
+	b.tfRun("run", "apply", "-var", "tag=warm-up")
+	b.tfRun("run", "destroy", "-var", "tag=warm-up")
+	return b
+}
+
+const configHead = `terraform {
+  required_providers {
+    containerdriver = { source = "containerdriver/containerdriver" }
+  }
+}
+
+provider "containerdriver" {}
+
+variable "tag" { type = string }
+variable "n" {
+  type    = number
+  default = 1
+}
+`
+
+// runHCL is the configuration of var.n runs of the no-op image; job and extra are added
+// to the job attribute and to the resource.
+func (b *bench) runHCL(job, extra string) string {
+	return fmt.Sprintf(`resource "containerdriver_run" "bench" {
+  count  = var.n
+  runner = { namespace = %q, service_account = %q }
+  job    = {
+    image = %q
+    %s
+  }
+  inputs = { tag = var.tag }
+  %s
+}`, b.ns, testcluster.RunnerServiceAccount, b.img, job, extra)
+}
+
+// manyRunsJob lowers the runner's memory request from the default 1 GiB for the
+// many-run rows: the single node has 23 GiB allocatable, so that 50 runs at 1 GiB each
+// cannot all be scheduled (the runs past about 20 fail as Unschedulable), and the bare pods
+// they are compared with request nothing.
+const manyRunsJob = `pod_template = yamlencode({ spec = { containers = [{ name = "runner", resources = { requests = { memory = "64Mi" } } }] } })`
+
+func (b *bench) config(dir, body string) {
+	d := filepath.Join(b.work, dir)
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(d, "main.tf"), []byte(configHead+"\n"+body+"\n"), 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+func (b *bench) progress(format string, args ...any) {
+	fmt.Printf("bench %6.1fs: %s\n", time.Since(b.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// measure runs f and records its duration under row (not when f reports a failure).
+func (b *bench) measure(row string, f func() time.Duration) {
+	d := f()
+	if d < 0 {
+		return
+	}
+	b.res.Samples[row] = append(b.res.Samples[row], d.Seconds())
+	b.progress("round %d: %-60s %6.2fs", b.round, plain(row), d.Seconds())
+}
+
+func plain(row string) string { return strings.ReplaceAll(row, "`", "") }
+
+// try runs a command with the bench's environment.
+func (b *bench) try(extraEnv []string, name string, args ...string) (string, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(append([]string{}, b.env...), extraEnv...)
+	cmd.Dir = b.work
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
+// run is try that fails the test when the command fails.
+func (b *bench) run(extraEnv []string, name string, args ...string) string {
+	out, err := b.try(extraEnv, name, args...)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return out
+}
+
+func (b *bench) kubectl(args ...string) string {
+	return b.run(nil, "kubectl", append([]string{"-n", b.ns}, args...)...)
+}
+
+// failed records that a row's measurement failed (the many-run rows may meet the node's
+// limits) and returns the duration measure skips.
+func (b *bench) failed(row string, err error) time.Duration {
+	msg := err.Error()
+	// The first diagnostic says why; the rest repeats it for every run.
+	for _, l := range strings.Split(msg, "\n") {
+		if l = strings.TrimSpace(l); strings.HasPrefix(l, "Error:") || strings.Contains(l, "Unschedulable") {
+			msg = l
+			break
+		}
+	}
+	if len(msg) > 300 {
+		msg = msg[:300] + "..."
+	}
+	if b.res.Failures == nil {
+		b.res.Failures = map[string]string{}
+	}
+	b.res.Failures[row] = fmt.Sprintf("round %d: %s", b.round, msg)
+	b.progress("round %d: %s FAILED: %s", b.round, plain(row), msg)
+	return -1
+}
+
+// tfRun runs terraform in a configuration directory with the provider counting its
+// requests, and returns how long it took and the counts.
+func (b *bench) tfRun(dir string, args ...string) (time.Duration, requestCounts) {
+	d, c, err := b.tfTry(dir, args...)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return d, c
+}
+
+func (b *bench) tfTry(dir string, args ...string) (time.Duration, requestCounts, error) {
+	counts, err := os.MkdirTemp(b.work, "requests-")
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer os.RemoveAll(counts)
+	full := append([]string{"-chdir=" + filepath.Join(b.work, dir)}, args...)
+	full = append(full, "-auto-approve", "-input=false", "-no-color")
+	start := time.Now()
+	_, runErr := b.try([]string{countRequests + "=" + counts}, b.tf, full...)
+	d := time.Since(start)
+	sum := requestCounts{Requests: map[string]int{}}
+	files, _ := filepath.Glob(filepath.Join(counts, "requests-*.json"))
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		var c requestCounts
+		if err := json.Unmarshal(raw, &c); err != nil {
+			b.t.Fatalf("%s: %v", f, err)
+		}
+		for k, v := range c.Requests {
+			sum.Requests[k] += v
+		}
+		sum.Throttled += c.Throttled
+		sum.ThrottledSeconds += c.ThrottledSeconds
+	}
+	return d, sum, runErr
+}
+
+// forget drops a configuration's state and what its runs keep in the cluster (state
+// Secrets), without running their destroy: the next create starts from nothing.
+func (b *bench) forget(dir string) {
+	for _, f := range []string{"terraform.tfstate", "terraform.tfstate.backup"} {
+		_ = os.Remove(filepath.Join(b.work, dir, f))
+	}
+	b.kubectl("delete", "secrets", "-l", "containerdriver.io/state-of", "--ignore-not-found")
+}
+
+func (b *bench) emptyApply() time.Duration {
+	d, _ := b.tfRun("empty", "apply", "-var", fmt.Sprintf("tag=%d-%d", b.round, time.Now().UnixNano()))
+	return d
+}
+
+// singleRun measures one run's create, update and destroy.
+func (b *bench) singleRun() {
+	tag := fmt.Sprintf("r%d", b.round)
+	for _, step := range []struct {
+		row  string
+		args []string
+	}{
+		{rowCreate, []string{"apply", "-var", "tag=" + tag}},
+		{rowUpdate, []string{"apply", "-var", "tag=" + tag + "-changed"}},
+		{rowDestroy, []string{"destroy", "-var", "tag=" + tag + "-changed"}},
+	} {
+		b.measure(step.row, func() time.Duration {
+			d, c := b.tfRun("run", step.args...)
+			c.Runs = 1
+			b.res.Requests[step.row] = append(b.res.Requests[step.row], c)
+			return d
+		})
+	}
+}
+
+func (b *bench) variant(v variant) time.Duration {
+	d, _ := b.tfRun(v.dir, "apply", "-var", fmt.Sprintf("tag=r%d", b.round))
+	b.forget(v.dir)
+	return d
+}
+
+// manyRuns applies n runs at once while sampling the provider's peak RSS.
+func (b *bench) manyRuns(n int) time.Duration {
+	stop := make(chan struct{})
+	peak := make(chan int64)
+	go func() { peak <- b.samplePeakRSS(stop) }()
+	d, c, err := b.tfTry("many", "apply", fmt.Sprintf("-parallelism=%d", n), "-var", fmt.Sprintf("n=%d", n), "-var", fmt.Sprintf("tag=r%d", b.round))
+	close(stop)
+	if err != nil {
+		<-peak
+		b.forget("many")
+		return b.failed(rowRuns(n), err)
+	}
+	if p := <-peak; p > b.res.PeakRSSKiB[n] {
+		b.res.PeakRSSKiB[n] = p
+	}
+	c.Runs = n
+	b.res.Requests[rowRuns(n)] = append(b.res.Requests[rowRuns(n)], c)
+	b.forget("many")
+	return d
+}
+
+// samplePeakRSS reads VmHWM (the peak resident set) of every process running the
+// provider binary every 100 ms until stop, and returns the largest, in KiB.
+func (b *bench) samplePeakRSS(stop <-chan struct{}) int64 {
+	var peak int64
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		dirs, _ := filepath.Glob("/proc/[0-9]*")
+		for _, d := range dirs {
+			if exe, err := os.Readlink(d + "/exe"); err != nil || exe != b.provider {
+				continue
+			}
+			status, err := os.ReadFile(d + "/status")
+			if err != nil {
+				continue
+			}
+			for l := range strings.Lines(string(status)) {
+				if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmHWM:" {
+					if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil && kb > peak {
+						peak = kb
+					}
+				}
+			}
+		}
+		select {
+		case <-stop:
+			return peak
+		case <-tick.C:
+		}
+	}
+}
+
+// podJSON is a pod of the no-op image that the restricted Pod Security Standard admits.
+func (b *bench) podSpec() map[string]any {
+	return map[string]any{
+		"restartPolicy": "Never",
+		"securityContext": map[string]any{
+			"runAsNonRoot": true, "runAsUser": 1000, "seccompProfile": map[string]any{"type": "RuntimeDefault"},
+		},
+		"containers": []any{map[string]any{
+			"name": "runner", "image": b.img, "imagePullPolicy": "IfNotPresent",
+			"securityContext": map[string]any{
+				"allowPrivilegeEscalation": false, "capabilities": map[string]any{"drop": []string{"ALL"}},
+			},
+		}},
+	}
+}
+
+// barePods starts n pods of the no-op image (kubectl run for one, one kubectl create of
+// a list for more) and waits until all have Succeeded; deleting them is not timed.
+func (b *bench) barePods(n int) time.Duration {
+	set := fmt.Sprintf("pods-%d-%d", b.round, n)
+	wait := []string{"wait", "--for=jsonpath={.status.phase}=Succeeded", "--timeout=300s"}
+	start := time.Now()
+	if n == 1 {
+		overrides, _ := json.Marshal(map[string]any{"apiVersion": "v1", "spec": b.podSpec()})
+		b.kubectl("run", set, "--image="+b.img, "--restart=Never", "--labels=bench-set="+set, "--overrides="+string(overrides))
+		b.kubectl(append(wait, "pod/"+set)...)
+	} else {
+		var items []any
+		for i := range n {
+			items = append(items, map[string]any{
+				"apiVersion": "v1", "kind": "Pod",
+				"metadata": map[string]any{"name": fmt.Sprintf("%s-%d", set, i), "labels": map[string]string{"bench-set": set}},
+				"spec":     b.podSpec(),
+			})
+		}
+		f := b.writeJSON(set+".json", map[string]any{"apiVersion": "v1", "kind": "List", "items": items})
+		b.kubectl("create", "-f", f)
+		b.kubectl(append(wait, "pod", "-l", "bench-set="+set)...)
+	}
+	d := time.Since(start)
+	b.kubectl("delete", "pods", "-l", "bench-set="+set, "--wait=true")
+	return d
+}
+
+// jobScript is what users write today: apply a Job, wait, read its log, delete it.
+func (b *bench) jobScript() time.Duration {
+	name := fmt.Sprintf("bench-job-%d", b.round)
+	f := b.writeJSON(name+".json", map[string]any{
+		"apiVersion": "batch/v1", "kind": "Job",
+		"metadata": map[string]any{"name": name},
+		"spec": map[string]any{
+			"backoffLimit": 0,
+			"template":     map[string]any{"spec": b.podSpec()},
+		},
+	})
+	start := time.Now()
+	b.kubectl("apply", "-f", f)
+	b.kubectl("wait", "--for=condition=complete", "--timeout=300s", "job/"+name)
+	b.kubectl("logs", "job/"+name)
+	b.kubectl("delete", "job", name)
+	return time.Since(start)
+}
+
+func (b *bench) writeJSON(name string, v any) string {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	f := filepath.Join(b.work, name)
+	if err := os.WriteFile(f, raw, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	return f
+}
+
+// sidecarImageSize is the size of the sidecar image's content in the cluster's
+// containerd (uncompressed: imported images keep their layers as tar).
+func (b *bench) sidecarImageSize() int64 {
+	out, err := exec.Command("ctr", "--address", testcluster.ContainerdAddress(), "-n", "k8s.io", "images", "ls", "name=="+b.sidecar).CombinedOutput()
+	if err != nil {
+		b.t.Fatalf("ctr images ls: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) < 2 {
+		b.t.Fatalf("image %s not found:\n%s", b.sidecar, out)
+	}
+	// REF TYPE DIGEST SIZE UNIT PLATFORMS LABELS
+	f := strings.Fields(lines[1])
+	if len(f) < 5 {
+		b.t.Fatalf("ctr images ls: %q", lines[1])
+	}
+	v, err := strconv.ParseFloat(f[3], 64)
+	if err != nil {
+		b.t.Fatalf("ctr images ls size %q: %v", f[3], err)
+	}
+	unit := map[string]float64{"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}[f[4]]
+	return int64(v * unit)
+}
+
+// kubeVersion is the API server's version.
+func (b *bench) kubeVersion() string {
+	var v struct {
+		ServerVersion struct {
+			GitVersion string `json:"gitVersion"`
+		} `json:"serverVersion"`
+	}
+	if err := json.Unmarshal([]byte(b.run(nil, "kubectl", "version", "-o", "json")), &v); err != nil {
+		return "?"
+	}
+	return v.ServerVersion.GitVersion
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(t *testing.T, k string, def int) int {
+	v := os.Getenv(k)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q: want a number of at least 1", k, v)
+	}
+	return n
+}
+
+func fileHash(f string) (string, error) {
+	raw, err := os.ReadFile(f)
+	if err != nil {
+		return "", err
+	}
+	s := sha256.Sum256(raw)
+	return hex.EncodeToString(s[:])[:16], nil
+}
+
+func loadavg() string {
+	raw, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(raw))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}

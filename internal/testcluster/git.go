@@ -1,0 +1,75 @@
+package testcluster
+
+import (
+	"net"
+	"net/http"
+	"net/http/cgi"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// GitServer serves the repositories under root with `git http-backend` on the node's
+// address (pods cannot reach the host's loopback) until the test ends, and returns the
+// URL base: a repository root/NAME.git is at URL/NAME.git.
+func GitServer(t testing.TB, root string) string {
+	t.Helper()
+	gitPath, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip("git is not installed")
+	}
+	ip := NodeIP(t)
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: &cgi.Handler{
+		Path: gitPath,
+		Args: []string{"http-backend"},
+		Env:  []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1"},
+	}, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+// GitRepo creates a bare repository NAME.git under root, and returns a function that
+// commits files (path to content) on its branch main and pushes them, returning the
+// new commit.
+func GitRepo(t testing.TB, root, name string) func(files map[string]string) string {
+	t.Helper()
+	work := t.TempDir()
+	bare := filepath.Join(root, name+".git")
+	git := func(dir string, args ...string) string {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
+			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_NOSYSTEM=1", "HOME="+work)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git(root, "init", "--bare", "--initial-branch=main", bare)
+	git(work, "init", "--initial-branch=main")
+	git(work, "remote", "add", "origin", bare)
+	return func(files map[string]string) string {
+		for p, c := range files {
+			full := filepath.Join(work, p)
+			if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		git(work, "add", "-A")
+		git(work, "commit", "-q", "-m", "change")
+		git(work, "push", "-q", "origin", "main")
+		return git(work, "rev-parse", "HEAD")
+	}
+}
