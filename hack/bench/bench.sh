@@ -4,6 +4,9 @@
 # docs/guides/performance.md). BENCH_ROUNDS (default 5), BENCH_SCALE_ROUNDS (default 1)
 # and BENCH_SCALES (default "10 50") size it; BENCH_TF picks the CLI (default terraform,
 # else OpenTofu). It needs the cluster (make cluster-up) and takes about 10 minutes on 2 cores.
+# BENCH_BEFORE=results.json (with BENCH_BEFORE_LABEL) shows the results of another run, e.g.
+# of the code before a change, next to these; BENCH_RENDER=1 only rewrites the page from
+# hack/bench/results.json (after editing hack/bench/notes.md).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 eval "$(hack/cluster/env.sh)"

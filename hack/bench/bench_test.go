@@ -48,8 +48,19 @@ func TestBench(t *testing.T) {
 		t.Skip("make bench runs this (" + envBench + "=1)")
 	}
 	root := moduleRoot(t)
-	resultsFile := envOr(envResults, filepath.Join(root, "hack", "bench", "results.json"))
-	page := envOr(envPage, filepath.Join(root, "docs-templates", "guides", "performance.md.tmpl"))
+	// Relative paths are the module root's (make bench runs from there; go test from here).
+	inRoot := func(p string) string {
+		if filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(root, p)
+	}
+	resultsFile := inRoot(envOr(envResults, "hack/bench/results.json"))
+	page := inRoot(envOr(envPage, "docs-templates/guides/performance.md.tmpl"))
+	before := os.Getenv(envBefore)
+	if before != "" {
+		before = inRoot(before)
+	}
 	if os.Getenv(envRender) == "1" {
 		var r results
 		raw, err := os.ReadFile(resultsFile)
@@ -59,7 +70,11 @@ func TestBench(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", resultsFile, err)
 		}
-		r.addBefore(t)
+		if before != "" {
+			// Kept, so that the next BENCH_RENDER=1 shows it too.
+			r.addBefore(t, before)
+			r.writeResults(t, resultsFile)
+		}
 		r.writePage(t, root, page)
 		return
 	}
@@ -98,16 +113,20 @@ func TestBench(t *testing.T) {
 	r.Date = time.Now().UTC().Format("2006-01-02 15:04 UTC")
 	r.Machine, r.Kubernetes, r.CLI = machine(), b.kubeVersion(), b.tfVersion
 	r.LoadEnd, r.Duration = loadavg(), time.Since(b.start).Round(time.Second).String()
-	r.addBefore(t)
+	r.addBefore(t, before)
+	r.writeResults(t, resultsFile)
+	r.writePage(t, root, page)
+	b.progress("wrote %s and %s", resultsFile, page)
+}
+
+func (r *results) writeResults(t *testing.T, file string) {
 	raw, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(resultsFile, append(raw, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(file, append(raw, '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r.writePage(t, root, page)
-	b.progress("wrote %s and %s", resultsFile, page)
 }
 
 // writePage writes the page of r to file, and prints it.
@@ -141,9 +160,8 @@ type results struct {
 	BeforeLabel string   `json:",omitempty"`
 }
 
-// addBefore sets r.Before from BENCH_BEFORE, when set.
-func (r *results) addBefore(t *testing.T) {
-	f := os.Getenv(envBefore)
+// addBefore sets r.Before from the results file f (BENCH_BEFORE), when set.
+func (r *results) addBefore(t *testing.T, f string) {
 	if f == "" {
 		return
 	}
