@@ -78,7 +78,9 @@ func runCheck(t *testing.T, image string, extra ...string) (int, string, map[str
 	c := testcluster.Client(t)
 	ns := testcluster.Namespace(t, c)
 	args := append([]string{"check", "--image", image, "--namespace", ns, "--service-account", testcluster.RunnerServiceAccount,
-		"--sidecar-image", testcluster.SidecarImage(t), "--timeout", "3m"}, checkArgs(t)...)
+		"--sidecar-image", testcluster.SidecarImage(t), "--timeout", "3m",
+		// The test runner keeps (or leaves) its state in a ConfigMap through the API.
+		"--mount-service-account-token"}, checkArgs(t)...)
 	args = append(args, extra...)
 	var stdout, stderr bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)

@@ -91,6 +91,7 @@ func usageError(w io.Writer, cmd string, err error) int {
 // commonOptions are the flags run and check share: what to run, and where.
 type commonOptions struct {
 	image           string
+	mountToken      bool
 	inputsFile      string
 	secretVarsFile  string
 	variables       map[string]string
@@ -157,6 +158,7 @@ func (o *commonOptions) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&o.sourceSSHKeyFile, "source-ssh-key-file", "", "a file holding the private key of an SSH --source")
 	fs.StringVar(&o.namespace, "namespace", "", "the namespace to run in (default "+containerdriver.DefaultNamespace+"; with --setup, a new one)")
 	fs.StringVar(&o.serviceAccount, "service-account", "", "the runner's service account (with --setup default "+containerdriver.DefaultServiceAccount+")")
+	fs.BoolVar(&o.mountToken, "mount-service-account-token", false, "give the runner the service account's token (job.mount_service_account_token), for a runner that calls the Kubernetes API itself")
 	fs.BoolVar(&o.setup, "setup", false, "create the namespace (when it does not exist) and the service account with the sidecars' Role, and remove them afterwards")
 	fs.Func("rule", "with --setup, an extra rule of the Role: `RESOURCE[.GROUP][,...]=VERB[,...]`, e.g. secrets=get,create (repeatable)", func(v string) error {
 		r, err := parseRule(v)

@@ -142,6 +142,8 @@ func (o *commonOptions) runTemplate() (*containerdriver.RunSpec, error) {
 			Namespace:       o.namespace,
 			ServiceAccount:  o.serviceAccount,
 			Variables:       o.variables,
+
+			MountServiceAccountToken: o.mountToken,
 		},
 		SidecarImage: o.sidecarImage,
 	}
