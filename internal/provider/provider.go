@@ -140,7 +140,7 @@ func providerSchema() schema.Schema {
 				Optional:            true,
 			},
 			"sidecar_image": schema.StringAttribute{
-				MarkdownDescription: "The image holding the `outputs-fetcher`, `pre-checks` and `git-init` binaries, for runs whose runner " +
+				MarkdownDescription: "The image holding the sidecars (`outputs-fetcher`, `pre-checks`, `git-init`, `state-restore`), for runs whose runner " +
 					"configuration does not name one. Defaults to `" + containerdriver.DefaultSidecarImageRepository + ":<provider version>` " +
 					"(`:latest` for a development build)." + envNote(envSidecarImage),
 				Optional:   true,
