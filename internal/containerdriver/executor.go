@@ -42,7 +42,7 @@ type Executor struct {
 	// LogTailLines is how many lines of each container's log a RunError carries (default 30).
 	LogTailLines int64
 	// StopGrace overrides the termination grace period a stopped run's pod gets (default:
-	// the pod's own, 30 s unless its template sets terminationGracePeriodSeconds).
+	// the pod template's terminationGracePeriodSeconds, else 30 s).
 	StopGrace time.Duration
 	// PullRetries is how many image pull failures that may be transient (a registry's 429
 	// or 5xx, a timeout) a run waits out before failing (default 3). Failures that cannot
@@ -94,7 +94,7 @@ func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Resu
 		// The cluster stops the run too when the caller is gone; when the caller is still
 		// there, its own deadline comes first and stops the pod gracefully.
 		if s := int64(time.Until(dl).Seconds()); s > 0 {
-			job.Spec.ActiveDeadlineSeconds = ptr.To(s + int64(e.stopMargin().Seconds()))
+			job.Spec.ActiveDeadlineSeconds = ptr.To(s + int64(e.stopMargin(job).Seconds()))
 		}
 	}
 
@@ -155,11 +155,20 @@ const FinishedJobTTL int32 = 24 * 60 * 60
 // for the pod to end and for outputs-fetcher to save what the runner left.
 const StopMargin = 20 * time.Second
 
-func (e *Executor) stopMargin() time.Duration {
+func (e *Executor) stopMargin(job *batchv1.Job) time.Duration {
+	return e.gracePeriod(job) + StopMargin
+}
+
+// gracePeriod is the termination grace period a stopped run's pod gets: StopGrace, else
+// the pod template's terminationGracePeriodSeconds, else Kubernetes' default.
+func (e *Executor) gracePeriod(job *batchv1.Job) time.Duration {
 	if e.StopGrace > 0 {
-		return e.StopGrace + StopMargin
+		return e.StopGrace
 	}
-	return defaultGracePeriod + StopMargin
+	if g := job.Spec.Template.Spec.TerminationGracePeriodSeconds; g != nil && *g > 0 {
+		return time.Duration(*g) * time.Second
+	}
+	return defaultGracePeriod
 }
 
 func (e *Executor) event(format string, a ...any) {

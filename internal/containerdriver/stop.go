@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -18,12 +19,12 @@ import (
 // outputs-fetcher, ended after it, saves the state directory. It waits for the pod to end,
 // at most the grace period plus StopMargin, and returns a RunError that says whether the
 // run timed out or was interrupted, and whether the state was saved.
-func (e *Executor) stop(ctx context.Context, w *podWatch, job jobKey, spec *RunSpec, base RunError) error {
+func (e *Executor) stop(ctx context.Context, w *podWatch, job jobKey, grace time.Duration, spec *RunSpec, base RunError) error {
 	reason, what := ReasonInterrupted, "was interrupted before it finished"
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		reason, what = ReasonTimeout, "timed out: it did not finish in time"
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.stopMargin())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace+StopMargin)
 	defer cancel()
 	if w.last != nil && podOver(w.last) {
 		// It ended just as the caller gave up: its result is there to read.
