@@ -129,6 +129,24 @@ func (c *cli) run(args ...string) (string, bool) {
 	return out.String(), err == nil
 }
 
+// must runs the CLI to the end and fails the test, naming step, when it does not succeed.
+func (c *cli) must(step string, args ...string) string {
+	c.t.Helper()
+	out, ok := c.run(args...)
+	if !ok {
+		c.t.Fatalf("%s: %s", step, out)
+	}
+	return out
+}
+
+// destroyAndCheck destroys what the working directory applied and checks that nothing of
+// the provider is left in the namespace.
+func (c *cli) destroyAndCheck(e *accEnv) {
+	c.t.Helper()
+	c.must("destroy", "destroy", "-auto-approve")
+	e.noJobsLeft(c.t)
+}
+
 // start runs the CLI in the background; signal stops it.
 func (c *cli) start(args ...string) (*exec.Cmd, *bytes.Buffer) {
 	c.t.Helper()
@@ -322,10 +340,7 @@ func TestAccRunFault_KilledCreateIsResumed(t *testing.T) {
 	if outputs == nil || outputs["env_CONTAINERDRIVER_RUN_ID"] != st["id"] {
 		t.Errorf("outputs %v do not come from run %v", outputs, st["id"])
 	}
-	if out, ok := c.run("destroy", "-auto-approve"); !ok {
-		t.Fatalf("destroy: %s", out)
-	}
-	e.noJobsLeft(t)
+	c.destroyAndCheck(e)
 }
 
 // Defect 3, for update and destroy: a killed update or destroy is re-attached to by the
@@ -335,9 +350,7 @@ func TestAccRunFault_KilledUpdateAndDestroyAreResumed(t *testing.T) {
 	e, c := faultEnv(t)
 	pods := countPods(t, e)
 	c.write(e.runConfig(`{ v = 1 }`, ""))
-	if out, ok := c.run("apply", "-auto-approve"); !ok {
-		t.Fatalf("create: %s", out)
-	}
+	c.must("create", "apply", "-auto-approve")
 	c.write(e.runConfig(`{ v = 2, sleep_seconds = 20 }`, ""))
 	cmd, _ := c.start("apply", "-auto-approve")
 	waitRunner(t, e, contract.ActionCreate, 90*time.Second)
@@ -347,9 +360,7 @@ func TestAccRunFault_KilledUpdateAndDestroyAreResumed(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	signalGroup(t, cmd, syscall.SIGKILL)
 	_ = cmd.Wait()
-	if out, ok := c.run("apply", "-auto-approve"); !ok {
-		t.Fatalf("update after the kill: %s", out)
-	}
+	c.must("update after the kill", "apply", "-auto-approve")
 	if n := pods.count(contract.ActionCreate); n != 2 {
 		t.Errorf("%d create/update runs for one create and one update", n)
 	}
@@ -364,9 +375,7 @@ func TestAccRunFault_KilledUpdateAndDestroyAreResumed(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	signalGroup(t, cmd, syscall.SIGKILL)
 	_ = cmd.Wait()
-	if out, ok := c.run("destroy", "-auto-approve"); !ok {
-		t.Fatalf("destroy after the kill: %s", out)
-	}
+	c.must("destroy after the kill", "destroy", "-auto-approve")
 	if n := pods.count(contract.ActionDestroy); n != 1 {
 		t.Errorf("the destroy runner ran %d times", n)
 	}
@@ -380,9 +389,7 @@ func TestAccRunFault_InterruptKeepsState(t *testing.T) {
 	e, c := faultEnv(t)
 	e.grantState(t)
 	c.write(e.runConfig(`{ count_state = true, v = 1 }`, `state_path = "/state"`))
-	if out, ok := c.run("apply", "-auto-approve"); !ok {
-		t.Fatalf("create: %s", out)
-	}
+	c.must("create", "apply", "-auto-approve")
 	c.write(e.runConfig(`{ count_state = true, v = 2, sleep_after_seconds = 120 }`, `state_path = "/state"`))
 	cmd, out := c.start("apply", "-auto-approve")
 	waitRunner(t, e, contract.ActionCreate, 90*time.Second)
@@ -402,18 +409,13 @@ func TestAccRunFault_InterruptKeepsState(t *testing.T) {
 		t.Errorf("the diagnostic does not say interrupted:\n%s", out.String())
 	}
 	c.write(e.runConfig(`{ count_state = true, v = 3 }`, `state_path = "/state"`))
-	if o, ok := c.run("apply", "-auto-approve"); !ok {
-		t.Fatalf("apply after the interrupt: %s", o)
-	}
+	c.must("apply after the interrupt", "apply", "-auto-approve")
 	st := c.stateResource()
 	outputs, _ := st["outputs"].(map[string]any)
 	if fmt.Sprint(outputs["count"]) != "3" || fmt.Sprint(outputs["sigterms"]) != "1" {
 		t.Errorf("after create, interrupted update and update: count %v (want 3), sigterms %v (want 1)", outputs["count"], outputs["sigterms"])
 	}
-	if o, ok := c.run("destroy", "-auto-approve"); !ok {
-		t.Fatalf("destroy: %s", o)
-	}
-	e.noJobsLeft(t)
+	c.destroyAndCheck(e)
 }
 
 // Defect 4: a silent runner stopped by a 30 s create timeout is reported as timed out,
@@ -440,16 +442,11 @@ func TestAccRunFault_TimeoutOnSilentRunnerIsRecorded(t *testing.T) {
 	}
 	// The next apply destroys the tainted run (ACTION=destroy) and creates it again.
 	c.write(e.runConfig(`{ v = 1 }`, `timeouts = { create = "30s" }`))
-	if out, ok := c.run("apply", "-auto-approve"); !ok {
-		t.Fatalf("apply after the timeout: %s", out)
-	}
+	c.must("apply after the timeout", "apply", "-auto-approve")
 	if pods.count(contract.ActionDestroy) != 1 {
 		t.Errorf("the timed-out run was not destroyed: %d destroy runs", pods.count(contract.ActionDestroy))
 	}
-	if out, ok := c.run("destroy", "-auto-approve"); !ok {
-		t.Fatalf("destroy: %s", out)
-	}
-	e.noJobsLeft(t)
+	c.destroyAndCheck(e)
 }
 
 // Defect 11: a runner that fails on create and on destroy alike (a bad input both read);
@@ -469,10 +466,7 @@ func TestAccRunFault_FailedCreateDoesNotTrap(t *testing.T) {
 	if !strings.Contains(out, "Failed Create Dropped") {
 		t.Errorf("no warning about the dropped failed create:\n%s", out)
 	}
-	if out, ok := c.run("destroy", "-auto-approve"); !ok {
-		t.Fatalf("destroy: %s", out)
-	}
-	e.noJobsLeft(t)
+	c.destroyAndCheck(e)
 }
 
 // Two resources with the very same configuration in one apply are two runs: neither
@@ -488,9 +482,7 @@ resource "containerdriver_run" "test" {
   inputs = { sleep_seconds = 3, echo_env = ["CONTAINERDRIVER_RUN_ID"] }
 }
 `, e.jobBlock("")))
-	if out, ok := c.run("apply", "-auto-approve", "-parallelism=2"); !ok {
-		t.Fatalf("apply: %s", out)
-	}
+	c.must("apply", "apply", "-auto-approve", "-parallelism=2")
 	out, err := c.cmd("state", "list").Output()
 	if err != nil || strings.Count(string(out), "containerdriver_run.test[") != 2 {
 		t.Fatalf("state list: %v\n%s", err, out)
@@ -513,8 +505,5 @@ resource "containerdriver_run" "test" {
 	if len(ids) != 2 {
 		t.Errorf("run ids %v: want two distinct", ids)
 	}
-	if out, ok := c.run("destroy", "-auto-approve"); !ok {
-		t.Fatalf("destroy: %s", out)
-	}
-	e.noJobsLeft(t)
+	c.destroyAndCheck(e)
 }
