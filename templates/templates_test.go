@@ -25,33 +25,15 @@ import (
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/testcluster"
 )
 
-// module is what a user would ship with files: built-ins only, no network.
-const module = `
-variable "name" {
-  type = string
-  validation {
-    condition     = length(var.name) > 0
-    error_message = "The name must not be empty."
-  }
-}
-
-resource "terraform_data" "greeting" {
-  input = "hello ${var.name}"
-}
-
-output "greeting" {
-  value = terraform_data.greeting.output
-}
-
-output "greeting_id" {
-  value = terraform_data.greeting.id
-}
-
-output "password" {
-  value     = "pw-${substr(sha256(terraform_data.greeting.id), 0, 12)}"
-  sensitive = true
-}
-`
+// module is what a user would ship with files: built-ins only, no network. It is the
+// module the templates' READMEs check the images with (containerdriver check).
+var module = func() string {
+	b, err := os.ReadFile("opentofu/check/module/main.tf")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
 
 // stateRules is what the templates' READMEs tell users to grant for the kubernetes
 // backend; the tests run with exactly these.
