@@ -122,21 +122,22 @@ func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Resu
 	if errors.As(runErr, &re) {
 		re.JobCreated = true
 	}
+	// The caller's context may be done (a run that ended just as it timed out); what
+	// follows a successful run still has to happen.
+	after, cancelAfter := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancelAfter()
 	if runErr == nil && action == contract.ActionDestroy && spec.State != nil {
 		// What was destroyed has no state left to keep.
 		st := &state.Store{Client: e.Client, Namespace: ns, RunID: spec.RunID}
-		if err := st.Delete(ctx); err != nil {
+		if err := st.Delete(after); err != nil {
 			runErr = fmt.Errorf("destroy succeeded but deleting its state failed: %w", err)
 		}
 	}
 	if runErr == nil && action == contract.ActionDestroy {
-		runErr = e.forgetWriteOnly(ctx, spec) // writeonly.go
+		runErr = e.forgetWriteOnly(after, spec) // writeonly.go
 	}
 	if !spec.KeepResources {
-		// The caller's context may be done (timeout); cleanup still has to happen.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		if err := e.Cleanup(cctx, ns, name); err != nil && runErr == nil {
+		if err := e.Cleanup(after, ns, name); err != nil && runErr == nil {
 			runErr = fmt.Errorf("run succeeded but cleaning up job %s/%s failed: %w", ns, name, err)
 		}
 	} else if re != nil {

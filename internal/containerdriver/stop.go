@@ -18,8 +18,9 @@ import (
 // termination grace period, so the runner gets SIGTERM and time to stop cleanly, and
 // outputs-fetcher, ended after it, saves the state directory. It waits for the pod to end,
 // at most the grace period plus StopMargin, and returns a RunError that says whether the
-// run timed out or was interrupted, and whether the state was saved.
-func (e *Executor) stop(ctx context.Context, w *podWatch, job jobKey, grace time.Duration, spec *RunSpec, base RunError) error {
+// run timed out or was interrupted, and whether the state was saved. A pod that ended just
+// as ctx did is not stopped: its result is returned as if the caller had waited.
+func (e *Executor) stop(ctx context.Context, w *podWatch, job jobKey, grace time.Duration, spec *RunSpec, base RunError) (*Result, error) {
 	reason, what := ReasonInterrupted, "was interrupted before it finished"
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		reason, what = ReasonTimeout, "timed out: it did not finish in time"
@@ -27,15 +28,22 @@ func (e *Executor) stop(ctx context.Context, w *podWatch, job jobKey, grace time
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace+StopMargin)
 	defer cancel()
 	if w.last != nil && podOver(w.last) {
-		// It ended just as the caller gave up: its result is there to read.
+		// It ended just as the caller gave up: its result is there to read, and recording
+		// it beats running it again.
 		w.drainLogs()
-		if res, err := e.harvest(sctx, spec, w.last, job, base, w.red, w.tail); err != nil || res != nil {
-			return harvestAsStopError(res, err, reason, what, base)
-		}
+		return e.harvest(sctx, spec, w.last, job, base, w.red, w.tail)
 	}
 	w.stopping = true
 	pods := e.Client.CoreV1().Pods(base.Namespace)
 	list, err := pods.List(sctx, metav1.ListOptions{LabelSelector: podSelector(job)})
+	if err == nil {
+		for i := range list.Items {
+			if p := &list.Items[i]; p.DeletionTimestamp == nil && podOver(p) {
+				w.last = p // ended before the watch saw it
+				return e.harvest(sctx, spec, p, job, base, w.red, w.tail)
+			}
+		}
+	}
 	stopped := 0
 	if err == nil {
 		opts := metav1.DeleteOptions{}
@@ -65,19 +73,7 @@ func (e *Executor) stop(ctx context.Context, w *podWatch, job jobKey, grace time
 	}
 	re.Message += e.stateNote(sctx, spec, base, &re)
 	re.Logs = e.logTails(sctx, base.Namespace, job, w.red, w.tail)
-	return &re
-}
-
-func harvestAsStopError(res *Result, err error, reason, what string, base RunError) error {
-	if err != nil {
-		return err
-	}
-	// The run succeeded, but the caller is gone: report it as stopped anyway, with the
-	// fact that it finished, since nobody records its outputs.
-	re := base
-	re.Reason = reason
-	re.Message = fmt.Sprintf("the run %s, although its pod had just finished (exit code %d); run it again to record its outputs", what, res.ExitCode)
-	return &re
+	return nil, &re
 }
 
 // deletedPodError reports a pod deleted before the run finished: by a person, an

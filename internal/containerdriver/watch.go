@@ -79,7 +79,7 @@ func (e *Executor) wait(ctx context.Context, spec *RunSpec, b *Built, job *batch
 		cause := context.Cause(wctx)
 		if ctx.Err() != nil {
 			// Timeout or interrupt: stop the pod gracefully, then say which it was.
-			return nil, e.stop(ctx, w, key, e.gracePeriod(b.Job), spec, base)
+			return e.stop(ctx, w, key, e.gracePeriod(b.Job), spec, base)
 		}
 		if cause != nil && !errors.Is(cause, context.Canceled) && !errors.Is(cause, context.DeadlineExceeded) {
 			var re *RunError
