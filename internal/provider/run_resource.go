@@ -199,13 +199,14 @@ func (r *runResource) Create(ctx context.Context, req resource.CreateRequest, re
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
-// forgetWriteOnly deletes the write-only secrets kept for a create that is not recorded.
+// forgetWriteOnly deletes the write-only secrets kept for a run nothing records: a create
+// that failed before its runner started, or a failed create dropped from the state.
 func (r *runResource) forgetWriteOnly(ctx context.Context, m *runResourceModel) {
 	if r.data == nil {
 		return
 	}
 	spec, b := m.toSpec(ctx, r.data.sidecarImage)
-	if b.diags.HasError() || spec.WriteOnly == nil {
+	if b.diags.HasError() {
 		return
 	}
 	client, d := r.data.kube.Client()
@@ -213,7 +214,7 @@ func (r *runResource) forgetWriteOnly(ctx context.Context, m *runResourceModel) 
 		return
 	}
 	if err := (&containerdriver.Executor{Client: client}).ForgetWriteOnly(context.WithoutCancel(ctx), spec); err != nil {
-		tflog.Warn(ctx, "the write-only secrets of a failed create were not deleted", map[string]any{"error": err.Error()})
+		tflog.Warn(ctx, "the write-only secrets of an unrecorded run were not deleted", map[string]any{"error": err.Error()})
 	}
 }
 
@@ -346,6 +347,7 @@ func (r *runResource) Delete(ctx context.Context, req resource.DeleteRequest, re
 				"The provider concludes that the runner made nothing with these inputs and removes the failed instance from the state. "+
 				"If the runner did make something, destroy it by hand; anything the run keeps in the cluster (its state Secrets, "+
 				"labelled containerdriver.io/state-of) is left in namespace %s.", state.ID.ValueString(), runErr.Error(), runErr.Namespace))
+		r.forgetWriteOnly(ctx, &state)
 		return
 	}
 	resp.Diagnostics.Append(diags...)
