@@ -32,9 +32,6 @@ type RunError struct {
 	Kept bool
 	// Runner is the runner container's last known status; nil when the pod was never seen.
 	Runner *RunnerStatus
-	// JobCreated reports that a Job was created or re-attached to before the run failed:
-	// the runner may have run, so the caller must not forget the run.
-	JobCreated bool
 	// StateSaved tells, for a run with a state directory that was stopped, whether
 	// outputs-fetcher saved the state: nil when unknown or not applicable.
 	StateSaved *bool

@@ -118,10 +118,6 @@ func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Resu
 	}
 
 	res, runErr := e.wait(ctx, spec, built, created.job, action, red)
-	var re *RunError
-	if errors.As(runErr, &re) {
-		re.JobCreated = true
-	}
 	// The caller's context may be done (a run that ended just as it timed out); what
 	// follows a successful run still has to happen.
 	after, cancelAfter := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -140,7 +136,7 @@ func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Resu
 		if err := e.Cleanup(after, ns, name); err != nil && runErr == nil {
 			runErr = fmt.Errorf("run succeeded but cleaning up job %s/%s failed: %w", ns, name, err)
 		}
-	} else if re != nil {
+	} else if re := (*RunError)(nil); errors.As(runErr, &re) {
 		re.Kept = true
 	}
 	if runErr != nil {
