@@ -207,20 +207,24 @@ func defaultRunID(o *commonOptions) string {
 	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:31] + "a"
 }
 
-// flagOf names the flag behind a field of a RunSpec validation error.
-func flagOf(field string) string {
-	for prefix, f := range map[string]string{
-		"job.image": "--image", "sidecar_image": "--sidecar-image", "job.shared_directory": "--shared-directory",
-		"job.namespace": "--namespace", "job.service_account": "--service-account", "job.variables": "--variable",
-		"secret_job_variables": "--secret-variables", "files": "--files", "source.url": "--source",
-		"source.path": "--source-path", "source.ssh_key": "--source-ssh-key-file", "source.password": "--source-password-file",
-		"inputs": "--inputs", "run_id": "--run-id",
-	} {
-		if field == prefix || strings.HasPrefix(field, prefix+"[") {
-			return f
-		}
+// flagOf names the flag behind the attribute p of a RunSpec validation error, with the
+// map key when there is one (--variable ["X"]); the attribute's name when no flag sets it.
+func flagOf(p containerdriver.Path) string {
+	attr, key := p, ""
+	if n := len(p); n > 1 && p[n-1].IsKey {
+		attr, key = p[:n-1], " "+p[n-1:].String()
 	}
-	return field
+	flags := map[string]string{
+		"job.image": "--image", "runner.sidecar_image": "--sidecar-image", "job.shared_directory": "--shared-directory",
+		"job.namespace": "--namespace", "job.service_account": "--service-account", "job.variables": "--variable",
+		"job.secret_variables": "--secret-variables", "files": "--files", "source.url": "--source",
+		"source.path": "--source-path", "source.ssh_key": "--source-ssh-key-file", "source.password": "--source-password-file",
+		"inputs": "--inputs", "id": "--run-id",
+	}
+	if f, ok := flags[attr.String()]; ok {
+		return f + key
+	}
+	return p.String()
 }
 
 // describeValidation renders a RunSpec's validation errors with the flags' names.
@@ -231,11 +235,7 @@ func describeValidation(err error) (string, bool) {
 	}
 	lines := make([]string, len(ve))
 	for i, fe := range ve {
-		name := flagOf(fe.Field)
-		if name != fe.Field && strings.Contains(fe.Field, "[") {
-			name += " " + fe.Field[strings.Index(fe.Field, "["):]
-		}
-		lines[i] = name + ": " + fe.Detail
+		lines[i] = flagOf(fe.Path) + ": " + fe.Detail
 	}
 	return strings.Join(lines, "\n"), true
 }

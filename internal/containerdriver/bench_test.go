@@ -14,7 +14,7 @@ func BenchmarkBuildJob(b *testing.B) {
 	for i := 0; i < 20; i++ {
 		full.Files[fmt.Sprintf("modules/m%d/main.tf", i)] = strings.Repeat("x", 2048)
 	}
-	full.SecretFile = map[string]string{"creds/key.pem": strings.Repeat("k", 4096)}
+	full.SecretFiles = map[string]string{"creds/key.pem": strings.Repeat("k", 4096)}
 	full.Job.Variables = map[string]string{"A": "1", "B": "2", "C": "3"}
 	full.Job.SecretVariables = map[string]string{"TOKEN": "tok-123456"}
 	full.Source = &SourceSpec{URL: "https://git.example/org/repo.git", Ref: "refs/heads/main", Password: "p-123456"}

@@ -3,7 +3,9 @@ package containerdriver
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -12,42 +14,40 @@ const wholeCredentials = "*"
 
 func (c *CredentialsConfig) validate(job JobSpec) ValidationErrors {
 	var errs ValidationErrors
-	add := func(field, format string, a ...any) {
-		errs = append(errs, &FieldError{Field: field, Detail: fmt.Sprintf(format, a...)})
-	}
+	add := errs.add
 	if f := c.File; f != "" {
 		if path.IsAbs(f) || hasDotDot(f) || path.Clean(f) != f {
-			add("credentials_config.file", "%q must be a clean relative path without '..' (it lands in the scripts directory)", f)
+			add(Root("credentials_config").Attr("file"), "%q must be a clean relative path without '..' (it lands in the scripts directory)", f)
 		}
 	}
-	for _, k := range sortedKeys(c.Environment) {
+	for _, k := range slices.Sorted(maps.Keys(c.Environment)) {
 		if !envNameRe.MatchString(k) {
-			add(fmt.Sprintf("credentials_config.environment[%q]", k), "not a valid environment variable name")
+			add(Root("credentials_config").Attr("environment").Key(k), "not a valid environment variable name")
 		} else if reservedEnv[k] {
-			add(fmt.Sprintf("credentials_config.environment[%q]", k), "is set by the driver and cannot be overridden")
+			add(Root("credentials_config").Attr("environment").Key(k), "is set by the driver and cannot be overridden")
 		} else if _, dup := job.Variables[k]; dup {
-			add(fmt.Sprintf("credentials_config.environment[%q]", k), "is also set in job.variables")
+			add(Root("credentials_config").Attr("environment").Key(k), "is also set in job.variables")
 		} else if _, dup := job.SecretVariables[k]; dup {
-			add(fmt.Sprintf("credentials_config.environment[%q]", k), "is also set in the secret job variables")
+			add(Root("credentials_config").Attr("environment").Key(k), "is also set in the secret job variables")
 		}
 		if c.Environment[k] == "" {
-			add(fmt.Sprintf("credentials_config.environment[%q]", k), "must name a credential key (a.b.c), the credentials file, or \"*\"")
+			add(Root("credentials_config").Attr("environment").Key(k), "must name a credential key (a.b.c), the credentials file, or \"*\"")
 		}
 	}
 	if sv := c.ScriptVariables; sv != nil {
 		if sv.File == "" {
-			add("credentials_config.script_variables.file", "must not be empty")
+			add(Root("credentials_config").Attr("script_variables").Attr("file"), "must not be empty")
 		} else if hasDotDot(sv.File) || path.Clean(sv.File) != sv.File {
-			add("credentials_config.script_variables.file", "%q must be a clean path without '..'", sv.File)
+			add(Root("credentials_config").Attr("script_variables").Attr("file"), "%q must be a clean path without '..'", sv.File)
 		} else if c.File != "" && sv.File == c.File {
-			add("credentials_config.script_variables.file", "is the same file as credentials_config.file")
+			add(Root("credentials_config").Attr("script_variables").Attr("file"), "is the same file as credentials_config.file")
 		}
-		for _, k := range sortedKeys(sv.Variables) {
+		for _, k := range slices.Sorted(maps.Keys(sv.Variables)) {
 			if k == "" || strings.HasPrefix(k, ".") || strings.HasSuffix(k, ".") || strings.Contains(k, "..") {
-				add(fmt.Sprintf("credentials_config.script_variables.variables[%q]", k), "is not a valid variable name")
+				add(Root("credentials_config").Attr("script_variables").Attr("variables").Key(k), "is not a valid variable name")
 			}
 			if sv.Variables[k] == "" {
-				add(fmt.Sprintf("credentials_config.script_variables.variables[%q]", k), "must name a credential key (a.b.c), the credentials file, or \"*\"")
+				add(Root("credentials_config").Attr("script_variables").Attr("variables").Key(k), "must name a credential key (a.b.c), the credentials file, or \"*\"")
 			}
 		}
 	}
@@ -82,7 +82,7 @@ func (c *CredentialsConfig) ResolveCredentials(creds map[string]any, shared stri
 		out.Files[c.File] = string(b)
 		credsFilePath = ResolveFilePath(c.File, shared)
 	}
-	lookup := func(field, key string) (any, error) {
+	lookup := func(field Path, key string) (any, error) {
 		if key == wholeCredentials {
 			return creds, nil
 		}
@@ -92,12 +92,12 @@ func (c *CredentialsConfig) ResolveCredentials(creds map[string]any, shared stri
 		v, ok := flatLookup(creds, key)
 		if !ok {
 			// The key is named, never the credential's value.
-			return nil, &FieldError{Field: field, Detail: fmt.Sprintf("the credentials have no key %q", key)}
+			return nil, fieldError(field, "the credentials have no key %q", key)
 		}
 		return v, nil
 	}
-	for _, name := range sortedKeys(c.Environment) {
-		v, err := lookup(fmt.Sprintf("credentials_config.environment[%q]", name), c.Environment[name])
+	for _, name := range slices.Sorted(maps.Keys(c.Environment)) {
+		v, err := lookup(Root("credentials_config").Attr("environment").Key(name), c.Environment[name])
 		if err != nil {
 			return nil, err
 		}
@@ -109,8 +109,8 @@ func (c *CredentialsConfig) ResolveCredentials(creds map[string]any, shared stri
 	}
 	if sv := c.ScriptVariables; sv != nil {
 		vars := map[string]any{}
-		for _, name := range sortedKeys(sv.Variables) {
-			v, err := lookup(fmt.Sprintf("credentials_config.script_variables.variables[%q]", name), sv.Variables[name])
+		for _, name := range slices.Sorted(maps.Keys(sv.Variables)) {
+			v, err := lookup(Root("credentials_config").Attr("script_variables").Attr("variables").Key(name), sv.Variables[name])
 			if err != nil {
 				return nil, err
 			}
@@ -120,7 +120,7 @@ func (c *CredentialsConfig) ResolveCredentials(creds map[string]any, shared stri
 				}
 			}
 			if err := setNested(vars, strings.Split(name, "."), v); err != nil {
-				return nil, &FieldError{Field: fmt.Sprintf("credentials_config.script_variables.variables[%q]", name), Detail: err.Error()}
+				return nil, fieldError(Root("credentials_config").Attr("script_variables").Attr("variables").Key(name), "%v", err)
 			}
 		}
 		b, err := json.Marshal(vars)

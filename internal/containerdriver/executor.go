@@ -208,7 +208,7 @@ type ensured struct {
 // name is this very run (the name hashes the run id, the action and the spec), so it is
 // re-attached to. Another Job of the same run still running (a crashed caller's update
 // with other inputs) is waited for first: two Jobs of one run never run at once.
-func (e *Executor) ensureJob(ctx context.Context, b *Built, red *redactor) (ensured, error) {
+func (e *Executor) ensureJob(ctx context.Context, b *JobObjects, red *redactor) (ensured, error) {
 	jobs := e.Client.BatchV1().Jobs(b.Job.Namespace)
 	if existing, err := jobs.Get(ctx, b.Job.Name, metav1.GetOptions{}); err == nil {
 		if existing.Labels[contract.LabelManagedBy] != contract.ManagedByValue {
@@ -270,7 +270,7 @@ func (e *Executor) ensureJob(ctx context.Context, b *Built, red *redactor) (ensu
 
 // reattach takes over a Job of this very run that a crashed caller started. If it died
 // before the Job was resumed, the objects are made (again) and the Job resumed now.
-func (e *Executor) reattach(ctx context.Context, b *Built, existing *batchv1.Job, red *redactor) (ensured, error) {
+func (e *Executor) reattach(ctx context.Context, b *JobObjects, existing *batchv1.Job, red *redactor) (ensured, error) {
 	e.event("re-attached to Job %s/%s", b.Job.Namespace, b.Job.Name)
 	if !ptr.Deref(existing.Spec.Suspend, false) {
 		return ensured{job: existing}, nil
@@ -287,7 +287,7 @@ func (e *Executor) reattach(ctx context.Context, b *Built, existing *batchv1.Job
 
 // createInputs creates the Secrets and ConfigMaps the pod reads, owned by job. When the
 // API refuses one, the Job and everything made for it are deleted.
-func (e *Executor) createInputs(ctx context.Context, b *Built, job *batchv1.Job, red *redactor) error {
+func (e *Executor) createInputs(ctx context.Context, b *JobObjects, job *batchv1.Job, red *redactor) error {
 	owner := []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID}}
 	undo := func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)

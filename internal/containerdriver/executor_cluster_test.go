@@ -127,7 +127,7 @@ func TestAccExecutor_CreateDestroyOutputs(t *testing.T) {
 	spec.Job.Variables = map[string]string{"PLAIN": "plain-value"}
 	spec.Job.SecretVariables = map[string]string{"TOKEN": "tok-abcdef"}
 	spec.Files = map[string]string{"main.tf": "resource x {}", "/etc/runner/conf.yaml": "a: 1"}
-	spec.SecretFile = map[string]string{"keys/id": "KEY-MATERIAL"}
+	spec.SecretFiles = map[string]string{"keys/id": "KEY-MATERIAL"}
 	spec.Credentials = map[string]any{"aws": map[string]any{"key": "AKIAX"}}
 	spec.CredentialsConfig = &cd.CredentialsConfig{Environment: map[string]string{"AWS_KEY": "aws.key"}, File: "creds.json"}
 	spec.Inputs.(map[string]any)["echo_env"] = append(spec.Inputs.(map[string]any)["echo_env"].([]string), "AWS_KEY")
@@ -278,7 +278,7 @@ func TestAccExecutor_PodTemplate(t *testing.T) {
 	bad.Job.PodTemplates = []string{"spec:\n  containers:\n  - name: runner\n    image: evil.local/x:1\n"}
 	_, _, err = e.run(t, bad, contract.ActionCreate)
 	var verrs cd.ValidationErrors
-	if !errors.As(err, &verrs) || verrs[0].Field != "job.pod_template" {
+	if !errors.As(err, &verrs) || verrs[0].Path.String() != "job.pod_template" {
 		t.Fatalf("got %v", err)
 	}
 	e.assertEmpty(t)
@@ -368,7 +368,7 @@ func TestAccExecutor_GitSource(t *testing.T) {
 
 // crashedCaller does what a caller that crashed right after starting a run leaves: the
 // run's objects and its Job exist, and nobody waits for it.
-func (e *env) crashedCaller(t *testing.T, spec *cd.RunSpec) *cd.Built {
+func (e *env) crashedCaller(t *testing.T, spec *cd.RunSpec) *cd.JobObjects {
 	t.Helper()
 	built, err := cd.BuildJob(spec, contract.ActionCreate)
 	if err != nil {

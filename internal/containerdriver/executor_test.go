@@ -254,7 +254,7 @@ func TestRun_RefusedSecretLeavesNothing(t *testing.T) {
 		return false, nil, nil
 	})
 	spec := minimalSpec()
-	spec.SecretFile = map[string]string{"a": "file-secret"}
+	spec.SecretFiles = map[string]string{"a": "file-secret"}
 	spec.Job.SecretVariables = map[string]string{"K": "variable-secret"}
 	if _, err := runWithTimeout(t, &Executor{Client: c}, spec); err == nil || !strings.Contains(err.Error(), "Too long") {
 		t.Fatalf("got %v", err)

@@ -197,7 +197,7 @@ func TestBuildJob(t *testing.T) {
 			name: "files relative and absolute, secret files", action: "create",
 			spec: func(s *RunSpec) {
 				s.Files = map[string]string{"main.tf": "x", "/etc/runner/conf": "y"}
-				s.SecretFile = map[string]string{"creds/key.pem": "PRIVATE"}
+				s.SecretFiles = map[string]string{"creds/key.pem": "PRIVATE"}
 			},
 			want: func(j *batchv1.Job) {
 				ps := &j.Spec.Template.Spec
@@ -537,7 +537,7 @@ func TestPodTemplate_Forbidden(t *testing.T) {
 		spec.Job.PodTemplates = []string{doc}
 		_, err := BuildJob(spec, "create")
 		var verrs ValidationErrors
-		if !errors.As(err, &verrs) || verrs[0].Field != "job.pod_template" || !strings.Contains(err.Error(), want) {
+		if !errors.As(err, &verrs) || verrs[0].Path.String() != "job.pod_template" || !strings.Contains(err.Error(), want) {
 			t.Errorf("template %q: got %v, want a job.pod_template error containing %q", doc, err, want)
 		}
 	}
@@ -567,7 +567,7 @@ func TestValidate(t *testing.T) {
 		{"contract file", func(s *RunSpec) { s.Files = map[string]string{"outputs.json": "x"} }, `files["outputs.json"]`},
 		{"same file twice", func(s *RunSpec) {
 			s.Files = map[string]string{"a": "x"}
-			s.SecretFile = map[string]string{"/workspace/a": "y"}
+			s.SecretFiles = map[string]string{"/workspace/a": "y"}
 		}, `secret_files["/workspace/a"]`},
 		{"bad git url", func(s *RunSpec) { s.Source = &SourceSpec{URL: "ftp://x"} }, "source.url"},
 		{"ssh key with https", func(s *RunSpec) { s.Source = &SourceSpec{URL: "https://h/r.git", SSHKey: "k"} }, "source.ssh_key"},
@@ -588,12 +588,12 @@ func TestValidate(t *testing.T) {
 		{"https url with a token", func(s *RunSpec) { s.Source = &SourceSpec{URL: "https://ghp_TOKEN@github.com/o/r.git"} }, "source.url"},
 		{"https url with user and password", func(s *RunSpec) { s.Source = &SourceSpec{URL: "https://u:TOKEN@host/o/r.git"} }, "source.url"},
 		{"ssh url with a password", func(s *RunSpec) { s.Source = &SourceSpec{URL: "ssh://git:pw@host/o/r.git"} }, "source.url"},
-		{"reserved CONTAINERDRIVER_RUN_ID", func(s *RunSpec) { s.Job.SecretVariables = map[string]string{"CONTAINERDRIVER_RUN_ID": "long-enough"} }, `secret_job_variables["CONTAINERDRIVER_RUN_ID"]`},
-		{"reserved STATE_PATH", func(s *RunSpec) { s.Job.SecretVariables = map[string]string{"STATE_PATH": "long-enough"} }, `secret_job_variables["STATE_PATH"]`},
-		{"reserved OPERATION", func(s *RunSpec) { s.Job.SecretVariables = map[string]string{"OPERATION": "long-enough"} }, `secret_job_variables["OPERATION"]`},
-		{"reserved IMPORTS_PATH", func(s *RunSpec) { s.Job.SecretVariables = map[string]string{"IMPORTS_PATH": "long-enough"} }, `secret_job_variables["IMPORTS_PATH"]`},
-		{"reserved EXPORTS_PATH", func(s *RunSpec) { s.Job.SecretVariables = map[string]string{"EXPORTS_PATH": "long-enough"} }, `secret_job_variables["EXPORTS_PATH"]`},
-		{"reserved TARGET_PATH", func(s *RunSpec) { s.Job.SecretVariables = map[string]string{"TARGET_PATH": "long-enough"} }, `secret_job_variables["TARGET_PATH"]`},
+		{"reserved CONTAINERDRIVER_RUN_ID", func(s *RunSpec) { s.Job.SecretVariables = map[string]string{"CONTAINERDRIVER_RUN_ID": "long-enough"} }, `job.secret_variables["CONTAINERDRIVER_RUN_ID"]`},
+		{"reserved STATE_PATH", func(s *RunSpec) { s.Job.SecretVariables = map[string]string{"STATE_PATH": "long-enough"} }, `job.secret_variables["STATE_PATH"]`},
+		{"reserved OPERATION", func(s *RunSpec) { s.Job.SecretVariables = map[string]string{"OPERATION": "long-enough"} }, `job.secret_variables["OPERATION"]`},
+		{"reserved IMPORTS_PATH", func(s *RunSpec) { s.Job.SecretVariables = map[string]string{"IMPORTS_PATH": "long-enough"} }, `job.secret_variables["IMPORTS_PATH"]`},
+		{"reserved EXPORTS_PATH", func(s *RunSpec) { s.Job.SecretVariables = map[string]string{"EXPORTS_PATH": "long-enough"} }, `job.secret_variables["EXPORTS_PATH"]`},
+		{"reserved TARGET_PATH", func(s *RunSpec) { s.Job.SecretVariables = map[string]string{"TARGET_PATH": "long-enough"} }, `job.secret_variables["TARGET_PATH"]`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -605,7 +605,7 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("got %v, want ValidationErrors", err)
 			}
 			for _, e := range verrs {
-				if e.Field == c.field {
+				if e.Path.String() == c.field {
 					return
 				}
 			}
@@ -649,7 +649,7 @@ func TestPinnedImage(t *testing.T) {
 func TestRedactor(t *testing.T) {
 	s := minimalSpec()
 	s.Job.SecretVariables = map[string]string{"T": "tok-123456", "SHORT": "1"}
-	s.SecretFile = map[string]string{"key.pem": "-----BEGIN KEY-----\nAAAAB3NzaC1yc2EAAAADAQABAAABAQ\n-----END KEY-----\n"}
+	s.SecretFiles = map[string]string{"key.pem": "-----BEGIN KEY-----\nAAAAB3NzaC1yc2EAAAADAQABAAABAQ\n-----END KEY-----\n"}
 	s.Source = &SourceSpec{URL: "https://h/r.git", Password: "git-pa$$/word"}
 	s.Credentials = map[string]any{"a": map[string]any{"b": "deep-secret", "region": "eu"}, "list": []any{"in-a-list"}}
 	s.CredentialsConfig = &CredentialsConfig{Environment: map[string]string{"ALL": "*"}}
@@ -681,10 +681,10 @@ func TestRedactor(t *testing.T) {
 func TestValidate_ShortSecretsRefused(t *testing.T) {
 	s := minimalSpec()
 	s.Job.SecretVariables = map[string]string{"A": "abc", "OK": "abcd", "EMPTY": ""}
-	s.SecretFile = map[string]string{"f": "{}"}
+	s.SecretFiles = map[string]string{"f": "{}"}
 	s.Source = &SourceSpec{URL: "https://h/r.git", Password: "pw"}
 	err := s.Validate()
-	for _, want := range []string{`secret_job_variables["A"]: is shorter than 4 characters`, `secret_files["f"]: is shorter`, "source.password: is shorter"} {
+	for _, want := range []string{`job.secret_variables["A"]: is shorter than 4 characters`, `secret_files["f"]: is shorter`, "source.password: is shorter"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want %q", err, want)
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -216,7 +217,7 @@ func walkNulls(v any, p string, add func(field, why string)) {
 	}
 	switch t := v.(type) {
 	case map[string]any:
-		for _, k := range sortedKeys(t) {
+		for _, k := range slices.Sorted(maps.Keys(t)) {
 			switch {
 			case strings.HasPrefix(k, "$"):
 				add(field(k), "cannot be used: a pod template adds and changes fields, it does not delete or replace the driver's")
@@ -279,7 +280,7 @@ func mergePodTemplate(base *corev1.PodTemplateSpec, docs []string) (*corev1.PodT
 			continue
 		}
 		if _, err := ParsePodTemplate(doc); err != nil {
-			return nil, &FieldError{Field: "job.pod_template", Detail: err.Error()}
+			return nil, &FieldError{Path: Root("job").Attr("pod_template"), Detail: err.Error()}
 		}
 		orig, err := json.Marshal(out)
 		if err != nil {
@@ -288,11 +289,11 @@ func mergePodTemplate(base *corev1.PodTemplateSpec, docs []string) (*corev1.PodT
 		// The document itself is the patch, so an explicit null still removes a default.
 		patch, err := yaml.YAMLToJSON([]byte(doc))
 		if err != nil {
-			return nil, &FieldError{Field: "job.pod_template", Detail: err.Error()}
+			return nil, &FieldError{Path: Root("job").Attr("pod_template"), Detail: err.Error()}
 		}
 		merged, err := strategicpatch.StrategicMergePatch(orig, patch, corev1.PodTemplateSpec{})
 		if err != nil {
-			return nil, &FieldError{Field: "job.pod_template", Detail: fmt.Sprintf("cannot be merged into the default template: %v", err)}
+			return nil, &FieldError{Path: Root("job").Attr("pod_template"), Detail: fmt.Sprintf("cannot be merged into the default template: %v", err)}
 		}
 		var next corev1.PodTemplateSpec
 		if err := json.Unmarshal(merged, &next); err != nil {

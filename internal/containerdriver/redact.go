@@ -32,7 +32,7 @@ func newRedactor(spec *RunSpec) *redactor {
 	for _, v := range spec.Job.SecretVariables {
 		add(v)
 	}
-	for _, v := range spec.SecretFile {
+	for _, v := range spec.SecretFiles {
 		add(v)
 	}
 	if s := spec.Source; s != nil {

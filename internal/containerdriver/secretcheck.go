@@ -34,7 +34,7 @@ func withoutSecretValues(spec *RunSpec) *RunSpec {
 		return out
 	}
 	c.Job.SecretVariables = blank(spec.Job.SecretVariables)
-	c.SecretFile = blank(spec.SecretFile)
+	c.SecretFiles = blank(spec.SecretFiles)
 	if spec.Source != nil {
 		src := *spec.Source
 		src.Password, src.SSHKey = setMarker(src.Password), setMarker(src.SSHKey)
@@ -79,7 +79,7 @@ func blankLeaves(v any) any {
 
 // secretsChanged reports whether a Job of b's name, found in the cluster, was started with
 // other secret values than b's: one of b's Secrets is missing or holds other data.
-func (e *Executor) secretsChanged(ctx context.Context, b *Built) (bool, error) {
+func (e *Executor) secretsChanged(ctx context.Context, b *JobObjects) (bool, error) {
 	for _, want := range b.Secrets {
 		got, err := e.Client.CoreV1().Secrets(want.Namespace).Get(ctx, want.Name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {

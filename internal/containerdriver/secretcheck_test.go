@@ -19,7 +19,7 @@ func TestSpecHash_LeavesSecretValuesOut(t *testing.T) {
 	withSecrets := func(v string) *RunSpec {
 		s := minimalSpec()
 		s.Job.SecretVariables = map[string]string{"TOKEN": v}
-		s.SecretFile = map[string]string{"key": v}
+		s.SecretFiles = map[string]string{"key": v}
 		s.Source = &SourceSpec{URL: "https://h/r.git", Password: v}
 		s.Credentials = map[string]any{"aws": map[string]any{"secret": v, "n": 1}}
 		s.CredentialsConfig = &CredentialsConfig{Environment: map[string]string{"AWS": "aws.secret"}}

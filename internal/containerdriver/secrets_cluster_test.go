@@ -39,7 +39,7 @@ func TestAccExecutor_SecretsStaySecret(t *testing.T) {
 	spec := e.spec(t, map[string]any{"print_forms": []string{"env:SECRET_VAR", "env:CRED", "file:s.txt"}})
 	spec.KeepResources = true // to read the Job, the pod and the events afterwards
 	spec.Job.SecretVariables = map[string]string{"SECRET_VAR": canaries["secret variable"]}
-	spec.SecretFile = map[string]string{"s.txt": canaries["secret file"]}
+	spec.SecretFiles = map[string]string{"s.txt": canaries["secret file"]}
 	spec.Credentials = map[string]any{"a": map[string]any{"b": canaries["credential"]}}
 	spec.CredentialsConfig = &cd.CredentialsConfig{Environment: map[string]string{"CRED": "a.b"}}
 	spec.Source = &cd.SourceSpec{URL: repoURL, Ref: "refs/heads/main", Path: "infra", Password: canaries["git password"]}

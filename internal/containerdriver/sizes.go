@@ -13,15 +13,15 @@ const MaxObjectBytes = 1<<20 - 16<<10
 // Secret or ConfigMap that carries them to the pod.
 func validateSizes(s *RunSpec) ValidationErrors {
 	var errs ValidationErrors
-	check := func(field, what string, n int, hint string) {
+	check := func(field Path, what string, n int, hint string) {
 		if n > MaxObjectBytes {
-			errs = append(errs, &FieldError{Field: field, Detail: fmt.Sprintf(
+			errs = append(errs, &FieldError{Path: field, Detail: fmt.Sprintf(
 				"holds %d bytes, more than the %d bytes %s can carry (one Kubernetes object, at most 1 MiB); %s",
 				n, MaxObjectBytes, what, hint)})
 		}
 	}
 	if b, err := json.Marshal(s.Inputs); err == nil {
-		check("inputs", "the inputs file", len(b), "pass large data as files of a source repository or in the image")
+		check(Root("inputs"), "the inputs file", len(b), "pass large data as files of a source repository or in the image")
 	}
 	total := func(m map[string]string) int {
 		n := 0
@@ -30,14 +30,14 @@ func validateSizes(s *RunSpec) ValidationErrors {
 		}
 		return n
 	}
-	check("files", "the run's files", total(s.Files), "ship large files in a source repository (source) or in the image")
-	check("secret_files", "the run's secret files", total(s.SecretFile), "keep large non-secret content out of secret_files")
-	check("job.secret_variables", "the secret variables", total(s.Job.SecretVariables), "pass large secrets as secret_files")
-	check("job.variables", "the pod's environment", total(s.Job.Variables), "pass large values as files or inputs")
+	check(Root("files"), "the run's files", total(s.Files), "ship large files in a source repository (source) or in the image")
+	check(Root("secret_files"), "the run's secret files", total(s.SecretFiles), "keep large non-secret content out of secret_files")
+	check(Root("job").Attr("secret_variables"), "the secret variables", total(s.Job.SecretVariables), "pass large secrets as secret_files")
+	check(Root("job").Attr("variables"), "the pod's environment", total(s.Job.Variables), "pass large values as files or inputs")
 	if s.Target != nil {
-		check("target.content", "the target file", len(s.Target.Content), "keep the target's content small")
+		check(Root("target").Attr("content"), "the target file", len(s.Target.Content), "keep the target's content small")
 	}
 	content := total(s.Content) + len(s.ComponentDescriptor)
-	check("content", "the content blob and component descriptor", content, "ship large content in the image or a source repository")
+	check(Root("content"), "the content blob and component descriptor", content, "ship large content in the image or a source repository")
 	return errs
 }

@@ -57,7 +57,7 @@ type podWatch struct {
 
 // wait watches the Job's pod until it ends, failing fast on states that will not recover,
 // then reads the outputs. When ctx ends first, the pod is stopped gracefully.
-func (e *Executor) wait(ctx context.Context, spec *RunSpec, b *Built, job *batchv1.Job, action string, red *redactor) (*Result, error) {
+func (e *Executor) wait(ctx context.Context, spec *RunSpec, b *JobObjects, job *batchv1.Job, action string, red *redactor) (*Result, error) {
 	ns, name := b.Job.Namespace, b.Job.Name
 	base := RunError{Namespace: ns, JobName: name, Action: action}
 	key := jobKey{Name: job.Name, UID: job.UID}

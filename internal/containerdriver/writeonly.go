@@ -83,12 +83,12 @@ func (e *Executor) prepareWriteOnly(ctx context.Context, spec *RunSpec) error {
 		spec.Job.SecretVariables = m
 	}
 	if len(kept.SecretFiles) > 0 {
-		m := maps.Clone(spec.SecretFile)
+		m := maps.Clone(spec.SecretFiles)
 		if m == nil {
 			m = map[string]string{}
 		}
 		maps.Copy(m, kept.SecretFiles)
-		spec.SecretFile = m
+		spec.SecretFiles = m
 	}
 	return nil
 }

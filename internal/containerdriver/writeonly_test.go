@@ -36,7 +36,7 @@ func TestWriteOnly_KeptForDestroy(t *testing.T) {
 	if d := cmp.Diff(map[string]string{"OTHER": "other-value", "WO": "wo-value-1"}, destroy.Job.SecretVariables); d != "" {
 		t.Errorf("secret variables at destroy (-want +got):\n%s", d)
 	}
-	if d := cmp.Diff(map[string]string{"f.txt": "wo-file-1"}, destroy.SecretFile); d != "" {
+	if d := cmp.Diff(map[string]string{"f.txt": "wo-file-1"}, destroy.SecretFiles); d != "" {
 		t.Errorf("secret files at destroy (-want +got):\n%s", d)
 	}
 	if err := e.forgetWriteOnly(ctx, destroy); err != nil {

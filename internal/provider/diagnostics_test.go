@@ -96,7 +96,7 @@ func diagString(d *tfprotov6.Diagnostic) string {
 	return fmt.Sprintf("%s %v %q: %q", d.Severity, d.Attribute, d.Summary, d.Detail)
 }
 
-func attrPath(steps ...any) *tftypes.AttributePath {
+func protoPath(steps ...any) *tftypes.AttributePath {
 	p := tftypes.NewAttributePath()
 	for _, s := range steps {
 		switch s := s.(type) {
@@ -137,28 +137,28 @@ func TestDiagnostics_PlanTime(t *testing.T) {
 		{
 			name: "timeouts.create not a duration", typeName: "containerdriver_run",
 			config:  map[string]any{"job": job, "timeouts": map[string]any{"create": "5 minutes"}},
-			path:    attrPath("timeouts", "create"),
+			path:    protoPath("timeouts", "create"),
 			summary: "Invalid Timeout",
 			want:    []string{`timeouts.create: "5 minutes" is not a duration`, `timeouts = { create = "30m" }`},
 		},
 		{
 			name: "runner timeouts.delete not a duration", typeName: "containerdriver_runner",
 			config:  map[string]any{"timeouts": map[string]any{"delete": "soon"}},
-			path:    attrPath("timeouts", "delete"),
+			path:    protoPath("timeouts", "delete"),
 			summary: "Invalid Timeout",
 			want:    []string{`timeouts.delete: "soon" is not a duration`, `timeouts = { delete = "30m" }`},
 		},
 		{
 			name: "job.pod_template not YAML", typeName: "containerdriver_run",
 			config:  map[string]any{"job": jobWith("pod_template", "spec: [not: yaml")},
-			path:    attrPath("job", "pod_template"),
+			path:    protoPath("job", "pod_template"),
 			summary: "Invalid Pod Template",
 			want:    []string{"job.pod_template: not a valid pod template", "Give job.pod_template a PodTemplateSpec in YAML"},
 		},
 		{
 			name: "job.pod_template overrides the runner's image", typeName: "containerdriver_run",
 			config:  map[string]any{"job": jobWith("pod_template", "spec:\n  containers:\n  - name: runner\n    image: x:1\n")},
-			path:    attrPath("job", "pod_template"),
+			path:    protoPath("job", "pod_template"),
 			summary: "Invalid Pod Template",
 			want:    []string{"job.pod_template: spec.containers[runner].image cannot be overridden: use job.image", "Remove these fields from job.pod_template"},
 		},
@@ -167,7 +167,7 @@ func TestDiagnostics_PlanTime(t *testing.T) {
 			config: map[string]any{"job": job, "runner": map[string]any{
 				"namespace": "a", "service_account": "r", "pod_template": "metadata:\n  namespace: b\n",
 			}},
-			path:    attrPath("runner", "pod_template"),
+			path:    protoPath("runner", "pod_template"),
 			summary: "Invalid Pod Template",
 			want:    []string{"runner.pod_template: metadata.namespace cannot be overridden", "Remove these fields from runner.pod_template"},
 			wantNot: []string{"job.pod_template"},
@@ -175,14 +175,14 @@ func TestDiagnostics_PlanTime(t *testing.T) {
 		{
 			name: "containerdriver_runner pod_template", typeName: "containerdriver_runner",
 			config:  map[string]any{"pod_template": "spec:\n  containers:\n  - name: runner\n    command: [sh]\n"},
-			path:    attrPath("pod_template"),
+			path:    protoPath("pod_template"),
 			summary: "Invalid Pod Template",
 			want:    []string{"pod_template: spec.containers[runner].command cannot be overridden: use job.command", "Remove these fields from pod_template"},
 		},
 		{
 			name: "a file outside the shared directory", typeName: "containerdriver_run",
 			config:  map[string]any{"job": job, "files": map[string]string{"../x": "a"}},
-			path:    attrPath("files", mapKey("../x")),
+			path:    protoPath("files", mapKey("../x")),
 			summary: "Invalid Run Configuration",
 			want:    []string{`files["../x"]: the path must not contain '..'`, `for example "conf/app.json"`},
 			wantNot: []string{`use "../x"`},
@@ -190,14 +190,14 @@ func TestDiagnostics_PlanTime(t *testing.T) {
 		{
 			name: "an unclean file path", typeName: "containerdriver_run",
 			config:  map[string]any{"job": job, "secret_files": map[string]string{"conf/../app.json": "a"}},
-			path:    attrPath("secret_files", mapKey("conf/../app.json")),
+			path:    protoPath("secret_files", mapKey("conf/../app.json")),
 			summary: "Invalid Run Configuration",
 			want:    []string{`(use "app.json")`},
 		},
 		{
 			name: "an image reference", typeName: "containerdriver_run",
 			config:  map[string]any{"job": jobWith("image", "Registry.Example/UPPER:tag")},
-			path:    attrPath("job", "image"),
+			path:    protoPath("job", "image"),
 			summary: "Invalid Image Reference",
 			want:    []string{"job.image: "},
 		},

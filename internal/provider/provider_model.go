@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -203,7 +205,7 @@ func (m *providerModel) settings(ctx context.Context, getenv func(string) string
 			Args:            args,
 			InteractiveMode: clientcmdapi.NeverExecInteractiveMode,
 		}
-		for _, k := range sortedKeys(env) {
+		for _, k := range slices.Sorted(maps.Keys(env)) {
 			s.Exec.Env = append(s.Exec.Env, clientcmdapi.ExecEnvVar{Name: k, Value: env[k]})
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -78,11 +77,12 @@ func validateRun(ctx context.Context, m *runResourceModel, diags *diag.Diagnosti
 	// attribute (the runner's or the run's) is wrong.
 	spec.Job.PodTemplates = nil
 	spec.SidecarImage = ""
-	if b.isUnknown("job.image") || spec.Job.Image == "" {
+	if b.isUnknown(root("job").Attr("image")) || spec.Job.Image == "" {
 		spec.Job.Image = "placeholder"
 	}
 	// These fields have attribute validators of their own; reporting them twice helps nobody.
-	b.unknown = append(b.unknown, "job.image", "job.shared_directory", "job.namespace", "job.service_account", "source.url")
+	b.unknown = append(b.unknown, root("job").Attr("image"), root("job").Attr("shared_directory"), root("job").Attr("namespace"),
+		root("job").Attr("service_account"), root("source").Attr("url"))
 	if err := spec.Validate(); err != nil {
 		if !addSpecErrors(diags, err, b) {
 			diags.AddError("Invalid Run Configuration", err.Error())
@@ -414,7 +414,7 @@ func (r *runResource) run(ctx context.Context, m *runResourceModel, action strin
 	}
 	if len(b.unknown) > 0 {
 		diags.AddError("Unknown Run Configuration", fmt.Sprintf(
-			"These values are still unknown when the run starts: %s. This is a bug in the provider.", strings.Join(b.unknown, ", ")))
+			"These values are still unknown when the run starts: %s. This is a bug in the provider.", joinPaths(b.unknown)))
 		return nil, nil, diags
 	}
 	if adjust != nil {

@@ -125,23 +125,23 @@ func deployerAttributes() map[string]schema.Attribute {
 
 // deployerToSpec adds the state directory and the deployer contract's inputs to spec.
 func (m *runResourceModel) deployerToSpec(b *specBuilder, spec *containerdriver.RunSpec) {
-	spec.Contract = containerdriver.Contract(b.str("contract", m.Contract))
-	if p := b.str("state_path", m.StatePath); p != "" {
+	spec.Contract = containerdriver.Contract(b.str(root("contract"), m.Contract))
+	if p := b.str(root("state_path"), m.StatePath); p != "" {
 		spec.State = &containerdriver.StateSpec{Path: p}
 	}
 	var t targetModel
-	if b.object("target", m.Target, &t) {
-		manifest := b.str("target.manifest", t.Manifest)
+	if b.object(root("target"), m.Target, &t) {
+		manifest := b.str(root("target").Attr("manifest"), t.Manifest)
 		var obj map[string]any
 		if err := yaml.Unmarshal([]byte(manifest), &obj); err != nil {
 			b.diags.AddAttributeError(path.Root("target").AtName("manifest"), "Invalid Target",
 				fmt.Sprintf("target.manifest must be a YAML or JSON object: %v", err))
 		}
-		spec.Target = &containerdriver.TargetSpec{Target: obj, Content: b.str("target.content", t.Content)}
+		spec.Target = &containerdriver.TargetSpec{Target: obj, Content: b.str(root("target").Attr("content"), t.Content)}
 	}
-	spec.ComponentDescriptor = b.str("component_descriptor", m.ComponentDescriptor)
-	spec.Content = b.strMap("content", path.Root("content"), m.Content)
-	if g := b.str("unschedulable_grace", m.UnschedulableGrace); g != "" {
+	spec.ComponentDescriptor = b.str(root("component_descriptor"), m.ComponentDescriptor)
+	spec.Content = b.strMap(root("content"), m.Content)
+	if g := b.str(root("unschedulable_grace"), m.UnschedulableGrace); g != "" {
 		d, err := time.ParseDuration(g)
 		if err != nil || d <= 0 {
 			b.diags.AddAttributeError(path.Root("unschedulable_grace"), "Invalid Unschedulable Grace",

@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -102,41 +103,41 @@ type scriptVariablesModel struct {
 	Variables types.Map    `tfsdk:"variables"`
 }
 
-// specBuilder converts a model to a RunSpec, remembering which spec fields (in the
-// domain's FieldError names) were unknown, so plan-time validation can skip them.
+// specBuilder converts a model to a RunSpec, remembering which attributes were unknown,
+// so plan-time validation can skip the FieldErrors that depend on them.
 type specBuilder struct {
 	ctx     context.Context
 	diags   diag.Diagnostics
-	unknown []string
+	unknown []containerdriver.Path
 }
 
-func (b *specBuilder) str(field string, v types.String) string {
+func (b *specBuilder) str(p containerdriver.Path, v types.String) string {
 	if v.IsUnknown() {
-		b.unknown = append(b.unknown, field)
+		b.unknown = append(b.unknown, p)
 	}
 	return v.ValueString()
 }
 
-func (b *specBuilder) list(field string, p path.Path, v types.List) []string {
-	l, ok := stringList(b.ctx, v, p, &b.diags)
+func (b *specBuilder) list(p containerdriver.Path, v types.List) []string {
+	l, ok := stringList(b.ctx, v, attrPath(p), &b.diags)
 	if !ok {
-		b.unknown = append(b.unknown, field)
+		b.unknown = append(b.unknown, p)
 	}
 	return l
 }
 
-func (b *specBuilder) strMap(field string, p path.Path, v types.Map) map[string]string {
-	m, ok := stringMap(b.ctx, v, p, &b.diags)
+func (b *specBuilder) strMap(p containerdriver.Path, v types.Map) map[string]string {
+	m, ok := stringMap(b.ctx, v, attrPath(p), &b.diags)
 	if !ok {
-		b.unknown = append(b.unknown, field)
+		b.unknown = append(b.unknown, p)
 	}
 	return m
 }
 
 // object decodes a nested object; false when it is null or unknown.
-func (b *specBuilder) object(field string, v types.Object, target any) bool {
+func (b *specBuilder) object(p containerdriver.Path, v types.Object, target any) bool {
 	if v.IsUnknown() {
-		b.unknown = append(b.unknown, field)
+		b.unknown = append(b.unknown, p)
 		return false
 	}
 	if v.IsNull() {
@@ -146,10 +147,10 @@ func (b *specBuilder) object(field string, v types.Object, target any) bool {
 	return !b.diags.HasError()
 }
 
-// isUnknown reports whether a FieldError's field depends on an unknown value.
-func (b *specBuilder) isUnknown(field string) bool {
+// isUnknown reports whether the attribute at p depends on an unknown value.
+func (b *specBuilder) isUnknown(p containerdriver.Path) bool {
 	for _, u := range b.unknown {
-		if u == "*" || field == u || strings.HasPrefix(field, u+".") || strings.HasPrefix(field, u+"[") {
+		if p.HasPrefix(u) {
 			return true
 		}
 	}
@@ -173,15 +174,15 @@ func (m *runResourceModel) toSpec(ctx context.Context, providerSidecar string) (
 	spec := &containerdriver.RunSpec{RunID: m.ID.ValueString()}
 
 	var runner runnerConfigModel
-	hasRunner := b.object("runner", m.Runner, &runner)
+	hasRunner := b.object(root("runner"), m.Runner, &runner)
 	var job jobModel
-	if b.object("job", m.Job, &job) {
+	if b.object(root("job"), m.Job, &job) {
 		spec.Job = containerdriver.JobSpec{
-			Image:           b.str("job.image", job.Image),
-			Command:         b.list("job.command", path.Root("job").AtName("command"), job.Command),
-			SharedDirectory: b.str("job.shared_directory", job.SharedDirectory),
-			Variables:       b.strMap("job.variables", path.Root("job").AtName("variables"), job.Variables),
-			SecretVariables: b.strMap("secret_job_variables", path.Root("job").AtName("secret_variables"), job.SecretVariables),
+			Image:           b.str(root("job").Attr("image"), job.Image),
+			Command:         b.list(root("job").Attr("command"), job.Command),
+			SharedDirectory: b.str(root("job").Attr("shared_directory"), job.SharedDirectory),
+			Variables:       b.strMap(root("job").Attr("variables"), job.Variables),
+			SecretVariables: b.strMap(root("job").Attr("secret_variables"), job.SecretVariables),
 		}
 		if spec.Job.SharedDirectory == "" && job.SharedDirectory.IsNull() {
 			spec.Job.SharedDirectory = defaultSharedDirectory
@@ -196,34 +197,33 @@ func (m *runResourceModel) toSpec(ctx context.Context, providerSidecar string) (
 	spec.SidecarImage = settings.SidecarImage
 	spec.Job.MountServiceAccountToken = settings.MountToken
 
-	spec.Files = b.strMap("files", path.Root("files"), m.Files)
-	spec.SecretFile = b.strMap("secret_files", path.Root("secret_files"), m.SecretFiles)
+	spec.Files = b.strMap(root("files"), m.Files)
+	spec.SecretFiles = b.strMap(root("secret_files"), m.SecretFiles)
 
 	var src sourceModel
-	if b.object("source", m.Source, &src) {
+	if b.object(root("source"), m.Source, &src) {
 		spec.Source = &containerdriver.SourceSpec{
-			URL:        b.str("source.url", src.URL),
-			Ref:        b.str("source.ref", src.Ref),
-			Path:       b.str("source.path", src.Path),
-			Username:   b.str("source.username", src.Username),
-			Password:   b.str("source.password", src.Password),
-			SSHKey:     b.str("source.ssh_key", src.SSHKey),
-			KnownHosts: b.str("source.known_hosts", src.KnownHosts),
+			URL:        b.str(root("source").Attr("url"), src.URL),
+			Ref:        b.str(root("source").Attr("ref"), src.Ref),
+			Path:       b.str(root("source").Attr("path"), src.Path),
+			Username:   b.str(root("source").Attr("username"), src.Username),
+			Password:   b.str(root("source").Attr("password"), src.Password),
+			SSHKey:     b.str(root("source").Attr("ssh_key"), src.SSHKey),
+			KnownHosts: b.str(root("source").Attr("known_hosts"), src.KnownHosts),
 		}
 	}
 
 	var cc credentialsConfigModel
-	if b.object("credentials_config", m.CredentialsConfig, &cc) {
+	if b.object(root("credentials_config"), m.CredentialsConfig, &cc) {
 		spec.CredentialsConfig = &containerdriver.CredentialsConfig{
-			Environment: b.strMap("credentials_config.environment", path.Root("credentials_config").AtName("environment"), cc.Environment),
-			File:        b.str("credentials_config.file", cc.File),
+			Environment: b.strMap(root("credentials_config").Attr("environment"), cc.Environment),
+			File:        b.str(root("credentials_config").Attr("file"), cc.File),
 		}
 		var sv scriptVariablesModel
-		if b.object("credentials_config.script_variables", cc.ScriptVariables, &sv) {
+		if b.object(root("credentials_config").Attr("script_variables"), cc.ScriptVariables, &sv) {
 			spec.CredentialsConfig.ScriptVariables = &containerdriver.ScriptVariables{
-				File: b.str("credentials_config.script_variables.file", sv.File),
-				Variables: b.strMap("credentials_config.script_variables.variables",
-					path.Root("credentials_config").AtName("script_variables").AtName("variables"), sv.Variables),
+				File:      b.str(root("credentials_config").Attr("script_variables").Attr("file"), sv.File),
+				Variables: b.strMap(root("credentials_config").Attr("script_variables").Attr("variables"), sv.Variables),
 			}
 		}
 	}
@@ -240,19 +240,19 @@ func (m *runResourceModel) toSpec(ctx context.Context, providerSidecar string) (
 	creds, known, err := credentialsValue(credsValue)
 	switch {
 	case !known:
-		b.unknown = append(b.unknown, "credentials")
+		b.unknown = append(b.unknown, root("credentials"))
 	case err != nil:
 		b.diags.AddAttributeError(path.Root(credsAttr), "Invalid Credentials", credsAttr+": "+err.Error())
 	default:
 		spec.Credentials = creds
 	}
 	spec.SkipPermissionChecks = settings.SkipChecks
-	spec.ManifestsOutput = b.str("manifests_output", m.ManifestsOutput)
+	spec.ManifestsOutput = b.str(root("manifests_output"), m.ManifestsOutput)
 
 	inputs, known, err := dynamicToGo(m.Inputs)
 	switch {
 	case !known:
-		b.unknown = append(b.unknown, "inputs")
+		b.unknown = append(b.unknown, root("inputs"))
 	case err != nil:
 		b.diags.AddAttributeError(path.Root("inputs"), "Invalid Inputs", err.Error())
 	default:
@@ -268,8 +268,8 @@ func (m *runResourceModel) toSpec(ctx context.Context, providerSidecar string) (
 // keep them for destroy; without them (destroy reads the state, where they are null) but
 // with a secrets_wo_version, it asks for the kept ones.
 func (m *runResourceModel) writeOnlyToSpec(b *specBuilder, spec *containerdriver.RunSpec) {
-	vars := b.strMap("secret_variables_wo", path.Root("secret_variables_wo"), m.SecretVariablesWO)
-	files := b.strMap("secret_files_wo", path.Root("secret_files_wo"), m.SecretFilesWO)
+	vars := b.strMap(root("secret_variables_wo"), m.SecretVariablesWO)
+	files := b.strMap(root("secret_files_wo"), m.SecretFilesWO)
 	if len(vars)+len(files) == 0 {
 		spec.WriteOnlyFromCluster = !m.SecretsWOVersion.IsNull()
 		return
@@ -278,7 +278,7 @@ func (m *runResourceModel) writeOnlyToSpec(b *specBuilder, spec *containerdriver
 		if *into == nil {
 			*into = map[string]string{}
 		}
-		for _, k := range sortedKeys(from) {
+		for _, k := range slices.Sorted(maps.Keys(from)) {
 			if _, dup := (*into)[k]; dup {
 				b.diags.AddAttributeError(path.Root(attr).AtMapKey(k), "Conflicting Secret",
 					fmt.Sprintf("%s[%q] is also set in %s; set it in one place only.", attr, k, other))
@@ -288,7 +288,7 @@ func (m *runResourceModel) writeOnlyToSpec(b *specBuilder, spec *containerdriver
 		}
 	}
 	merge("secret_variables_wo", "job.secret_variables", &spec.Job.SecretVariables, vars)
-	merge("secret_files_wo", "secret_files", &spec.SecretFile, files)
+	merge("secret_files_wo", "secret_files", &spec.SecretFiles, files)
 	spec.WriteOnly = &containerdriver.WriteOnlySecrets{SecretVariables: vars, SecretFiles: files}
 }
 
@@ -304,10 +304,10 @@ func (m *runResourceModel) readWriteOnly(ctx context.Context, config tfsdk.Confi
 // resolveRunSettings applies the rules between a run and its runner. The conflicts
 // (a namespace or service account set in both places, none at all) are reported by
 // runSettingsProblems; here the run wins.
-func resolveRunSettings(hasRunner bool, runner runnerConfigModel, job jobModel, skip types.Bool, providerSidecar string) (runSettings, []string) {
+func resolveRunSettings(hasRunner bool, runner runnerConfigModel, job jobModel, skip types.Bool, providerSidecar string) (runSettings, []containerdriver.Path) {
 	var s runSettings
-	var unknown []string
-	pick := func(field string, own, inherited types.String) string {
+	var unknown []containerdriver.Path
+	pick := func(field containerdriver.Path, own, inherited types.String) string {
 		if own.IsUnknown() || (own.IsNull() && hasRunner && inherited.IsUnknown()) {
 			unknown = append(unknown, field)
 			return ""
@@ -320,44 +320,44 @@ func resolveRunSettings(hasRunner bool, runner runnerConfigModel, job jobModel, 
 		}
 		return ""
 	}
-	s.Namespace = pick("job.namespace", job.Namespace, runner.Namespace)
-	s.ServiceAccount = pick("job.service_account", job.ServiceAccount, runner.ServiceAccount)
+	s.Namespace = pick(root("job").Attr("namespace"), job.Namespace, runner.Namespace)
+	s.ServiceAccount = pick(root("job").Attr("service_account"), job.ServiceAccount, runner.ServiceAccount)
 	if hasRunner {
 		if runner.PodTemplate.IsUnknown() {
-			unknown = append(unknown, "runner.pod_template")
+			unknown = append(unknown, root("runner").Attr("pod_template"))
 		} else if t := runner.PodTemplate.ValueString(); strings.TrimSpace(t) != "" {
 			s.PodTemplates = append(s.PodTemplates, t)
 		}
 	}
 	if job.PodTemplate.IsUnknown() {
-		unknown = append(unknown, "job.pod_template")
+		unknown = append(unknown, root("job").Attr("pod_template"))
 	} else if t := job.PodTemplate.ValueString(); strings.TrimSpace(t) != "" {
 		s.PodTemplates = append(s.PodTemplates, t)
 	}
 	switch {
 	case skip.IsUnknown():
-		unknown = append(unknown, "skip_permission_checks")
+		unknown = append(unknown, root("skip_permission_checks"))
 	case !skip.IsNull():
 		s.SkipChecks = skip.ValueBool()
 	case hasRunner && runner.SkipPermissionChecks.IsUnknown():
-		unknown = append(unknown, "skip_permission_checks")
+		unknown = append(unknown, root("skip_permission_checks"))
 	case hasRunner:
 		s.SkipChecks = runner.SkipPermissionChecks.ValueBool()
 	}
 	switch {
 	case job.MountServiceAccountToken.IsUnknown():
-		unknown = append(unknown, "job.mount_service_account_token")
+		unknown = append(unknown, root("job").Attr("mount_service_account_token"))
 	case !job.MountServiceAccountToken.IsNull():
 		s.MountToken = job.MountServiceAccountToken.ValueBool()
 	case hasRunner && runner.MountServiceAccountToken.IsUnknown():
-		unknown = append(unknown, "job.mount_service_account_token")
+		unknown = append(unknown, root("job").Attr("mount_service_account_token"))
 	case hasRunner:
 		s.MountToken = runner.MountServiceAccountToken.ValueBool()
 	}
 	s.SidecarImage = providerSidecar
 	if hasRunner {
 		if runner.SidecarImage.IsUnknown() {
-			unknown = append(unknown, "sidecar_image")
+			unknown = append(unknown, root("runner").Attr("sidecar_image"))
 		} else if !runner.SidecarImage.IsNull() && runner.SidecarImage.ValueString() != "" {
 			s.SidecarImage = runner.SidecarImage.ValueString()
 		}
@@ -423,7 +423,7 @@ func (m *runResourceModel) effectiveNamespace(ctx context.Context) (string, bool
 	}
 	s, unknown := resolveRunSettings(hasRunner, runner, job, types.BoolNull(), "")
 	for _, u := range unknown {
-		if u == "job.namespace" {
+		if root("job").Attr("namespace").HasPrefix(u) {
 			return "", false
 		}
 	}
@@ -455,72 +455,6 @@ func credentialsValue(v types.Dynamic) (map[string]any, bool, error) {
 	return obj, true, nil
 }
 
-// fieldPath maps a containerdriver FieldError's field ("job.variables[\"X\"]") to the
-// attribute it is about. ok is false for a field with no attribute of its own.
-func fieldPath(field string) (path.Path, bool) {
-	renames := map[string][]string{
-		"secret_job_variables": {"job", "secret_variables"},
-		"sidecar_image":        {"runner", "sidecar_image"},
-		"run_id":               {"id"},
-	}
-	var p path.Path
-	first := true
-	rest := field
-	for rest != "" {
-		var name, key string
-		hasKey := false
-		i := strings.IndexAny(rest, ".[")
-		switch {
-		case i < 0:
-			name, rest = rest, ""
-		case rest[i] == '.':
-			name, rest = rest[:i], rest[i+1:]
-		default:
-			name = rest[:i]
-			end := strings.Index(rest[i:], "\"]")
-			if end < 0 {
-				return path.Empty(), false
-			}
-			var err error
-			key, err = unquote(rest[i+1 : i+end+1])
-			if err != nil {
-				return path.Empty(), false
-			}
-			hasKey = true
-			rest = strings.TrimPrefix(rest[i+end+2:], ".")
-		}
-		steps := []string{name}
-		if first {
-			if r, ok := renames[name]; ok {
-				steps = r
-			}
-		}
-		for _, s := range steps {
-			if s == "" {
-				continue
-			}
-			if first {
-				p = path.Root(s)
-				first = false
-			} else {
-				p = p.AtName(s)
-			}
-		}
-		if hasKey {
-			if first {
-				return path.Empty(), false
-			}
-			p = p.AtMapKey(key)
-		}
-	}
-	if first {
-		return path.Empty(), false
-	}
-	return p, true
-}
-
-func unquote(s string) (string, error) { return strconv.Unquote(s) }
-
 // addSpecErrors turns the domain's validation errors into attribute diagnostics; fields
 // that depend on unknown values are skipped (they are checked again at apply).
 func addSpecErrors(diags *diag.Diagnostics, err error, b *specBuilder) bool {
@@ -534,14 +468,10 @@ func addSpecErrors(diags *diag.Diagnostics, err error, b *specBuilder) bool {
 		return false
 	}
 	for _, fe := range fields {
-		if b != nil && b.isUnknown(fe.Field) {
+		if b != nil && b.isUnknown(fe.Path) {
 			continue
 		}
-		if p, ok := fieldPath(fe.Field); ok {
-			diags.AddAttributeError(p, "Invalid Run Configuration", fe.Field+": "+fe.Detail)
-		} else {
-			diags.AddError("Invalid Run Configuration", fe.Field+": "+fe.Detail)
-		}
+		diags.AddAttributeError(attrPath(fe.Path), "Invalid Run Configuration", fe.Error())
 	}
 	return true
 }

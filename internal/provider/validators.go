@@ -2,8 +2,6 @@ package provider
 
 import (
 	"context"
-	"maps"
-	"slices"
 
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
@@ -61,6 +59,3 @@ func checkPodTemplate(doc string) error {
 	_, err := containerdriver.ParsePodTemplate(doc)
 	return err
 }
-
-// sortedKeys gives a map's keys in order, so what is built from a map is deterministic.
-func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
