@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 )
 
 // RunError is a run that did not succeed. It carries everything a user needs to act:
@@ -62,6 +64,49 @@ const (
 	// ReasonUnschedulable: the pod stayed unschedulable for longer than its grace.
 	ReasonUnschedulable = "Unschedulable"
 )
+
+// Reasons that come from Kubernetes, which the executor passes on and judges by.
+const (
+	// ReasonDeadlineExceeded: the Job's activeDeadlineSeconds passed (the caller was gone).
+	ReasonDeadlineExceeded = "DeadlineExceeded"
+	// ReasonOOMKilled: the container used more memory than its limit.
+	ReasonOOMKilled = "OOMKilled"
+	// The waiting reasons of a container whose image is not there.
+	ReasonErrImagePull      = "ErrImagePull"
+	ReasonImagePullBackOff  = "ImagePullBackOff"
+	ReasonInvalidImageName  = "InvalidImageName"
+	ReasonErrImageNeverPull = "ErrImageNeverPull"
+	// The waiting reasons of a container that could not be created or started.
+	ReasonCreateContainerConfigError = "CreateContainerConfigError"
+	ReasonCreateContainerError       = "CreateContainerError"
+	ReasonRunContainerError          = "RunContainerError"
+)
+
+// ImageNotPulled reports that Container's image could not be pulled.
+func (e *RunError) ImageNotPulled() bool {
+	switch e.Reason {
+	case ReasonErrImagePull, ReasonImagePullBackOff, ReasonInvalidImageName, ReasonErrImageNeverPull:
+		return true
+	}
+	return false
+}
+
+// ContainerNotCreated reports that Container could not be created, so it never started.
+func (e *RunError) ContainerNotCreated() bool {
+	return e.Container != "" && (e.Reason == ReasonCreateContainerConfigError || e.Reason == ReasonCreateContainerError)
+}
+
+// InRunner reports that the runner container failed.
+func (e *RunError) InRunner() bool { return e.Container == contract.ContainerRunner }
+
+// InSidecar reports that one of the driver's containers (the sidecar image's) failed.
+func (e *RunError) InSidecar() bool {
+	switch e.Container {
+	case contract.ContainerOutputsFetcher, contract.ContainerPreChecks, contract.ContainerGitInit, contract.ContainerStateRestore:
+		return true
+	}
+	return false
+}
 
 // Digest identifies the failure by where it happened (container, reason, exit code) and
 // the runner's error file, so that the same failure on another action can be recognised.

@@ -56,11 +56,11 @@ const defaultGracePeriod = 30 * time.Second
 // failure reasons that will not recover by waiting. Image pull errors are judged by
 // their message (pullFailurePermanent).
 var unrecoverableWaiting = map[string]bool{
-	"InvalidImageName":           true,
-	"ErrImageNeverPull":          true,
-	"CreateContainerConfigError": true,
-	"CreateContainerError":       true,
-	"RunContainerError":          true,
+	ReasonInvalidImageName:           true,
+	ReasonErrImageNeverPull:          true,
+	ReasonCreateContainerConfigError: true,
+	ReasonCreateContainerError:       true,
+	ReasonRunContainerError:          true,
 }
 
 // Run runs spec with action (contract.ActionCreate or contract.ActionDestroy) and returns

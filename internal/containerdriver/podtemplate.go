@@ -272,15 +272,13 @@ func asStrings(v any) []string {
 }
 
 // mergePodTemplate merges the user's templates, in order, into the default one with
-// Kubernetes' strategic merge (containers, env and volumes merge by name).
+// Kubernetes' strategic merge (containers, env and volumes merge by name). The documents
+// were checked by RunSpec.Validate (ParsePodTemplate), which BuildJob runs first.
 func mergePodTemplate(base *corev1.PodTemplateSpec, docs []string) (*corev1.PodTemplateSpec, error) {
 	out := base
 	for _, doc := range docs {
 		if strings.TrimSpace(doc) == "" {
 			continue
-		}
-		if _, err := ParsePodTemplate(doc); err != nil {
-			return nil, &FieldError{Path: Root("job").Attr("pod_template"), Detail: err.Error()}
 		}
 		orig, err := json.Marshal(out)
 		if err != nil {

@@ -166,7 +166,7 @@ func (w *podWatch) observe(ctx context.Context, pod *corev1.Pod, gone bool) bool
 				w.fast = &RunError{Container: cs.Name, Reason: wt.Reason, Message: w.red.mask(wt.Message)}
 				return true
 			}
-			if wt.Reason == "ErrImagePull" || wt.Reason == "ImagePullBackOff" {
+			if wt.Reason == ReasonErrImagePull || wt.Reason == ReasonImagePullBackOff {
 				if w.pullFailed(cs.Name, wt) {
 					w.fast = &RunError{Container: cs.Name, Reason: wt.Reason, Message: w.red.mask(wt.Message)}
 					return true
@@ -181,7 +181,7 @@ func (w *podWatch) observe(ctx context.Context, pod *corev1.Pod, gone bool) bool
 // pullFailed counts image pull failures and reports whether the run should give up: at
 // once for a failure that cannot recover, after PullRetries for one that may.
 func (w *podWatch) pullFailed(container string, wt *corev1.ContainerStateWaiting) bool {
-	if wt.Reason == "ErrImagePull" && w.pullSeen[container] != wt.Message+"|"+wt.Reason {
+	if wt.Reason == ReasonErrImagePull && w.pullSeen[container] != wt.Message+"|"+wt.Reason {
 		w.pulls[container]++
 	}
 	w.pullSeen[container] = wt.Message + "|" + wt.Reason

@@ -420,12 +420,8 @@ func (r *runResource) run(ctx context.Context, m *runResourceModel, action strin
 	if adjust != nil {
 		adjust(spec)
 	}
-	if err := spec.Validate(); err != nil {
-		if !addSpecErrors(&diags, err, nil) {
-			diags.AddError("Invalid Run Configuration", err.Error())
-		}
-		return nil, nil, diags
-	}
+	// The spec is validated once, by the executor (BuildJob): its ValidationErrors become
+	// attribute diagnostics below, before anything is created in the cluster.
 	client, d := r.data.kube.Client()
 	diags.Append(d...)
 	if diags.HasError() {

@@ -15,21 +15,6 @@ import (
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 )
 
-// imagePullReasons are the waiting reasons of a container whose image is not there.
-var imagePullReasons = map[string]bool{
-	"ErrImagePull":      true,
-	"ImagePullBackOff":  true,
-	"InvalidImageName":  true,
-	"ErrImageNeverPull": true,
-}
-
-// sidecarContainers run the sidecar image.
-var sidecarContainers = map[string]bool{
-	contract.ContainerOutputsFetcher: true,
-	contract.ContainerPreChecks:      true,
-	contract.ContainerGitInit:        true,
-}
-
 // addRunFailure turns a failed run into a diagnostic on the attribute the user would
 // change, with a hint that fits where the run stopped.
 func addRunFailure(diags *diag.Diagnostics, e *containerdriver.RunError, action string) {
@@ -45,9 +30,9 @@ func addRunFailure(diags *diag.Diagnostics, e *containerdriver.RunError, action 
 // cause: the runner's image, or the timeout.
 func runFailurePath(e *containerdriver.RunError, action string) (path.Path, bool) {
 	switch {
-	case e.Container == contract.ContainerRunner && imagePullReasons[e.Reason]:
+	case e.InRunner() && e.ImageNotPulled():
 		return path.Root("job").AtName("image"), true
-	case e.Reason == "DeadlineExceeded":
+	case e.Reason == containerdriver.ReasonDeadlineExceeded:
 		return path.Root("timeouts").AtName(timeoutName(action)), true
 	}
 	return path.Empty(), false
@@ -105,11 +90,11 @@ func runFailureHint(e *containerdriver.RunError, action string) string {
 		return "The pod was given its termination grace period to stop: the runner got SIGTERM, and outputs-fetcher saved its state directory (if it has one) after it."
 	case e.Reason == containerdriver.ReasonPodDeleted:
 		return "Nothing in the run failed by itself: its pod was removed from under it. Apply again to run it again with the same run id."
-	case imagePullReasons[e.Reason] && sidecarContainers[e.Container]:
+	case e.ImageNotPulled() && e.InSidecar():
 		return "The sidecar image (the " + e.Container + " container's) could not be pulled, so the runner never started and nothing was changed. " +
 			"Set sidecar_image in the provider block (or in the runner configuration), or the CONTAINERDRIVER_SIDECAR_IMAGE environment variable, " +
 			"to an image the cluster can pull: the released sidecar image of this provider's version, or one built from ./sidecars (make images)."
-	case imagePullReasons[e.Reason] && e.Container == contract.ContainerRunner:
+	case e.ImageNotPulled() && e.InRunner():
 		return "The runner image (job.image) could not be pulled, so the runner never started and nothing was changed. " +
 			"Check the image reference, that the cluster's nodes can reach its registry, and the image pull secrets " +
 			"(imagePullSecrets in job.pod_template or in the runner's pod_template)."
@@ -125,7 +110,7 @@ func runFailureHint(e *containerdriver.RunError, action string) string {
 	case e.Reason == containerdriver.ReasonStateNotSaved:
 		return "The runner ended, but the state directory (state_path) could not be saved to Secrets in the namespace (the outputs-fetcher's log above says why). " +
 			"Check that the run's service account may create, update and delete Secrets there."
-	case e.Reason == "DeadlineExceeded":
+	case e.Reason == containerdriver.ReasonDeadlineExceeded:
 		return timeoutHint(action, 0)
 	case e.Reason == containerdriver.ReasonUnschedulable:
 		return "The pod could not be scheduled within unschedulable_grace (the message above says why), so the runner never started. " +
@@ -134,12 +119,12 @@ func runFailureHint(e *containerdriver.RunError, action string) string {
 	case e.Reason == containerdriver.ReasonContractMismatch:
 		return "Nothing was recorded from this run's outputs. Use the sidecar image of this provider's version: sidecar_image in the provider " +
 			"block (or in the runner configuration), or the CONTAINERDRIVER_SIDECAR_IMAGE environment variable."
-	case e.Container == contract.ContainerRunner && e.Reason == "OOMKilled":
+	case e.InRunner() && e.Reason == containerdriver.ReasonOOMKilled:
 		return "The runner was killed for using more memory than its limit. Raise resources.limits.memory of the runner container " +
 			"in job.pod_template (spec.containers with name: runner)."
-	case e.Container == contract.ContainerRunner && e.ErrorFile != "":
+	case e.InRunner() && e.ErrorFile != "":
 		return "The runner reported the error above in its error file. Fix the cause (inputs, credentials, the IaC code) and apply again."
-	case e.Container == contract.ContainerRunner && e.ExitCode != nil:
+	case e.InRunner() && e.ExitCode != nil:
 		return "The runner failed without writing its error file. Its log above may tell why; a runner should write the cause to $ERROR_FILE."
 	case e.Container == contract.ContainerPreChecks:
 		return "The pre-checks failed: the service account cannot create the ConfigMaps and Secrets the outputs come back through. " +
@@ -147,7 +132,7 @@ func runFailureHint(e *containerdriver.RunError, action string) string {
 			"or set skip_permission_checks = true."
 	case e.Container == contract.ContainerGitInit:
 		return "The git checkout failed: check source.url, source.ref and the credentials, and that the cluster can reach the repository."
-	case e.Container != "" && strings.HasPrefix(e.Reason, "CreateContainer"):
+	case e.ContainerNotCreated():
 		return "The " + e.Container + " container could not be created (the message above says why), so it never started. " +
 			"Check what job.pod_template and the runner's pod_template add to it (volumes, secrets, security context)."
 	}
