@@ -1,20 +1,32 @@
 package provider
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
+
+	rbacv1 "k8s.io/api/rbac/v1"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/testcluster"
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 )
 
 // accEnv is what an acceptance test against the cluster needs: a kubeconfig for the
@@ -135,4 +147,371 @@ func gitServer(t *testing.T, root string) string { return testcluster.GitServer(
 // gitRepo creates a bare repository name.git under root (testcluster.GitRepo).
 func gitRepo(t *testing.T, root, name string) func(files map[string]string) string {
 	return testcluster.GitRepo(t, root, name)
+}
+
+var (
+	providerBinOnce sync.Once
+	providerBinDir  string
+	providerBinErr  error
+)
+
+// testProviders serves the provider in-process to the Terraform (or OpenTofu) binary
+// named by TF_ACC_TERRAFORM_PATH.
+var testProviders = map[string]func() (tfprotov6.ProviderServer, error){
+	"containerdriver": providerserver.NewProtocol6WithError(New("test")()),
+}
+
+// needTerraform skips a test that drives a Terraform binary when there is none to use:
+// terraform-plugin-testing would otherwise try to download one.
+func needTerraform(t *testing.T) {
+	t.Helper()
+	quietCLIConfig(t)
+	p := cliPath()
+	if p == "" {
+		t.Skip("no Terraform binary: set TF_ACC_TERRAFORM_PATH")
+	}
+	if os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
+		t.Setenv("TF_ACC_TERRAFORM_PATH", p)
+	}
+}
+
+// cliPath is the Terraform (or OpenTofu) binary the acceptance tests drive, or "".
+func cliPath() string {
+	if p := os.Getenv("TF_ACC_TERRAFORM_PATH"); p != "" {
+		return p
+	}
+	if _, err := os.Stat("/usr/local/bin/terraform"); err == nil {
+		return "/usr/local/bin/terraform"
+	}
+	return ""
+}
+
+// quietCLIConfig points the CLI at an empty configuration file when the one it would read
+// (TF_CLI_CONFIG_FILE, else ~/.terraformrc) does not exist:
+// OpenTofu otherwise prints a warning about the missing ~/.terraformrc on stdout, before
+// its version, and the test framework cannot parse `tofu version`.
+func quietCLIConfig(t *testing.T) {
+	t.Helper()
+	cfg := os.Getenv("TF_CLI_CONFIG_FILE")
+	if cfg == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			cfg = filepath.Join(home, ".terraformrc")
+		}
+	}
+	if _, err := os.Stat(cfg); err == nil {
+		return
+	}
+	f := filepath.Join(t.TempDir(), "cli.tfrc")
+	if err := os.WriteFile(f, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TF_CLI_CONFIG_FILE", f)
+}
+
+// faultEnv is a namespace and a CLI working directory; parallel tests may use it.
+func faultEnv(t *testing.T) (*accEnv, *cli) {
+	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: set TF_ACC=1")
+	}
+	c := newCLI(t)
+	return clusterAccEnv(t), c
+}
+
+// providerBinary builds the provider once per test process, for dev_overrides.
+func providerBinary(t *testing.T) string {
+	t.Helper()
+	providerBinOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "cd-provider-")
+		if err != nil {
+			providerBinErr = err
+			return
+		}
+		root, _ := filepath.Abs("../..")
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "terraform-provider-containerdriver"), ".")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			providerBinErr = fmt.Errorf("go build: %w\n%s", err, out)
+			return
+		}
+		providerBinDir = dir
+	})
+	if providerBinErr != nil {
+		t.Fatal(providerBinErr)
+	}
+	return providerBinDir
+}
+
+// cli is one working directory driven by the CLI with the provider from this tree.
+type cli struct {
+	t   *testing.T
+	bin string
+	dir string
+	env []string
+}
+
+func newCLI(t *testing.T) *cli {
+	t.Helper()
+	bin := cliPath()
+	if bin == "" {
+		t.Skip("no Terraform binary: set TF_ACC_TERRAFORM_PATH")
+	}
+	dir := t.TempDir()
+	rc := filepath.Join(dir, "cli.tfrc")
+	if err := os.WriteFile(rc, []byte(fmt.Sprintf(`provider_installation {
+  dev_overrides {
+    "containerdriver/containerdriver" = %q
+  }
+  direct {}
+}
+`, providerBinary(t))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1", "TF_LOG=")
+	return &cli{t: t, bin: bin, dir: dir, env: env}
+}
+
+func (c *cli) write(config string) {
+	c.t.Helper()
+	full := `terraform {
+  required_providers {
+    containerdriver = { source = "containerdriver/containerdriver" }
+  }
+}
+` + config
+	if err := os.WriteFile(filepath.Join(c.dir, "main.tf"), []byte(full), 0o644); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *cli) cmd(args ...string) *exec.Cmd {
+	cmd := exec.Command(c.bin, args...)
+	cmd.Dir = c.dir
+	cmd.Env = c.env
+	// Its own process group: a kill reaches the CLI and its provider, as a lost CI host does.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return cmd
+}
+
+// run runs the CLI to the end and returns its combined output and whether it succeeded.
+func (c *cli) run(args ...string) (string, bool) {
+	c.t.Helper()
+	var out bytes.Buffer
+	cmd := c.cmd(append(args, "-no-color", "-input=false")...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	c.t.Logf("%s %s: %v\n%s", filepath.Base(c.bin), strings.Join(args, " "), err, tail(out.String(), 40))
+	return out.String(), err == nil
+}
+
+// must runs the CLI to the end and fails the test, naming step, when it does not succeed.
+func (c *cli) must(step string, args ...string) string {
+	c.t.Helper()
+	out, ok := c.run(args...)
+	if !ok {
+		c.t.Fatalf("%s: %s", step, out)
+	}
+	return out
+}
+
+// destroyAndCheck destroys what the working directory applied and checks that nothing of
+// the provider is left in the namespace.
+func (c *cli) destroyAndCheck(e *accEnv) {
+	c.t.Helper()
+	c.must("destroy", "destroy", "-auto-approve")
+	e.noJobsLeft(c.t)
+}
+
+// start runs the CLI in the background; signal stops it.
+func (c *cli) start(args ...string) (*exec.Cmd, *bytes.Buffer) {
+	c.t.Helper()
+	var out bytes.Buffer
+	cmd := c.cmd(append(args, "-no-color", "-input=false")...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	return cmd, &out
+}
+
+func signalGroup(t *testing.T, cmd *exec.Cmd, sig syscall.Signal) {
+	t.Helper()
+	if err := syscall.Kill(-cmd.Process.Pid, sig); err != nil {
+		t.Fatalf("kill: %v", err)
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// stateResource returns the attributes of the first containerdriver_run in the state.
+func (c *cli) stateResource() map[string]any {
+	c.t.Helper()
+	cmd := c.cmd("show", "-json")
+	out, err := cmd.Output()
+	if err != nil {
+		c.t.Fatalf("show -json: %v", err)
+	}
+	var st struct {
+		Values struct {
+			RootModule struct {
+				Resources []struct {
+					Type   string         `json:"type"`
+					Values map[string]any `json:"values"`
+				} `json:"resources"`
+			} `json:"root_module"`
+		} `json:"values"`
+	}
+	if err := json.Unmarshal(out, &st); err != nil {
+		c.t.Fatalf("parse show -json: %v\n%s", err, out)
+	}
+	for _, r := range st.Values.RootModule.Resources {
+		if r.Type == "containerdriver_run" {
+			return r.Values
+		}
+	}
+	return nil
+}
+
+// podCounter counts the distinct runner pods of each action started in a namespace.
+type podCounter struct {
+	mu   sync.Mutex
+	seen map[string]map[string]bool // action -> pod UID
+}
+
+func countPods(t *testing.T, e *accEnv) *podCounter {
+	t.Helper()
+	pc := &podCounter{seen: map[string]map[string]bool{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	w, err := e.client.CoreV1().Pods(e.ns).Watch(ctx, metav1.ListOptions{LabelSelector: contract.LabelManagedBy + "=" + contract.ManagedByValue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for ev := range w.ResultChan() {
+			p, ok := ev.Object.(*corev1.Pod)
+			if !ok || ev.Type == watch.Error {
+				continue
+			}
+			pc.mu.Lock()
+			a := p.Labels[contract.LabelAction]
+			if pc.seen[a] == nil {
+				pc.seen[a] = map[string]bool{}
+			}
+			pc.seen[a][string(p.UID)] = true
+			pc.mu.Unlock()
+		}
+	}()
+	return pc
+}
+
+func (pc *podCounter) count(action string) int {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	return len(pc.seen[action])
+}
+
+// waitRunner waits until a runner of action runs in the namespace.
+func waitRunner(t *testing.T, e *accEnv, action string, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		pods, _ := e.client.CoreV1().Pods(e.ns).List(context.Background(), metav1.ListOptions{LabelSelector: contract.LabelAction + "=" + action})
+		for _, p := range pods.Items {
+			for _, cs := range p.Status.ContainerStatuses {
+				if cs.Name == contract.ContainerRunner && cs.State.Running != nil {
+					return
+				}
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("no %s runner ran within %v", action, limit)
+}
+
+func (e *accEnv) runConfig(inputs, extra string) string {
+	return e.providerBlock() + fmt.Sprintf(`
+resource "containerdriver_run" "test" {
+  %s
+  inputs = %s
+  %s
+}
+
+output "outputs" {
+  value = containerdriver_run.test.outputs
+}
+`, e.jobBlock(""), inputs, extra)
+}
+
+// noJobsLeft checks that no Job, pod or input/output object of the provider is left.
+func (e *accEnv) noJobsLeft(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	sel := metav1.ListOptions{LabelSelector: contract.LabelManagedBy + "=" + contract.ManagedByValue}
+	var left []string
+	for i := 0; i < 50; i++ {
+		left = nil
+		jobs, _ := e.client.BatchV1().Jobs(e.ns).List(ctx, sel)
+		for _, j := range jobs.Items {
+			left = append(left, "job/"+j.Name)
+		}
+		pods, _ := e.client.CoreV1().Pods(e.ns).List(ctx, sel)
+		for _, p := range pods.Items {
+			left = append(left, "pod/"+p.Name)
+		}
+		cms, _ := e.client.CoreV1().ConfigMaps(e.ns).List(ctx, sel)
+		for _, c := range cms.Items {
+			left = append(left, "configmap/"+c.Name)
+		}
+		secrets, _ := e.client.CoreV1().Secrets(e.ns).List(ctx, sel)
+		for _, s := range secrets.Items {
+			if s.Labels["containerdriver.io/state-of"] == "" {
+				left = append(left, "secret/"+s.Name)
+			}
+		}
+		leases, _ := e.client.CoordinationV1().Leases(e.ns).List(ctx, sel)
+		for _, l := range leases.Items {
+			left = append(left, "lease/"+l.Name)
+		}
+		if len(left) == 0 {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Errorf("left in %s: %v", e.ns, left)
+}
+
+// grantState gives the test's service account what a state directory needs on top of
+// the specification's permissions.
+func (e *accEnv) grantState(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := e.client.RbacV1().Roles(e.ns).Create(ctx, &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Name: "state", Namespace: e.ns},
+		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "update", "delete"}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.RbacV1().RoleBindings(e.ns).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "state", Namespace: e.ns},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "state"},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "runner", Namespace: e.ns}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (e *accEnv) stateSecrets(t *testing.T) int {
+	t.Helper()
+	l, err := e.client.CoreV1().Secrets(e.ns).List(context.Background(), metav1.ListOptions{LabelSelector: "containerdriver.io/state-of"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(l.Items)
 }

@@ -14,11 +14,11 @@ import (
 // Warnings read from the CLI's own output (faultEnv, fault_acc_test.go), which the
 // in-process test framework does not expose.
 
-// TestAccRun_podSecurityWarning: in a namespace that enforces nothing but warns about the
+// TestAccRun_PodSecurityWarning: in a namespace that enforces nothing but warns about the
 // restricted Pod Security level, a run whose pod template gives the runner a host port
 // (which the provider's own pod_template rules allow) runs, and `apply` prints the API
 // server's Pod Security warning as a Terraform warning.
-func TestAccRun_podSecurityWarning(t *testing.T) {
+func TestAccRun_PodSecurityWarning(t *testing.T) {
 	t.Parallel()
 	e, c := faultEnv(t)
 	patch := `{"metadata":{"labels":{"pod-security.kubernetes.io/enforce":"privileged","pod-security.kubernetes.io/warn":"restricted"}}}`
@@ -51,9 +51,9 @@ resource "containerdriver_run" "test" {
 	}
 }
 
-// TestAccRun_forceDestroyWarns: destroying a run with force_destroy says in the CLI's
+// TestAccRun_ForceDestroyWarns: destroying a run with force_destroy says in the CLI's
 // output, as a warning, that the destroy run was skipped and what was removed.
-func TestAccRun_forceDestroyWarns(t *testing.T) {
+func TestAccRun_ForceDestroyWarns(t *testing.T) {
 	t.Parallel()
 	e, c := faultEnv(t)
 	c.write(e.providerBlock() + fmt.Sprintf(`

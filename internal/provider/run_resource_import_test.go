@@ -76,12 +76,12 @@ type lazyString func() string
 
 func (l lazyString) MarshalJSON() ([]byte, error) { return json.Marshal(l()) }
 
-// TestAccRun_importKeepsIdentity moves a run from one resource address to another as a
+// TestAccRun_ImportKeepsIdentity moves a run from one resource address to another as a
 // user moving it between root modules would: the state forgets it (removed, without
 // destroy), an import block adopts it by NAMESPACE/RUN_ID, and the next apply runs the
 // container in place with the same CONTAINERDRIVER_RUN_ID, finding the state directory it
 // kept (its counter goes on from 1 to 2). Nothing runs ACTION=destroy until the end.
-func TestAccRun_importKeepsIdentity(t *testing.T) {
+func TestAccRun_ImportKeepsIdentity(t *testing.T) {
 	e := newAccEnv(t)
 	e.grantState(t)
 	run := func(name string, v int) string {

@@ -246,26 +246,3 @@ func TestRunResource_CredentialsJSONPlanChecks(t *testing.T) {
 	})
 	resource.UnitTest(t, resource.TestCase{ProtoV6ProviderFactories: testProviders, Steps: ts})
 }
-
-// The runner's token: the run's own setting wins, else the runner's, else none.
-func TestResolveRunSettings_MountToken(t *testing.T) {
-	for _, c := range []struct {
-		runner, job types.Bool
-		hasRunner   bool
-		want        bool
-	}{
-		{types.BoolNull(), types.BoolNull(), false, false},
-		{types.BoolNull(), types.BoolValue(true), false, true},
-		{types.BoolValue(true), types.BoolNull(), true, true},
-		{types.BoolValue(true), types.BoolValue(false), true, false},
-		{types.BoolNull(), types.BoolNull(), true, false},
-	} {
-		s, _ := resolveRunSettings(c.hasRunner, runnerConfigModel{MountServiceAccountToken: c.runner}, jobModel{MountServiceAccountToken: c.job}, types.BoolNull(), "")
-		if s.MountToken != c.want {
-			t.Errorf("runner %v (set: %v), job %v: mount = %v, want %v", c.runner, c.hasRunner, c.job, s.MountToken, c.want)
-		}
-	}
-	if _, unknown := resolveRunSettings(false, runnerConfigModel{}, jobModel{MountServiceAccountToken: types.BoolUnknown()}, types.BoolNull(), ""); joinPaths(unknown) != "job.mount_service_account_token" {
-		t.Errorf("an unknown setting is not reported unknown: %v", unknown)
-	}
-}

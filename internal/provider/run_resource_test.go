@@ -1,18 +1,11 @@
 package provider
 
 import (
-	"encoding/json"
 	"fmt"
-	"math/big"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-	"github.com/hashicorp/terraform-plugin-framework/attr"
-	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/path"
-	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -21,340 +14,14 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 )
 
-// A domain path becomes the framework's attribute path step by step, in the schema's names.
-func TestFieldPath_AttrPath(t *testing.T) {
-	for _, c := range []struct {
-		got  containerdriver.Path
-		want path.Path
-	}{
-		{root("job").Attr("image"), path.Root("job").AtName("image")},
-		{root("files").Key("/etc/x.conf"), path.Root("files").AtMapKey("/etc/x.conf")},
-		{root("job").Attr("secret_variables").Key("TOKEN"), path.Root("job").AtName("secret_variables").AtMapKey("TOKEN")},
-		{root("credentials_config").Attr("script_variables").Attr("variables").Key("a.b"),
-			path.Root("credentials_config").AtName("script_variables").AtName("variables").AtMapKey("a.b")},
-	} {
-		if p := attrPath(c.got); !p.Equal(c.want) {
-			t.Errorf("attrPath(%s) = %s, want %s", c.got, p, c.want)
-		}
-	}
-}
-
-// Every domain validation error reaches Terraform on the attribute it names.
-func TestFieldPath_SpecErrorsOnTheirAttribute(t *testing.T) {
-	spec := &containerdriver.RunSpec{RunID: "r", Job: containerdriver.JobSpec{
-		Image: "busybox", SharedDirectory: "/shared", ServiceAccount: "sa",
-		Variables:       map[string]string{"ACTION": "x"},
-		SecretVariables: map[string]string{"OK_NAME": "ab"},
-	}, Files: map[string]string{"../x": ""}}
-	var diags diag.Diagnostics
-	if !addSpecErrors(&diags, spec.Validate(), nil) {
-		t.Fatal("the validation errors were not recognised")
-	}
-	want := map[string]bool{}
-	for _, p := range []path.Path{
-		path.Root("job").AtName("variables").AtMapKey("ACTION"),
-		path.Root("job").AtName("secret_variables").AtMapKey("OK_NAME"),
-		path.Root("files").AtMapKey("../x"),
-	} {
-		want[p.String()] = false
-	}
-	for _, d := range diags {
-		wp, ok := d.(diag.DiagnosticWithPath)
-		if !ok {
-			t.Errorf("diagnostic without a path: %s: %s", d.Summary(), d.Detail())
-			continue
-		}
-		if _, ok := want[wp.Path().String()]; !ok {
-			t.Errorf("unexpected diagnostic on %s: %s", wp.Path(), d.Detail())
-		}
-		want[wp.Path().String()] = true
-	}
-	for p, seen := range want {
-		if !seen {
-			t.Errorf("no diagnostic on %s in %v", p, diags)
-		}
-	}
-}
-
-func TestValues_JSONRoundTrip(t *testing.T) {
-	const doc = `{"bucket":"b","count":3,"ratio":0.25,"big":12345678901234567890,"on":true,"none":null,
-		"tags":["a",1,{"k":"v"}],"nested":{"empty":{},"list":[]}}`
-	var g any
-	if err := decodeJSON([]byte(doc), &g); err != nil {
-		t.Fatal(err)
-	}
-	d, err := goToDynamic(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, known, err := dynamicToGo(d)
-	if err != nil || !known {
-		t.Fatalf("dynamicToGo: %v, known %v", err, known)
-	}
-	b1, _ := json.Marshal(g)
-	b2, _ := json.Marshal(back)
-	if string(b1) != string(b2) {
-		t.Errorf("round trip changed the value:\n%s\n%s", b1, b2)
-	}
-	obj, ok := d.UnderlyingValue().(types.Object)
-	if !ok {
-		t.Fatalf("a JSON object becomes an object, got %T", d.UnderlyingValue())
-	}
-	if n, ok := obj.Attributes()["big"].(types.Number); !ok || n.ValueBigFloat().Cmp(mustBig("12345678901234567890")) != 0 {
-		t.Errorf("big number lost precision: %v", obj.Attributes()["big"])
-	}
-	if _, ok := obj.Attributes()["tags"].(types.Tuple); !ok {
-		t.Errorf("a JSON array becomes a tuple, got %T", obj.Attributes()["tags"])
-	}
-}
-
-func mustBig(s string) *big.Float {
-	f, _, err := big.ParseFloat(s, 10, 512, big.ToNearestEven)
-	if err != nil {
-		panic(err)
-	}
-	return f
-}
-
-func TestCredentialsValue(t *testing.T) {
-	obj := types.DynamicValue(types.ObjectValueMust(map[string]attr.Type{"aws": types.ObjectType{AttrTypes: map[string]attr.Type{"key": types.StringType}}},
-		map[string]attr.Value{"aws": types.ObjectValueMust(map[string]attr.Type{"key": types.StringType}, map[string]attr.Value{"key": types.StringValue("k")})}))
-	str := types.DynamicValue(types.StringValue(`{"aws":{"key":"k"}}`))
-	want := map[string]any{"aws": map[string]any{"key": "k"}}
-	for name, v := range map[string]types.Dynamic{"object": obj, "json string": str} {
-		got, known, err := credentialsValue(v)
-		if err != nil || !known {
-			t.Fatalf("%s: %v %v", name, err, known)
-		}
-		if d := cmp.Diff(want, got); d != "" {
-			t.Errorf("%s (-want +got):\n%s", name, d)
-		}
-	}
-	if _, _, err := credentialsValue(types.DynamicValue(types.StringValue("not json"))); err == nil {
-		t.Error("a string that is not a JSON object is an error")
-	}
-	if _, known, _ := credentialsValue(types.DynamicUnknown()); known {
-		t.Error("unknown credentials are not known")
-	}
-}
-
-// validRun is a run that passes every plan-time check; the cases below break one thing.
-const validRunPrefix = `
-resource "containerdriver_run" "test" {
-  job = {
-    image           = "registry.example/runner:1.0"
-    service_account = "runner"
-`
-
-// TestRunResource_PlanValidation runs `terraform plan` on invalid configurations. The
-// provider block has no cluster at all: everything here is caught without one, and so
-// nothing can be left in a cluster.
-func TestRunResource_PlanValidation(t *testing.T) {
-	needTerraform(t)
-	steps := []struct {
-		config string
-		want   string
-	}{
-		{`resource "containerdriver_run" "test" {
-  job = { image = "Registry.Example/UPPER:tag", service_account = "r" }
-}`, `Invalid Image Reference`},
-		{`resource "containerdriver_run" "test" {
-  job = { image = "runner:1", service_account = "r", shared_directory = "workspace" }
-}`, `must be an absolute path`},
-		{validRunPrefix + `  }
-  files = { "../escape.txt" = "x" }
-}`, `must not contain '\.\.'`},
-		// Too large for the one ConfigMap that carries the files (issue 9, defect 9).
-		{validRunPrefix + `  }
-  files = { "big.bin" = format("%01200000d", 0) }
-}`, `files: holds 1200007 bytes, more than the 1032192`},
-		{validRunPrefix + `  }
-  unschedulable_grace = "5 minutes"
-}`, `unschedulable_grace must be a positive duration`},
-		{validRunPrefix + `  }
-  files        = { "conf/a.json" = "{}" }
-  secret_files = { "/workspace/conf/a.json" = "{}" }
-}`, `resolves to /workspace/conf/a.json`},
-		{validRunPrefix + `    pod_template = <<-EOT
-      spec:
-        containers:
-          - name: runner
-            image: other:1
-    EOT
-  }
-}`, `image cannot be overridden`},
-		{validRunPrefix + `    pod_template = "spec:\n  notAField: 1\n"
-  }
-}`, `not a valid pod template`},
-		{validRunPrefix + `  }
-  source = { url = "not a url" }
-}`, `Invalid Git URL`},
-		{validRunPrefix + `  }
-  source = { url = "git@example.com:org/repo.git", password = "pw" }
-}`, `a password needs an HTTPS URL`},
-		{validRunPrefix + `    variables = { "1BAD" = "x" }
-  }
-}`, `not a valid environment variable name`},
-		{validRunPrefix + `    variables = { ACTION = "x" }
-  }
-}`, `is set by the driver and cannot be overridden`},
-		{validRunPrefix + `    variables = { AWS_REGION = "x" }
-  }
-  credentials        = { aws = { region = "eu" } }
-  credentials_config = { environment = { AWS_REGION = "aws.region" } }
-}`, `is also set in job.variables`},
-		{validRunPrefix + `  }
-  credentials_config = { file = "creds.json" }
-}`, `credentials`},
-		{validRunPrefix + `  }
-  credentials        = "not json"
-  credentials_config = { file = "creds.json" }
-}`, `must hold a JSON object`},
-		{validRunPrefix + `  }
-  credentials        = { a = 1 }
-  credentials_config = { file = "/abs/creds.json" }
-}`, `must be a clean relative path`},
-		{`resource "containerdriver_run" "test" {
-  job = { image = "runner:1" }
-}`, `Missing Service Account`},
-		{`resource "containerdriver_run" "test" {
-  runner = { namespace = "a", service_account = "r" }
-  job    = { image = "runner:1", namespace = "b" }
-}`, `Conflicting Namespace`},
-		{`resource "containerdriver_runner" "test" {
-  extra_rules = [{ api_groups = [""], resources = ["secrets"], verbs = ["get"] }]
-}`, `create_service_account`},
-		{`resource "containerdriver_runner" "test" {
-  namespace = "Not_A_Namespace"
-}`, `must be a valid namespace name`},
-		{validRunPrefix + `  }
-  target = { manifest = "kind: Target" }
-}`, `only given to runners of the "container-deployer" contract`},
-		{validRunPrefix + `  }
-  contract = "landscaper"
-}`, `value must be one of`},
-		{validRunPrefix + `  }
-  state_path = "/workspace/state"
-}`, `must not overlap job.shared_directory`},
-		{validRunPrefix + `  }
-  contract = "container-deployer"
-  target   = { manifest = "[not: an object" }
-}`, `target.manifest must be a YAML or JSON object`},
-		{`resource "containerdriver_runner" "test" {
-  pod_template = "metadata:\n  namespace: elsewhere\n"
-}`, `metadata.namespace cannot be overridden`},
-	}
-	var ts []resource.TestStep
-	for _, s := range steps {
-		ts = append(ts, resource.TestStep{
-			Config:      `provider "containerdriver" {}` + "\n" + s.config,
-			PlanOnly:    true,
-			ExpectError: regexp.MustCompile(s.want),
-		})
-	}
-	resource.UnitTest(t, resource.TestCase{ProtoV6ProviderFactories: testProviders, Steps: ts})
-}
-
-// TestRunnerResource_ConfigKnownAtPlan applies a runner that manages nothing (so no
-// cluster is needed) and plans a run that uses it: the run's settings are known at plan
-// time, and a second plan is empty.
-func TestRunnerResource_ConfigKnownAtPlan(t *testing.T) {
-	needTerraform(t)
-	runner := `
-provider "containerdriver" {}
-resource "containerdriver_runner" "main" {
-  namespace       = "runners"
-  service_account = "runner"
-  pod_template    = "spec:\n  nodeSelector:\n    kubernetes.io/os: linux\n"
-}
-`
-	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testProviders,
-		Steps: []resource.TestStep{
-			{
-				Config: runner,
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue("containerdriver_runner.main", tfjsonpath.New("config"), knownvalue.ObjectExact(map[string]knownvalue.Check{
-						"namespace":                   knownvalue.StringExact("runners"),
-						"service_account":             knownvalue.StringExact("runner"),
-						"pod_template":                knownvalue.StringExact("spec:\n  nodeSelector:\n    kubernetes.io/os: linux\n"),
-						"skip_permission_checks":      knownvalue.Bool(false),
-						"sidecar_image":               knownvalue.Null(),
-						"mount_service_account_token": knownvalue.Null(),
-					})),
-					statecheck.ExpectKnownValue("containerdriver_runner.main", tfjsonpath.New("id"), knownvalue.StringExact("runners/runner")),
-				},
-			},
-			{
-				Config: runner + `
-resource "containerdriver_run" "test" {
-  runner = containerdriver_runner.main.config
-  job    = { image = "runner:1" }
-}`,
-				PlanOnly:           true,
-				ExpectNonEmptyPlan: true,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PostApplyPreRefresh: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction("containerdriver_run.test", plancheck.ResourceActionCreate),
-						plancheck.ExpectKnownValue("containerdriver_run.test", tfjsonpath.New("namespace"), knownvalue.StringExact("runners")),
-						plancheck.ExpectUnknownValue("containerdriver_run.test", tfjsonpath.New("outputs")),
-					},
-				},
-			},
-			{
-				// A runner attribute unknown at plan time leaves the others known: the run's
-				// namespace, which decides a replacement, does not depend on it.
-				Config: `
-provider "containerdriver" {}
-resource "terraform_data" "template" {
-  input = "spec:\n  priorityClassName: low\n"
-}
-resource "containerdriver_runner" "other" {
-  namespace    = "others"
-  pod_template = terraform_data.template.output
-}
-resource "containerdriver_run" "test" {
-  runner = containerdriver_runner.other.config
-  job    = { image = "runner:1" }
-}`,
-				PlanOnly:           true,
-				ExpectNonEmptyPlan: true,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PostApplyPreRefresh: []plancheck.PlanCheck{
-						plancheck.ExpectKnownValue("containerdriver_run.test", tfjsonpath.New("namespace"), knownvalue.StringExact("others")),
-						plancheck.ExpectUnknownValue("containerdriver_run.test", tfjsonpath.New("runner").AtMapKey("pod_template")),
-					},
-				},
-			},
-			{
-				// Changing the runner's pod template updates it in place; its config stays known.
-				Config: `
-provider "containerdriver" {}
-resource "containerdriver_runner" "main" {
-  namespace       = "runners"
-  service_account = "runner"
-}
-`,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction("containerdriver_runner.main", plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue("containerdriver_runner.main", tfjsonpath.New("config").AtMapKey("pod_template"), knownvalue.Null()),
-					},
-				},
-			},
-		},
-	})
-}
-
-// TestAccRun_lifecycle creates a run, checks its outputs, secret outputs, files and
+// TestAccRun_Lifecycle creates a run, checks its outputs, secret outputs, files and
 // variables, plans again (nothing to do), updates its inputs in place (same id,
 // ACTION=create again), changes only keep_job (nothing runs), and destroys it
 // (ACTION=destroy observed on the kept Job).
-func TestAccRun_lifecycle(t *testing.T) {
+func TestAccRun_Lifecycle(t *testing.T) {
 	e := newAccEnv(t)
 	config := func(bucket string, keep bool) string {
 		return e.providerBlock() + fmt.Sprintf(`
@@ -482,10 +149,10 @@ resource "containerdriver_run" "test" {
 	})
 }
 
-// TestAccRun_failure runs a runner that fails: the error names the runner's error file
+// TestAccRun_Failure runs a runner that fails: the error names the runner's error file
 // text and exit code, and, the runner having started, the resource is kept tainted so the
 // next apply destroys it (with the same id) before creating it again.
-func TestAccRun_failure(t *testing.T) {
+func TestAccRun_Failure(t *testing.T) {
 	e := newAccEnv(t)
 	config := func(fail string) string {
 		return e.providerBlock() + fmt.Sprintf(`
@@ -532,9 +199,9 @@ resource "containerdriver_run" "test" {
 	})
 }
 
-// TestAccRun_gitSource checks a repository out with git-init, records the commit, keeps
+// TestAccRun_GitSource checks a repository out with git-init, records the commit, keeps
 // the state when the branch moves, and destroys with the recorded commit.
-func TestAccRun_gitSource(t *testing.T) {
+func TestAccRun_GitSource(t *testing.T) {
 	e := newAccEnv(t)
 	root := t.TempDir()
 	commit := gitRepo(t, root, "infra")
@@ -596,10 +263,10 @@ resource "containerdriver_run" "test" {
 	})
 }
 
-// TestAccRun_credentials hands credentials to the runner as environment variables, the
+// TestAccRun_Credentials hands credentials to the runner as environment variables, the
 // whole credentials file and a script variables file, given as an object and then as a
 // JSON string.
-func TestAccRun_credentials(t *testing.T) {
+func TestAccRun_Credentials(t *testing.T) {
 	e := newAccEnv(t)
 	config := func(creds string) string {
 		return e.providerBlock() + fmt.Sprintf(`
@@ -646,10 +313,10 @@ resource "containerdriver_run" "test" {
 	})
 }
 
-// TestAccRun_failureBeforeRunner runs with a service account that may not store outputs:
+// TestAccRun_FailureBeforeRunner runs with a service account that may not store outputs:
 // pre-checks stop the run before the runner starts, the error says what to grant, and
 // nothing is saved in the state (the next plan creates the resource again).
-func TestAccRun_failureBeforeRunner(t *testing.T) {
+func TestAccRun_FailureBeforeRunner(t *testing.T) {
 	e := newAccEnv(t)
 	config := e.providerBlock() + fmt.Sprintf(`
 resource "containerdriver_run" "test" {

@@ -12,12 +12,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// TestAccRunner_importAdoptsManagedObjects moves a runner that manages its service
+// TestAccRunner_ImportAdoptsManagedObjects moves a runner that manages its service
 // account to another address: the state forgets it (removed, without destroy), an import
 // block adopts it by NAMESPACE/SERVICE_ACCOUNT, and the next apply takes the service
 // account, Role and RoleBinding it created before as its own (an in-place update), so
 // that destroy deletes them.
-func TestAccRunner_importAdoptsManagedObjects(t *testing.T) {
+func TestAccRunner_ImportAdoptsManagedObjects(t *testing.T) {
 	e := newAccEnv(t)
 	runner := func(name string) string {
 		return fmt.Sprintf(`

@@ -16,9 +16,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// TestAccRunner_managedEnvironment creates a namespace and service account with
+// TestAccRunner_ManagedEnvironment creates a namespace and service account with
 // containerdriver_runner, runs in them through runner = ...config, and deletes them.
-func TestAccRunner_managedEnvironment(t *testing.T) {
+func TestAccRunner_ManagedEnvironment(t *testing.T) {
 	e := newAccEnv(t)
 	ns := "cd-acc-runner-" + strings.ToLower(newRunID()[:8])
 	t.Cleanup(func() {

@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
@@ -11,42 +10,11 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
-	rbacv1 "k8s.io/api/rbac/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
-
-// grantState gives the test's service account what a state directory needs on top of
-// the specification's permissions.
-func (e *accEnv) grantState(t *testing.T) {
-	t.Helper()
-	ctx := context.Background()
-	if _, err := e.client.RbacV1().Roles(e.ns).Create(ctx, &rbacv1.Role{
-		ObjectMeta: metav1.ObjectMeta{Name: "state", Namespace: e.ns},
-		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "update", "delete"}}},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.client.RbacV1().RoleBindings(e.ns).Create(ctx, &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "state", Namespace: e.ns},
-		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "state"},
-		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "runner", Namespace: e.ns}},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (e *accEnv) stateSecrets(t *testing.T) int {
-	t.Helper()
-	l, err := e.client.CoreV1().Secrets(e.ns).List(context.Background(), metav1.ListOptions{LabelSelector: "containerdriver.io/state-of"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(l.Items)
-}
 
 // A runner that counts its runs in STATE_PATH sees 1 on create and 2 on an in-place
 // update; destroy removes the state.
-func TestAccRun_stateDirectory(t *testing.T) {
+func TestAccRun_StateDirectory(t *testing.T) {
 	e := newAccEnv(t)
 	e.grantState(t)
 	config := func(v int) string {
@@ -97,7 +65,7 @@ resource "containerdriver_run" "test" {
 
 // An image written for the container deployer runs unchanged: OPERATION, the path
 // variables, YAML exports read back as outputs; force_destroy skips the DELETE run.
-func TestAccRun_deployerContractForceDestroy(t *testing.T) {
+func TestAccRun_DeployerContractForceDestroy(t *testing.T) {
 	e := newAccEnv(t)
 	e.grantState(t)
 	config := e.providerBlock() + fmt.Sprintf(`

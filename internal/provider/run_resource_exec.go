@@ -1,0 +1,264 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+)
+
+// Carrying out a containerdriver_run: claiming its run id, running it through the
+// executor, turning failures into diagnostics and recording its result.
+
+// forgetWriteOnly deletes the write-only secrets kept for a run nothing records: a create
+// that failed before its runner started, or a failed create dropped from the state.
+func (r *runResource) forgetWriteOnly(ctx context.Context, m *runResourceModel) {
+	if r.data == nil {
+		return
+	}
+	spec, b := m.toSpec(ctx, r.data.sidecarImage)
+	if b.diags.HasError() {
+		return
+	}
+	client, d := r.data.kube.Client()
+	if d.HasError() {
+		return
+	}
+	if err := (&containerdriver.Executor{Client: client}).ForgetWriteOnly(context.WithoutCancel(ctx), spec); err != nil {
+		tflog.Warn(ctx, "the write-only secrets of an unrecorded run were not deleted", map[string]any{"error": err.Error()})
+	}
+}
+
+// claimRunID gives a create its run id: a new one, or that of an identical create whose
+// caller died before recording it (see containerdriver.ClaimCreate).
+func (r *runResource) claimRunID(ctx context.Context, plan *runResourceModel) (*containerdriver.CreateClaim, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	plan.ID = types.StringValue(newRunID())
+	if r.data == nil {
+		return nil, diags
+	}
+	spec, b := plan.toSpec(ctx, r.data.sidecarImage)
+	if b.diags.HasError() || len(b.unknown) > 0 {
+		return nil, diags // r.run reports these
+	}
+	client, d := r.data.kube.Client()
+	if d.HasError() {
+		return nil, diags // and this
+	}
+	exec := &containerdriver.Executor{Client: client, Observer: tflogObserver{ctx: ctx}}
+	claim, err := exec.ClaimCreate(ctx, spec, newRunID)
+	switch {
+	case errors.Is(err, containerdriver.ErrClaimsUnavailable):
+		diags.AddWarning("Run Not Protected Against Crashes", fmt.Sprintf(
+			"The provider's credentials may not use Leases in namespace %s (%v), so this create cannot be resumed if Terraform is killed "+
+				"while it runs: a retry would start the runner again under a new run id. Grant get, list, create, update and delete on "+
+				"leases (API group coordination.k8s.io) in that namespace.", spec.Namespace(), err))
+		return nil, diags
+	case err != nil:
+		diags.AddError("Run Identity Not Claimed", fmt.Sprintf(
+			"Claiming the run's identity in namespace %s failed: %v\n\nNothing was started. Check that the namespace exists and that "+
+				"the provider's credentials may use leases (coordination.k8s.io) there, then apply again.", spec.Namespace(), err))
+		return nil, diags
+	}
+	for _, o := range claim.Orphans {
+		diags.AddWarning("Interrupted Create Found", o)
+	}
+	if claim.Adopted {
+		diags.AddWarning("Interrupted Create Resumed", fmt.Sprintf(
+			"An earlier create with this same configuration was interrupted (Terraform or the machine running it stopped) before it was recorded. "+
+				"This create resumed it under its run id %s instead of running the container a second time.", claim.RunID))
+	}
+	plan.ID = types.StringValue(claim.RunID)
+	return claim, diags
+}
+
+// forceCleanup removes what the run keeps in the cluster without running the destroy
+// container (force_destroy).
+func (r *runResource) forceCleanup(ctx context.Context, m *runResourceModel, timeout time.Duration) diag.Diagnostics {
+	var diags diag.Diagnostics
+	if r.data == nil {
+		diags.AddError("Provider Not Configured", "The containerdriver provider was not configured. This is a bug in the provider.")
+		return diags
+	}
+	spec, b := m.toSpec(ctx, r.data.sidecarImage)
+	diags.Append(b.diags...)
+	if diags.HasError() {
+		return diags
+	}
+	client, d := r.data.kube.Client()
+	diags.Append(d...)
+	if diags.HasError() {
+		return diags
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tflog.Warn(ctx, "force_destroy: the destroy container does not run; removing the run's Jobs, objects and state", map[string]any{"run_id": spec.RunID, "namespace": spec.Namespace()})
+	if err := (&containerdriver.Executor{Client: client}).ForceCleanup(ctx, spec); err != nil {
+		diags.AddError("Force Cleanup Failed", fmt.Sprintf(
+			"Removing the Jobs, objects and state of run %s in namespace %s failed: %v\n\n"+
+				"Check that the provider's credentials may list and delete Jobs, pods, Secrets and ConfigMaps there.", spec.RunID, spec.Namespace(), err))
+	} else {
+		diags.AddWarning("Destroy Run Skipped", forceDestroyDetail(spec))
+	}
+	return diags
+}
+
+// run converts the model, runs it and turns failures into diagnostics. The RunError, if
+// any, is returned as well so Create can tell where the run stopped.
+func (r *runResource) run(ctx context.Context, m *runResourceModel, action string, timeout time.Duration,
+	adjust func(*containerdriver.RunSpec),
+) (*containerdriver.Result, *containerdriver.RunError, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	if r.data == nil {
+		diags.AddError("Provider Not Configured", "The containerdriver provider was not configured. This is a bug in the provider.")
+		return nil, nil, diags
+	}
+	spec, b := m.toSpec(ctx, r.data.sidecarImage)
+	diags.Append(b.diags...)
+	if diags.HasError() {
+		return nil, nil, diags
+	}
+	if len(b.unknown) > 0 {
+		diags.AddError("Unknown Run Configuration", fmt.Sprintf(
+			"These values are still unknown when the run starts: %s. This is a bug in the provider.", joinPaths(b.unknown)))
+		return nil, nil, diags
+	}
+	if adjust != nil {
+		adjust(spec)
+	}
+	// The spec is validated once, by the executor (BuildJob): its ValidationErrors become
+	// attribute diagnostics below, before anything is created in the cluster.
+	client, d := r.data.kube.Client()
+	diags.Append(d...)
+	if diags.HasError() {
+		return nil, nil, diags
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ctx = tflog.SetField(ctx, "run_id", spec.RunID)
+	ctx = tflog.SetField(ctx, "action", action)
+	ctx = tflog.SetField(ctx, "namespace", spec.Namespace())
+	tflog.Info(ctx, "starting container run", map[string]any{"image": spec.Job.Image})
+	ctx = withAPIWarnings(ctx)
+	exec := &containerdriver.Executor{Client: client, Observer: tflogObserver{ctx: ctx}}
+	res, err := exec.Run(ctx, spec, action)
+	diags.Append(podSecurityWarnings(ctx, spec.Namespace())...)
+	if err == nil {
+		tflog.Info(ctx, "container run succeeded", map[string]any{"job": res.JobName, "exit_code": res.ExitCode})
+		return res, nil, diags
+	}
+	var runErr *containerdriver.RunError
+	switch {
+	case errors.As(err, &runErr) && runErr.Reason == containerdriver.ReasonTimeout:
+		diags.AddError("Container Run Timed Out", runFailureDetail(runErr, action)+
+			fmt.Sprintf("\nThe run did not finish within %s. ", timeout)+timeoutHint(action, timeout))
+	case errors.As(err, &runErr) && runErr.Reason == containerdriver.ReasonInterrupted:
+		diags.AddError("Container Run Interrupted", runFailureDetail(runErr, action))
+	case errors.As(err, &runErr):
+		addRunFailure(&diags, runErr, action)
+	case addSpecErrors(&diags, err, nil):
+	case errors.Is(err, context.DeadlineExceeded):
+		diags.AddError("Container Run Timed Out", runTimeoutDetail(action, spec.Namespace(), timeout, err))
+	default:
+		diags.AddError("Container Run Error", fmt.Sprintf(
+			"The %s run in namespace %s could not be carried out: %v\n\n"+
+				"Check that the provider's credentials may create Jobs, Secrets and ConfigMaps and read pods, their logs and ConfigMaps "+
+				"in that namespace, and that the namespace exists.", action, spec.Namespace(), err))
+	}
+	return nil, runErr, diags
+}
+
+// setResult stores a run's result in the model.
+func (m *runResourceModel) setResult(res *containerdriver.Result) diag.Diagnostics {
+	var diags diag.Diagnostics
+	outputs := map[string]any{}
+	for k, v := range res.Outputs {
+		outputs[k] = v
+	}
+	secrets := map[string]any{}
+	for k, v := range res.SecretOutputs {
+		secrets[k] = v
+	}
+	manifests := res.Manifests
+	if manifests == nil {
+		manifests = []any{}
+	}
+	var err error
+	if m.Outputs, err = goToDynamic(outputs); err != nil {
+		diags.AddAttributeError(path.Root("outputs"), "Invalid Outputs", "The outputs cannot be represented: "+err.Error())
+	}
+	if m.SecretOutputs, err = goToDynamic(secrets); err != nil {
+		diags.AddAttributeError(path.Root("secret_outputs"), "Invalid Secret Outputs", "The secret outputs cannot be represented.")
+	}
+	if m.Manifests, err = goToDynamic(manifests); err != nil {
+		diags.AddAttributeError(path.Root("manifests"), "Invalid Manifests", "The manifests cannot be represented: "+err.Error())
+	}
+	diags.Append(m.setDeployerResult(res)...)
+	m.GitCommit = types.StringValue(res.GitCommit)
+	m.ImageDigest = types.StringValue(res.ImageID)
+	m.JobName = types.StringValue(res.JobName)
+	if res.Namespace != "" {
+		m.Namespace = types.StringValue(res.Namespace)
+	}
+	return diags
+}
+
+// setFailedResult records what is known of a failed create: the Job, the runner's status
+// and image, so what the runner may have made is traceable.
+func (m *runResourceModel) setFailedResult(e *containerdriver.RunError) diag.Diagnostics {
+	m.JobName = types.StringValue(e.JobName)
+	if e.Namespace != "" {
+		m.Namespace = types.StringValue(e.Namespace)
+	}
+	if e.Runner == nil {
+		return nil
+	}
+	m.ImageDigest = types.StringValue(e.Runner.ImageID)
+	st := *e.Runner
+	st.ErrorDigest = e.Digest()
+	diags := m.setDeployerResult(&containerdriver.Result{Runner: st})
+	m.StateSize = types.Int64Null()
+	return diags
+}
+
+func setEmptyResult(m *runResourceModel) {
+	m.Outputs = types.DynamicNull()
+	m.SecretOutputs = types.DynamicNull()
+	m.Manifests = types.DynamicNull()
+	m.GitCommit = types.StringNull()
+	m.ImageDigest = types.StringNull()
+	m.JobName = types.StringNull()
+	m.setDeployerEmpty()
+	if m.Namespace.IsUnknown() {
+		m.Namespace = types.StringNull()
+	}
+}
+
+func (m *runResourceModel) copyResult(from *runResourceModel) {
+	m.Outputs, m.SecretOutputs, m.Manifests = from.Outputs, from.SecretOutputs, from.Manifests
+	m.GitCommit, m.ImageDigest, m.JobName = from.GitCommit, from.ImageDigest, from.JobName
+	m.StateSize, m.RunnerStatus = from.StateSize, from.RunnerStatus
+}
+
+// tflogObserver sends a run's progress to the Terraform log.
+type tflogObserver struct {
+	ctx context.Context
+}
+
+func (o tflogObserver) Event(msg string) { tflog.Info(o.ctx, msg) }
+
+func (o tflogObserver) LogLine(container, line string) {
+	fields := map[string]any{"container": container}
+	if container == contract.ContainerRunner {
+		tflog.Info(o.ctx, line, fields)
+		return
+	}
+	tflog.Debug(o.ctx, line, fields)
+}
