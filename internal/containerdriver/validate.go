@@ -17,7 +17,13 @@ var (
 	envNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	// A conservative form of an OCI reference: [registry[:port]/]path[:tag][@digest].
 	imageRe = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@[a-z0-9]+:[a-f0-9]{32,})?$`)
-	dns1123 = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	// DNSLabelRe is the shape of a namespace name (a DNS-1123 label, at most 63 characters).
+	DNSLabelRe = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	// DNSSubdomainRe is the shape of a service account name (a DNS-1123 subdomain, at most
+	// 253 characters).
+	DNSSubdomainRe = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+	sshShortURLRe  = regexp.MustCompile(`^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/].*`)
+	hostPathURLRe  = regexp.MustCompile(`^[A-Za-z0-9.-]+\.[A-Za-z]+:[^/].*`)
 )
 
 // reservedEnv are names the driver sets on the runner; a variable may not replace them.
@@ -50,10 +56,10 @@ func (s *RunSpec) Validate() error {
 	if err := ValidateSharedDirectory(s.Job.SharedDirectory); err != nil {
 		add(Root("job").Attr("shared_directory"), "%v", err)
 	}
-	if ns := s.Job.Namespace; ns != "" && (len(ns) > 63 || !dns1123.MatchString(ns)) {
+	if ns := s.Job.Namespace; ns != "" && (len(ns) > 63 || !DNSLabelRe.MatchString(ns)) {
 		add(Root("job").Attr("namespace"), "%q is not a valid namespace name (lower case letters, digits and '-', at most 63 characters)", ns)
 	}
-	if sa := s.Job.ServiceAccount; sa != "" && (len(sa) > 253 || !regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`).MatchString(sa)) {
+	if sa := s.Job.ServiceAccount; sa != "" && (len(sa) > 253 || !DNSSubdomainRe.MatchString(sa)) {
 		add(Root("job").Attr("service_account"), "%q is not a valid service account name", sa)
 	}
 	for _, pt := range s.Job.PodTemplates {
@@ -264,9 +270,9 @@ func ValidateGitURL(u string) error {
 		return errors.New("must not be empty")
 	case strings.HasPrefix(u, "https://"), strings.HasPrefix(u, "http://"), strings.HasPrefix(u, "ssh://"):
 		return nil
-	case regexp.MustCompile(`^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/].*`).MatchString(u):
+	case sshShortURLRe.MatchString(u):
 		return nil
-	case regexp.MustCompile(`^[A-Za-z0-9.-]+\.[A-Za-z]+:[^/].*`).MatchString(u):
+	case hostPathURLRe.MatchString(u):
 		// The specification's own example form: github.com:my-org/project.git
 		return nil
 	}

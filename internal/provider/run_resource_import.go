@@ -3,9 +3,9 @@ package provider
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -15,7 +15,7 @@ var _ resource.ResourceWithImportState = (*runResource)(nil)
 
 // importRunIDRe is what a run id may look like: the provider's UUIDs, and names in the
 // same alphabet.
-var importRunIDRe = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+var importRunIDRe = containerdriver.DNSSubdomainRe
 
 // ImportState adopts a run by NAMESPACE/RUN_ID. Only the identity is imported: the id
 // and the namespace. The next apply runs ACTION=create in place with that id, so the
@@ -46,7 +46,7 @@ func splitImportID(id, second string) (string, string, error) {
 	switch {
 	case !ok || ns == "" || name == "" || strings.Contains(name, "/"):
 		return "", "", fmt.Errorf("%q is not NAMESPACE/%s", id, second)
-	case len(ns) > 63 || !regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`).MatchString(ns):
+	case len(ns) > 63 || !containerdriver.DNSLabelRe.MatchString(ns):
 		return "", "", fmt.Errorf("%q is not a valid namespace name", ns)
 	}
 	return ns, name, nil

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"regexp"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/dynamicvalidator"
@@ -27,22 +26,17 @@ import (
 // because it is an emptyDir.
 const defaultSharedDirectory = "/workspace"
 
-var (
-	namespaceRe      = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-	serviceAccountRe = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
-)
-
 func namespaceValidators() []validator.String {
 	return []validator.String{
 		stringvalidator.LengthBetween(1, 63),
-		stringvalidator.RegexMatches(namespaceRe, "must be a valid namespace name (lower case letters, digits and '-')"),
+		stringvalidator.RegexMatches(containerdriver.DNSLabelRe, "must be a valid namespace name (lower case letters, digits and '-')"),
 	}
 }
 
 func serviceAccountValidators() []validator.String {
 	return []validator.String{
 		stringvalidator.LengthBetween(1, 253),
-		stringvalidator.RegexMatches(serviceAccountRe, "must be a valid service account name (lower case letters, digits, '-' and '.')"),
+		stringvalidator.RegexMatches(containerdriver.DNSSubdomainRe, "must be a valid service account name (lower case letters, digits, '-' and '.')"),
 	}
 }
 
