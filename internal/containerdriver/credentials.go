@@ -61,7 +61,7 @@ type ResolvedCredentials struct {
 	Files map[string]string // path as given (relative: scripts directory) -> content
 }
 
-// ResolveCredentials applies the specification's flattening rules: keys are paths with
+// ResolveCredentials applies the contract's flattening rules (docs/guides/contract.md): keys are paths with
 // "." as delimiter, "*" is the whole object, objects are stringified for environment
 // variables and kept as objects in script variables, and a value equal to
 // credentials_config.file stands for that file's path.

@@ -133,10 +133,10 @@ func (e *RunError) RunnerStarted() bool {
 	if e.Runner != nil && (e.Runner.State == "running" || e.Runner.State == "terminated") {
 		return true
 	}
-	if e.Container == "runner" && e.ExitCode != nil {
+	if e.Container == contract.ContainerRunner && e.ExitCode != nil {
 		return true
 	}
-	return strings.TrimSpace(e.Logs["runner"]) != ""
+	return strings.TrimSpace(e.Logs[contract.ContainerRunner]) != ""
 }
 
 func (e *RunError) Error() string {
@@ -184,13 +184,13 @@ func (e *RunError) Detail() string {
 
 func containerOrder(n string) int {
 	switch n {
-	case "runner":
+	case contract.ContainerRunner:
 		return 0
-	case "git-init":
+	case contract.ContainerGitInit:
 		return 1
-	case "pre-checks":
+	case contract.ContainerPreChecks:
 		return 2
-	case "outputs-fetcher":
+	case contract.ContainerOutputsFetcher:
 		return 3
 	}
 	return 4

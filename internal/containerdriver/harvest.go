@@ -155,7 +155,7 @@ func parseOrEmpty(file string, b []byte) (map[string]any, error) {
 }
 
 // manifests is the manifests_output property of the outputs, followed by that of the
-// secret outputs, as the specification says.
+// secret outputs, as the contract says (docs/guides/contract.md).
 func manifests(prop string, out, secret map[string]any) ([]any, error) {
 	list := []any{}
 	for _, src := range []struct {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -76,7 +77,7 @@ func (e *Executor) logTails(ctx context.Context, ns string, job jobKey, red *red
 	}
 	out := map[string]string{}
 	if t := ring.last(int(n)); t != "" {
-		out["runner"] = t
+		out[contract.ContainerRunner] = t
 	}
 	if job.Name == "" && job.UID == "" {
 		return out

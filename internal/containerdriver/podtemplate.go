@@ -17,7 +17,7 @@ import (
 )
 
 // ParsePodTemplate parses a job.pod_template document strictly (an unknown field is an
-// error, so a typo does not silently do nothing) and rejects the fields the specification
+// error, so a typo does not silently do nothing) and rejects the fields the contract (docs/guides/contract.md)
 // does not let a user override, and every other way to remove or replace what the driver
 // sets (see checkForbidden).
 func ParsePodTemplate(doc string) (*corev1.PodTemplateSpec, error) {

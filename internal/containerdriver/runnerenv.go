@@ -19,7 +19,7 @@ import (
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 )
 
-// DefaultServiceAccount is the runner service account of the specification's example.
+// DefaultServiceAccount is the runner service account of the contract's examples (docs/guides/contract.md).
 const DefaultServiceAccount = "humanitec-container-runner"
 
 // Labels of the objects a runner environment manages.

@@ -7,14 +7,14 @@ import (
 	"time"
 )
 
-// DefaultNamespace is the namespace a run uses when none is given, as in the specification.
+// DefaultNamespace is the namespace a run uses when none is given, as in the contract (docs/guides/contract.md).
 const DefaultNamespace = "humanitec-runner"
 
 // DefaultSidecarImageRepository is where released sidecar images are published; the tag is
 // the provider's version.
 const DefaultSidecarImageRepository = "ghcr.io/containerdriver/containerdriver-sidecars"
 
-// RunSpec is everything needed to run one container: the specification's inputs and
+// RunSpec is everything needed to run one container: the contract's inputs and
 // secrets, minus the cluster connection (that is the caller's kubernetes.Interface).
 type RunSpec struct {
 	// RunID identifies the resource across its life (create, updates, destroy). Together with
@@ -91,7 +91,7 @@ type TargetSpec struct {
 	Content string
 }
 
-// JobSpec is the specification's job object plus its secret variables.
+// JobSpec is the contract's job object plus its secret variables.
 type JobSpec struct {
 	Image           string
 	Command         []string
@@ -120,7 +120,7 @@ type SourceSpec struct {
 	KnownHosts string
 }
 
-// CredentialsConfig is the specification's credentials_config object.
+// CredentialsConfig is the contract's credentials_config object.
 type CredentialsConfig struct {
 	Environment     map[string]string // env var -> flattened credential key, or "*"
 	File            string            // relative file that receives the whole credentials as JSON

@@ -273,7 +273,7 @@ func ValidateGitURL(u string) error {
 	case sshShortURLRe.MatchString(u):
 		return nil
 	case hostPathURLRe.MatchString(u):
-		// The specification's own example form: github.com:my-org/project.git
+		// The form the Container Driver's examples use: github.com:my-org/project.git
 		return nil
 	}
 	return fmt.Errorf("%q is neither an HTTPS URL (https://host/org/repo.git) nor an SSH URL (git@host:org/repo.git or ssh://git@host/org/repo.git)", u)

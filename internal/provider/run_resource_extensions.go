@@ -17,9 +17,9 @@ import (
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
 )
 
-// The state directory and the container deployer contract (the specification's
-// 003_79d85f69be20edfb.txt): attributes of containerdriver_run, kept apart from the
-// Container Driver's so the two contracts read separately.
+// containerdriver_run's attributes beyond the Container Driver contract: the state
+// directory, the container deployer contract (docs/guides/contract.md), force_destroy,
+// runner_status and unschedulable_grace, kept apart so the two contracts read separately.
 
 type targetModel struct {
 	Manifest types.String `tfsdk:"manifest"`

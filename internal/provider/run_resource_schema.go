@@ -21,7 +21,7 @@ import (
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
 )
 
-// defaultSharedDirectory is job.shared_directory when not set. The specification gives no
+// defaultSharedDirectory is job.shared_directory when not set. The contract gives no
 // default; /workspace is short, absent from common base images, and writable by any UID
 // because it is an emptyDir.
 const defaultSharedDirectory = "/workspace"
@@ -128,7 +128,7 @@ func runSchema(ctx context.Context) schema.Schema {
 				Attributes: runnerAttrs,
 			},
 			"job": schema.SingleNestedAttribute{
-				MarkdownDescription: "How the Kubernetes Job that runs the image is built (the specification's `job` object, with its secret variables).",
+				MarkdownDescription: "How the Kubernetes Job that runs the image is built (the `job` object of [the runner contract](../guides/contract.md), with its secret variables).",
 				Required:            true,
 				Attributes: map[string]schema.Attribute{
 					"image": schema.StringAttribute{

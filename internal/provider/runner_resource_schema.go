@@ -27,7 +27,7 @@ func runnerSchema(ctx context.Context) schema.Schema {
 	}
 	nonEmptyList := []validator.List{listvalidator.SizeAtLeast(1)}
 	return schema.Schema{
-		MarkdownDescription: "A runner configuration (the specification's Container Runner): the namespace, service account, pod template " +
+		MarkdownDescription: "A runner configuration (the Container Runner of the Container Driver's design): the namespace, service account, pod template " +
 			"and sidecar image that many `containerdriver_run` resources share through `runner = containerdriver_runner.<name>.config`.\n\n" +
 			"It can also set up the cluster side: `create_namespace` creates the namespace (labelled for the restricted Pod Security Standard), " +
 			"`create_service_account` creates the service account with a Role holding exactly the permissions the sidecars need " +
