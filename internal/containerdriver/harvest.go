@@ -15,10 +15,27 @@ import (
 )
 
 // harvest reads what the run left: exit codes from the pod, outputs from the objects
-// outputs-fetcher wrote.
+// outputs-fetcher wrote. interpret judges them; a failure it finds gets the containers'
+// log tails.
 func (e *Executor) harvest(ctx context.Context, spec *RunSpec, pod *corev1.Pod, job jobKey, base RunError, red *redactor, tail *logRing) (*Result, error) {
+	h, harvestErr := e.readHarvest(ctx, base.Namespace, base.JobName)
+	res, re, withLogs := interpret(pod, h, harvestErr, spec, base, red)
+	if re != nil {
+		if withLogs {
+			re.Logs = e.logTails(ctx, base.Namespace, job, red, tail)
+		}
+		return nil, re
+	}
+	e.event("run %s of Job %s/%s succeeded: %d outputs, %d secret outputs", base.Action, base.Namespace, base.JobName, len(res.Outputs), len(res.SecretOutputs))
+	return res, nil
+}
+
+// interpret turns an ended pod and what outputs-fetcher stored (h, or the error reading
+// it) into the run's Result or RunError, without side effects. withLogs tells whether the
+// RunError should carry the containers' log tails.
+func interpret(pod *corev1.Pod, h *outputs.Harvest, harvestErr error, spec *RunSpec, base RunError, red *redactor) (res *Result, re *RunError, withLogs bool) {
 	ns, name := base.Namespace, base.JobName
-	res := &Result{JobName: name, Namespace: ns}
+	res = &Result{JobName: name, Namespace: ns}
 	var runnerTerm *corev1.ContainerStateTerminated
 	for _, cs := range pod.Status.ContainerStatuses {
 		if cs.Name == contract.ContainerRunner {
@@ -28,18 +45,20 @@ func (e *Executor) harvest(ctx context.Context, spec *RunSpec, pod *corev1.Pod, 
 			res.Runner.Message = red.mask(res.Runner.Message)
 		}
 	}
-	h, harvestErr := e.readHarvest(ctx, ns, name)
 	if h == nil && harvestErr == nil {
 		harvestErr = errors.New("outputs-fetcher stored no outputs (see its log)")
 	}
-	if h != nil && h.ContractVersion != "" && h.ContractVersion != contract.Version {
+	fail := func(container, reason, message string) *RunError {
 		re := base
 		re.Runner = runnerPtr(res.Runner, red)
-		re.Container, re.Reason = contract.ContainerOutputsFetcher, ReasonContractMismatch
-		re.Message = fmt.Sprintf("the sidecar image's outputs-fetcher speaks version %s of the sidecar contract, this provider version %s, "+
-			"so its outputs cannot be read safely: set the provider's sidecar_image (or CONTAINERDRIVER_SIDECAR_IMAGE, or the runner's "+
-			"sidecar_image) to the sidecar image released with this provider version", h.ContractVersion, contract.Version)
-		return nil, &re
+		re.Container, re.Reason, re.Message = container, reason, message
+		return &re
+	}
+	if h != nil && h.ContractVersion != "" && h.ContractVersion != contract.Version {
+		return nil, fail(contract.ContainerOutputsFetcher, ReasonContractMismatch, fmt.Sprintf(
+			"the sidecar image's outputs-fetcher speaks version %s of the sidecar contract, this provider version %s, "+
+				"so its outputs cannot be read safely: set the provider's sidecar_image (or CONTAINERDRIVER_SIDECAR_IMAGE, or the runner's "+
+				"sidecar_image) to the sidecar image released with this provider version", h.ContractVersion, contract.Version)), false
 	}
 	if h != nil {
 		res.GitCommit = strings.TrimSpace(h.GitCommit)
@@ -48,17 +67,11 @@ func (e *Executor) harvest(ctx context.Context, spec *RunSpec, pod *corev1.Pod, 
 
 	// Which container failed first decides the error: an init container, else the runner.
 	if failed := firstFailure(pod); failed != nil || pod.Status.Phase == corev1.PodFailed {
-		re := base
-		re.Runner = runnerPtr(res.Runner, red)
+		re := fail("", pod.Status.Reason, pod.Status.Message)
 		if failed != nil {
 			t := failed.State.Terminated
 			re.Container, re.Reason, re.ExitCode = failed.Name, t.Reason, ptr.To(t.ExitCode)
 			re.Message = red.mask(strings.TrimSpace(t.Message))
-			if failed.Name == contract.ContainerRunner {
-				res.ExitCode = t.ExitCode
-			}
-		} else {
-			re.Reason, re.Message = pod.Status.Reason, pod.Status.Message
 		}
 		if h != nil {
 			re.ErrorFile = red.mask(h.ErrorText)
@@ -68,52 +81,43 @@ func (e *Executor) harvest(ctx context.Context, spec *RunSpec, pod *corev1.Pod, 
 				re.Message = ""
 			}
 		}
-		re.Logs = e.logTails(ctx, ns, job, red, tail)
-		return nil, &re
+		return nil, re, true
 	}
 	if runnerTerm != nil {
 		res.ExitCode = runnerTerm.ExitCode
 	}
-	if harvestErr != nil {
-		re := base
-		re.Runner = runnerPtr(res.Runner, red)
-		re.Container, re.Reason, re.Message = contract.ContainerOutputsFetcher, ReasonOutputsMissing, harvestErr.Error()
-		re.Logs = e.logTails(ctx, ns, job, red, tail)
-		return nil, &re
-	}
-	if h.StateError != "" {
-		re := base
-		re.Runner = runnerPtr(res.Runner, red)
-		re.Container, re.Reason, re.Message = contract.ContainerOutputsFetcher, ReasonStateNotSaved, h.StateError
-		re.Logs = e.logTails(ctx, ns, job, red, tail)
-		return nil, &re
-	}
-	if len(h.Problems) > 0 {
-		re := base
-		re.Runner = runnerPtr(res.Runner, red)
-		re.Container, re.Reason = contract.ContainerRunner, ReasonInvalidOutputs
-		re.Message = "the runner's output files break the contract (OUTPUTS_FILE and SECRET_OUTPUTS_FILE must hold JSON objects): " + strings.Join(h.Problems, "; ")
+	switch {
+	case harvestErr != nil:
+		return nil, fail(contract.ContainerOutputsFetcher, ReasonOutputsMissing, harvestErr.Error()), true
+	case h.StateError != "":
+		return nil, fail(contract.ContainerOutputsFetcher, ReasonStateNotSaved, h.StateError), true
+	case len(h.Problems) > 0:
+		re := fail(contract.ContainerRunner, ReasonInvalidOutputs,
+			"the runner's output files break the contract (OUTPUTS_FILE and SECRET_OUTPUTS_FILE must hold JSON objects): "+strings.Join(h.Problems, "; "))
 		re.ErrorFile = red.mask(h.ErrorText)
-		re.Logs = e.logTails(ctx, ns, job, red, tail)
-		return nil, &re
+		return nil, re, true
 	}
 	var err error
 	if res.Outputs, err = parseOrEmpty(contract.EnvOutputsFile, h.Outputs); err != nil {
-		return nil, &RunError{Namespace: ns, JobName: name, Action: base.Action, Container: contract.ContainerRunner, Runner: runnerPtr(res.Runner, red), Reason: ReasonInvalidOutputs, Message: err.Error()}
+		return nil, runnerFailure(base, res, red, ReasonInvalidOutputs, err), false
 	}
 	if res.SecretOutputs, err = parseOrEmpty(contract.EnvSecretOutputsFile, h.SecretOutputs); err != nil {
-		return nil, &RunError{Namespace: ns, JobName: name, Action: base.Action, Container: contract.ContainerRunner, Runner: runnerPtr(res.Runner, red), Reason: ReasonInvalidOutputs, Message: err.Error()}
+		return nil, runnerFailure(base, res, red, ReasonInvalidOutputs, err), false
 	}
 	if spec.ManifestsOutput != "" {
-		res.Manifests, err = manifests(spec.ManifestsOutput, res.Outputs, res.SecretOutputs)
-		if err != nil {
-			return nil, &RunError{Namespace: ns, JobName: name, Action: base.Action, Container: contract.ContainerRunner, Runner: runnerPtr(res.Runner, red), Reason: ReasonInvalidManifests, Message: err.Error()}
+		if res.Manifests, err = manifests(spec.ManifestsOutput, res.Outputs, res.SecretOutputs); err != nil {
+			return nil, runnerFailure(base, res, red, ReasonInvalidManifests, err), false
 		}
 	}
 	// runner_status is stored in plain state: masked, secret outputs included.
 	res.Runner.Message = red.withSecretOutputs(res.SecretOutputs).mask(res.Runner.Message)
-	e.event("run %s of Job %s/%s succeeded: %d outputs, %d secret outputs", base.Action, ns, name, len(res.Outputs), len(res.SecretOutputs))
-	return res, nil
+	return res, nil, false
+}
+
+// runnerFailure is a RunError of the runner's outputs: only where and why, no more of base.
+func runnerFailure(base RunError, res *Result, red *redactor, reason string, err error) *RunError {
+	return &RunError{Namespace: base.Namespace, JobName: base.JobName, Action: base.Action, Container: contract.ContainerRunner,
+		Runner: runnerPtr(res.Runner, red), Reason: reason, Message: err.Error()}
 }
 
 func runnerPtr(st RunnerStatus, red *redactor) *RunnerStatus {

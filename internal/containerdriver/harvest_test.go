@@ -1,0 +1,80 @@
+package containerdriver
+
+import (
+	"errors"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/outputs"
+)
+
+// interpret is pure: the same pod and harvest give the same Result or RunError.
+func TestInterpret(t *testing.T) {
+	terminated := func(name string, code int32, reason string) corev1.ContainerStatus {
+		return corev1.ContainerStatus{Name: name, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Reason: reason, Message: "the tail s3cret-value"}}}
+	}
+	pod := func(phase corev1.PodPhase, runnerCode int32) *corev1.Pod {
+		reason := "Completed"
+		if runnerCode != 0 {
+			reason = "Error"
+		}
+		return &corev1.Pod{Status: corev1.PodStatus{Phase: phase, ContainerStatuses: []corev1.ContainerStatus{terminated(contract.ContainerRunner, runnerCode, reason)}}}
+	}
+	spec := minimalSpec()
+	spec.ManifestsOutput = "manifests"
+	spec.Job.SecretVariables = map[string]string{"TOKEN": "s3cret-value"}
+	base := RunError{Namespace: "ns", JobName: "job", Action: contract.ActionCreate}
+	for _, c := range []struct {
+		name       string
+		pod        *corev1.Pod
+		h          *outputs.Harvest
+		harvestErr error
+		reason     string // empty: success
+		container  string
+		withLogs   bool
+	}{
+		{name: "success", pod: pod(corev1.PodSucceeded, 0),
+			h: &outputs.Harvest{Outputs: []byte(`{"a":1,"manifests":[{"kind":"A"}]}`), SecretOutputs: []byte(`{"manifests":[{"kind":"B"}]}`), ContractVersion: contract.Version}},
+		{name: "other contract version", pod: pod(corev1.PodSucceeded, 0), h: &outputs.Harvest{ContractVersion: "999"},
+			reason: ReasonContractMismatch, container: contract.ContainerOutputsFetcher},
+		{name: "runner failed", pod: pod(corev1.PodFailed, 3), h: &outputs.Harvest{ErrorText: "boom"},
+			reason: "Error", container: contract.ContainerRunner, withLogs: true},
+		{name: "nothing stored", pod: pod(corev1.PodSucceeded, 0),
+			reason: ReasonOutputsMissing, container: contract.ContainerOutputsFetcher, withLogs: true},
+		{name: "reading failed", pod: pod(corev1.PodSucceeded, 0), harvestErr: errors.New("forbidden"),
+			reason: ReasonOutputsMissing, container: contract.ContainerOutputsFetcher, withLogs: true},
+		{name: "state not saved", pod: pod(corev1.PodSucceeded, 0), h: &outputs.Harvest{StateError: "too big"},
+			reason: ReasonStateNotSaved, container: contract.ContainerOutputsFetcher, withLogs: true},
+		{name: "outputs break the contract", pod: pod(corev1.PodSucceeded, 0), h: &outputs.Harvest{Problems: []string{"OUTPUTS_FILE: not an object"}},
+			reason: ReasonInvalidOutputs, container: contract.ContainerRunner, withLogs: true},
+		{name: "manifests not a list", pod: pod(corev1.PodSucceeded, 0), h: &outputs.Harvest{Outputs: []byte(`{"manifests":"x"}`)},
+			reason: ReasonInvalidManifests, container: contract.ContainerRunner},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res, re, withLogs := interpret(c.pod, c.h, c.harvestErr, spec, base, newRedactor(spec))
+			if c.reason == "" {
+				if re != nil {
+					t.Fatalf("got %v, want success", re)
+				}
+				if len(res.Manifests) != 2 || res.Outputs["a"] == nil || res.JobName != "job" {
+					t.Errorf("result %+v", res)
+				}
+				if res.Runner.Message != "the tail (sensitive value)" {
+					t.Errorf("runner_status.message = %q, want the secret masked", res.Runner.Message)
+				}
+				return
+			}
+			if re == nil {
+				t.Fatalf("got success %+v, want %s", res, c.reason)
+			}
+			if re.Reason != c.reason || re.Container != c.container || withLogs != c.withLogs {
+				t.Errorf("got %s in %q (logs %v), want %s in %q (logs %v)", re.Reason, re.Container, withLogs, c.reason, c.container, c.withLogs)
+			}
+			if re.Namespace != "ns" || re.JobName != "job" || re.Runner == nil {
+				t.Errorf("the RunError lost where the run was: %+v", re)
+			}
+		})
+	}
+}
