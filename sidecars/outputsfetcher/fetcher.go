@@ -20,7 +20,7 @@ import (
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/apiretry"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/outputs"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/statestore"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/statedir"
 	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/kube"
 )
 
@@ -134,7 +134,7 @@ func run(ctx context.Context, cfg config, client kube.Client, signals <-chan os.
 		// Saved whether the runner succeeded or not: a half-applied run must keep its state.
 		sctx, scancel := context.WithTimeout(ctx, cfg.StoreTimeout/2)
 		var n int64
-		store := &statestore.Store{Secrets: client.Secrets(cfg.Namespace), Namespace: cfg.Namespace, RunID: cfg.RunID}
+		store := &statedir.Store{Secrets: client.Secrets(cfg.Namespace), Namespace: cfg.Namespace, RunID: cfg.RunID}
 		err := retrySave(sctx, cfg, logger, func(ctx context.Context) error {
 			var err error
 			n, err = store.SaveDir(ctx, cfg.StatePath)

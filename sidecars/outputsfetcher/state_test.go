@@ -10,7 +10,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/statestore"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/statedir"
 	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/kube/kubetest"
 )
 
@@ -30,7 +30,7 @@ func TestRun_savesStateEvenWhenTheRunnerFailed(t *testing.T) {
 		t.Fatalf("state bytes %d, error %q", h.StateBytes, h.StateError)
 	}
 	dst := t.TempDir()
-	if _, err := (&statestore.Store{Secrets: client.CoreV1().Secrets(cfg.Namespace), Namespace: cfg.Namespace, RunID: "run-7"}).RestoreDir(context.Background(), dst); err != nil {
+	if _, err := (&statedir.Store{Secrets: client.CoreV1().Secrets(cfg.Namespace), Namespace: cfg.Namespace, RunID: "run-7"}).RestoreDir(context.Background(), dst); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dst, "count")); string(b) != "3" {
@@ -45,7 +45,7 @@ func TestRun_stateNotSavedWhenRestoreDidNotFinish(t *testing.T) {
 	cfg.StatePath, cfg.RunID = t.TempDir(), "run-9"
 	cfg.StateRestoredFile = filepath.Join(t.TempDir(), "restored") // never written
 	client := fake.NewClientset()
-	store := &statestore.Store{Secrets: client.CoreV1().Secrets(cfg.Namespace), Namespace: cfg.Namespace, RunID: "run-9"}
+	store := &statedir.Store{Secrets: client.CoreV1().Secrets(cfg.Namespace), Namespace: cfg.Namespace, RunID: "run-9"}
 	if _, err := store.Save(context.Background(), mustArchive(t, map[string]string{"count": "2"})); err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func mustArchive(t *testing.T, files map[string]string) []byte {
 	for k, v := range files {
 		write(t, filepath.Join(dir, k), v)
 	}
-	b, err := statestore.Archive(dir)
+	b, err := statedir.Archive(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

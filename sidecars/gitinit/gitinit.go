@@ -1,4 +1,4 @@
-package inigit
+package gitinit
 
 import (
 	"context"
@@ -101,7 +101,7 @@ func checkout(ctx context.Context, cfg config, logger *log.Logger) (string, erro
 	if err != nil {
 		return "", err
 	}
-	scratch, err := os.MkdirTemp(cfg.ScratchDir, "inigit-")
+	scratch, err := os.MkdirTemp(cfg.ScratchDir, "git-init-")
 	if err != nil {
 		return "", fmt.Errorf("create a scratch directory: %w", err)
 	}

@@ -1,7 +1,7 @@
-// Package statekeeper is the state-restore init container: before the runner starts, it
+// Package staterestore is the state-restore init container: before the runner starts, it
 // writes the state the previous run of the same resource saved into STATE_PATH.
 // (outputs-fetcher saves it again when the runner has ended.)
-package statekeeper
+package staterestore
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/apiretry"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/buildinfo"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/statestore"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/statedir"
 	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/kube"
 )
 
@@ -47,7 +47,7 @@ func run(ctx context.Context, getenv func(string) string, client kube.Client) er
 		}
 	}
 	var n int64
-	store := &statestore.Store{Secrets: client.Secrets(ns), Namespace: ns, RunID: runID}
+	store := &statedir.Store{Secrets: client.Secrets(ns), Namespace: ns, RunID: runID}
 	err := apiretry.Do(ctx, 250*time.Millisecond, 2*time.Second, func(attempt int, err error) {
 		fmt.Printf("state-restore: reading the state failed (attempt %d), retrying: %v\n", attempt, err)
 	}, func(ctx context.Context) error {

@@ -1,7 +1,7 @@
-// Package inigit is the git-init init container of a run's pod: it checks out the
+// Package gitinit is the git-init init container of a run's pod: it checks out the
 // source repository at the requested ref, copies it (or one of its directories) into the
 // shared directory, and records the commit it used in GIT_COMMIT_FILE.
-package inigit
+package gitinit
 
 import (
 	"context"

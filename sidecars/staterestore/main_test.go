@@ -1,4 +1,4 @@
-package statekeeper
+package staterestore
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/statestore"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/statedir"
 	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/kube/kubetest"
 )
 
@@ -18,7 +18,7 @@ func TestRestore(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(src, "count"), []byte("1"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	st := &statestore.Store{Secrets: c.CoreV1().Secrets("ns"), Namespace: "ns", RunID: "r1"}
+	st := &statedir.Store{Secrets: c.CoreV1().Secrets("ns"), Namespace: "ns", RunID: "r1"}
 	if _, err := st.SaveDir(context.Background(), src); err != nil {
 		t.Fatal(err)
 	}

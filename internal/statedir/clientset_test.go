@@ -1,4 +1,4 @@
-package state
+package statedir
 
 import (
 	"context"
@@ -10,10 +10,10 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 )
 
-// The provider's Store reaches the Secrets of its namespace through the clientset.
+// The executor gives the store its clientset's typed Secrets client of the namespace.
 func TestStoreOnClientset(t *testing.T) {
 	c := fake.NewClientset()
-	s := &Store{Client: c, Namespace: "ns", RunID: "run-1"}
+	s := &Store{Secrets: c.CoreV1().Secrets("ns"), Namespace: "ns", RunID: "run-1"}
 	ctx := context.Background()
 	src := t.TempDir()
 	if err := os.WriteFile(filepath.Join(src, "count"), []byte("2"), 0o600); err != nil {
