@@ -17,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 )
 
 func TestArchiveRoundTrip(t *testing.T) {
@@ -187,8 +189,8 @@ func TestStoreSaveLeavesAConcurrentGeneration(t *testing.T) {
 		t.Fatal(err)
 	}
 	chunk := func(gen string, age time.Duration) {
-		l := s.labels(RoleStateChunk)
-		l[LabelGeneration] = gen
+		l := s.labels(contract.RoleStateChunk)
+		l[contract.LabelStateGeneration] = gen
 		l[chunkIndexLabel] = "0"
 		_, err := c.CoreV1().Secrets("ns").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{
 			Name: HeadName("run-1") + "-" + gen + "-0", Namespace: "ns", Labels: l,
@@ -205,7 +207,7 @@ func TestStoreSaveLeavesAConcurrentGeneration(t *testing.T) {
 	must(t, err)
 	gens := map[string]bool{}
 	for _, o := range list.Items {
-		if g := o.Labels[LabelGeneration]; g != "" {
+		if g := o.Labels[contract.LabelStateGeneration]; g != "" {
 			gens[g] = true
 		}
 	}

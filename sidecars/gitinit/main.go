@@ -5,29 +5,16 @@ package gitinit
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
-	corev1 "k8s.io/api/core/v1"
-
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/buildinfo"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/startup"
 )
 
 // Main runs git-init with the process's environment and exits.
 func Main() {
-	if buildinfo.PrintVersion("git-init", os.Args, os.Stdout) {
-		return
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	// run has written the (redacted) error to ERROR_FILE already.
-	if err := run(ctx, configFromEnv(os.Getenv), os.Stderr); err != nil {
-		msg := "git-init: " + err.Error()
-		fmt.Fprintln(os.Stderr, msg)
-		_ = os.WriteFile(corev1.TerminationMessagePathDefault, []byte(msg+"\n"), 0o644) // best effort
-		stop()
-		os.Exit(1)
-	}
+	startup.Main(contract.ContainerGitInit, func(ctx context.Context) error {
+		// run writes the (redacted) error to ERROR_FILE itself.
+		return run(ctx, configFromEnv(os.Getenv), os.Stderr)
+	})
 }

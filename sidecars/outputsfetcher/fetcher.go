@@ -53,16 +53,7 @@ type config struct {
 // configFromEnv reads the sidecar's environment. The file variables default to their
 // place in SCRIPTS_DIRECTORY.
 func configFromEnv(getenv func(string) string) (config, error) {
-	shared := getenv(contract.EnvScriptsDirectory)
-	file := func(env string, def func(string) string) string {
-		if v := getenv(env); v != "" {
-			return v
-		}
-		if shared != "" {
-			return def(shared)
-		}
-		return ""
-	}
+	file := contract.Env(getenv).File
 	cfg := config{
 		Namespace:         getenv(contract.EnvPodNamespace),
 		JobName:           getenv(contract.EnvJobName),
@@ -103,7 +94,7 @@ func configFromEnv(getenv func(string) string) (config, error) {
 // run waits for a signal, then stores what the runner left in ConfigMaps and Secrets.
 // It returns an error only when they could not be stored.
 func run(ctx context.Context, cfg config, client kube.Client, signals <-chan os.Signal, logw io.Writer) error {
-	logger := log.New(logw, "outputs-fetcher: ", 0)
+	logger := log.New(logw, contract.ContainerOutputsFetcher+": ", 0)
 	logger.Printf("waiting for the runner to end (SIGTERM) to store its outputs as %s in namespace %s", cfg.BaseName, cfg.Namespace)
 	select {
 	case s := <-signals:

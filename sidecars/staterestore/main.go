@@ -6,68 +6,89 @@ package staterestore
 import (
 	"context"
 	"fmt"
+	"log"
 	"os"
 	"time"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/apiretry"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/buildinfo"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/statedir"
 	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/kube"
+	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/startup"
 )
 
 // Main runs state-restore with the process's environment and exits.
 func Main() {
-	if buildinfo.PrintVersion("state-keeper", os.Args, os.Stdout) {
+	// It has answered to --version as state-keeper since before it was named after its container.
+	if startup.Version("state-keeper") {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if err := run(ctx, os.Getenv, nil); err != nil {
-		msg := "state-restore: " + err.Error()
-		fmt.Fprintln(os.Stderr, msg)
-		if f := os.Getenv(contract.EnvErrorFile); f != "" {
-			_ = os.WriteFile(f, []byte(msg+"\n"), 0o644)
+	startup.Main(contract.ContainerStateRestore, func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		cfg, err := configFromEnv(os.Getenv)
+		if err == nil {
+			var client kube.Client
+			if client, err = startup.Client(contract.ContainerStateRestore, 30*time.Second); err == nil {
+				err = run(ctx, cfg, client)
+			}
 		}
-		_ = os.WriteFile("/dev/termination-log", []byte(msg), 0o644)
-		os.Exit(1)
-	}
+		if err != nil {
+			startup.WriteMessage(contract.ContainerStateRestore, err, cfg.ErrorFile)
+		}
+		return err
+	})
 }
 
-// run restores the state; client is nil outside tests (the in-cluster client is used).
-func run(ctx context.Context, getenv func(string) string, client kube.Client) error {
-	dir, runID, ns := getenv(contract.EnvStatePath), getenv(contract.EnvRunID), getenv(contract.EnvPodNamespace)
-	if dir == "" || runID == "" || ns == "" {
-		return fmt.Errorf("%s, %s and %s must be set", contract.EnvStatePath, contract.EnvRunID, contract.EnvPodNamespace)
+// config is what state-restore needs to know, from its environment.
+type config struct {
+	StatePath, RunID, Namespace string
+	// ErrorFile is where a failure is also reported; RestoredFile is the marker
+	// outputs-fetcher waits for before it saves the directory again. Both are empty when
+	// the run has no shared directory.
+	ErrorFile, RestoredFile string
+}
+
+func configFromEnv(getenv func(string) string) (config, error) {
+	file := contract.Env(getenv).File
+	cfg := config{
+		StatePath:    getenv(contract.EnvStatePath),
+		RunID:        getenv(contract.EnvRunID),
+		Namespace:    getenv(contract.EnvPodNamespace),
+		ErrorFile:    file(contract.EnvErrorFile, contract.ErrorFile),
+		RestoredFile: file("", contract.StateRestoredFile),
 	}
-	if client == nil {
-		var err error
-		if client, err = kube.InCluster(buildinfo.UserAgent("containerdriver-state-restore"), 30*time.Second); err != nil {
-			return err
-		}
+	if cfg.StatePath == "" || cfg.RunID == "" || cfg.Namespace == "" {
+		return cfg, fmt.Errorf("%s, %s and %s must be set", contract.EnvStatePath, contract.EnvRunID, contract.EnvPodNamespace)
 	}
+	return cfg, nil
+}
+
+// run restores the state.
+func run(ctx context.Context, cfg config, client kube.Client) error {
+	logger := log.New(os.Stdout, contract.ContainerStateRestore+": ", 0)
 	var n int64
-	store := &statedir.Store{Secrets: client.Secrets(ns), Namespace: ns, RunID: runID}
+	store := &statedir.Store{Secrets: client.Secrets(cfg.Namespace), Namespace: cfg.Namespace, RunID: cfg.RunID}
 	err := apiretry.Do(ctx, 250*time.Millisecond, 2*time.Second, func(attempt int, err error) {
-		fmt.Printf("state-restore: reading the state failed (attempt %d), retrying: %v\n", attempt, err)
+		logger.Printf("reading the state failed (attempt %d), retrying: %v", attempt, err)
 	}, func(ctx context.Context) error {
 		var err error
-		n, err = store.RestoreDir(ctx, dir)
+		n, err = store.RestoreDir(ctx, cfg.StatePath)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("restore the state of run %s: %w (the service account needs get and list on secrets)", runID, err)
+		return fmt.Errorf("restore the state of run %s: %w (the service account needs get and list on secrets)", cfg.RunID, err)
 	}
 	// Only now may outputs-fetcher save the directory: it holds the whole saved state.
-	if shared := getenv(contract.EnvScriptsDirectory); shared != "" {
-		if err := os.WriteFile(contract.StateRestoredFile(shared), []byte(fmt.Sprintf("%d\n", n)), 0o644); err != nil {
+	if cfg.RestoredFile != "" {
+		if err := os.WriteFile(cfg.RestoredFile, []byte(fmt.Sprintf("%d\n", n)), 0o644); err != nil {
 			return fmt.Errorf("mark the state as restored: %w", err)
 		}
 	}
 	if n == 0 {
-		fmt.Printf("state-restore: no state saved yet for this run; %s starts empty\n", dir)
+		logger.Printf("no state saved yet for this run; %s starts empty", cfg.StatePath)
 	} else {
-		fmt.Printf("state-restore: restored %d bytes of state into %s\n", n, dir)
+		logger.Printf("restored %d bytes of state into %s", n, cfg.StatePath)
 	}
 	return nil
 }
