@@ -45,14 +45,8 @@ func TestScanModule(t *testing.T) {
 				writeFile(t, filepath.Join(dir, n), c)
 			}
 			m, err := scanModule(dir)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want it to contain %q", err, tc.wantErr)
-				}
+			if endsWithError(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if m.ownBackend != tc.wantBackend {
 				t.Errorf("ownBackend = %v, want %v", m.ownBackend, tc.wantBackend)

@@ -400,14 +400,8 @@ func TestConfigureBackend(t *testing.T) {
 				stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{},
 			}}
 			err := h.configureBackend(&module{dir: dir, ownBackend: tc.ownBackend})
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want it to contain %q", err, tc.wantErr)
-				}
+			if endsWithError(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			got := ""
 			if b, err := os.ReadFile(filepath.Join(dir, overrideFileName)); err == nil {
@@ -426,4 +420,20 @@ func TestConfigureBackend(t *testing.T) {
 			}
 		})
 	}
+}
+
+// endsWithError checks a table case's error: one containing want when want is set (the
+// case ends there: endsWithError is true), none otherwise.
+func endsWithError(t *testing.T, err error, want string) bool {
+	t.Helper()
+	if want == "" {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return false
+	}
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want it to contain %q", err, want)
+	}
+	return true
 }
