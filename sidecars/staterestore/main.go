@@ -17,27 +17,27 @@ import (
 	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/startup"
 )
 
-// Main runs state-restore with the process's environment and exits.
+// Main runs state-restore with the process's environment and exits. Unlike the other
+// init containers it does not trap SIGTERM (startup.Main would): a pod being deleted ends it
+// at once, without a misleading "cannot read the state" in ERROR_FILE.
 func Main() {
 	// It has answered to --version as state-keeper since before it was named after its container.
 	if startup.Version("state-keeper") {
 		return
 	}
-	startup.Main(contract.ContainerStateRestore, func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		defer cancel()
-		cfg, err := configFromEnv(os.Getenv)
-		if err == nil {
-			var client kube.Client
-			if client, err = startup.Client(contract.ContainerStateRestore, 30*time.Second); err == nil {
-				err = run(ctx, cfg, client)
-			}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cfg, err := configFromEnv(os.Getenv)
+	if err == nil {
+		var client kube.Client
+		if client, err = startup.Client(contract.ContainerStateRestore, 30*time.Second); err == nil {
+			err = run(ctx, cfg, client)
 		}
-		if err != nil {
-			startup.WriteMessage(contract.ContainerStateRestore, err, cfg.ErrorFile)
-		}
-		return err
-	})
+	}
+	if err != nil {
+		cancel()
+		startup.Fail(contract.ContainerStateRestore, err, cfg.ErrorFile)
+	}
 }
 
 // config is what state-restore needs to know, from its environment.
