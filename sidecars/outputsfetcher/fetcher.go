@@ -30,8 +30,6 @@ const (
 	storeTimeout = 20 * time.Second
 	// requestTimeout bounds a single API request.
 	requestTimeout = 5 * time.Second
-	firstBackoff   = 250 * time.Millisecond
-	maxBackoff     = 2 * time.Second
 )
 
 // config is what outputs-fetcher needs to know, from its environment.
@@ -46,7 +44,7 @@ type config struct {
 	OutputsFormat string
 	// StoreTimeout bounds the retries of the store phase.
 	StoreTimeout time.Duration
-	// FirstBackoff is the first pause between retries; it doubles up to maxBackoff.
+	// FirstBackoff is the first pause between retries; it doubles up to apiretry.MaxPause.
 	FirstBackoff time.Duration
 }
 
@@ -68,7 +66,7 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		RunID:             getenv(contract.EnvRunID),
 		OutputsFormat:     getenv(contract.EnvOutputsFormat),
 		StoreTimeout:      storeTimeout,
-		FirstBackoff:      firstBackoff,
+		FirstBackoff:      apiretry.FirstPause,
 	}
 	if cfg.BaseName == "" && cfg.JobName != "" {
 		cfg.BaseName = contract.OutputsObjectName(cfg.JobName)
@@ -261,7 +259,7 @@ func (s *storer) createOrUpdate(ctx context.Context, resource, name string, crea
 
 // retry calls f until it succeeds, fails permanently or ctx ends, backing off between calls.
 func (s *storer) retry(ctx context.Context, resource, name string, f func(context.Context) error) error {
-	return apiretry.Do(ctx, s.cfg.FirstBackoff, maxBackoff, func(attempt int, err error) {
+	return apiretry.Do(ctx, s.cfg.FirstBackoff, apiretry.MaxPause, func(attempt int, err error) {
 		s.logger.Printf("storing %s %s failed (attempt %d), retrying: %v", resource, name, attempt, err)
 	}, f)
 }
@@ -274,7 +272,7 @@ func exists(p string) bool {
 // retrySave retries saving the state on transient API errors; a conflict (another save of
 // the same run switched the head first) is not retried.
 func retrySave(ctx context.Context, cfg config, logger *log.Logger, f func(context.Context) error) error {
-	return apiretry.Do(ctx, cfg.FirstBackoff, maxBackoff, func(attempt int, err error) {
+	return apiretry.Do(ctx, cfg.FirstBackoff, apiretry.MaxPause, func(attempt int, err error) {
 		logger.Printf("saving the state failed (attempt %d), retrying: %v", attempt, err)
 	}, f)
 }

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/apiretry"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/outputs"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/statedir"
@@ -339,7 +340,7 @@ func TestConfigFromEnv(t *testing.T) {
 			want: config{
 				Namespace: "ns", JobName: "j", JobUID: "u", BaseName: "j-out",
 				OutputsFile: "/w/o.json", SecretOutputsFile: "/w/s.json", ErrorFile: "/w/e.txt", GitCommitFile: "/w/c",
-				StoreTimeout: storeTimeout, FirstBackoff: firstBackoff,
+				StoreTimeout: storeTimeout, FirstBackoff: apiretry.FirstPause,
 			},
 		},
 		{
@@ -349,7 +350,7 @@ func TestConfigFromEnv(t *testing.T) {
 				Namespace: "ns", JobName: "j", BaseName: "j-out",
 				OutputsFile: "/w/outputs.json", SecretOutputsFile: "/w/secret-outputs.json", ErrorFile: "/w/error.txt",
 				GitCommitFile: "/w/.containerdriver-git-commit", StateRestoredFile: "/w/.containerdriver-state-restored",
-				StoreTimeout: storeTimeout, FirstBackoff: firstBackoff,
+				StoreTimeout: storeTimeout, FirstBackoff: apiretry.FirstPause,
 			},
 		},
 		{

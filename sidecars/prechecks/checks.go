@@ -23,8 +23,6 @@ const (
 	// checkTimeout bounds the checks, retries included.
 	checkTimeout   = 30 * time.Second
 	requestTimeout = 5 * time.Second
-	firstBackoff   = 250 * time.Millisecond
-	maxBackoff     = 2 * time.Second
 )
 
 // config is what pre-checks needs to know, from its environment.
@@ -50,7 +48,7 @@ func configFromEnv(getenv func(string) string) config {
 		KeepsState:     getenv(contract.EnvStatePath) != "",
 		TerminationLog: contract.TerminationLogPath,
 		CheckTimeout:   checkTimeout,
-		FirstBackoff:   firstBackoff,
+		FirstBackoff:   apiretry.FirstPause,
 	}
 	if cfg.Namespace == "" {
 		if b, err := os.ReadFile(contract.APIAccessNamespaceFile); err == nil {
@@ -202,7 +200,7 @@ func report(cfg config, err error) {
 }
 
 func retry(ctx context.Context, backoff time.Duration, logger *log.Logger, f func(context.Context) error) error {
-	return apiretry.Do(ctx, backoff, maxBackoff, func(attempt int, err error) {
+	return apiretry.Do(ctx, backoff, apiretry.MaxPause, func(attempt int, err error) {
 		logger.Printf("attempt %d failed, retrying: %v", attempt, err)
 	}, f)
 }

@@ -69,7 +69,7 @@ func run(ctx context.Context, cfg config, client kube.Client) error {
 	logger := log.New(os.Stdout, contract.ContainerStateRestore+": ", 0)
 	var n int64
 	store := &statedir.Store{Secrets: client.Secrets(cfg.Namespace), Namespace: cfg.Namespace, RunID: cfg.RunID}
-	err := apiretry.Do(ctx, 250*time.Millisecond, 2*time.Second, func(attempt int, err error) {
+	err := apiretry.Do(ctx, apiretry.FirstPause, apiretry.MaxPause, func(attempt int, err error) {
 		logger.Printf("reading the state failed (attempt %d), retrying: %v", attempt, err)
 	}, func(ctx context.Context) error {
 		var err error
