@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 )
@@ -75,3 +76,15 @@ func writeJUnit(w io.Writer, image string, results []*checkResult, total time.Du
 }
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
+
+func writeJUnitFile(file, image string, results []*checkResult, total time.Duration) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return fmt.Errorf("--junit: %w", err)
+	}
+	if err := writeJUnit(f, image, results, total); err != nil {
+		f.Close()
+		return fmt.Errorf("--junit %s: %w", file, err)
+	}
+	return f.Close()
+}

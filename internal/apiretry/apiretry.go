@@ -11,6 +11,13 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
+// The pauses the sidecars retry with: a quarter of a second at first, doubling up to two
+// seconds, so that a few retries fit in a pod's termination grace period.
+const (
+	FirstPause = 250 * time.Millisecond
+	MaxPause   = 2 * time.Second
+)
+
 // Do calls f until it succeeds, fails permanently (see Transient) or ctx ends, pausing
 // first between the first two calls and doubling the pause up to maxPause. logf, when not
 // nil, hears about every failed attempt that is retried.

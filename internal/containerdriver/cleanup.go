@@ -12,7 +12,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/state"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/statedir"
 )
 
 // ForceCleanup removes everything a run id has in its namespace without running the
@@ -32,7 +32,7 @@ func (e *Executor) ForceCleanup(ctx context.Context, spec *RunSpec) error {
 			errs = append(errs, err)
 		}
 	}
-	if err := (&state.Store{Client: e.Client, Namespace: ns, RunID: spec.RunID}).Delete(ctx); err != nil {
+	if err := (&statedir.Store{Secrets: e.Client.CoreV1().Secrets(ns), Namespace: ns, RunID: spec.RunID}).Delete(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	errs = append(errs, e.forgetWriteOnly(ctx, spec))

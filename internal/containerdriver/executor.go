@@ -21,7 +21,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/state"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/statedir"
 )
 
 // Observer receives progress while a run is in flight. Implementations must be safe for
@@ -124,7 +124,7 @@ func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Resu
 	defer cancelAfter()
 	if runErr == nil && action == contract.ActionDestroy && spec.State != nil {
 		// What was destroyed has no state left to keep.
-		st := &state.Store{Client: e.Client, Namespace: ns, RunID: spec.RunID}
+		st := &statedir.Store{Secrets: e.Client.CoreV1().Secrets(ns), Namespace: ns, RunID: spec.RunID}
 		if err := st.Delete(after); err != nil {
 			runErr = fmt.Errorf("destroy succeeded but deleting its state failed: %w", err)
 		}

@@ -59,14 +59,18 @@ func (e *NotManagedError) Error() string {
 	return fmt.Sprintf("%s %s already exists and was not created by containerdriver", e.Kind, where)
 }
 
-// SidecarRules are exactly the permissions a run's pod needs: outputs-fetcher creates the
-// ConfigMaps and Secrets the outputs come back through.
+// SidecarRules are exactly the permissions a run's pod needs (contract.SidecarPermissions,
+// which pre-checks checks): one rule per verb, on the core API group.
 func SidecarRules() []rbacv1.PolicyRule {
-	return []rbacv1.PolicyRule{{
-		APIGroups: []string{""},
-		Resources: []string{"configmaps", "secrets"},
-		Verbs:     []string{"create"},
-	}}
+	var rules []rbacv1.PolicyRule
+	for _, p := range contract.SidecarPermissions() {
+		if n := len(rules); n > 0 && rules[n-1].Verbs[0] == p.Verb {
+			rules[n-1].Resources = append(rules[n-1].Resources, p.Resource)
+			continue
+		}
+		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{p.Resource}, Verbs: []string{p.Verb}})
+	}
+	return rules
 }
 
 func managedLabels() map[string]string {
@@ -376,16 +380,13 @@ func release[T metav1.Object](ctx context.Context, name string,
 // waitNamespaceGone watches the namespace until it is deleted or ctx ends.
 func waitNamespaceGone(ctx context.Context, c kubernetes.Interface, name string) error {
 	selector := fields.OneTermEqualSelector("metadata.name", name).String()
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = selector
+	lw := listWatch(func(o *metav1.ListOptions) { o.FieldSelector = selector },
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			return c.CoreV1().Namespaces().List(ctx, o)
 		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = selector
+		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			return c.CoreV1().Namespaces().Watch(ctx, o)
-		},
-	}
+		})
 	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Namespace{},
 		func(store cache.Store) (bool, error) {
 			_, exists, err := store.GetByKey(name)

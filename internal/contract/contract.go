@@ -70,7 +70,9 @@ const (
 )
 
 // The sidecar image's programs are at these paths: symbolic links to its one binary,
-// SidecarBinary (see SidecarCommands), except the runner helper.
+// SidecarBinary (see SidecarCommands), except the runner helper. The paths are part of the
+// contract with sidecar images already released, so they keep their first names even where
+// the Go package was renamed: inigit runs sidecars/gitinit, statekeeper sidecars/staterestore.
 const (
 	SidecarBinDir         = "/opt/container-driver"
 	SidecarBinary         = SidecarBinDir + "/sidecar"
@@ -251,8 +253,8 @@ const (
 const (
 	StateVolume           = "state"
 	ContainerStateRestore = "state-restore"
-	// StateKeeperCommand restores the state directory (init container) and is also linked
-	// into outputs-fetcher, which saves it.
+	// StateKeeperCommand runs state-restore (sidecars/staterestore), the init container
+	// that restores the state directory; outputs-fetcher saves it again.
 	StateKeeperCommand = SidecarBinDir + "/statekeeper"
 	// KeyContractVersion (outputs ConfigMap) is the version of this contract outputs-fetcher
 	// speaks: the provider refuses outputs written by a sidecar it does not understand.

@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -40,7 +39,7 @@ var ErrNoObjects = errors.New("no outputs ConfigMap or Secret found")
 // every chunk carries the chunk count. A writer should create chunk 0 last, so that its
 // presence means the others are there.
 func Objects(m Meta, h Harvest) ([]*corev1.ConfigMap, []*corev1.Secret) {
-	outChunks := split(h.Outputs, contract.ChunkSize)
+	outChunks := contract.TextChunks(h.Outputs, contract.ChunkSize)
 	cms := make([]*corev1.ConfigMap, len(outChunks))
 	for i, c := range outChunks {
 		cm := &corev1.ConfigMap{
@@ -70,7 +69,7 @@ func Objects(m Meta, h Harvest) ([]*corev1.ConfigMap, []*corev1.Secret) {
 		cms[i] = cm
 	}
 
-	secChunks := split(h.SecretOutputs, contract.ChunkSize)
+	secChunks := contract.TextChunks(h.SecretOutputs, contract.ChunkSize)
 	secrets := make([]*corev1.Secret, len(secChunks))
 	for i, c := range secChunks {
 		s := &corev1.Secret{
@@ -110,31 +109,6 @@ func objectMeta(m Meta, role string, i, n int) metav1.ObjectMeta {
 		}}
 	}
 	return om
-}
-
-// split cuts b into pieces of at most size bytes, each ending on a UTF-8 character
-// boundary when it can, so a ConfigMap's string value never holds half a character.
-// It returns one empty piece for empty input.
-func split(b []byte, size int) [][]byte {
-	if len(b) == 0 {
-		return [][]byte{nil}
-	}
-	var out [][]byte
-	for len(b) > 0 {
-		n := min(size, len(b))
-		if n < len(b) {
-			cut := n
-			for cut > n-utf8.UTFMax && cut > 0 && !utf8.RuneStart(b[cut]) {
-				cut--
-			}
-			if cut > 0 && utf8.RuneStart(b[cut]) {
-				n = cut
-			}
-		}
-		out = append(out, b[:n])
-		b = b[n:]
-	}
-	return out
 }
 
 // chunk is what Assemble needs of a ConfigMap or a Secret.

@@ -131,7 +131,7 @@ func bigJSON(size int) []byte {
 	return []byte(b.String())
 }
 
-func TestRoundTrip(t *testing.T) {
+func TestObjects_roundTripThroughAssemble(t *testing.T) {
 	threeMB := bigJSON(3 * 1024 * 1024)
 	tests := []struct {
 		name           string

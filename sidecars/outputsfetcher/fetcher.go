@@ -20,7 +20,7 @@ import (
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/apiretry"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/outputs"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/statestore"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/statedir"
 	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/kube"
 )
 
@@ -30,8 +30,6 @@ const (
 	storeTimeout = 20 * time.Second
 	// requestTimeout bounds a single API request.
 	requestTimeout = 5 * time.Second
-	firstBackoff   = 250 * time.Millisecond
-	maxBackoff     = 2 * time.Second
 )
 
 // config is what outputs-fetcher needs to know, from its environment.
@@ -46,23 +44,14 @@ type config struct {
 	OutputsFormat string
 	// StoreTimeout bounds the retries of the store phase.
 	StoreTimeout time.Duration
-	// FirstBackoff is the first pause between retries; it doubles up to maxBackoff.
+	// FirstBackoff is the first pause between retries; it doubles up to apiretry.MaxPause.
 	FirstBackoff time.Duration
 }
 
 // configFromEnv reads the sidecar's environment. The file variables default to their
 // place in SCRIPTS_DIRECTORY.
 func configFromEnv(getenv func(string) string) (config, error) {
-	shared := getenv(contract.EnvScriptsDirectory)
-	file := func(env string, def func(string) string) string {
-		if v := getenv(env); v != "" {
-			return v
-		}
-		if shared != "" {
-			return def(shared)
-		}
-		return ""
-	}
+	file := contract.Env(getenv).File
 	cfg := config{
 		Namespace:         getenv(contract.EnvPodNamespace),
 		JobName:           getenv(contract.EnvJobName),
@@ -77,7 +66,7 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		RunID:             getenv(contract.EnvRunID),
 		OutputsFormat:     getenv(contract.EnvOutputsFormat),
 		StoreTimeout:      storeTimeout,
-		FirstBackoff:      firstBackoff,
+		FirstBackoff:      apiretry.FirstPause,
 	}
 	if cfg.BaseName == "" && cfg.JobName != "" {
 		cfg.BaseName = contract.OutputsObjectName(cfg.JobName)
@@ -103,7 +92,7 @@ func configFromEnv(getenv func(string) string) (config, error) {
 // run waits for a signal, then stores what the runner left in ConfigMaps and Secrets.
 // It returns an error only when they could not be stored.
 func run(ctx context.Context, cfg config, client kube.Client, signals <-chan os.Signal, logw io.Writer) error {
-	logger := log.New(logw, "outputs-fetcher: ", 0)
+	logger := log.New(logw, contract.ContainerOutputsFetcher+": ", 0)
 	logger.Printf("waiting for the runner to end (SIGTERM) to store its outputs as %s in namespace %s", cfg.BaseName, cfg.Namespace)
 	select {
 	case s := <-signals:
@@ -134,7 +123,7 @@ func run(ctx context.Context, cfg config, client kube.Client, signals <-chan os.
 		// Saved whether the runner succeeded or not: a half-applied run must keep its state.
 		sctx, scancel := context.WithTimeout(ctx, cfg.StoreTimeout/2)
 		var n int64
-		store := &statestore.Store{Secrets: client.Secrets(cfg.Namespace), Namespace: cfg.Namespace, RunID: cfg.RunID}
+		store := &statedir.Store{Secrets: client.Secrets(cfg.Namespace), Namespace: cfg.Namespace, RunID: cfg.RunID}
 		err := retrySave(sctx, cfg, logger, func(ctx context.Context) error {
 			var err error
 			n, err = store.SaveDir(ctx, cfg.StatePath)
@@ -270,7 +259,7 @@ func (s *storer) createOrUpdate(ctx context.Context, resource, name string, crea
 
 // retry calls f until it succeeds, fails permanently or ctx ends, backing off between calls.
 func (s *storer) retry(ctx context.Context, resource, name string, f func(context.Context) error) error {
-	return apiretry.Do(ctx, s.cfg.FirstBackoff, maxBackoff, func(attempt int, err error) {
+	return apiretry.Do(ctx, s.cfg.FirstBackoff, apiretry.MaxPause, func(attempt int, err error) {
 		s.logger.Printf("storing %s %s failed (attempt %d), retrying: %v", resource, name, attempt, err)
 	}, f)
 }
@@ -283,7 +272,7 @@ func exists(p string) bool {
 // retrySave retries saving the state on transient API errors; a conflict (another save of
 // the same run switched the head first) is not retried.
 func retrySave(ctx context.Context, cfg config, logger *log.Logger, f func(context.Context) error) error {
-	return apiretry.Do(ctx, cfg.FirstBackoff, maxBackoff, func(attempt int, err error) {
+	return apiretry.Do(ctx, cfg.FirstBackoff, apiretry.MaxPause, func(attempt int, err error) {
 		logger.Printf("saving the state failed (attempt %d), retrying: %v", attempt, err)
 	}, f)
 }

@@ -9,20 +9,17 @@ package outputsfetcher
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
-	corev1 "k8s.io/api/core/v1"
-
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/buildinfo"
-	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/kube"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/startup"
 )
 
 // Main runs outputs-fetcher with the process's environment and exits.
 func Main() {
-	if buildinfo.PrintVersion("outputs-fetcher", os.Args, os.Stdout) {
+	if startup.Version(contract.ContainerOutputsFetcher) {
 		return
 	}
 	// Listen first: a SIGTERM that arrived before Notify would kill the process unharvested.
@@ -31,21 +28,13 @@ func Main() {
 
 	cfg, err := configFromEnv(os.Getenv)
 	if err != nil {
-		fail(err)
+		startup.Fail(contract.ContainerOutputsFetcher, err)
 	}
-	client, err := kube.InCluster(buildinfo.UserAgent("containerdriver-outputs-fetcher"), requestTimeout)
+	client, err := startup.Client(contract.ContainerOutputsFetcher, requestTimeout)
 	if err != nil {
-		fail(err)
+		startup.Fail(contract.ContainerOutputsFetcher, err)
 	}
 	if err := run(context.Background(), cfg, client, signals, os.Stderr); err != nil {
-		fail(err)
+		startup.Fail(contract.ContainerOutputsFetcher, err)
 	}
-}
-
-func fail(err error) {
-	msg := "outputs-fetcher: " + err.Error()
-	fmt.Fprintln(os.Stderr, msg)
-	// Best effort: the kubelet falls back to the log tail when this is not writable.
-	_ = os.WriteFile(corev1.TerminationMessagePathDefault, []byte(msg+"\n"), 0o644)
-	os.Exit(1)
 }

@@ -11,22 +11,18 @@ import (
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/apiretry"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/kube"
+	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/startup"
 )
 
 const (
 	// checkTimeout bounds the checks, retries included.
 	checkTimeout   = 30 * time.Second
 	requestTimeout = 5 * time.Second
-	firstBackoff   = 250 * time.Millisecond
-	maxBackoff     = 2 * time.Second
-	// namespaceFile is where the kubelet mounts the service account's namespace.
-	namespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 )
 
 // config is what pre-checks needs to know, from its environment.
@@ -48,38 +44,24 @@ func configFromEnv(getenv func(string) string) config {
 	cfg := config{
 		Namespace:      getenv(contract.EnvPodNamespace),
 		ServiceAccount: getenv(contract.EnvServiceAccount),
-		ErrorFile:      getenv(contract.EnvErrorFile),
+		ErrorFile:      contract.Env(getenv).File(contract.EnvErrorFile, contract.ErrorFile),
 		KeepsState:     getenv(contract.EnvStatePath) != "",
-		TerminationLog: corev1.TerminationMessagePathDefault,
+		TerminationLog: contract.TerminationLogPath,
 		CheckTimeout:   checkTimeout,
-		FirstBackoff:   firstBackoff,
-	}
-	if cfg.ErrorFile == "" && getenv(contract.EnvScriptsDirectory) != "" {
-		cfg.ErrorFile = contract.ErrorFile(getenv(contract.EnvScriptsDirectory))
+		FirstBackoff:   apiretry.FirstPause,
 	}
 	if cfg.Namespace == "" {
-		if b, err := os.ReadFile(namespaceFile); err == nil {
+		if b, err := os.ReadFile(contract.APIAccessNamespaceFile); err == nil {
 			cfg.Namespace = strings.TrimSpace(string(b))
 		}
 	}
 	return cfg
 }
 
-// permission is one thing the Job's service account must be allowed to do.
-type permission struct{ verb, resource string }
-
-// required are the specification's permissions: outputs-fetcher creates the outputs
-// ConfigMaps and Secrets.
-var required = []permission{{"create", "configmaps"}, {"create", "secrets"}}
-
-// stateRequired are needed on top when the run keeps a state directory: state-restore
-// reads the state Secrets, outputs-fetcher replaces them.
-var stateRequired = []permission{{"get", "secrets"}, {"list", "secrets"}, {"update", "secrets"}, {"delete", "secrets"}}
-
 // run checks the permissions; on a denial or a failure to check, it writes the message to
 // ERROR_FILE and the termination log and returns it.
 func run(ctx context.Context, cfg config, client kube.Client, logw io.Writer) error {
-	logger := log.New(logw, "pre-checks: ", 0)
+	logger := log.New(logw, contract.ContainerPreChecks+": ", 0)
 	err := check(ctx, cfg, client, logger)
 	if err != nil {
 		report(cfg, err)
@@ -91,25 +73,25 @@ func run(ctx context.Context, cfg config, client kube.Client, logw io.Writer) er
 
 func check(ctx context.Context, cfg config, client kube.Client, logger *log.Logger) error {
 	if cfg.Namespace == "" {
-		return fmt.Errorf("%s is not set and %s is not readable: cannot tell which namespace to check", contract.EnvPodNamespace, namespaceFile)
+		return fmt.Errorf("%s is not set and %s is not readable: cannot tell which namespace to check", contract.EnvPodNamespace, contract.APIAccessNamespaceFile)
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.CheckTimeout)
 	defer cancel()
 	if cfg.ServiceAccount == "" {
 		cfg.ServiceAccount = selfServiceAccount(ctx, client)
 	}
-	var denied []permission
+	var denied []contract.Permission
 	var reasons []string
-	perms := required
+	perms := contract.SidecarPermissions()
 	if cfg.KeepsState {
-		perms = append(append([]permission{}, required...), stateRequired...)
+		perms = append(perms, contract.StatePermissions()...)
 	}
 	for _, p := range perms {
 		var st authorizationv1.SubjectAccessReviewStatus
 		err := retry(ctx, cfg.FirstBackoff, logger, func(ctx context.Context) error {
 			r, err := client.SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
 				Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
-					Namespace: cfg.Namespace, Verb: p.verb, Group: "", Resource: p.resource,
+					Namespace: cfg.Namespace, Verb: p.Verb, Group: "", Resource: p.Resource,
 				}},
 			}, metav1.CreateOptions{})
 			if err == nil {
@@ -119,7 +101,7 @@ func check(ctx context.Context, cfg config, client kube.Client, logger *log.Logg
 		})
 		if err != nil {
 			return fmt.Errorf("could not check whether %s may %s %s in namespace %q: %w",
-				who(cfg.ServiceAccount), p.verb, p.resource, cfg.Namespace, err)
+				who(cfg.ServiceAccount), p.Verb, p.Resource, cfg.Namespace, err)
 		}
 		if !st.Allowed || st.Denied {
 			denied = append(denied, p)
@@ -139,7 +121,7 @@ func check(ctx context.Context, cfg config, client kube.Client, logger *log.Logg
 // deniedError says which permissions are missing and how to grant them.
 type deniedError struct {
 	serviceAccount, namespace string
-	denied                    []permission
+	denied                    []contract.Permission
 	reasons                   []string
 }
 
@@ -150,12 +132,12 @@ func (e *deniedError) Error() string {
 	var resourceOrder []string
 	state := false
 	for _, p := range e.denied {
-		what = append(what, p.verb+" "+p.resource)
-		if _, seen := verbsOf[p.resource]; !seen {
-			resourceOrder = append(resourceOrder, p.resource)
+		what = append(what, p.Verb+" "+p.Resource)
+		if _, seen := verbsOf[p.Resource]; !seen {
+			resourceOrder = append(resourceOrder, p.Resource)
 		}
-		verbsOf[p.resource] = append(verbsOf[p.resource], `"`+p.verb+`"`)
-		state = state || p.verb != "create"
+		verbsOf[p.Resource] = append(verbsOf[p.Resource], `"`+p.Verb+`"`)
+		state = state || p.Verb != "create"
 	}
 	var ruleOrder []string
 	resourcesOf := map[string][]string{}
@@ -214,16 +196,11 @@ func selfServiceAccount(ctx context.Context, client kube.Client) string {
 
 // report writes msg where the executor and kubectl look: ERROR_FILE and the termination log.
 func report(cfg config, err error) {
-	msg := []byte("pre-checks: " + err.Error() + "\n")
-	for _, p := range []string{cfg.ErrorFile, cfg.TerminationLog} {
-		if p != "" {
-			_ = os.WriteFile(p, msg, 0o644) // best effort: the message is also printed
-		}
-	}
+	startup.WriteMessage(contract.ContainerPreChecks, err, cfg.ErrorFile, cfg.TerminationLog) // best effort: it is also printed
 }
 
 func retry(ctx context.Context, backoff time.Duration, logger *log.Logger, f func(context.Context) error) error {
-	return apiretry.Do(ctx, backoff, maxBackoff, func(attempt int, err error) {
+	return apiretry.Do(ctx, backoff, apiretry.MaxPause, func(attempt int, err error) {
 		logger.Printf("attempt %d failed, retrying: %v", attempt, err)
 	}, f)
 }

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/apiretry"
 	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/kube/kubetest"
 )
 
@@ -157,7 +158,7 @@ func TestConfigFromEnv(t *testing.T) {
 	got := configFromEnv(func(k string) string { return env[k] })
 	want := config{
 		Namespace: "ns", ServiceAccount: "sa", ErrorFile: "/w/error.txt", TerminationLog: "/dev/termination-log",
-		CheckTimeout: checkTimeout, FirstBackoff: firstBackoff,
+		CheckTimeout: checkTimeout, FirstBackoff: apiretry.FirstPause,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("config mismatch (-want +got):\n%s", diff)

@@ -6,32 +6,21 @@ package prechecks
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/buildinfo"
-	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/kube"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/startup"
 )
 
 // Main runs pre-checks with the process's environment and exits.
 func Main() {
-	if buildinfo.PrintVersion("pre-checks", os.Args, os.Stdout) {
-		return
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	cfg := configFromEnv(os.Getenv)
-	client, err := kube.InCluster(buildinfo.UserAgent("containerdriver-pre-checks"), requestTimeout)
-	if err == nil {
-		err = run(ctx, cfg, client, os.Stderr)
-	} else {
-		report(cfg, err)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "pre-checks: "+err.Error())
-		stop()
-		os.Exit(1)
-	}
+	startup.Main(contract.ContainerPreChecks, func(ctx context.Context) error {
+		cfg := configFromEnv(os.Getenv)
+		client, err := startup.Client(contract.ContainerPreChecks, requestTimeout)
+		if err != nil {
+			report(cfg, err)
+			return err
+		}
+		return run(ctx, cfg, client, os.Stderr) // reports a failure itself
+	})
 }

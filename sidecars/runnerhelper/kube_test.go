@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -93,73 +92,39 @@ func TestDeleteState(t *testing.T) {
 	}
 }
 
-// The default backend: a kubernetes backend override keyed by the run id, in the pod's
-// namespace; nothing when the module has its own backend; an explicit -backend wins.
-func TestConfigureBackend(t *testing.T) {
-	sa := fakeServiceAccount(t, nil, "team-a")
+func TestStateSecretSuffix(t *testing.T) {
 	for _, tc := range []struct {
-		name        string
-		backend     string
-		stateNS     string
-		suffix      string
-		ownBackend  bool
-		want        string // the override file, "" for none
-		wantManaged bool
-		wantErr     string
+		runID, want string // want "": hashed
 	}{
-		{
-			name:        "default",
-			want:        `{"terraform":{"backend":{"kubernetes":{"in_cluster_config":true,"namespace":"team-a","secret_suffix":"0c1f9f4e-7d3a-4b8e-9a51-2f7c3d1e6b0a"}}}}`,
-			wantManaged: true,
-		},
-		{
-			name: "namespace and suffix given", stateNS: "states", suffix: "shared-db",
-			want:        `{"terraform":{"backend":{"kubernetes":{"in_cluster_config":true,"namespace":"states","secret_suffix":"shared-db"}}}}`,
-			wantManaged: true,
-		},
-		{name: "bad suffix", suffix: "db-2", wantErr: "must not end with '-' and a number"},
-		{name: "the module's own backend", ownBackend: true},
-		{name: "another backend", backend: "s3", want: `{"terraform":{"backend":{"s3":{}}}}`},
-		{
-			name: "kubernetes over the module's own", backend: "kubernetes", ownBackend: true,
-			want:        `{"terraform":{"backend":{"kubernetes":{"in_cluster_config":true,"namespace":"team-a","secret_suffix":"0c1f9f4e-7d3a-4b8e-9a51-2f7c3d1e6b0a"}}}}`,
-			wantManaged: true,
-		},
+		{"0c1f9f4e-7d3a-4b8e-9a51-2f7c3d1e6b0a", "0c1f9f4e-7d3a-4b8e-9a51-2f7c3d1e6b0a"},
+		// Would read as chunk 123456789012 of a Secret to Terraform's backend.
+		{"0c1f9f4e-7d3a-4b8e-9a51-123456789012", ""},
+		{"default/my-run", ""},
+		{strings.Repeat("a", 64), ""},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			// A stale override from an earlier run in the same directory never survives.
-			writeFile(t, filepath.Join(dir, overrideFileName), `{"stale": true}`)
-			h := &helper{dir: dir, cfg: &config{
-				backend: tc.backend, stateNS: tc.stateNS, stateSuffix: tc.suffix, saDir: sa,
-				runID: "0c1f9f4e-7d3a-4b8e-9a51-2f7c3d1e6b0a", getenv: func(string) string { return "" },
-				stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{},
-			}}
-			err := h.configureBackend(&module{dir: dir, ownBackend: tc.ownBackend})
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want it to contain %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := ""
-			if b, err := os.ReadFile(filepath.Join(dir, overrideFileName)); err == nil {
-				var v any
-				if err := json.Unmarshal(b, &v); err != nil {
-					t.Fatalf("override file is not JSON: %v", err)
-				}
-				c, _ := json.Marshal(v)
-				got = string(c)
-			}
+		got := stateSecretSuffix(tc.runID)
+		if err := validSuffix(got); err != nil {
+			t.Errorf("stateSecretSuffix(%q) = %q: %v", tc.runID, got, err)
+		}
+		if tc.want != "" {
 			if got != tc.want {
-				t.Errorf("override file = %s\nwant %s", got, tc.want)
+				t.Errorf("stateSecretSuffix(%q) = %q, want %q", tc.runID, got, tc.want)
 			}
-			if h.managedState != tc.wantManaged {
-				t.Errorf("managedState = %v, want %v", h.managedState, tc.wantManaged)
-			}
-		})
+			continue
+		}
+		if !strings.HasPrefix(got, "run-") || len(got) != 24 {
+			t.Errorf("stateSecretSuffix(%q) = %q, want run-<20 hex>", tc.runID, got)
+		}
+		if again := stateSecretSuffix(tc.runID); again != got {
+			t.Errorf("stateSecretSuffix(%q) is not stable: %q then %q", tc.runID, got, again)
+		}
+	}
+	if stateSecretSuffix("a-b") == stateSecretSuffix("a_b") {
+		t.Error("run ids that differ must not share a state Secret")
+	}
+	for _, bad := range []string{"", "Upper", "state-1", strings.Repeat("x", 64), "-x"} {
+		if validSuffix(bad) == nil {
+			t.Errorf("validSuffix(%q) accepted an invalid suffix", bad)
+		}
 	}
 }

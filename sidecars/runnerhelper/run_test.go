@@ -324,3 +324,116 @@ func TestRun_ReadOnlyModuleDirectory(t *testing.T) {
 		t.Error("the helper wrote into the read-only directory")
 	}
 }
+
+func TestSplitOutputs(t *testing.T) {
+	plain, secret, err := splitOutputs([]byte(`{
+  "a": {"sensitive": false, "type": "string", "value": "x"},
+  "n": {"sensitive": false, "type": "number", "value": 3},
+  "o": {"sensitive": false, "type": ["object", {"k": "string"}], "value": {"k": "v"}},
+  "nil": {"sensitive": false, "type": "dynamic"},
+  "p": {"sensitive": true, "type": "string", "value": "s3cret"}
+}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for k, v := range plain {
+		got["plain."+k] = string(v)
+	}
+	for k, v := range secret {
+		got["secret."+k] = string(v)
+	}
+	want := map[string]string{"plain.a": `"x"`, "plain.n": `3`, "plain.o": `{"k": "v"}`, "plain.nil": "null", "secret.p": `"s3cret"`}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("outputs (-want +got):\n%s", diff)
+	}
+	// OpenTofu prints CLI configuration warnings to stdout even with -json.
+	plain, _, err = splitOutputs([]byte("\nWarning: Unable to open CLI configuration file\n\n{\n  \"a\": {\"value\": 1}\n}\n"))
+	if err != nil || string(plain["a"]) != "1" {
+		t.Errorf("outputs after a warning = %v, %v", plain, err)
+	}
+	if _, _, err := splitOutputs([]byte("not json")); err == nil {
+		t.Error("splitOutputs accepted output that is not JSON")
+	}
+}
+
+// The default backend: a kubernetes backend override keyed by the run id, in the pod's
+// namespace; nothing when the module has its own backend; an explicit -backend wins.
+func TestConfigureBackend(t *testing.T) {
+	sa := fakeServiceAccount(t, nil, "team-a")
+	for _, tc := range []struct {
+		name        string
+		backend     string
+		stateNS     string
+		suffix      string
+		ownBackend  bool
+		want        string // the override file, "" for none
+		wantManaged bool
+		wantErr     string
+	}{
+		{
+			name:        "default",
+			want:        `{"terraform":{"backend":{"kubernetes":{"in_cluster_config":true,"namespace":"team-a","secret_suffix":"0c1f9f4e-7d3a-4b8e-9a51-2f7c3d1e6b0a"}}}}`,
+			wantManaged: true,
+		},
+		{
+			name: "namespace and suffix given", stateNS: "states", suffix: "shared-db",
+			want:        `{"terraform":{"backend":{"kubernetes":{"in_cluster_config":true,"namespace":"states","secret_suffix":"shared-db"}}}}`,
+			wantManaged: true,
+		},
+		{name: "bad suffix", suffix: "db-2", wantErr: "must not end with '-' and a number"},
+		{name: "the module's own backend", ownBackend: true},
+		{name: "another backend", backend: "s3", want: `{"terraform":{"backend":{"s3":{}}}}`},
+		{
+			name: "kubernetes over the module's own", backend: "kubernetes", ownBackend: true,
+			want:        `{"terraform":{"backend":{"kubernetes":{"in_cluster_config":true,"namespace":"team-a","secret_suffix":"0c1f9f4e-7d3a-4b8e-9a51-2f7c3d1e6b0a"}}}}`,
+			wantManaged: true,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			// A stale override from an earlier run in the same directory never survives.
+			writeFile(t, filepath.Join(dir, overrideFileName), `{"stale": true}`)
+			h := &helper{dir: dir, cfg: &config{
+				backend: tc.backend, stateNS: tc.stateNS, stateSuffix: tc.suffix, saDir: sa,
+				runID: "0c1f9f4e-7d3a-4b8e-9a51-2f7c3d1e6b0a", getenv: func(string) string { return "" },
+				stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{},
+			}}
+			err := h.configureBackend(&module{dir: dir, ownBackend: tc.ownBackend})
+			if endsWithError(t, err, tc.wantErr) {
+				return
+			}
+			got := ""
+			if b, err := os.ReadFile(filepath.Join(dir, overrideFileName)); err == nil {
+				var v any
+				if err := json.Unmarshal(b, &v); err != nil {
+					t.Fatalf("override file is not JSON: %v", err)
+				}
+				c, _ := json.Marshal(v)
+				got = string(c)
+			}
+			if got != tc.want {
+				t.Errorf("override file = %s\nwant %s", got, tc.want)
+			}
+			if h.managedState != tc.wantManaged {
+				t.Errorf("managedState = %v, want %v", h.managedState, tc.wantManaged)
+			}
+		})
+	}
+}
+
+// endsWithError checks a table case's error: one containing want when want is set (the
+// case ends there: endsWithError is true), none otherwise.
+func endsWithError(t *testing.T, err error, want string) bool {
+	t.Helper()
+	if want == "" {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return false
+	}
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want it to contain %q", err, want)
+	}
+	return true
+}

@@ -1,8 +1,8 @@
 // Command sidecar is the sidecar image's one binary: outputs-fetcher, pre-checks,
 // git-init and state-restore in a single static executable, BusyBox style. The command
 // paths the Jobs use (internal/contract: /opt/container-driver/outputsfetcher, prechecks,
-// inigit, statekeeper) are symbolic links to it, and it runs the program its name names;
-// "sidecar NAME" runs it too. One binary carries the Go runtime and the client libraries
+// inigit for gitinit, statekeeper for staterestore) are symbolic links to it, and it runs
+// the program its name names; "sidecar NAME" runs it too. One binary carries the Go runtime and the client libraries
 // once, where four binaries each carried them (156 MB for the image, now under 30 MB).
 package main
 
@@ -14,18 +14,18 @@ import (
 	"slices"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
-	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/inigit"
+	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/gitinit"
 	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/outputsfetcher"
 	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/prechecks"
-	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/statekeeper"
+	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/staterestore"
 )
 
 // programs by the base name of their command path.
 var programs = map[string]func(){
 	path.Base(contract.OutputsFetcherCommand): outputsfetcher.Main,
 	path.Base(contract.PreChecksCommand):      prechecks.Main,
-	path.Base(contract.GitInitCommand):        inigit.Main,
-	path.Base(contract.StateKeeperCommand):    statekeeper.Main,
+	path.Base(contract.GitInitCommand):        gitinit.Main,
+	path.Base(contract.StateKeeperCommand):    staterestore.Main,
 }
 
 func main() {

@@ -1,11 +1,13 @@
-// Package statestore keeps a runner's state directory between runs: it archives the
-// directory (tar + gzip, regular files and directories only) and stores the archive in
-// Secrets split into chunks, replacing the previous archive atomically.
+// Package statedir keeps a runner's state directory (state_path) between runs: it archives
+// the directory (tar + gzip, regular files and directories only) and stores the archive in
+// Secrets split into chunks, replacing the previous archive atomically. It is not
+// Terraform's state: it is whatever the runner leaves in state_path.
 //
 // It takes a client of Secrets alone, not client-go's clientset, so that the sidecars
-// (state-restore, outputs-fetcher) link it without linking every API group of Kubernetes;
-// internal/state adapts it to the provider's clientset.
-package statestore
+// (state-restore, outputs-fetcher) link it without linking every API group of Kubernetes.
+// Both client-go's typed SecretInterface (the executor: clientset.CoreV1().Secrets(ns))
+// and the sidecars' smaller client satisfy Secrets.
+package statedir
 
 import (
 	"archive/tar"

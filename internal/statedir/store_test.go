@@ -1,4 +1,4 @@
-package statestore
+package statedir
 
 import (
 	"bytes"
@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -17,58 +16,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 )
-
-func TestArchiveRoundTrip(t *testing.T) {
-	src := t.TempDir()
-	must(t, os.MkdirAll(filepath.Join(src, "a/b"), 0o755))
-	must(t, os.WriteFile(filepath.Join(src, "count"), []byte("2"), 0o600))
-	must(t, os.WriteFile(filepath.Join(src, "a/b/run.sh"), []byte("#!/bin/sh\n"), 0o755))
-	data, err := Archive(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, _ := Archive(src)
-	if !bytes.Equal(data, again) {
-		t.Error("archiving an unchanged directory gave different bytes")
-	}
-	dst := t.TempDir()
-	if err := Extract(data, dst); err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(filepath.Join(dst, "count"))
-	if string(b) != "2" {
-		t.Errorf("count = %q", b)
-	}
-	fi, err := os.Stat(filepath.Join(dst, "a/b/run.sh"))
-	if err != nil || fi.Mode().Perm() != 0o755 {
-		t.Errorf("run.sh: %v %v", fi, err)
-	}
-}
-
-func TestArchiveRefusesSymlinksAndSpecialFiles(t *testing.T) {
-	dir := t.TempDir()
-	must(t, os.Symlink("/etc/passwd", filepath.Join(dir, "link")))
-	_, err := Archive(dir)
-	var ue *UnsupportedFileError
-	if !errors.As(err, &ue) || ue.Kind != "symlink" || !strings.HasSuffix(ue.Path, "/link") {
-		t.Fatalf("got %v", err)
-	}
-	dir = t.TempDir()
-	must(t, syscall.Mkfifo(filepath.Join(dir, "pipe"), 0o600))
-	if _, err := Archive(dir); !errors.As(err, &ue) || ue.Kind != "named pipe" {
-		t.Fatalf("got %v", err)
-	}
-}
-
-func TestExtractRefusesEscapes(t *testing.T) {
-	var buf bytes.Buffer
-	// An archive made by hand whose entry climbs out of the directory.
-	writeTarGz(t, &buf, "../escape", "x")
-	if err := Extract(buf.Bytes(), t.TempDir()); err == nil || !strings.Contains(err.Error(), "escapes") {
-		t.Fatalf("got %v", err)
-	}
-}
 
 func store(objs ...runtime.Object) (*Store, *fake.Clientset) {
 	c := fake.NewClientset(objs...)
@@ -88,7 +38,7 @@ func secretNames(t *testing.T, c *fake.Clientset) []string {
 	return n
 }
 
-func TestStoreRoundTripLargerThanOneSecret(t *testing.T) {
+func TestStore_roundTripLargerThanOneSecret(t *testing.T) {
 	s, c := store()
 	ctx := context.Background()
 	if got, err := s.Load(ctx); err != nil || got != nil {
@@ -124,7 +74,7 @@ func TestStoreRoundTripLargerThanOneSecret(t *testing.T) {
 	}
 }
 
-func TestStoreFailedSaveKeepsPreviousState(t *testing.T) {
+func TestStore_failedSaveKeepsPreviousState(t *testing.T) {
 	s, c := store()
 	ctx := context.Background()
 	if _, err := s.Save(ctx, []byte("v1")); err != nil {
@@ -152,7 +102,7 @@ func TestStoreFailedSaveKeepsPreviousState(t *testing.T) {
 	}
 }
 
-func TestStoreDetectsCorruption(t *testing.T) {
+func TestStore_detectsCorruption(t *testing.T) {
 	s, c := store()
 	ctx := context.Background()
 	if _, err := s.Save(ctx, []byte("v1")); err != nil {
@@ -169,17 +119,10 @@ func TestStoreDetectsCorruption(t *testing.T) {
 	}
 }
 
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // A save deletes only the generation it replaced: a generation another save of the same
 // run is writing at that moment stays whole, so that save can still switch to it (issue
 // 9, defect 6). Generations abandoned long ago are collected.
-func TestStoreSaveLeavesAConcurrentGeneration(t *testing.T) {
+func TestStore_saveLeavesAConcurrentGeneration(t *testing.T) {
 	ctx := context.Background()
 	c := fake.NewClientset()
 	s := &Store{Secrets: c.CoreV1().Secrets("ns"), Namespace: "ns", RunID: "run-1"}
@@ -187,8 +130,8 @@ func TestStoreSaveLeavesAConcurrentGeneration(t *testing.T) {
 		t.Fatal(err)
 	}
 	chunk := func(gen string, age time.Duration) {
-		l := s.labels(RoleStateChunk)
-		l[LabelGeneration] = gen
+		l := s.labels(contract.RoleStateChunk)
+		l[contract.LabelStateGeneration] = gen
 		l[chunkIndexLabel] = "0"
 		_, err := c.CoreV1().Secrets("ns").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{
 			Name: HeadName("run-1") + "-" + gen + "-0", Namespace: "ns", Labels: l,
@@ -205,7 +148,7 @@ func TestStoreSaveLeavesAConcurrentGeneration(t *testing.T) {
 	must(t, err)
 	gens := map[string]bool{}
 	for _, o := range list.Items {
-		if g := o.Labels[LabelGeneration]; g != "" {
+		if g := o.Labels[contract.LabelStateGeneration]; g != "" {
 			gens[g] = true
 		}
 	}
@@ -214,5 +157,35 @@ func TestStoreSaveLeavesAConcurrentGeneration(t *testing.T) {
 	}
 	if data, err := s.Load(ctx); err != nil || string(data) != "two" {
 		t.Errorf("load = %q, %v", data, err)
+	}
+}
+
+// The executor gives the store its clientset's typed Secrets client of the namespace.
+func TestStore_onClientset(t *testing.T) {
+	c := fake.NewClientset()
+	s := &Store{Secrets: c.CoreV1().Secrets("ns"), Namespace: "ns", RunID: "run-1"}
+	ctx := context.Background()
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "count"), []byte("2"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SaveDir(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CoreV1().Secrets("ns").Get(ctx, HeadName("run-1"), metav1.GetOptions{}); err != nil {
+		t.Fatalf("head Secret: %v", err)
+	}
+	dst := t.TempDir()
+	if n, err := s.RestoreDir(ctx, dst); err != nil || n == 0 {
+		t.Fatalf("restore: %d bytes, %v", n, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dst, "count")); err != nil || string(b) != "2" {
+		t.Fatalf("restored %q, %v", b, err)
+	}
+	if err := s.Delete(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := c.CoreV1().Secrets("ns").List(ctx, metav1.ListOptions{}); len(l.Items) != 0 {
+		t.Fatalf("%d Secrets left after Delete", len(l.Items))
 	}
 }

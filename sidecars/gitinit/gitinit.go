@@ -1,4 +1,4 @@
-package inigit
+package gitinit
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/startup"
 )
 
 // config is what git-init needs to know, from its environment.
@@ -36,16 +37,7 @@ type config struct {
 }
 
 func configFromEnv(getenv func(string) string) config {
-	shared := getenv(contract.EnvScriptsDirectory)
-	file := func(env string, def func(string) string) string {
-		if v := getenv(env); v != "" {
-			return v
-		}
-		if shared != "" {
-			return def(shared)
-		}
-		return ""
-	}
+	file := contract.Env(getenv).File
 	cfg := config{
 		URL:        getenv(contract.EnvGitURL),
 		Ref:        getenv(contract.EnvGitRef),
@@ -54,7 +46,7 @@ func configFromEnv(getenv func(string) string) config {
 		Password:   getenv(contract.EnvGitPassword),
 		SSHKey:     getenv(contract.EnvGitSSHKey),
 		KnownHosts: getenv(contract.EnvGitKnownHosts),
-		Dest:       shared,
+		Dest:       getenv(contract.EnvScriptsDirectory),
 		ErrorFile:  file(contract.EnvErrorFile, contract.ErrorFile),
 		CommitFile: file(contract.EnvGitCommitFile, contract.GitCommitFile),
 	}
@@ -75,12 +67,12 @@ func configFromEnv(getenv func(string) string) config {
 // run checks out the repository into cfg.Dest. On failure it writes the error, with
 // every credential removed, to ERROR_FILE and returns it.
 func run(ctx context.Context, cfg config, logw io.Writer) error {
-	logger := log.New(logw, "git-init: ", 0)
+	logger := log.New(logw, contract.ContainerGitInit+": ", 0)
 	commit, err := checkout(ctx, cfg, logger)
 	if err != nil {
 		err = errors.New(cfg.redact(err.Error()))
 		if cfg.ErrorFile != "" {
-			if werr := os.WriteFile(cfg.ErrorFile, []byte("git-init: "+err.Error()+"\n"), 0o644); werr != nil {
+			if werr := os.WriteFile(cfg.ErrorFile, startup.Message(contract.ContainerGitInit, err), 0o644); werr != nil {
 				logger.Printf("could not write %s: %v", cfg.ErrorFile, werr)
 			}
 		}
@@ -101,7 +93,7 @@ func checkout(ctx context.Context, cfg config, logger *log.Logger) (string, erro
 	if err != nil {
 		return "", err
 	}
-	scratch, err := os.MkdirTemp(cfg.ScratchDir, "inigit-")
+	scratch, err := os.MkdirTemp(cfg.ScratchDir, "git-init-")
 	if err != nil {
 		return "", fmt.Errorf("create a scratch directory: %w", err)
 	}

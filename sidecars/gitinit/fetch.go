@@ -1,4 +1,4 @@
-package inigit
+package gitinit
 
 import (
 	"context"

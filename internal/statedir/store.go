@@ -1,4 +1,4 @@
-package statestore
+package statedir
 
 import (
 	"bytes"
@@ -19,14 +19,11 @@ import (
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 )
 
-// Labels and keys of the state Secrets. The head Secret names the current generation;
-// chunk Secrets hold the archive. A save writes a complete new generation first and then
-// switches the head in one update, so a failed save leaves the previous state whole.
+// Keys of the state Secrets (their labels are in internal/contract). The head Secret names
+// the current generation; chunk Secrets hold the archive. A save writes a complete new
+// generation first and then switches the head in one update, so a failed save leaves the
+// previous state whole.
 const (
-	LabelStateOf      = "containerdriver.io/state-of"
-	LabelGeneration   = "containerdriver.io/state-generation"
-	RoleStateHead     = "state-head"
-	RoleStateChunk    = "state-chunk"
 	keyGeneration     = "generation"
 	keyChunks         = "chunks"
 	keySHA256         = "sha256"
@@ -67,7 +64,7 @@ func (s *Store) key() string { return contract.ShortHash(s.RunID, 16) }
 func (s *Store) labels(role string) map[string]string {
 	return map[string]string{
 		contract.LabelManagedBy: contract.ManagedByValue,
-		LabelStateOf:            s.key(),
+		contract.LabelStateOf:   s.key(),
 		contract.LabelRole:      role,
 	}
 }
@@ -80,10 +77,10 @@ func (s *Store) Save(ctx context.Context, data []byte) (string, error) {
 		return "", err
 	}
 	secrets := s.Secrets
-	chunks := split(data, contract.ChunkSize)
+	chunks := contract.Chunks(data, contract.ChunkSize)
 	for i, c := range chunks {
-		l := s.labels(RoleStateChunk)
-		l[LabelGeneration] = gen
+		l := s.labels(contract.RoleStateChunk)
+		l[contract.LabelStateGeneration] = gen
 		l[chunkIndexLabel] = strconv.Itoa(i)
 		obj := &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%s-%d", HeadName(s.RunID), gen, i), Namespace: s.Namespace, Labels: l},
@@ -110,7 +107,7 @@ func (s *Store) Save(ctx context.Context, data []byte) (string, error) {
 	switch {
 	case apierrors.IsNotFound(err):
 		_, err = secrets.Create(ctx, &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: HeadName(s.RunID), Namespace: s.Namespace, Labels: s.labels(RoleStateHead)},
+			ObjectMeta: metav1.ObjectMeta{Name: HeadName(s.RunID), Namespace: s.Namespace, Labels: s.labels(contract.RoleStateHead)},
 			Type:       corev1.SecretTypeOpaque,
 			Data:       headData,
 		}, metav1.CreateOptions{})
@@ -128,10 +125,10 @@ func (s *Store) Save(ctx context.Context, data []byte) (string, error) {
 	// long ago. A generation another save is writing right now is not touched: that save
 	// then fails to switch the head (its resourceVersion is stale) and removes its own.
 	// A failure here only leaves garbage behind.
-	old, err := secrets.List(ctx, metav1.ListOptions{LabelSelector: labels.Set(s.labels(RoleStateChunk)).String()})
+	old, err := secrets.List(ctx, metav1.ListOptions{LabelSelector: labels.Set(s.labels(contract.RoleStateChunk)).String()})
 	if err == nil {
 		for _, o := range old.Items {
-			g := o.Labels[LabelGeneration]
+			g := o.Labels[contract.LabelStateGeneration]
 			if g == gen {
 				continue
 			}
@@ -144,8 +141,8 @@ func (s *Store) Save(ctx context.Context, data []byte) (string, error) {
 }
 
 func (s *Store) deleteGeneration(ctx context.Context, gen string) {
-	l := s.labels(RoleStateChunk)
-	l[LabelGeneration] = gen
+	l := s.labels(contract.RoleStateChunk)
+	l[contract.LabelStateGeneration] = gen
 	list, err := s.Secrets.List(ctx, metav1.ListOptions{LabelSelector: labels.Set(l).String()})
 	if err != nil {
 		return
@@ -170,8 +167,8 @@ func (s *Store) Load(ctx context.Context) ([]byte, error) {
 	if err != nil || gen == "" {
 		return nil, fmt.Errorf("state head %s is malformed", head.Name)
 	}
-	l := s.labels(RoleStateChunk)
-	l[LabelGeneration] = gen
+	l := s.labels(contract.RoleStateChunk)
+	l[contract.LabelStateGeneration] = gen
 	list, err := secrets.List(ctx, metav1.ListOptions{LabelSelector: labels.Set(l).String()})
 	if err != nil {
 		return nil, fmt.Errorf("list state chunks: %w", err)
@@ -206,7 +203,7 @@ func (s *Store) Delete(ctx context.Context) error {
 	if err := secrets.Delete(ctx, HeadName(s.RunID), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		errs = append(errs, err)
 	}
-	list, err := secrets.List(ctx, metav1.ListOptions{LabelSelector: labels.Set{LabelStateOf: s.key()}.String()})
+	list, err := secrets.List(ctx, metav1.ListOptions{LabelSelector: labels.Set{contract.LabelStateOf: s.key()}.String()})
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}
@@ -224,19 +221,6 @@ func newGeneration() (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(b), nil
-}
-
-func split(b []byte, size int) [][]byte {
-	if len(b) == 0 {
-		return [][]byte{nil}
-	}
-	var out [][]byte
-	for len(b) > 0 {
-		n := min(size, len(b))
-		out = append(out, b[:n])
-		b = b[n:]
-	}
-	return out
 }
 
 // SaveDir archives dir and saves it as the new state; it returns the archive's size.

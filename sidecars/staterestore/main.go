@@ -1,0 +1,94 @@
+// Package staterestore is the state-restore init container: before the runner starts, it
+// writes the state the previous run of the same resource saved into STATE_PATH.
+// (outputs-fetcher saves it again when the runner has ended.)
+package staterestore
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"time"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/apiretry"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/statedir"
+	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/kube"
+	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/startup"
+)
+
+// Main runs state-restore with the process's environment and exits. Unlike the other
+// init containers it does not trap SIGTERM (startup.Main would): a pod being deleted ends it
+// at once, without a misleading "cannot read the state" in ERROR_FILE.
+func Main() {
+	// It has answered to --version as state-keeper since before it was named after its container.
+	if startup.Version("state-keeper") {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cfg, err := configFromEnv(os.Getenv)
+	if err == nil {
+		var client kube.Client
+		if client, err = startup.Client(contract.ContainerStateRestore, 30*time.Second); err == nil {
+			err = run(ctx, cfg, client)
+		}
+	}
+	if err != nil {
+		cancel()
+		startup.Fail(contract.ContainerStateRestore, err, cfg.ErrorFile)
+	}
+}
+
+// config is what state-restore needs to know, from its environment.
+type config struct {
+	StatePath, RunID, Namespace string
+	// ErrorFile is where a failure is also reported; RestoredFile is the marker
+	// outputs-fetcher waits for before it saves the directory again. Both are empty when
+	// the run has no shared directory.
+	ErrorFile, RestoredFile string
+}
+
+func configFromEnv(getenv func(string) string) (config, error) {
+	file := contract.Env(getenv).File
+	cfg := config{
+		StatePath:    getenv(contract.EnvStatePath),
+		RunID:        getenv(contract.EnvRunID),
+		Namespace:    getenv(contract.EnvPodNamespace),
+		ErrorFile:    file(contract.EnvErrorFile, contract.ErrorFile),
+		RestoredFile: file("", contract.StateRestoredFile),
+	}
+	if cfg.StatePath == "" || cfg.RunID == "" || cfg.Namespace == "" {
+		return cfg, fmt.Errorf("%s, %s and %s must be set", contract.EnvStatePath, contract.EnvRunID, contract.EnvPodNamespace)
+	}
+	return cfg, nil
+}
+
+// run restores the state.
+func run(ctx context.Context, cfg config, client kube.Client) error {
+	logger := log.New(os.Stdout, contract.ContainerStateRestore+": ", 0)
+	var n int64
+	store := &statedir.Store{Secrets: client.Secrets(cfg.Namespace), Namespace: cfg.Namespace, RunID: cfg.RunID}
+	err := apiretry.Do(ctx, apiretry.FirstPause, apiretry.MaxPause, func(attempt int, err error) {
+		logger.Printf("reading the state failed (attempt %d), retrying: %v", attempt, err)
+	}, func(ctx context.Context) error {
+		var err error
+		n, err = store.RestoreDir(ctx, cfg.StatePath)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("restore the state of run %s: %w (the service account needs get and list on secrets)", cfg.RunID, err)
+	}
+	// Only now may outputs-fetcher save the directory: it holds the whole saved state.
+	if cfg.RestoredFile != "" {
+		if err := os.WriteFile(cfg.RestoredFile, []byte(fmt.Sprintf("%d\n", n)), 0o644); err != nil {
+			return fmt.Errorf("mark the state as restored: %w", err)
+		}
+	}
+	if n == 0 {
+		logger.Printf("no state saved yet for this run; %s starts empty", cfg.StatePath)
+	} else {
+		logger.Printf("restored %d bytes of state into %s", n, cfg.StatePath)
+	}
+	return nil
+}
