@@ -138,7 +138,7 @@ func (b *jobBuilder) addStateRestore() error {
 	}
 	env := append(podEnv(), b.stateEnv()...)
 	env = append(env, b.fileEnv()...)
-	restore := b.sidecarContainer(contract.ContainerStateRestore, contract.StateKeeperCommand, "64Mi", env, false)
+	restore := b.sidecarContainer(contract.ContainerStateRestore, contract.StateRestoreCommand, "64Mi", env, false)
 	restore.VolumeMounts = append(restore.VolumeMounts, apiAccessMount(), *b.stateMount)
 	b.initContainers = append(b.initContainers, restore)
 	return nil

@@ -113,6 +113,14 @@ func (s *RunSpec) Validate() error {
 			return
 		}
 		abs := ResolveFilePath(p, s.Job.SharedDirectory)
+		switch {
+		case abs == contract.StateRestoredFile(s.Job.SharedDirectory):
+			add(field, "%s is the driver's own marker in the shared directory; name the file differently", abs)
+			return
+		case s.Contract == ContractContainerDeployer && abs == contract.ExportsFile(s.Job.SharedDirectory):
+			add(field, "%s is where the runner writes its exports (%s); name the file differently", abs, contract.EnvExportsPath)
+			return
+		}
 		if other, ok := seen[abs]; ok {
 			add(field, "resolves to %s, as %s does", abs, other)
 		}
@@ -243,7 +251,7 @@ func ValidateFilePath(p, shared string) error {
 	case path.IsAbs(p) && (p == contract.InputsMountPath || strings.HasPrefix(p, contract.InputsMountPath+"/") || strings.HasPrefix(p, contract.SidecarBinDir+"/") ||
 		p == contract.APIAccessMountPath || strings.HasPrefix(p, contract.APIAccessMountPath+"/")):
 		return errors.New("the path collides with a path the driver mounts")
-	case !path.IsAbs(p) && (p == contract.OutputsFileName || p == contract.SecretOutputsFileName || p == contract.ErrorFileName || p == contract.GitCommitFileName):
+	case !path.IsAbs(p) && (p == contract.OutputsFileName || p == contract.SecretOutputsFileName || p == contract.ErrorFileName || p == contract.GitCommitFileName || p == contract.StateRestoredFileName):
 		return fmt.Errorf("%q is a contract file of the shared directory", p)
 	}
 	return nil

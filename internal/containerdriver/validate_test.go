@@ -47,6 +47,14 @@ func TestValidate(t *testing.T) {
 		{"reserved STATE_PATH", func(s *RunSpec) { s.Job.SecretVariables = map[string]string{"STATE_PATH": "long-enough"} }, `job.secret_variables["STATE_PATH"]`},
 		{"reserved OPERATION", func(s *RunSpec) { s.Job.SecretVariables = map[string]string{"OPERATION": "long-enough"} }, `job.secret_variables["OPERATION"]`},
 		{"reserved IMPORTS_PATH", func(s *RunSpec) { s.Job.SecretVariables = map[string]string{"IMPORTS_PATH": "long-enough"} }, `job.secret_variables["IMPORTS_PATH"]`},
+		// The marker state-restore leaves for outputs-fetcher: a file there would let a failed
+		// restore's empty directory be saved over the kept state.
+		{"state-restored marker as a file", func(s *RunSpec) { s.Files = map[string]string{".containerdriver-state-restored": ""} }, `files[".containerdriver-state-restored"]`},
+		{"state-restored marker as a secret file", func(s *RunSpec) {
+			s.SecretFiles = map[string]string{"/workspace/.containerdriver-state-restored": "long-enough"}
+		}, `secret_files["/workspace/.containerdriver-state-restored"]`},
+		// The deployer runner writes its exports there; a mounted file would hide them.
+		{"deployer exports as a file", func(s *RunSpec) { s.Contract = ContractContainerDeployer; s.Files = map[string]string{"exports": "x"} }, `files["exports"]`},
 		{"reserved EXPORTS_PATH", func(s *RunSpec) { s.Job.SecretVariables = map[string]string{"EXPORTS_PATH": "long-enough"} }, `job.secret_variables["EXPORTS_PATH"]`},
 		{"reserved TARGET_PATH", func(s *RunSpec) { s.Job.SecretVariables = map[string]string{"TARGET_PATH": "long-enough"} }, `job.secret_variables["TARGET_PATH"]`},
 	}

@@ -253,9 +253,9 @@ const (
 const (
 	StateVolume           = "state"
 	ContainerStateRestore = "state-restore"
-	// StateKeeperCommand runs state-restore (sidecars/staterestore), the init container
+	// StateRestoreCommand runs state-restore (sidecars/staterestore), the init container
 	// that restores the state directory; outputs-fetcher saves it again.
-	StateKeeperCommand = SidecarBinDir + "/statekeeper"
+	StateRestoreCommand = SidecarBinDir + "/statekeeper"
 	// KeyContractVersion (outputs ConfigMap) is the version of this contract outputs-fetcher
 	// speaks: the provider refuses outputs written by a sidecar it does not understand.
 	KeyContractVersion = "contract-version"
@@ -268,7 +268,7 @@ const (
 // SidecarCommands are the command paths that link to SidecarBinary, which runs the
 // program its name names.
 func SidecarCommands() []string {
-	return []string{OutputsFetcherCommand, PreChecksCommand, GitInitCommand, StateKeeperCommand}
+	return []string{OutputsFetcherCommand, PreChecksCommand, GitInitCommand, StateRestoreCommand}
 }
 
 // ExportsFile is EXPORTS_PATH.

@@ -5,7 +5,9 @@ package staterestore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log"
 	"os"
 	"time"
@@ -67,6 +69,13 @@ func configFromEnv(getenv func(string) string) (config, error) {
 // run restores the state.
 func run(ctx context.Context, cfg config, client kube.Client) error {
 	logger := log.New(os.Stdout, contract.ContainerStateRestore+": ", 0)
+	// A marker already there was not written by this restore (a source repository can hold
+	// one, and git-init runs first): outputs-fetcher must not take it for this one's.
+	if cfg.RestoredFile != "" {
+		if err := os.Remove(cfg.RestoredFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove %s, which was there before the state was restored: %w", cfg.RestoredFile, err)
+		}
+	}
 	var n int64
 	store := &statedir.Store{Secrets: client.Secrets(cfg.Namespace), Namespace: cfg.Namespace, RunID: cfg.RunID}
 	err := apiretry.Do(ctx, apiretry.FirstPause, apiretry.MaxPause, func(attempt int, err error) {

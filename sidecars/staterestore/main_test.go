@@ -2,11 +2,17 @@ package staterestore
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/statedir"
 	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/kube/kubetest"
@@ -53,5 +59,31 @@ func TestConfigFromEnv_missing(t *testing.T) {
 	// The failure still goes to the runner's error file.
 	if cfg.ErrorFile != "/w/error.txt" {
 		t.Errorf("ErrorFile = %q, want /w/error.txt", cfg.ErrorFile)
+	}
+}
+
+// A marker that was there before state-restore ran (from the source repository git-init
+// copied, for example) must not survive a failed restore: outputs-fetcher would take it as
+// "restored" and save the empty directory over the kept state.
+func TestRun_FailedRestoreLeavesNoMarker(t *testing.T) {
+	c := fake.NewClientset()
+	c.PrependReactor("*", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "", errors.New("denied"))
+	})
+	dst, shared := t.TempDir(), t.TempDir()
+	marker := filepath.Join(shared, ".containerdriver-state-restored")
+	if err := os.WriteFile(marker, []byte("planted\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"STATE_PATH": dst, "CONTAINERDRIVER_RUN_ID": "r1", "POD_NAMESPACE": "ns", "SCRIPTS_DIRECTORY": shared}
+	cfg, err := configFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run(context.Background(), cfg, kubetest.Client(c)); err == nil {
+		t.Fatal("a restore that cannot read the state succeeded")
+	}
+	if _, err := os.Stat(marker); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the planted marker is still there after a failed restore (stat: %v)", err)
 	}
 }
