@@ -295,10 +295,13 @@ func (r *runResource) Update(ctx context.Context, req resource.UpdateRequest, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	restoreWriteOnly := r.writeOnlyRestorer(ctx, &plan)
 	res, _, diags := r.run(ctx, &plan, contract.ActionCreate, timeout, nil)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
-		// The prior state stays: its inputs are what the last successful run used.
+		// The prior state stays: its inputs are what the last successful run used, and
+		// so are the write-only secrets kept for its destroy.
+		restoreWriteOnly()
 		return
 	}
 	resp.Diagnostics.Append(plan.setResult(res)...)
