@@ -296,10 +296,12 @@ func runSchema(ctx context.Context) schema.Schema {
 				MarkdownDescription: "The credentials object that `credentials_config` draws from: an object " +
 					"(`{ aws = { accessKeyId = ..., secretAccessKey = ... } }`) or a JSON string of one (`jsonencode(...)`, `file(\"creds.json\")`). " +
 					"It reaches the pod only through Secrets. Terraform and OpenTofu themselves print the values of dynamic attributes " +
-					"in their `TF_LOG=debug` logs, sensitive or not: prefer `credentials_json`, which they do not.",
-				Optional:   true,
-				Sensitive:  true,
-				Validators: []validator.Dynamic{dynamicvalidator.ConflictsWith(path.MatchRoot("credentials_json"))},
+					"in their `TF_LOG=debug` logs, sensitive or not: prefer `credentials_json`, which they do not. Deprecated for that reason: " +
+					"setting it warns at plan time.",
+				Optional:           true,
+				DeprecationMessage: credentialsDeprecation,
+				Sensitive:          true,
+				Validators:         []validator.Dynamic{dynamicvalidator.ConflictsWith(path.MatchRoot("credentials_json"))},
 			},
 			"credentials_json": schema.StringAttribute{
 				MarkdownDescription: "The same credentials object as `credentials`, as a JSON string (`jsonencode({ aws = { ... } })`), " +
