@@ -372,7 +372,8 @@ func runSchema(ctx context.Context) schema.Schema {
 				Computed: true,
 			},
 			"secret_outputs": schema.DynamicAttribute{
-				MarkdownDescription: "The object the runner wrote to `SECRET_OUTPUTS_FILE`. Sensitive.",
+				MarkdownDescription: "The object the runner wrote to `SECRET_OUTPUTS_FILE`. Sensitive, but printed by Terraform and OpenTofu " +
+					"themselves in `TF_LOG=debug` logs, as every dynamic value is: null with `secret_outputs_as_json = true`, which avoids that.",
 				Computed:            true,
 				Sensitive:           true,
 			},
@@ -404,6 +405,9 @@ func runSchema(ctx context.Context) schema.Schema {
 	for name, a := range deployerAttributes() {
 		s.Attributes[name] = a
 	}
+	for name, a := range secretOutputsJSONAttributes() {
+		s.Attributes[name] = a
+	}
 	return s
 }
 
@@ -411,11 +415,11 @@ func runSchema(ctx context.Context) schema.Schema {
 var runInputAttributes = []string{
 	"runner", "job", "files", "secret_files", "source", "credentials_config", "credentials", "credentials_json", "secrets_wo_version",
 	"skip_permission_checks", "manifests_output", "inputs",
-	"contract", "state_path", "target", "component_descriptor", "content",
+	"contract", "state_path", "target", "component_descriptor", "content", "secret_outputs_as_json",
 }
 
 // runComputedAttributes are set from a run's result.
-var runComputedAttributes = []string{"outputs", "secret_outputs", "manifests", "git_commit", "image_digest", "job_name", "state_size", "runner_status"}
+var runComputedAttributes = []string{"outputs", "secret_outputs", "secret_outputs_json", "manifests", "git_commit", "image_digest", "job_name", "state_size", "runner_status"}
 
 // timeoutsAttribute is the timeouts attribute with a description of its defaults.
 func timeoutsAttribute(ctx context.Context, desc string) schema.Attribute {
