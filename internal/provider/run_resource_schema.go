@@ -374,8 +374,8 @@ func runSchema(ctx context.Context) schema.Schema {
 			"secret_outputs": schema.DynamicAttribute{
 				MarkdownDescription: "The object the runner wrote to `SECRET_OUTPUTS_FILE`. Sensitive, but printed by Terraform and OpenTofu " +
 					"themselves in `TF_LOG=debug` logs, as every dynamic value is: null with `secret_outputs_as_json = true`, which avoids that.",
-				Computed:            true,
-				Sensitive:           true,
+				Computed:  true,
+				Sensitive: true,
 			},
 			"manifests": schema.DynamicAttribute{
 				MarkdownDescription: "The list of manifest locations found under `manifests_output` in the outputs, then in the secret outputs. " +
