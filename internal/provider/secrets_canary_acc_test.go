@@ -37,15 +37,23 @@ import (
 )
 
 // canaryForms are the ways a value shows up in text: as written, base64 (standard and URL
-// alphabets; unpadded, which the padded forms contain), JSON-escaped and URL-encoded.
+// alphabets; unpadded, which the padded forms contain), JSON-escaped (by Go, which escapes
+// <, > and &, and as other encoders and Go's %q do, which do not) and URL-encoded.
 func canaryForms(v string) map[string]string {
 	j, _ := json.Marshal(v)
+	var sb strings.Builder
+	enc := json.NewEncoder(&sb)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	unescaped := strings.TrimSpace(sb.String())
 	return map[string]string{
 		"raw":        v,
 		"base64":     base64.RawStdEncoding.EncodeToString([]byte(v)),
 		"base64url":  base64.RawURLEncoding.EncodeToString([]byte(v)),
 		"json":       string(j[1 : len(j)-1]),
+		"json-plain": unescaped[1 : len(unescaped)-1],
 		"urlencoded": url.QueryEscape(v),
+		"urlpath":    url.PathEscape(v),
 	}
 }
 
