@@ -183,6 +183,7 @@ func (r *runResource) Create(ctx context.Context, req resource.CreateRequest, re
 		// the same id (so the runner can clean up what it created) and creates it again.
 		setEmptyResult(&plan)
 		resp.Diagnostics.Append(plan.setFailedResult(runErr)...)
+		plan.clearWriteOnly()
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 		return
 	}

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
@@ -36,4 +37,14 @@ func (r *runResource) writeOnlyRestorer(ctx context.Context, m *runResourceModel
 			tflog.Warn(ctx, "the write-only secrets of the last successful run were not put back after the failed update", map[string]any{"error": err.Error()})
 		}
 	}
+}
+
+// clearWriteOnly nulls the write-only attributes read from the configuration, before m is
+// saved as the state. The framework nulls them in a response without errors only: a
+// failed create that is recorded (tainted) must do it itself, or Terraform rejects the
+// response ("Invalid provider response") and records nothing, and OpenTofu, which rejects
+// it too, still writes the values into the state file.
+func (m *runResourceModel) clearWriteOnly() {
+	m.SecretVariablesWO = types.MapNull(types.StringType)
+	m.SecretFilesWO = types.MapNull(types.StringType)
 }
