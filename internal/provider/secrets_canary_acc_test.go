@@ -305,7 +305,7 @@ func TestAccRunSecrets_CanaryNowhere(t *testing.T) {
 	commit(map[string]string{"stack/main.sh": "echo hi\n"})
 	gitURL := basicAuthGitServer(t, root, "git", cs["git password"])
 
-	config := func(mainInputs string) string {
+	config := func(mainInputs, extra string) string {
 		return e.providerBlock() + fmt.Sprintf(`
 variable "sv" {
   type      = string
@@ -374,7 +374,8 @@ output "secret_outputs" {
   value     = jsondecode(containerdriver_run.main.secret_outputs_json)
   sensitive = true
 }
-`, e.jobBlock(`secret_variables = { SECRET_VAR = var.sv, SEED = var.seed }`), gitURL, mainInputs, e.jobBlock(""))
+%s
+`, e.jobBlock(`secret_variables = { SECRET_VAR = var.sv, SEED = var.seed }`), gitURL, mainInputs, e.jobBlock(""), extra)
 	}
 	const printForms = `print_forms = ["env:SECRET_VAR", "env:SEED", "env:CRED", "env:WO", "file:s.txt"]`
 	sensitiveVars := []string{"sv", "seed", "sf", "cred", "gitpw", "target"}
@@ -411,7 +412,7 @@ output "secret_outputs" {
 	}
 
 	// 1. A saved plan, then a succeeding apply.
-	c.write(config(`{ ` + printForms + `, secret_outputs_reversed_env = { token = "SEED" } }`))
+	c.write(config(`{ `+printForms+`, secret_outputs_reversed_env = { token = "SEED" } }`, ""))
 	step("plan", true, "plan", "-out=create.tfplan")
 	plan := show("create.tfplan")
 	check("the saved plan's non-sensitive values (show -json)", plainShow(t, plan, sensitiveVars))
@@ -447,14 +448,33 @@ output "secret_outputs" {
 		}
 	}
 
-	// 2. A failing apply: the runner prints its secrets again and puts one in its error file.
-	c.write(config(`{ ` + printForms + `, fail = "failing as asked:", fail_with_env = "SECRET_VAR", fail_on = "create" }`))
+	// 2. A failing apply: the runners print their secrets again and put one in their error
+	// file: an update that fails (the state keeps the last success) and a create that fails
+	// (recorded, tainted, with runner_status).
+	const failing = `fail = "failing as asked:", fail_with_env = "SECRET_VAR", fail_on = "create"`
+	c.write(config(`{ `+printForms+`, `+failing+` }`, fmt.Sprintf(`
+resource "containerdriver_run" "failing" {
+  %s
+  secret_files        = { "s.txt" = var.sf }
+  secret_variables_wo = { WO = var.wo }
+  secrets_wo_version  = "1"
+  inputs              = { %s, %s }
+  keep_job            = true
+}
+output "failing_status" {
+  value = containerdriver_run.failing.runner_status
+}
+`, e.jobBlock(`secret_variables = { SECRET_VAR = var.sv, SEED = var.seed }`), printForms, failing)))
 	failed := step("failing apply", false, "apply", "-auto-approve")
 	check("the failing apply's diagnostics", failed)
 	if !regexp.MustCompile(`failing as asked:\s+\(sensitive value\)`).MatchString(failed) {
 		t.Errorf("the failing apply's diagnostics do not show the runner's error file, masked:\n%s", failed)
 	}
-	check("the state's non-sensitive values after the failed apply (show -json)", plainShow(t, show(), nil))
+	afterFailure := show()
+	check("the state's non-sensitive values after the failed apply (show -json)", plainShow(t, afterFailure, nil))
+	if !strings.Contains(string(afterFailure), `"containerdriver_run.failing"`) || !strings.Contains(string(afterFailure), `"exit_code":3`) {
+		t.Errorf("the failed create is not recorded with its runner_status:\n%s", afterFailure)
+	}
 	check("the state file after the failed apply", stateFile(), "write-only secret")
 
 	// What anyone who may read Jobs, pods, ConfigMaps and events sees; the pods' status is
@@ -465,8 +485,8 @@ output "secret_outputs" {
 	pods, _ := e.client.CoreV1().Pods(e.ns).List(ctx, metav1.ListOptions{})
 	cms, _ := e.client.CoreV1().ConfigMaps(e.ns).List(ctx, metav1.ListOptions{})
 	events, _ := e.client.CoreV1().Events(e.ns).List(ctx, metav1.ListOptions{})
-	if len(allJobs.Items) != 3 || len(pods.Items) != 3 {
-		t.Errorf("kept %d Jobs and %d pods, want 3 of each (two creates, one failed update)", len(allJobs.Items), len(pods.Items))
+	if len(allJobs.Items) != 4 || len(pods.Items) != 4 {
+		t.Errorf("kept %d Jobs and %d pods, want 4 of each (two creates, a failed update, a failed create)", len(allJobs.Items), len(pods.Items))
 	}
 	asJSON := func(v any) string {
 		b, err := json.Marshal(v)
@@ -484,7 +504,7 @@ output "secret_outputs" {
 	check("the labels and annotations of the namespace's objects", namespaceMetadata(t, e.ns))
 
 	// 3. Destroy (the write-only secret comes from the Secret kept for it).
-	c.write(config(`{ ` + printForms + ` }`))
+	c.write(config(`{ `+printForms+` }`, ""))
 	step("destroy", true, "destroy", "-auto-approve")
 	check("the state file after destroy", stateFile(), "write-only secret")
 
