@@ -41,6 +41,8 @@ type RunnerEnv struct {
 	// CreateServiceAccount creates the service account, a Role with SidecarRules plus
 	// ExtraRules, and a RoleBinding, all named ServiceAccount.
 	CreateServiceAccount bool
+	// AllowStatePath adds StateRules to the Role, for runs with a state directory.
+	AllowStatePath bool
 	// ExtraRules are appended to the Role (for a runner that keeps state in Secrets, say).
 	ExtraRules []rbacv1.PolicyRule
 }
@@ -94,7 +96,7 @@ func (e RunnerEnv) Objects() (*corev1.Namespace, *corev1.ServiceAccount, *rbacv1
 	}
 	meta := metav1.ObjectMeta{Name: e.ServiceAccount, Namespace: e.Namespace, Labels: managedLabels()}
 	sa := &corev1.ServiceAccount{ObjectMeta: meta}
-	role := &rbacv1.Role{ObjectMeta: meta, Rules: append(SidecarRules(), e.ExtraRules...)}
+	role := &rbacv1.Role{ObjectMeta: meta, Rules: e.Rules()}
 	rb := &rbacv1.RoleBinding{
 		ObjectMeta: meta,
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: e.ServiceAccount},

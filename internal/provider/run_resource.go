@@ -76,6 +76,7 @@ func (r *runResource) Create(ctx context.Context, req resource.CreateRequest, re
 		// the same id (so the runner can clean up what it created) and creates it again.
 		setEmptyResult(&plan)
 		resp.Diagnostics.Append(plan.setFailedResult(runErr)...)
+		plan.clearWriteOnly()
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 		return
 	}
@@ -126,10 +127,13 @@ func (r *runResource) Update(ctx context.Context, req resource.UpdateRequest, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	restoreWriteOnly := r.writeOnlyRestorer(ctx, &plan)
 	res, _, diags := r.run(ctx, &plan, contract.ActionCreate, timeout, nil)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
-		// The prior state stays: its inputs are what the last successful run used.
+		// The prior state stays: its inputs are what the last successful run used, and
+		// so are the write-only secrets kept for its destroy.
+		restoreWriteOnly()
 		return
 	}
 	resp.Diagnostics.Append(plan.setResult(res)...)

@@ -200,6 +200,7 @@ func (m *runResourceModel) setResult(res *containerdriver.Result) diag.Diagnosti
 	if m.Manifests, err = goToDynamic(manifests); err != nil {
 		diags.AddAttributeError(path.Root("manifests"), "Invalid Manifests", "The manifests cannot be represented: "+err.Error())
 	}
+	diags.Append(m.moveSecretOutputsToJSON(secrets)...)
 	diags.Append(m.setDeployerResult(res)...)
 	m.GitCommit = types.StringValue(res.GitCommit)
 	m.ImageDigest = types.StringValue(res.ImageID)
@@ -232,6 +233,7 @@ func setEmptyResult(m *runResourceModel) {
 	m.Outputs = types.DynamicNull()
 	m.SecretOutputs = types.DynamicNull()
 	m.Manifests = types.DynamicNull()
+	m.SecretOutputsJSON = types.StringNull()
 	m.GitCommit = types.StringNull()
 	m.ImageDigest = types.StringNull()
 	m.JobName = types.StringNull()
@@ -242,7 +244,7 @@ func setEmptyResult(m *runResourceModel) {
 }
 
 func (m *runResourceModel) copyResult(from *runResourceModel) {
-	m.Outputs, m.SecretOutputs, m.Manifests = from.Outputs, from.SecretOutputs, from.Manifests
+	m.Outputs, m.SecretOutputs, m.Manifests, m.SecretOutputsJSON = from.Outputs, from.SecretOutputs, from.Manifests, from.SecretOutputsJSON
 	m.GitCommit, m.ImageDigest, m.JobName = from.GitCommit, from.ImageDigest, from.JobName
 	m.StateSize, m.RunnerStatus = from.StateSize, from.RunnerStatus
 }

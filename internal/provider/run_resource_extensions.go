@@ -56,7 +56,7 @@ func deployerAttributes() map[string]schema.Attribute {
 				"even when the runner failed. It is stored in the run's namespace as a compressed archive split across Secrets " +
 				"(labelled `containerdriver.io/state-of`), replaced atomically, and deleted after a successful destroy. " +
 				"Symlinks and special files are an error naming the path. The service account then also needs `get`, `list`, " +
-				"`update` and `delete` on `secrets` (for example through `containerdriver_runner.extra_rules`); `pre-checks` verifies it.",
+				"`update` and `delete` on `secrets` (a `containerdriver_runner` grants them with `allow_state_path = true`); `pre-checks` verifies it.",
 			Optional:   true,
 			Validators: []validator.String{validSharedDirectory()},
 		},

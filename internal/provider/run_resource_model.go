@@ -42,6 +42,9 @@ type runResourceModel struct {
 	UnschedulableGrace  types.String `tfsdk:"unschedulable_grace"`
 	StateSize           types.Int64  `tfsdk:"state_size"`
 	RunnerStatus        types.Object `tfsdk:"runner_status"`
+	// Secret outputs as a JSON string (secret_outputs_json.go).
+	SecretOutputsAsJSON types.Bool   `tfsdk:"secret_outputs_as_json"`
+	SecretOutputsJSON   types.String `tfsdk:"secret_outputs_json"`
 }
 
 // runnerConfigModel is containerdriver_run.runner and containerdriver_runner.config.

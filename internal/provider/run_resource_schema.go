@@ -290,10 +290,12 @@ func runSchema(ctx context.Context) schema.Schema {
 				MarkdownDescription: "The credentials object that `credentials_config` draws from: an object " +
 					"(`{ aws = { accessKeyId = ..., secretAccessKey = ... } }`) or a JSON string of one (`jsonencode(...)`, `file(\"creds.json\")`). " +
 					"It reaches the pod only through Secrets. Terraform and OpenTofu themselves print the values of dynamic attributes " +
-					"in their `TF_LOG=debug` logs, sensitive or not: prefer `credentials_json`, which they do not.",
-				Optional:   true,
-				Sensitive:  true,
-				Validators: []validator.Dynamic{dynamicvalidator.ConflictsWith(path.MatchRoot("credentials_json"))},
+					"in their `TF_LOG=debug` logs, sensitive or not: prefer `credentials_json`, which they do not. Deprecated for that reason: " +
+					"setting it warns at plan time.",
+				Optional:           true,
+				DeprecationMessage: credentialsDeprecation,
+				Sensitive:          true,
+				Validators:         []validator.Dynamic{dynamicvalidator.ConflictsWith(path.MatchRoot("credentials_json"))},
 			},
 			"credentials_json": schema.StringAttribute{
 				MarkdownDescription: "The same credentials object as `credentials`, as a JSON string (`jsonencode({ aws = { ... } })`), " +
@@ -364,9 +366,10 @@ func runSchema(ctx context.Context) schema.Schema {
 				Computed: true,
 			},
 			"secret_outputs": schema.DynamicAttribute{
-				MarkdownDescription: "The object the runner wrote to `SECRET_OUTPUTS_FILE`. Sensitive.",
-				Computed:            true,
-				Sensitive:           true,
+				MarkdownDescription: "The object the runner wrote to `SECRET_OUTPUTS_FILE`. Sensitive, but printed by Terraform and OpenTofu " +
+					"themselves in `TF_LOG=debug` logs, as every dynamic value is: null with `secret_outputs_as_json = true`, which avoids that.",
+				Computed:  true,
+				Sensitive: true,
 			},
 			"manifests": schema.DynamicAttribute{
 				MarkdownDescription: "The list of manifest locations found under `manifests_output` in the outputs, then in the secret outputs. " +
@@ -396,6 +399,9 @@ func runSchema(ctx context.Context) schema.Schema {
 	for name, a := range deployerAttributes() {
 		s.Attributes[name] = a
 	}
+	for name, a := range secretOutputsJSONAttributes() {
+		s.Attributes[name] = a
+	}
 	return s
 }
 
@@ -403,11 +409,11 @@ func runSchema(ctx context.Context) schema.Schema {
 var runInputAttributes = []string{
 	"runner", "job", "files", "secret_files", "source", "credentials_config", "credentials", "credentials_json", "secrets_wo_version",
 	"skip_permission_checks", "manifests_output", "inputs",
-	"contract", "state_path", "target", "component_descriptor", "content",
+	"contract", "state_path", "target", "component_descriptor", "content", "secret_outputs_as_json",
 }
 
 // runComputedAttributes are set from a run's result.
-var runComputedAttributes = []string{"outputs", "secret_outputs", "manifests", "git_commit", "image_digest", "job_name", "state_size", "runner_status"}
+var runComputedAttributes = []string{"outputs", "secret_outputs", "secret_outputs_json", "manifests", "git_commit", "image_digest", "job_name", "state_size", "runner_status"}
 
 // timeoutsAttribute is the timeouts attribute with a description of its defaults.
 func timeoutsAttribute(ctx context.Context, desc string) schema.Attribute {

@@ -55,6 +55,11 @@ func (r *runnerResource) ValidateConfig(ctx context.Context, req resource.Valida
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	if m.AllowStatePath.ValueBool() && !m.CreateServiceAccount.IsUnknown() && !m.CreateServiceAccount.ValueBool() {
+		resp.Diagnostics.AddAttributeError(path.Root("allow_state_path"), "State Rules Without A Managed Role",
+			"allow_state_path adds rules to the Role this resource creates, so it needs create_service_account = true. "+
+				"When the service account is managed elsewhere, grant get, list, update and delete on secrets there.")
+	}
 	if !m.ExtraRules.IsNull() && !m.CreateServiceAccount.IsUnknown() && !m.CreateServiceAccount.ValueBool() {
 		resp.Diagnostics.AddAttributeError(path.Root("extra_rules"), "Extra Rules Without A Managed Role",
 			"extra_rules are added to the Role this resource creates, so they need create_service_account = true. "+

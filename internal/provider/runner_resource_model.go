@@ -24,6 +24,7 @@ type runnerResourceModel struct {
 	MountServiceAccountToken types.Bool     `tfsdk:"mount_service_account_token"`
 	CreateNamespace          types.Bool     `tfsdk:"create_namespace"`
 	CreateServiceAccount     types.Bool     `tfsdk:"create_service_account"`
+	AllowStatePath           types.Bool     `tfsdk:"allow_state_path"`
 	ExtraRules               types.List     `tfsdk:"extra_rules"`
 	Config                   types.Object   `tfsdk:"config"`
 	Timeouts                 timeouts.Value `tfsdk:"timeouts"`
@@ -65,6 +66,7 @@ func (m *runnerResourceModel) env(ctx context.Context) (containerdriver.RunnerEn
 		ServiceAccount:       m.ServiceAccount.ValueString(),
 		CreateNamespace:      m.CreateNamespace.ValueBool(),
 		CreateServiceAccount: m.CreateServiceAccount.ValueBool(),
+		AllowStatePath:       m.AllowStatePath.ValueBool(),
 	}
 	if m.ExtraRules.IsNull() || m.ExtraRules.IsUnknown() {
 		return env, diags

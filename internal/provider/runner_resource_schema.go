@@ -30,11 +30,19 @@ func runnerSchema(ctx context.Context) schema.Schema {
 		MarkdownDescription: "A runner configuration (the Container Runner of the Container Driver's design): the namespace, service account, pod template " +
 			"and sidecar image that many `containerdriver_run` resources share through `runner = containerdriver_runner.<name>.config`.\n\n" +
 			"It can also set up the cluster side: `create_namespace` creates the namespace (labelled for the restricted Pod Security Standard), " +
-			"`create_service_account` creates the service account with a Role holding exactly the permissions the sidecars need " +
-			"(`create` on `configmaps` and `secrets`) plus `extra_rules`, and a RoleBinding. Destroy deletes what it created, and only that: " +
+			"`create_service_account` creates the service account with a Role holding exactly the permissions the features in use need " +
+			"(below), and a RoleBinding. Destroy deletes what it created, and only that: " +
 			"objects that already existed are an error at create rather than being taken over. Setting `create_namespace` or " +
 			"`create_service_account` back to `false` releases the objects: they are kept and no longer deleted on destroy.\n\n" +
-			"When neither is set, the resource only holds configuration and never contacts the cluster.",
+			"When neither is set, the resource only holds configuration and never contacts the cluster.\n\n" +
+			"The Role that `create_service_account` creates holds these rules, per feature, and nothing else:\n\n" +
+			"| Feature | Who needs it | Rules |\n" +
+			"|---|---|---|\n" +
+			"| every run: its outputs and secret outputs | `outputs-fetcher` stores them in ConfigMaps and Secrets | `create` on `configmaps` and `secrets` |\n" +
+			"| `pre-checks` (unless `skip_permission_checks`) | asks the API server what the service account may do | none (every identity may create `selfsubjectaccessreviews`) |\n" +
+			"| `state_path`, with `allow_state_path = true` | `state-restore` reads the saved state, `outputs-fetcher` saves it | `get`, `list`, `update` and `delete` on `secrets` |\n" +
+			"| the runner's own calls, with `extra_rules` | the `runner` container, which gets the token only with `mount_service_account_token` | `extra_rules`, as written |\n\n" +
+			"`git-init` and the runner without `mount_service_account_token` get no token and need no rule.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: "`<namespace>/<service_account>`.",
@@ -87,8 +95,18 @@ func runnerSchema(ctx context.Context) schema.Schema {
 				Default:  booldefault.StaticBool(false),
 			},
 			"create_service_account": schema.BoolAttribute{
-				MarkdownDescription: "Create the service account, a Role named after it with `create` on `configmaps` and `secrets` " +
-					"(what the sidecars need) plus `extra_rules`, and a RoleBinding; delete them on destroy. Defaults to `false`.",
+				MarkdownDescription: "Create the service account, a Role named after it with the rules described above " +
+					"(`create` on `configmaps` and `secrets`, plus those of `allow_state_path` and `extra_rules`), and a RoleBinding; " +
+					"delete them on destroy. Defaults to `false`.",
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(false),
+			},
+			"allow_state_path": schema.BoolAttribute{
+				MarkdownDescription: "Add to the Role what runs with `state_path` need: `get`, `list`, `update` and `delete` on `secrets` " +
+					"(`state-restore` reads the saved state, `outputs-fetcher` saves the new one and deletes the chunks it replaced). " +
+					"Defaults to `false`: runs with `state_path` then fail at `pre-checks`, naming the missing permissions. " +
+					"Needs `create_service_account = true`.",
 				Optional: true,
 				Computed: true,
 				Default:  booldefault.StaticBool(false),
@@ -96,7 +114,8 @@ func runnerSchema(ctx context.Context) schema.Schema {
 			"extra_rules": schema.ListNestedAttribute{
 				MarkdownDescription: "Rules appended to the Role, for what the runner itself does in its namespace, e.g. an OpenTofu runner keeping " +
 					"its state in Secrets needs `get`, `list`, `create`, `update` and `delete` on `secrets`, and on `leases` in `coordination.k8s.io`. " +
-					"Needs `create_service_account = true`.",
+					"The runner can only use them with the service account's token, which it gets with `mount_service_account_token = true` " +
+					"(here or on the run); the sidecars need none of them. Needs `create_service_account = true`.",
 				Optional: true,
 				NestedObject: schema.NestedAttributeObject{
 					Attributes: map[string]schema.Attribute{

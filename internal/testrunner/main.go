@@ -19,8 +19,14 @@
 //	                          and output it as "count"
 //	state_blob_bytes          write that many random bytes to STATE_PATH/blob
 //	                          (the blob's SHA-256 is always output as "state_blob_sha256")
-//	print_forms               "env:NAME" or "file:PATH" items whose value is printed to stdout
-//	                          as is, base64-encoded, JSON-quoted and URL-encoded (masking tests)
+//	print_forms               "env:NAME", "file:PATH" or "target" (the content in TARGET_PATH)
+//	                          items whose value is printed to stdout as is, base64-encoded,
+//	                          JSON-quoted and URL-encoded (masking tests)
+//	secret_outputs_reversed_env  output name to the name of an environment variable: its value,
+//	                          reversed, is written to SECRET_OUTPUTS_FILE under that name (a
+//	                          secret the provider learns only from the run)
+//	fail_with_env             the name of an environment variable whose value is appended to
+//	                          the fail message in ERROR_FILE (a runner reporting a secret)
 //	list_secrets              list the Secrets of the pod's namespace with the mounted service
 //	                          account token, and output the outcome as "list_secrets":
 //	                          "listed <n>", "no token: ..." or "refused: <HTTP status>"
@@ -30,7 +36,8 @@
 //
 // With OPERATION set (the container deployer contract) it reads IMPORTS_PATH instead and
 // writes its exports as YAML to EXPORTS_PATH: "operation", every path variable it got, the
-// imports, and the target file's content.
+// imports, and the target file's content (only its SHA-256, "target_file_sha256", when the
+// imports hold "hide_target": true). The imports' print_forms are printed as above.
 //
 // The outputs always hold "action", "inputs" (the inputs as read) and "uid".
 package main
@@ -74,6 +81,10 @@ type inputs struct {
 	StateBlobBytes int            `json:"state_blob_bytes"`
 	ListSecrets    bool           `json:"list_secrets"`
 	PrintForms     []string       `json:"print_forms"`
+	// SecretOutputsReversedEnv maps secret output names to environment variables.
+	SecretOutputsReversedEnv map[string]string `json:"secret_outputs_reversed_env"`
+	FailWithEnv              string            `json:"fail_with_env"`
+	HideTarget               bool              `json:"hide_target"`
 }
 
 func main() {
@@ -144,7 +155,11 @@ func run() error {
 	}
 	if in.Fail != "" && (in.FailOn == "" || in.FailOn == action) {
 		fmt.Fprintln(os.Stderr, "testrunner: failing as asked")
-		if err := os.WriteFile(os.Getenv("ERROR_FILE"), []byte(in.Fail), 0o644); err != nil {
+		msg := in.Fail
+		if in.FailWithEnv != "" {
+			msg += " " + os.Getenv(in.FailWithEnv)
+		}
+		if err := os.WriteFile(os.Getenv("ERROR_FILE"), []byte(msg), 0o644); err != nil {
 			return err
 		}
 		code := in.ExitCode
@@ -159,6 +174,16 @@ func run() error {
 		}
 	} else if err := writeJSON(os.Getenv("OUTPUTS_FILE"), out); err != nil {
 		return err
+	}
+	for name, env := range in.SecretOutputsReversedEnv {
+		if in.SecretOutputs == nil {
+			in.SecretOutputs = map[string]any{}
+		}
+		r := []rune(os.Getenv(env))
+		for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+			r[i], r[j] = r[j], r[i]
+		}
+		in.SecretOutputs[name] = string(r)
 	}
 	if in.SecretOutputs != nil {
 		if err := writeJSON(os.Getenv("SECRET_OUTPUTS_FILE"), in.SecretOutputs); err != nil {
@@ -246,16 +271,22 @@ func deployer(op string) error {
 	for _, v := range []string{"IMPORTS_PATH", "EXPORTS_PATH", "TARGET_PATH", "STATE_PATH", "COMPONENT_DESCRIPTOR_PATH", "CONTENT_PATH", "POD_NAME", "POD_NAMESPACE"} {
 		out["env_"+v] = os.Getenv(v)
 	}
+	var in inputs
+	_ = json.Unmarshal(raw, &in)
+	printForms(in.PrintForms)
 	if p := os.Getenv("TARGET_PATH"); p != "" {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return fmt.Errorf("read target: %w", err)
 		}
-		out["target_file"] = string(b)
+		if in.HideTarget {
+			sum := sha256.Sum256(b)
+			out["target_file_sha256"] = hex.EncodeToString(sum[:])
+		} else {
+			out["target_file"] = string(b)
+		}
 	}
 	if dir := os.Getenv("STATE_PATH"); dir != "" {
-		var in inputs
-		_ = json.Unmarshal(raw, &in)
 		if err := keepState(dir, in, out); err != nil {
 			return err
 		}
@@ -330,6 +361,13 @@ func printForms(items []string) {
 			}
 			b, _ := os.ReadFile(name)
 			v = string(b)
+		case "target":
+			var t struct {
+				Content string `json:"content"`
+			}
+			b, _ := os.ReadFile(os.Getenv("TARGET_PATH"))
+			_ = json.Unmarshal(b, &t)
+			v = t.Content
 		}
 		j, _ := json.Marshal(v)
 		fmt.Printf("%s raw=%s\n", it, v)

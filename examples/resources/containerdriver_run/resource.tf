@@ -21,12 +21,13 @@ resource "containerdriver_run" "s3" {
     "terraform.tfvars.json" = jsonencode({ bucket = "my-app-dev-bucket" })
   }
 
-  credentials = {
+  # credentials_json, not credentials: Terraform prints dynamic values in TF_LOG=debug logs.
+  credentials_json = jsonencode({
     aws = {
       accessKeyId     = var.aws_access_key_id
       secretAccessKey = var.aws_secret_access_key
     }
-  }
+  })
   credentials_config = {
     environment = {
       AWS_ACCESS_KEY_ID     = "aws.accessKeyId"

@@ -1,0 +1,50 @@
+package provider
+
+import (
+	"context"
+
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
+)
+
+// writeOnlyRestorer reads the write-only secrets kept for m's run before an update
+// replaces them with m's, and returns what puts them back when the update fails: the
+// state then stays as it was, so its destroy must get the values of the last successful
+// run, not those of the failed one (the next apply gives those again).
+func (r *runResource) writeOnlyRestorer(ctx context.Context, m *runResourceModel) func() {
+	noop := func() {}
+	if r.data == nil {
+		return noop
+	}
+	spec, b := m.toSpec(ctx, r.data.sidecarImage)
+	if b.diags.HasError() || spec.WriteOnly == nil {
+		return noop
+	}
+	client, d := r.data.kube.Client()
+	if d.HasError() {
+		return noop
+	}
+	exec := &containerdriver.Executor{Client: client}
+	kept, err := exec.KeptWriteOnly(ctx, spec)
+	if err != nil {
+		tflog.Warn(ctx, "the write-only secrets kept for the run could not be read; a failed update cannot put them back", map[string]any{"error": err.Error()})
+		return noop
+	}
+	return func() {
+		if err := exec.RestoreWriteOnly(context.WithoutCancel(ctx), spec, kept); err != nil {
+			tflog.Warn(ctx, "the write-only secrets of the last successful run were not put back after the failed update", map[string]any{"error": err.Error()})
+		}
+	}
+}
+
+// clearWriteOnly nulls the write-only attributes read from the configuration, before m is
+// saved as the state. The framework nulls them in a response without errors only: a
+// failed create that is recorded (tainted) must do it itself, or Terraform rejects the
+// response ("Invalid provider response") and records nothing, and OpenTofu, which rejects
+// it too, still writes the values into the state file.
+func (m *runResourceModel) clearWriteOnly() {
+	m.SecretVariablesWO = types.MapNull(types.StringType)
+	m.SecretFilesWO = types.MapNull(types.StringType)
+}
