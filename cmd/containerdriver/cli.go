@@ -13,6 +13,7 @@ import (
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/runnerenv"
 )
 
 // Exit codes.
@@ -157,7 +158,7 @@ func (o *commonOptions) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&o.sourcePasswordFile, "source-password-file", "", "a file holding the password or token of an HTTPS --source")
 	fs.StringVar(&o.sourceSSHKeyFile, "source-ssh-key-file", "", "a file holding the private key of an SSH --source")
 	fs.StringVar(&o.namespace, "namespace", "", "the namespace to run in (default "+containerdriver.DefaultNamespace+"; with --setup, a new one)")
-	fs.StringVar(&o.serviceAccount, "service-account", "", "the runner's service account (with --setup default "+containerdriver.DefaultServiceAccount+")")
+	fs.StringVar(&o.serviceAccount, "service-account", "", "the runner's service account (with --setup default "+runnerenv.DefaultServiceAccount+")")
 	fs.BoolVar(&o.mountToken, "mount-service-account-token", false, "give the runner the service account's token (job.mount_service_account_token), for a runner that calls the Kubernetes API itself")
 	fs.BoolVar(&o.setup, "setup", false, "create the namespace (when it does not exist) and the service account with the sidecars' Role, and remove them afterwards")
 	fs.Func("rule", "with --setup, an extra rule of the Role: `RESOURCE[.GROUP][,...]=VERB[,...]`, e.g. secrets=get,create (repeatable)", func(v string) error {

@@ -24,6 +24,7 @@ import (
 	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/runnerenv"
 )
 
 // kubeconfigPath picks the kubeconfig: --kubeconfig, else $KUBECONFIG (a list, as kubectl
@@ -88,7 +89,7 @@ type environment struct {
 	client                    kubernetes.Interface
 	namespace, serviceAccount string
 	// created is what --setup created, removed by teardown.
-	created *containerdriver.RunnerEnv
+	created *runnerenv.Env
 	// ownNamespace is set when --setup created the namespace: everything in it is the run's.
 	ownNamespace bool
 }
@@ -109,9 +110,9 @@ func prepare(ctx context.Context, c kubernetes.Interface, o *commonOptions, pref
 		env.namespace = prefix + randomSuffix(6)
 	}
 	if env.serviceAccount == "" {
-		env.serviceAccount = containerdriver.DefaultServiceAccount
+		env.serviceAccount = runnerenv.DefaultServiceAccount
 	}
-	re := &containerdriver.RunnerEnv{
+	re := &runnerenv.Env{
 		Namespace: env.namespace, ServiceAccount: env.serviceAccount,
 		CreateServiceAccount: true, ExtraRules: o.rules,
 	}
@@ -128,7 +129,7 @@ func prepare(ctx context.Context, c kubernetes.Interface, o *commonOptions, pref
 	if err := re.Ensure(ctx, c); err != nil {
 		// Whatever was made before the failure goes again.
 		_ = env.teardown(ctx)
-		var nm *containerdriver.NotManagedError
+		var nm *runnerenv.NotManagedError
 		if errors.As(err, &nm) {
 			return nil, fmt.Errorf("--setup: %w; choose another --namespace or --service-account", err)
 		}

@@ -7,13 +7,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/runnerenv"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"k8s.io/client-go/kubernetes"
-
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
 )
 
 var (
@@ -194,7 +193,7 @@ func (r *runnerResource) Update(ctx context.Context, req resource.UpdateRequest,
 
 // updateRunnerEnv moves the cluster from old to new: objects no longer to be managed are
 // released (kept), a renamed service account's objects are deleted, then new is ensured.
-func updateRunnerEnv(ctx context.Context, c kubernetes.Interface, old, new containerdriver.RunnerEnv) error {
+func updateRunnerEnv(ctx context.Context, c kubernetes.Interface, old, new runnerenv.Env) error {
 	releaseNS := old.CreateNamespace && !new.CreateNamespace
 	releaseSA := old.CreateServiceAccount && !new.CreateServiceAccount
 	if releaseNS || releaseSA {
@@ -245,8 +244,8 @@ func (r *runnerResource) setComputed(m *runnerResourceModel, diags *diag.Diagnos
 	m.ID = m.idValue()
 }
 
-func ensureError(env containerdriver.RunnerEnv, err error) diag.Diagnostic {
-	var nm *containerdriver.NotManagedError
+func ensureError(env runnerenv.Env, err error) diag.Diagnostic {
+	var nm *runnerenv.NotManagedError
 	if errors.As(err, &nm) {
 		attr := "create_service_account"
 		if nm.Kind == "namespace" {

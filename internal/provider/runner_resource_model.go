@@ -3,14 +3,13 @@ package provider
 import (
 	"context"
 
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/runnerenv"
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	rbacv1 "k8s.io/api/rbac/v1"
-
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
 )
 
 type runnerResourceModel struct {
@@ -59,9 +58,9 @@ func (m *runnerResourceModel) idValue() types.String {
 }
 
 // env is the runner environment the model declares.
-func (m *runnerResourceModel) env(ctx context.Context) (containerdriver.RunnerEnv, diag.Diagnostics) {
+func (m *runnerResourceModel) env(ctx context.Context) (runnerenv.Env, diag.Diagnostics) {
 	var diags diag.Diagnostics
-	env := containerdriver.RunnerEnv{
+	env := runnerenv.Env{
 		Namespace:            m.Namespace.ValueString(),
 		ServiceAccount:       m.ServiceAccount.ValueString(),
 		CreateNamespace:      m.CreateNamespace.ValueBool(),
@@ -85,6 +84,6 @@ func (m *runnerResourceModel) env(ctx context.Context) (containerdriver.RunnerEn
 }
 
 // manages reports whether env creates anything in the cluster.
-func manages(env containerdriver.RunnerEnv) bool {
+func manages(env runnerenv.Env) bool {
 	return env.CreateNamespace || env.CreateServiceAccount
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/runnerenv"
 )
 
 func runnerSchema(ctx context.Context) schema.Schema {
@@ -58,10 +59,10 @@ func runnerSchema(ctx context.Context) schema.Schema {
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"service_account": schema.StringAttribute{
-				MarkdownDescription: "The service account the runs' pods run as. Defaults to `" + containerdriver.DefaultServiceAccount + "`.",
+				MarkdownDescription: "The service account the runs' pods run as. Defaults to `" + runnerenv.DefaultServiceAccount + "`.",
 				Optional:            true,
 				Computed:            true,
-				Default:             stringdefault.StaticString(containerdriver.DefaultServiceAccount),
+				Default:             stringdefault.StaticString(runnerenv.DefaultServiceAccount),
 				Validators:          serviceAccountValidators(),
 			},
 			"pod_template": schema.StringAttribute{

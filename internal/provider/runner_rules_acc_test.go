@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/runnerenv"
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -13,8 +14,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
 )
 
 // TestAccRunner_AllowStatePath: the Role of a managed service account holds only the
@@ -49,9 +48,9 @@ resource "containerdriver_run" "test" {
 			if err != nil {
 				return err
 			}
-			rules := containerdriver.SidecarRules()
+			rules := runnerenv.SidecarRules()
 			if want {
-				rules = append(rules, containerdriver.StateRules()...)
+				rules = append(rules, runnerenv.StateRules()...)
 			}
 			if d := cmp.Diff(rules, r.Rules); d != "" {
 				return fmt.Errorf("role rules (-want +got):\n%s", d)

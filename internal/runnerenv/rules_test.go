@@ -1,4 +1,4 @@
-package containerdriver
+package runnerenv
 
 import (
 	"testing"
@@ -16,13 +16,13 @@ func TestRunnerEnv_RulesPerFeature(t *testing.T) {
 	runnerOwn := rbacv1.PolicyRule{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create"}}
 	for _, c := range []struct {
 		name string
-		env  RunnerEnv
+		env  Env
 		want []rbacv1.PolicyRule
 	}{
-		{"outputs only (outputs-fetcher; pre-checks needs no rule)", RunnerEnv{}, []rbacv1.PolicyRule{outputs}},
-		{"state_path", RunnerEnv{AllowStatePath: true}, []rbacv1.PolicyRule{outputs, state}},
-		{"the runner's own rules", RunnerEnv{ExtraRules: []rbacv1.PolicyRule{runnerOwn}}, []rbacv1.PolicyRule{outputs, runnerOwn}},
-		{"state_path and the runner's own rules", RunnerEnv{AllowStatePath: true, ExtraRules: []rbacv1.PolicyRule{runnerOwn}}, []rbacv1.PolicyRule{outputs, state, runnerOwn}},
+		{"outputs only (outputs-fetcher; pre-checks needs no rule)", Env{}, []rbacv1.PolicyRule{outputs}},
+		{"state_path", Env{AllowStatePath: true}, []rbacv1.PolicyRule{outputs, state}},
+		{"the runner's own rules", Env{ExtraRules: []rbacv1.PolicyRule{runnerOwn}}, []rbacv1.PolicyRule{outputs, runnerOwn}},
+		{"state_path and the runner's own rules", Env{AllowStatePath: true, ExtraRules: []rbacv1.PolicyRule{runnerOwn}}, []rbacv1.PolicyRule{outputs, state, runnerOwn}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.env.Namespace, c.env.ServiceAccount, c.env.CreateServiceAccount = "runners", "runner", true
@@ -38,7 +38,7 @@ func TestRunnerEnv_RulesPerFeature(t *testing.T) {
 func TestRunnerEnv_EnsureFollowsAllowStatePath(t *testing.T) {
 	ctx := testCtx(t)
 	c := fake.NewClientset()
-	env := RunnerEnv{Namespace: "runners", ServiceAccount: "runner", CreateServiceAccount: true}
+	env := Env{Namespace: "runners", ServiceAccount: "runner", CreateServiceAccount: true}
 	for _, allow := range []bool{false, true, false} {
 		env.AllowStatePath = allow
 		if err := env.Ensure(ctx, c); err != nil {

@@ -1,4 +1,4 @@
-package containerdriver
+package runnerenv
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 )
@@ -26,10 +25,10 @@ var stateRules = []rbacv1.PolicyRule{
 	{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "list", "create", "update", "delete"}},
 }
 
-func TestRunnerEnv_EnsureCreatesExactObjects(t *testing.T) {
+func TestEnv_EnsureCreatesExactObjects(t *testing.T) {
 	ctx := testCtx(t)
 	c := fake.NewClientset()
-	env := RunnerEnv{Namespace: "runners", ServiceAccount: "runner", CreateNamespace: true, CreateServiceAccount: true, ExtraRules: stateRules}
+	env := Env{Namespace: "runners", ServiceAccount: "runner", CreateNamespace: true, CreateServiceAccount: true, ExtraRules: stateRules}
 	if err := env.Ensure(ctx, c); err != nil {
 		t.Fatal(err)
 	}
@@ -89,10 +88,10 @@ func TestRunnerEnv_EnsureCreatesExactObjects(t *testing.T) {
 	}
 }
 
-func TestRunnerEnv_NothingManagedTouchesNothing(t *testing.T) {
+func TestEnv_NothingManagedTouchesNothing(t *testing.T) {
 	ctx := testCtx(t)
 	c := fake.NewClientset()
-	env := RunnerEnv{Namespace: "runners", ServiceAccount: "runner"}
+	env := Env{Namespace: "runners", ServiceAccount: "runner"}
 	if err := env.Ensure(ctx, c); err != nil {
 		t.Fatal(err)
 	}
@@ -104,29 +103,29 @@ func TestRunnerEnv_NothingManagedTouchesNothing(t *testing.T) {
 	}
 }
 
-func TestRunnerEnv_RefusesObjectsItDidNotCreate(t *testing.T) {
+func TestEnv_RefusesObjectsItDidNotCreate(t *testing.T) {
 	ctx := testCtx(t)
 	theirs := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "runners"}}
 	theirSA := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "runner", Namespace: "existing"}}
 	c := fake.NewClientset(theirs, theirSA)
 
-	err := RunnerEnv{Namespace: "runners", ServiceAccount: "runner", CreateNamespace: true}.Ensure(ctx, c)
+	err := Env{Namespace: "runners", ServiceAccount: "runner", CreateNamespace: true}.Ensure(ctx, c)
 	var nm *NotManagedError
 	if !errors.As(err, &nm) || nm.Kind != "namespace" || nm.Name != "runners" {
 		t.Errorf("namespace: want NotManagedError for namespace runners, got %v", err)
 	}
-	err = RunnerEnv{Namespace: "existing", ServiceAccount: "runner", CreateServiceAccount: true}.Ensure(ctx, c)
+	err = Env{Namespace: "existing", ServiceAccount: "runner", CreateServiceAccount: true}.Ensure(ctx, c)
 	if !errors.As(err, &nm) || nm.Kind != "service account" {
 		t.Errorf("service account: want NotManagedError, got %v", err)
 	}
 	// And Delete leaves them alone.
-	if err := (RunnerEnv{Namespace: "runners", ServiceAccount: "runner", CreateNamespace: true}).Delete(ctx, c); err != nil {
+	if err := (Env{Namespace: "runners", ServiceAccount: "runner", CreateNamespace: true}).Delete(ctx, c); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.CoreV1().Namespaces().Get(ctx, "runners", metav1.GetOptions{}); err != nil {
 		t.Errorf("a namespace not created by containerdriver was deleted: %v", err)
 	}
-	if err := (RunnerEnv{Namespace: "existing", ServiceAccount: "runner", CreateServiceAccount: true}).Delete(ctx, c); err != nil {
+	if err := (Env{Namespace: "existing", ServiceAccount: "runner", CreateServiceAccount: true}).Delete(ctx, c); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.CoreV1().ServiceAccounts("existing").Get(ctx, "runner", metav1.GetOptions{}); err != nil {
@@ -134,45 +133,10 @@ func TestRunnerEnv_RefusesObjectsItDidNotCreate(t *testing.T) {
 	}
 }
 
-func TestRunnerEnv_DeleteRemovesWhatItCreated(t *testing.T) {
-	ctx := testCtx(t)
-	other := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "someone-else", Namespace: "runners"}}
-	c := fake.NewClientset(other)
-	env := RunnerEnv{Namespace: "runners", ServiceAccount: "runner", CreateNamespace: true, CreateServiceAccount: true}
-	if err := env.Ensure(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	if missing, err := env.Missing(ctx, c); err != nil || len(missing) != 0 {
-		t.Fatalf("Missing after Ensure = %v, %v", missing, err)
-	}
-	if err := env.Delete(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	for name, err := range map[string]error{
-		"namespace":       get(c.CoreV1().Namespaces().Get(ctx, "runners", metav1.GetOptions{})),
-		"service account": get(c.CoreV1().ServiceAccounts("runners").Get(ctx, "runner", metav1.GetOptions{})),
-		"role":            get(c.RbacV1().Roles("runners").Get(ctx, "runner", metav1.GetOptions{})),
-		"role binding":    get(c.RbacV1().RoleBindings("runners").Get(ctx, "runner", metav1.GetOptions{})),
-	} {
-		if !apierrors.IsNotFound(err) {
-			t.Errorf("%s still there after Delete (err=%v)", name, err)
-		}
-	}
-	// The fake clientset does not cascade namespace deletion; the unrelated object in it
-	// was not deleted by name.
-	if _, err := c.CoreV1().ServiceAccounts("runners").Get(ctx, "someone-else", metav1.GetOptions{}); err != nil {
-		t.Errorf("unrelated service account deleted: %v", err)
-	}
-	// Deleting again is fine (a retried destroy).
-	if err := env.Delete(ctx, c); err != nil {
-		t.Errorf("second delete: %v", err)
-	}
-}
-
-func TestRunnerEnv_MissingReportsDeletedObjects(t *testing.T) {
+func TestEnv_MissingReportsDeletedObjects(t *testing.T) {
 	ctx := testCtx(t)
 	c := fake.NewClientset()
-	env := RunnerEnv{Namespace: "runners", ServiceAccount: "runner", CreateNamespace: true, CreateServiceAccount: true}
+	env := Env{Namespace: "runners", ServiceAccount: "runner", CreateNamespace: true, CreateServiceAccount: true}
 	if err := env.Ensure(ctx, c); err != nil {
 		t.Fatal(err)
 	}
@@ -188,34 +152,9 @@ func TestRunnerEnv_MissingReportsDeletedObjects(t *testing.T) {
 	}
 }
 
-func TestRunnerEnv_ReleaseKeepsObjects(t *testing.T) {
+func TestEnv_EnsureFixesRoleBinding(t *testing.T) {
 	ctx := testCtx(t)
-	c := fake.NewClientset()
-	env := RunnerEnv{Namespace: "runners", ServiceAccount: "runner", CreateNamespace: true, CreateServiceAccount: true}
-	if err := env.Ensure(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	if err := env.Release(ctx, c, true, true); err != nil {
-		t.Fatal(err)
-	}
-	if err := env.Delete(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	ns, err := c.CoreV1().Namespaces().Get(ctx, "runners", metav1.GetOptions{})
-	if err != nil {
-		t.Fatalf("released namespace was deleted: %v", err)
-	}
-	if d := cmp.Diff(map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}, ns.Labels); d != "" {
-		t.Errorf("released namespace labels (-want +got):\n%s", d)
-	}
-	if _, err := c.RbacV1().RoleBindings("runners").Get(ctx, "runner", metav1.GetOptions{}); err != nil {
-		t.Errorf("released role binding was deleted: %v", err)
-	}
-}
-
-func TestRunnerEnv_EnsureFixesRoleBinding(t *testing.T) {
-	ctx := testCtx(t)
-	env := RunnerEnv{Namespace: "runners", ServiceAccount: "runner", CreateServiceAccount: true}
+	env := Env{Namespace: "runners", ServiceAccount: "runner", CreateServiceAccount: true}
 	_, _, _, rb := env.Objects()
 	rb.Subjects = []rbacv1.Subject{{Kind: "ServiceAccount", Name: "intruder", Namespace: "runners"}}
 	rb.RoleRef.Name = "cluster-admin-ish"

@@ -1,20 +1,16 @@
-package containerdriver
+// Package runnerenv is what containerdriver_runner manages for runs: their namespace, their
+// service account and its Role and RoleBinding, with the rules of the features in use.
+package runnerenv
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/cache"
-	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 )
@@ -31,9 +27,9 @@ const (
 	LabelPodSecurityEnforce = "pod-security.kubernetes.io/enforce"
 )
 
-// RunnerEnv is the namespace and service account runs use, and which of them are managed
+// Env is the namespace and service account runs use, and which of them are managed
 // (created, kept as declared, deleted) rather than merely referred to.
-type RunnerEnv struct {
+type Env struct {
 	Namespace      string
 	ServiceAccount string
 	// CreateNamespace creates the namespace, labelled for the restricted Pod Security Standard.
@@ -61,20 +57,6 @@ func (e *NotManagedError) Error() string {
 	return fmt.Sprintf("%s %s already exists and was not created by containerdriver", e.Kind, where)
 }
 
-// SidecarRules are exactly the permissions a run's pod needs (contract.SidecarPermissions,
-// which pre-checks checks): one rule per verb, on the core API group.
-func SidecarRules() []rbacv1.PolicyRule {
-	var rules []rbacv1.PolicyRule
-	for _, p := range contract.SidecarPermissions() {
-		if n := len(rules); n > 0 && rules[n-1].Verbs[0] == p.Verb {
-			rules[n-1].Resources = append(rules[n-1].Resources, p.Resource)
-			continue
-		}
-		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{p.Resource}, Verbs: []string{p.Verb}})
-	}
-	return rules
-}
-
 func managedLabels() map[string]string {
 	return map[string]string{contract.LabelManagedBy: contract.ManagedByValue, contract.LabelRole: RoleRunnerEnv}
 }
@@ -84,7 +66,7 @@ func isManaged(m metav1.ObjectMeta) bool {
 }
 
 // Objects returns the objects e manages, as they should be.
-func (e RunnerEnv) Objects() (*corev1.Namespace, *corev1.ServiceAccount, *rbacv1.Role, *rbacv1.RoleBinding) {
+func (e Env) Objects() (*corev1.Namespace, *corev1.ServiceAccount, *rbacv1.Role, *rbacv1.RoleBinding) {
 	var ns *corev1.Namespace
 	if e.CreateNamespace {
 		l := managedLabels()
@@ -108,7 +90,7 @@ func (e RunnerEnv) Objects() (*corev1.Namespace, *corev1.ServiceAccount, *rbacv1
 // Ensure creates the managed objects, or brings them back to what e declares. An object
 // that exists without the runner-env labels is an error (*NotManagedError): it belongs to
 // someone else. Objects created by an earlier attempt are adopted.
-func (e RunnerEnv) Ensure(ctx context.Context, c kubernetes.Interface) error {
+func (e Env) Ensure(ctx context.Context, c kubernetes.Interface) error {
 	ns, sa, role, rb := e.Objects()
 	if ns != nil {
 		cur, err := c.CoreV1().Namespaces().Get(ctx, ns.Name, metav1.GetOptions{})
@@ -232,7 +214,7 @@ func ensureObject(_ context.Context, kind, name, namespace string, get func() (m
 }
 
 // Missing lists the managed objects that do not exist (as "kind namespace/name").
-func (e RunnerEnv) Missing(ctx context.Context, c kubernetes.Interface) ([]string, error) {
+func (e Env) Missing(ctx context.Context, c kubernetes.Interface) ([]string, error) {
 	var missing []string
 	check := func(kind, ns, name string, err error) error {
 		switch {
@@ -271,140 +253,6 @@ func (e RunnerEnv) Missing(ctx context.Context, c kubernetes.Interface) ([]strin
 	return missing, nil
 }
 
-// Delete deletes the managed objects, only those carrying the runner-env labels, and waits
-// until a deleted namespace is gone so that it can be created again at once.
-func (e RunnerEnv) Delete(ctx context.Context, c kubernetes.Interface) error {
-	if e.CreateServiceAccount {
-		if err := e.deleteServiceAccountObjects(ctx, c); err != nil {
-			return err
-		}
-	}
-	if !e.CreateNamespace {
-		return nil
-	}
-	ns, err := c.CoreV1().Namespaces().Get(ctx, e.Namespace, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		return nil
-	case err != nil:
-		return fmt.Errorf("get namespace %s: %w", e.Namespace, err)
-	case !isManaged(ns.ObjectMeta):
-		return nil
-	}
-	if err := c.CoreV1().Namespaces().Delete(ctx, e.Namespace, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete namespace %s: %w", e.Namespace, err)
-	}
-	return waitNamespaceGone(ctx, c, e.Namespace)
-}
-
-func (e RunnerEnv) deleteServiceAccountObjects(ctx context.Context, c kubernetes.Interface) error {
-	ns, name := e.Namespace, e.ServiceAccount
-	if err := deleteManaged(ctx, "role binding", ns, name, c.RbacV1().RoleBindings(ns).Get, c.RbacV1().RoleBindings(ns).Delete); err != nil {
-		return err
-	}
-	if err := deleteManaged(ctx, "role", ns, name, c.RbacV1().Roles(ns).Get, c.RbacV1().Roles(ns).Delete); err != nil {
-		return err
-	}
-	return deleteManaged(ctx, "service account", ns, name, c.CoreV1().ServiceAccounts(ns).Get, c.CoreV1().ServiceAccounts(ns).Delete)
-}
-
-// deleteManaged deletes one object if it exists and carries the runner-env labels.
-func deleteManaged[T metav1.Object](ctx context.Context, kind, ns, name string,
-	get func(context.Context, string, metav1.GetOptions) (T, error),
-	del func(context.Context, string, metav1.DeleteOptions) error,
-) error {
-	x, err := get(ctx, name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		return nil
-	case err != nil:
-		return fmt.Errorf("get %s %s/%s: %w", kind, ns, name, err)
-	case !isManaged(metav1.ObjectMeta{Labels: x.GetLabels()}):
-		return nil
-	}
-	if err := del(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete %s %s/%s: %w", kind, ns, name, err)
-	}
-	return nil
-}
-
-// DeleteServiceAccount deletes the managed service account, Role and RoleBinding only
-// (after a rename of the service account).
-func (e RunnerEnv) DeleteServiceAccount(ctx context.Context, c kubernetes.Interface) error {
-	if !e.CreateServiceAccount {
-		return nil
-	}
-	return e.deleteServiceAccountObjects(ctx, c)
-}
-
-// Release stops managing objects without deleting them: it removes the runner-env labels
-// from the namespace (namespace true) and from the service account, Role and RoleBinding
-// (serviceAccount true), so a later Delete leaves them alone.
-func (e RunnerEnv) Release(ctx context.Context, c kubernetes.Interface, namespace, serviceAccount bool) error {
-	var errs []error
-	note := func(kind string, err error) {
-		if err != nil && !apierrors.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("release %s: %w", kind, err))
-		}
-	}
-	if namespace {
-		note("namespace", release(ctx, e.Namespace, c.CoreV1().Namespaces().Get, c.CoreV1().Namespaces().Update))
-	}
-	if serviceAccount {
-		ns, name := e.Namespace, e.ServiceAccount
-		note("service account", release(ctx, name, c.CoreV1().ServiceAccounts(ns).Get, c.CoreV1().ServiceAccounts(ns).Update))
-		note("role", release(ctx, name, c.RbacV1().Roles(ns).Get, c.RbacV1().Roles(ns).Update))
-		note("role binding", release(ctx, name, c.RbacV1().RoleBindings(ns).Get, c.RbacV1().RoleBindings(ns).Update))
-	}
-	return errors.Join(errs...)
-}
-
-// release removes the runner-env labels from one object, if it carries them.
-func release[T metav1.Object](ctx context.Context, name string,
-	get func(context.Context, string, metav1.GetOptions) (T, error),
-	update func(context.Context, T, metav1.UpdateOptions) (T, error),
-) error {
-	x, err := get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return err
-	}
-	l := x.GetLabels()
-	if l[contract.LabelRole] != RoleRunnerEnv {
-		return nil
-	}
-	delete(l, contract.LabelRole)
-	delete(l, contract.LabelManagedBy)
-	x.SetLabels(l)
-	_, err = update(ctx, x, metav1.UpdateOptions{})
-	return err
-}
-
-// waitNamespaceGone watches the namespace until it is deleted or ctx ends.
-func waitNamespaceGone(ctx context.Context, c kubernetes.Interface, name string) error {
-	selector := fields.OneTermEqualSelector("metadata.name", name).String()
-	lw := listWatch(func(o *metav1.ListOptions) { o.FieldSelector = selector },
-		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.CoreV1().Namespaces().List(ctx, o)
-		},
-		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return c.CoreV1().Namespaces().Watch(ctx, o)
-		})
-	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Namespace{},
-		func(store cache.Store) (bool, error) {
-			_, exists, err := store.GetByKey(name)
-			return !exists, err
-		},
-		func(ev watch.Event) (bool, error) {
-			ns, ok := ev.Object.(*corev1.Namespace)
-			return ev.Type == watch.Deleted && ok && ns.Name == name, nil
-		},
-	)
-	if err != nil {
-		return fmt.Errorf("wait for namespace %s to be deleted: %w", name, err)
-	}
-	return nil
-}
-
 func hasLabels(have, want map[string]string) bool {
 	for k, v := range want {
 		if have[k] != v {
@@ -423,20 +271,6 @@ func mergeLabels(have, want map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
-}
-
-func equalRules(a, b []rbacv1.PolicyRule) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if !equalStrings(a[i].APIGroups, b[i].APIGroups) || !equalStrings(a[i].Resources, b[i].Resources) ||
-			!equalStrings(a[i].Verbs, b[i].Verbs) || !equalStrings(a[i].ResourceNames, b[i].ResourceNames) ||
-			!equalStrings(a[i].NonResourceURLs, b[i].NonResourceURLs) {
-			return false
-		}
-	}
-	return true
 }
 
 func equalSubjects(a, b []rbacv1.Subject) bool {
