@@ -13,7 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 )
 
-func TestNewObjects_andMentions(t *testing.T) {
+func TestNewObjects_AndMentions(t *testing.T) {
 	meta := func(uid, name string, labels map[string]string) metav1.ObjectMeta {
 		return metav1.ObjectMeta{UID: types.UID(uid), Name: name, Labels: labels}
 	}

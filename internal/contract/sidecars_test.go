@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-func TestEnvFile_variableThenSharedDirectory(t *testing.T) {
+func TestEnvFile_VariableThenSharedDirectory(t *testing.T) {
 	env := map[string]string{}
 	file := Env(func(k string) string { return env[k] }).File
 	if got := file(EnvErrorFile, ErrorFile); got != "" {
@@ -28,7 +28,7 @@ func TestEnvFile_variableThenSharedDirectory(t *testing.T) {
 	}
 }
 
-func TestChunks_sizesAndOrder(t *testing.T) {
+func TestChunks_SizesAndOrder(t *testing.T) {
 	if got := Chunks(nil, 4); len(got) != 1 || len(got[0]) != 0 {
 		t.Errorf("empty input: %q, want one empty chunk", got)
 	}
@@ -44,7 +44,7 @@ func TestChunks_sizesAndOrder(t *testing.T) {
 	}
 }
 
-func TestTextChunks_keepCharactersWhole(t *testing.T) {
+func TestTextChunks_KeepCharactersWhole(t *testing.T) {
 	text := []byte(strings.Repeat("aé€😀", 50))
 	for size := utf8.UTFMax; size < 20; size++ {
 		chunks := TextChunks(text, size)

@@ -131,7 +131,7 @@ func bigJSON(size int) []byte {
 	return []byte(b.String())
 }
 
-func TestObjects_roundTripThroughAssemble(t *testing.T) {
+func TestObjects_RoundTripThroughAssemble(t *testing.T) {
 	threeMB := bigJSON(3 * 1024 * 1024)
 	tests := []struct {
 		name           string
@@ -181,7 +181,7 @@ func TestObjects_roundTripThroughAssemble(t *testing.T) {
 	}
 }
 
-func TestAssemble_errors(t *testing.T) {
+func TestAssemble_Errors(t *testing.T) {
 	base := func() ([]corev1.ConfigMap, []corev1.Secret) {
 		cmPtrs, secretPtrs := Objects(testMeta, Harvest{Outputs: bigJSON(3 * contract.ChunkSize), SecretOutputs: []byte(`{}`)})
 		var cms []corev1.ConfigMap
@@ -288,7 +288,7 @@ func TestAssemble_errors(t *testing.T) {
 
 // A pod the Job replaced may have left more chunks than the last one wrote; chunk 0's count
 // rules, and other roles of the Job are ignored.
-func TestAssemble_ignoresLeftoversAndOtherRoles(t *testing.T) {
+func TestAssemble_IgnoresLeftoversAndOtherRoles(t *testing.T) {
 	h := Harvest{Outputs: []byte(`{"new":true}`)}
 	cmPtrs, secretPtrs := Objects(testMeta, h)
 	oldCMs, _ := Objects(testMeta, Harvest{Outputs: bigJSON(2 * contract.ChunkSize)})

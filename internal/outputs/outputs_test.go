@@ -127,7 +127,7 @@ func TestReadFiles(t *testing.T) {
 	}
 }
 
-func TestReadFiles_tooLarge(t *testing.T) {
+func TestReadFiles_TooLarge(t *testing.T) {
 	dir := t.TempDir()
 	p := contract.OutputsFile(dir)
 	f, err := os.Create(p)
@@ -146,7 +146,7 @@ func TestReadFiles_tooLarge(t *testing.T) {
 	}
 }
 
-func TestReadFiles_longErrorKeepsTail(t *testing.T) {
+func TestReadFiles_LongErrorKeepsTail(t *testing.T) {
 	dir := t.TempDir()
 	p := contract.ErrorFile(dir)
 	// Multi-byte characters, so the cut may fall inside one.

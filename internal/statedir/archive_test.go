@@ -13,7 +13,7 @@ import (
 	"testing"
 )
 
-func TestArchive_roundTrip(t *testing.T) {
+func TestArchive_RoundTrip(t *testing.T) {
 	src := t.TempDir()
 	must(t, os.MkdirAll(filepath.Join(src, "a/b"), 0o755))
 	must(t, os.WriteFile(filepath.Join(src, "count"), []byte("2"), 0o600))
@@ -40,7 +40,7 @@ func TestArchive_roundTrip(t *testing.T) {
 	}
 }
 
-func TestArchive_refusesSymlinksAndSpecialFiles(t *testing.T) {
+func TestArchive_RefusesSymlinksAndSpecialFiles(t *testing.T) {
 	dir := t.TempDir()
 	must(t, os.Symlink("/etc/passwd", filepath.Join(dir, "link")))
 	_, err := Archive(dir)
@@ -55,7 +55,7 @@ func TestArchive_refusesSymlinksAndSpecialFiles(t *testing.T) {
 	}
 }
 
-func TestExtract_refusesEscapes(t *testing.T) {
+func TestExtract_RefusesEscapes(t *testing.T) {
 	var buf bytes.Buffer
 	// An archive made by hand whose entry climbs out of the directory.
 	writeTarGz(t, &buf, "../escape", "x")

@@ -38,7 +38,7 @@ func secretNames(t *testing.T, c *fake.Clientset) []string {
 	return n
 }
 
-func TestStore_roundTripLargerThanOneSecret(t *testing.T) {
+func TestStore_RoundTripLargerThanOneSecret(t *testing.T) {
 	s, c := store()
 	ctx := context.Background()
 	if got, err := s.Load(ctx); err != nil || got != nil {
@@ -74,7 +74,7 @@ func TestStore_roundTripLargerThanOneSecret(t *testing.T) {
 	}
 }
 
-func TestStore_failedSaveKeepsPreviousState(t *testing.T) {
+func TestStore_FailedSaveKeepsPreviousState(t *testing.T) {
 	s, c := store()
 	ctx := context.Background()
 	if _, err := s.Save(ctx, []byte("v1")); err != nil {
@@ -102,7 +102,7 @@ func TestStore_failedSaveKeepsPreviousState(t *testing.T) {
 	}
 }
 
-func TestStore_detectsCorruption(t *testing.T) {
+func TestStore_DetectsCorruption(t *testing.T) {
 	s, c := store()
 	ctx := context.Background()
 	if _, err := s.Save(ctx, []byte("v1")); err != nil {
@@ -122,7 +122,7 @@ func TestStore_detectsCorruption(t *testing.T) {
 // A save deletes only the generation it replaced: a generation another save of the same
 // run is writing at that moment stays whole, so that save can still switch to it (issue
 // 9, defect 6). Generations abandoned long ago are collected.
-func TestStore_saveLeavesAConcurrentGeneration(t *testing.T) {
+func TestStore_SaveLeavesAConcurrentGeneration(t *testing.T) {
 	ctx := context.Background()
 	c := fake.NewClientset()
 	s := &Store{Secrets: c.CoreV1().Secrets("ns"), Namespace: "ns", RunID: "run-1"}
@@ -161,7 +161,7 @@ func TestStore_saveLeavesAConcurrentGeneration(t *testing.T) {
 }
 
 // The executor gives the store its clientset's typed Secrets client of the namespace.
-func TestStore_onClientset(t *testing.T) {
+func TestStore_OnClientset(t *testing.T) {
 	c := fake.NewClientset()
 	s := &Store{Secrets: c.CoreV1().Secrets("ns"), Namespace: "ns", RunID: "run-1"}
 	ctx := context.Background()

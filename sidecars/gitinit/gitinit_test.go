@@ -260,7 +260,7 @@ func TestRun(t *testing.T) {
 	}
 }
 
-func TestRun_failures(t *testing.T) {
+func TestRun_Failures(t *testing.T) {
 	f := newFixture(t)
 	tests := []struct {
 		name    string
@@ -360,7 +360,7 @@ func TestRun_failures(t *testing.T) {
 
 // The runner's contract files belong to the runner, even if the repository has files of
 // those names, and a file left by an earlier attempt (even a link) is replaced, not followed.
-func TestRun_reservedAndExistingFiles(t *testing.T) {
+func TestRun_ReservedAndExistingFiles(t *testing.T) {
 	f := newFixture(t)
 	dest := t.TempDir()
 	outside := filepath.Join(t.TempDir(), "outside")
@@ -390,7 +390,7 @@ func TestRun_reservedAndExistingFiles(t *testing.T) {
 	}
 }
 
-func TestAuthFor_ssh(t *testing.T) {
+func TestAuthFor_Ssh(t *testing.T) {
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)

@@ -78,7 +78,7 @@ func harvestFrom(t *testing.T, client *fake.Clientset) *outputs.Harvest {
 	return h
 }
 
-func TestRun_storesOutputs(t *testing.T) {
+func TestRun_StoresOutputs(t *testing.T) {
 	cfg := testConfig(t)
 	commit := strings.Repeat("c", 40)
 	big := `{"big":"` + strings.Repeat("x", 2*contract.ChunkSize) + `"}`
@@ -131,7 +131,7 @@ func TestRun_storesOutputs(t *testing.T) {
 	}
 }
 
-func TestRun_problemsAreStoredNotFatal(t *testing.T) {
+func TestRun_ProblemsAreStoredNotFatal(t *testing.T) {
 	cfg := testConfig(t)
 	write(t, cfg.OutputsFile, `["not", "an", "object"]`)
 	write(t, cfg.SecretOutputsFile, `{"password": `+secretValue+`}`)
@@ -153,7 +153,7 @@ func TestRun_problemsAreStoredNotFatal(t *testing.T) {
 }
 
 // A restarted sidecar, or a second pod of the same Job, finds its objects already there.
-func TestRun_updatesExistingObjects(t *testing.T) {
+func TestRun_UpdatesExistingObjects(t *testing.T) {
 	cfg := testConfig(t)
 	write(t, cfg.OutputsFile, `{"new":true}`)
 	client := fake.NewClientset(
@@ -168,7 +168,7 @@ func TestRun_updatesExistingObjects(t *testing.T) {
 	}
 }
 
-func TestRun_retriesTransientErrors(t *testing.T) {
+func TestRun_RetriesTransientErrors(t *testing.T) {
 	cfg := testConfig(t)
 	write(t, cfg.OutputsFile, `{"a":1}`)
 	client := fake.NewClientset()
@@ -196,7 +196,7 @@ func TestRun_retriesTransientErrors(t *testing.T) {
 	}
 }
 
-func TestRun_failures(t *testing.T) {
+func TestRun_Failures(t *testing.T) {
 	forbidden := func(verb, resource string) error {
 		return apierrors.NewForbidden(schema.GroupResource{Resource: resource}, "",
 			errors.New(`User "system:serviceaccount:runners:runner" cannot `+verb+` resource "`+resource+`" in API group "" in the namespace "runners"`))
@@ -281,7 +281,7 @@ func TestRun_failures(t *testing.T) {
 	}
 }
 
-func TestRun_waitsForTheSignal(t *testing.T) {
+func TestRun_WaitsForTheSignal(t *testing.T) {
 	cfg := testConfig(t)
 	write(t, cfg.OutputsFile, `{"a":1}`)
 	client := fake.NewClientset()
@@ -311,7 +311,7 @@ func TestRun_waitsForTheSignal(t *testing.T) {
 	}
 }
 
-func TestRun_cancelledBeforeSignalStoresNothing(t *testing.T) {
+func TestRun_CancelledBeforeSignalStoresNothing(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	client := fake.NewClientset()
@@ -378,7 +378,7 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 }
 
-func TestRun_savesStateEvenWhenTheRunnerFailed(t *testing.T) {
+func TestRun_SavesStateEvenWhenTheRunnerFailed(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.StatePath, cfg.RunID = t.TempDir(), "run-7"
 	cfg.StateRestoredFile = filepath.Join(t.TempDir(), "restored")
@@ -404,7 +404,7 @@ func TestRun_savesStateEvenWhenTheRunnerFailed(t *testing.T) {
 
 // A run whose state-restore never finished (git-init failed before it) must not save
 // the empty directory over the last good state (issue 9, defect 1).
-func TestRun_stateNotSavedWhenRestoreDidNotFinish(t *testing.T) {
+func TestRun_StateNotSavedWhenRestoreDidNotFinish(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.StatePath, cfg.RunID = t.TempDir(), "run-9"
 	cfg.StateRestoredFile = filepath.Join(t.TempDir(), "restored") // never written
@@ -441,7 +441,7 @@ func mustArchive(t *testing.T, files map[string]string) []byte {
 	return b
 }
 
-func TestRun_stateWithASymlinkIsReported(t *testing.T) {
+func TestRun_StateWithASymlinkIsReported(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.StatePath, cfg.RunID = t.TempDir(), "run-8"
 	cfg.StateRestoredFile = ""
@@ -457,7 +457,7 @@ func TestRun_stateWithASymlinkIsReported(t *testing.T) {
 	}
 }
 
-func TestRun_deployerExportsInYAML(t *testing.T) {
+func TestRun_DeployerExportsInYAML(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.OutputsFormat = contract.OutputsFormatJSONOrYAML
 	write(t, cfg.OutputsFile, "bucket: b-1\nport: 8080\nlist:\n- a\n")

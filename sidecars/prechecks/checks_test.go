@@ -125,7 +125,7 @@ func TestRun(t *testing.T) {
 	}
 }
 
-func TestRun_cannotCheck(t *testing.T) {
+func TestRun_CannotCheck(t *testing.T) {
 	dir := t.TempDir()
 	cfg := config{
 		Namespace: "runners", ServiceAccount: "runner", ErrorFile: filepath.Join(dir, "error.txt"),
@@ -165,7 +165,7 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 }
 
-func TestRun_stateDirectoryNeedsMore(t *testing.T) {
+func TestRun_StateDirectoryNeedsMore(t *testing.T) {
 	dir := t.TempDir()
 	cfg := config{
 		Namespace: "runners", ServiceAccount: "runner", KeepsState: true,

@@ -15,7 +15,7 @@ import (
 )
 
 // Every command path the Jobs use runs a program of this binary, and nothing else does.
-func TestPrograms_areTheContractsCommands(t *testing.T) {
+func TestPrograms_AreTheContractsCommands(t *testing.T) {
 	var want, got []string
 	for _, c := range contract.SidecarCommands() {
 		want = append(want, path.Base(c))
@@ -55,7 +55,7 @@ const sizeLimit = 30_000_000
 
 // The binaries of the sidecar image, built as the image builders build them (static,
 // stripped), stay under 30 MB together, and a link named after a program runs it.
-func TestBinary_throughLinkAndSize(t *testing.T) {
+func TestBinary_ThroughLinkAndSize(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the sidecar binaries")
 	}
@@ -94,7 +94,7 @@ func TestBinary_throughLinkAndSize(t *testing.T) {
 }
 
 // The release image (goreleaser's Dockerfile) links every program to the binary.
-func TestReleaseDockerfile_linksEveryProgram(t *testing.T) {
+func TestReleaseDockerfile_LinksEveryProgram(t *testing.T) {
 	b, err := os.ReadFile("../../.goreleaser.sidecars.Dockerfile")
 	if err != nil {
 		t.Fatal(err)

@@ -18,7 +18,7 @@ import (
 	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/internal/kube/kubetest"
 )
 
-func TestRun_restoresSavedState(t *testing.T) {
+func TestRun_RestoresSavedState(t *testing.T) {
 	c := fake.NewClientset()
 	src := t.TempDir()
 	if err := os.WriteFile(filepath.Join(src, "count"), []byte("1"), 0o644); err != nil {
@@ -51,7 +51,7 @@ func TestRun_restoresSavedState(t *testing.T) {
 	}
 }
 
-func TestConfigFromEnv_missing(t *testing.T) {
+func TestConfigFromEnv_Missing(t *testing.T) {
 	cfg, err := configFromEnv(func(k string) string { return map[string]string{"SCRIPTS_DIRECTORY": "/w"}[k] })
 	if err == nil {
 		t.Fatal("missing environment accepted")

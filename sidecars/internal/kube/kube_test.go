@@ -19,7 +19,7 @@ import (
 
 // Each call is the request client-go's clientset makes, and the answer decodes into the
 // typed object.
-func TestClient_requests(t *testing.T) {
+func TestClient_Requests(t *testing.T) {
 	var (
 		mu  sync.Mutex
 		got []string

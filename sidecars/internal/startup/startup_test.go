@@ -10,7 +10,7 @@ import (
 
 // A failure is said the same way on stderr and in every file it goes to; an unset file
 // (ERROR_FILE without a shared directory) is skipped.
-func TestReport_writesEveryFile(t *testing.T) {
+func TestReport_WritesEveryFile(t *testing.T) {
 	dir := t.TempDir()
 	termLog, errFile := filepath.Join(dir, "termination-log"), filepath.Join(dir, "error.txt")
 	var stderr strings.Builder
