@@ -25,7 +25,7 @@ var programs = map[string]func(){
 	path.Base(contract.OutputsFetcherCommand): outputsfetcher.Main,
 	path.Base(contract.PreChecksCommand):      prechecks.Main,
 	path.Base(contract.GitInitCommand):        gitinit.Main,
-	path.Base(contract.StateRestoreCommand):    staterestore.Main,
+	path.Base(contract.StateRestoreCommand):   staterestore.Main,
 }
 
 func main() {
