@@ -10,7 +10,7 @@ import (
 )
 
 // The Role of a managed service account holds, per feature in use, exactly what it needs.
-func TestRunnerEnv_RulesPerFeature(t *testing.T) {
+func TestEnv_RulesPerFeature(t *testing.T) {
 	outputs := rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"configmaps", "secrets"}, Verbs: []string{"create"}}
 	state := rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "update", "delete"}}
 	runnerOwn := rbacv1.PolicyRule{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create"}}
@@ -35,7 +35,7 @@ func TestRunnerEnv_RulesPerFeature(t *testing.T) {
 }
 
 // Turning state_path's rules on and off converges the Role of an existing runner.
-func TestRunnerEnv_EnsureFollowsAllowStatePath(t *testing.T) {
+func TestEnv_EnsureFollowsAllowStatePath(t *testing.T) {
 	ctx := testCtx(t)
 	c := fake.NewClientset()
 	env := Env{Namespace: "runners", ServiceAccount: "runner", CreateServiceAccount: true}
