@@ -42,7 +42,7 @@ func (c *checker) judgeCreate(r *outcome) bool {
 
 // splitProblems separates the outputs-fetcher's findings about sizes from the others.
 func splitProblems(msg string) (size, other []string) {
-	if _, rest, ok := strings.Cut(msg, "): "); ok && strings.HasPrefix(msg, "the runner's output files break the contract") {
+	if rest, ok := strings.CutPrefix(msg, containerdriver.InvalidOutputsMessage+": "); ok {
 		msg = rest
 	}
 	var parts []string

@@ -93,7 +93,7 @@ func interpret(pod *corev1.Pod, h *outputs.Harvest, harvestErr error, spec *RunS
 		return nil, fail(contract.ContainerOutputsFetcher, ReasonStateNotSaved, h.StateError), true
 	case len(h.Problems) > 0:
 		re := fail(contract.ContainerRunner, ReasonInvalidOutputs,
-			"the runner's output files break the contract (OUTPUTS_FILE and SECRET_OUTPUTS_FILE must hold JSON objects): "+strings.Join(h.Problems, "; "))
+			InvalidOutputsMessage+": "+strings.Join(h.Problems, "; "))
 		re.ErrorFile = red.mask(h.ErrorText)
 		return nil, re, true
 	}
@@ -113,6 +113,10 @@ func interpret(pod *corev1.Pod, h *outputs.Harvest, harvestErr error, spec *RunS
 	res.Runner.Message = red.withSecretOutputs(res.SecretOutputs).mask(res.Runner.Message)
 	return res, nil, false
 }
+
+// InvalidOutputsMessage starts the message of a ReasonInvalidOutputs RunError whose
+// outputs-fetcher found problems; they follow after ": ", separated by "; ".
+const InvalidOutputsMessage = "the runner's files break the contract (OUTPUTS_FILE and SECRET_OUTPUTS_FILE hold one JSON object each; the git commit file is git-init's)"
 
 // runnerFailure is a RunError of the runner's outputs: only where and why, no more of base.
 func runnerFailure(base RunError, res *Result, red *redactor, reason string, err error) *RunError {

@@ -163,7 +163,7 @@ func readGitCommit(name string, problems *[]string) string {
 		return ""
 	}
 	if !commitRe.MatchString(c) {
-		*problems = append(*problems, fmt.Sprintf("%s does not hold a commit hash; it was ignored", name))
+		*problems = append(*problems, fmt.Sprintf("%s does not hold a commit hash: git-init writes it, the runner must not", name))
 		return ""
 	}
 	return c

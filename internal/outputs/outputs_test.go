@@ -101,7 +101,7 @@ func TestReadFiles(t *testing.T) {
 		{
 			name:  "bad commit file",
 			files: files{commit: s("not a commit")},
-			want:  Harvest{Problems: []string{"DIR/.containerdriver-git-commit does not hold a commit hash; it was ignored"}},
+			want:  Harvest{Problems: []string{"DIR/.containerdriver-git-commit does not hold a commit hash: git-init writes it, the runner must not"}},
 		},
 	}
 	for _, tt := range tests {

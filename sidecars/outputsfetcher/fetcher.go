@@ -42,7 +42,8 @@ type config struct {
 	StateRestoredFile string
 	// OutputsFormat is "json" or contract.OutputsFormatJSONOrYAML.
 	OutputsFormat string
-	// StoreTimeout bounds the retries of the store phase.
+	// StoreTimeout bounds the store phase: saving the state (at most half of it) and
+	// storing the outputs.
 	StoreTimeout time.Duration
 	// FirstBackoff is the first pause between retries; it doubles up to apiretry.MaxPause.
 	FirstBackoff time.Duration
@@ -114,6 +115,10 @@ func run(ctx context.Context, cfg config, client kube.Client, signals <-chan os.
 	for _, p := range h.Problems {
 		logger.Printf("problem: %s", p)
 	}
+	// One deadline for the whole store phase (the state's save included), so it ends
+	// within the pod's termination grace period.
+	ctx, cancel := context.WithTimeout(ctx, cfg.StoreTimeout)
+	defer cancel()
 	if cfg.StatePath != "" && cfg.StateRestoredFile != "" && !exists(cfg.StateRestoredFile) {
 		// state-restore never finished (an init container before it failed, or the restore
 		// itself did): what is in STATE_PATH is not the run's state. Keep the saved one.
@@ -142,8 +147,6 @@ func run(ctx context.Context, cfg config, client kube.Client, signals <-chan os.
 		Namespace: cfg.Namespace, JobName: cfg.JobName, JobUID: cfg.JobUID, BaseName: cfg.BaseName,
 	}, h)
 
-	ctx, cancel := context.WithTimeout(ctx, cfg.StoreTimeout)
-	defer cancel()
 	s := &storer{client: client, cfg: cfg, logger: logger}
 	// Chunk 0 of each kind last, the ConfigMap's very last: once it exists, the rest does.
 	for _, sec := range secrets[1:] {
@@ -280,6 +283,11 @@ func retrySave(ctx context.Context, cfg config, logger *log.Logger, f func(conte
 // yamlExportsToJSON converts the container deployer's exports (JSON or YAML) to a JSON
 // file the outputs reader takes. An absent file stays absent.
 func yamlExportsToJSON(p string) (string, error) {
+	// A file over the limit is left to the outputs reader, which refuses it without
+	// reading it whole.
+	if st, err := os.Stat(p); err == nil && st.Size() > contract.MaxOutputsBytes {
+		return p, nil
+	}
 	b, err := os.ReadFile(p)
 	if errors.Is(err, os.ErrNotExist) || (err == nil && json.Valid(b)) {
 		return p, nil

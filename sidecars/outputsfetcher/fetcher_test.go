@@ -469,3 +469,32 @@ func TestRun_DeployerExportsInYAML(t *testing.T) {
 		t.Errorf("outputs %s, problems %v", h.Outputs, h.Problems)
 	}
 }
+
+// Exports over the outputs limit are not read whole to be converted: the outputs reader
+// refuses them as too large.
+func TestYAMLExportsToJSON_OversizedIsNotConverted(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "exports")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Sparse: a YAML document (not JSON) one byte over the limit.
+	if _, err := f.WriteString("a: 1\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(contract.MaxOutputsBytes + 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	got, err := yamlExportsToJSON(p)
+	if err != nil || got != p {
+		t.Errorf("yamlExportsToJSON = %q, %v; want the file itself, untouched", got, err)
+	}
+	small := filepath.Join(t.TempDir(), "exports")
+	if err := os.WriteFile(small, []byte("a: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := yamlExportsToJSON(small); err != nil || got == small {
+		t.Errorf("a small YAML file was not converted: %q, %v", got, err)
+	}
+}
