@@ -27,6 +27,7 @@ import (
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/testcluster"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 )
 
 // accEnv is what an acceptance test against the cluster needs: a kubeconfig for the
@@ -514,4 +515,14 @@ func (e *accEnv) stateSecrets(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return len(l.Items)
+}
+
+// noStateSecretsLeft is a CheckDestroy: the run's state directory is gone with it.
+func (e *accEnv) noStateSecretsLeft(t *testing.T) func(*terraform.State) error {
+	return func(*terraform.State) error {
+		if n := e.stateSecrets(t); n != 0 {
+			return fmt.Errorf("%d state Secrets left after destroy", n)
+		}
+		return nil
+	}
 }

@@ -29,12 +29,7 @@ resource "containerdriver_run" "test" {
 	res := "containerdriver_run.test"
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
-		CheckDestroy: func(*terraform.State) error {
-			if n := e.stateSecrets(t); n != 0 {
-				return fmt.Errorf("%d state Secrets left after destroy", n)
-			}
-			return nil
-		},
+		CheckDestroy:             e.noStateSecretsLeft(t),
 		Steps: []resource.TestStep{
 			{
 				Config: config(1),
