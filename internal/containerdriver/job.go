@@ -54,8 +54,8 @@ func SpecHash(spec *RunSpec, action string) (string, error) {
 
 // BuildJob builds the Job and the objects it needs for spec and action. It is pure: the
 // same input gives the same objects. One jobBuilder method per concern adds its objects,
-// volumes, mounts, environment and containers; the order of the calls is the order of the
-// init containers in the pod.
+// volumes, mounts, environment and containers; the driver containers are added in the
+// order the pod starts them.
 func BuildJob(spec *RunSpec, action string) (*JobObjects, error) {
 	if action != contract.ActionCreate && action != contract.ActionDestroy {
 		return nil, fmt.Errorf("action %q is neither %q nor %q", action, contract.ActionCreate, contract.ActionDestroy)
