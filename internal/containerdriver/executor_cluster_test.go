@@ -4,12 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"net/http/cgi"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -398,55 +392,9 @@ func detail(err error) string {
 // address (pods cannot reach the host's loopback), behind basic auth git/git-pass-123.
 func serveGitRepo(t *testing.T, files map[string]string) (url, commit string) {
 	t.Helper()
-	dir := t.TempDir()
-	work := filepath.Join(dir, "work")
-	git := func(d string, args ...string) string {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = d
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
-	if err := os.MkdirAll(work, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	git(work, "init", "-q", "-b", "main")
-	for p, c := range files {
-		fp := filepath.Join(work, p)
-		_ = os.MkdirAll(filepath.Dir(fp), 0o755)
-		if err := os.WriteFile(fp, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	git(work, "add", ".")
-	git(work, "commit", "-q", "-m", "init")
-	commit = git(work, "rev-parse", "HEAD")
-	git(dir, "clone", "-q", "--bare", work, filepath.Join(dir, "repo.git"))
-	gitPath, err := exec.LookPath("git")
-	if err != nil {
-		t.Fatal(err)
-	}
-	backend := &cgi.Handler{Path: gitPath, Args: []string{"http-backend"}, Env: []string{"GIT_PROJECT_ROOT=" + dir, "GIT_HTTP_EXPORT_ALL=1"}}
-	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u, p, ok := r.BasicAuth(); !ok || u != "git" || p != "git-pass-123" {
-			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		backend.ServeHTTP(w, r)
-	})
-	ip := testcluster.NodeIP(t)
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return fmt.Sprintf("http://%s/repo.git", ln.Addr().String()), commit
+	root := t.TempDir()
+	commit = testcluster.GitRepo(t, root, "repo")(files)
+	return testcluster.GitServerWithPassword(t, root, "git", "git-pass-123") + "/repo.git", commit
 }
 
 // grantState lets the test's service account keep state: get, list, update and delete

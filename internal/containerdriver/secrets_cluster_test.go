@@ -1,26 +1,15 @@
 package containerdriver_test
 
 import (
-	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"net/url"
 	"strings"
 	"testing"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	cd "github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/testcluster"
 )
-
-// canaryForms are the ways a secret shows up in text: as is, base64, JSON-escaped and
-// URL-encoded.
-func canaryForms(v string) []string {
-	j, _ := json.Marshal(v)
-	return []string{v, base64.StdEncoding.EncodeToString([]byte(v)), string(j[1 : len(j)-1]), url.QueryEscape(v)}
-}
 
 // A runner that prints every secret it gets, raw, base64, JSON and URL-encoded, succeeds
 // and then fails: no form of any secret input appears in what the executor reports (log
@@ -47,7 +36,7 @@ func TestAccExecutor_SecretsStaySecret(t *testing.T) {
 	check := func(where, text string) {
 		t.Helper()
 		for name, v := range canaries {
-			for _, f := range canaryForms(v) {
+			for _, f := range testcluster.SecretForms(v) {
 				if strings.Contains(text, f) {
 					t.Errorf("the %s (as %q) is in %s", name, f, where)
 				}
@@ -79,28 +68,12 @@ func TestAccExecutor_SecretsStaySecret(t *testing.T) {
 		t.Errorf("the failing run's log tail is not in its error, masked:\n%s", re.Detail())
 	}
 
-	// What readers of Jobs, pods, ConfigMaps and events see. The pods' status is left out:
-	// on failure it holds the tail of the runner's own log (its termination message), which
-	// is as readable as the log itself (see the docs: a runner must not print its secrets).
-	ctx := context.Background()
-	jobs, _ := e.c.BatchV1().Jobs(e.ns).List(ctx, metav1.ListOptions{})
-	pods, _ := e.c.CoreV1().Pods(e.ns).List(ctx, metav1.ListOptions{})
-	cms, _ := e.c.CoreV1().ConfigMaps(e.ns).List(ctx, metav1.ListOptions{})
-	events, _ := e.c.CoreV1().Events(e.ns).List(ctx, metav1.ListOptions{})
-	if len(jobs.Items) != 2 || len(pods.Items) != 2 {
-		t.Errorf("kept %d Jobs and %d pods, want 2 of each", len(jobs.Items), len(pods.Items))
+	// What readers of Jobs, pods, ConfigMaps and events see.
+	view := testcluster.ReadersView(t, e.c, e.ns)
+	if view.Jobs != 2 || view.Pods != 2 {
+		t.Errorf("kept %d Jobs and %d pods, want 2 of each", view.Jobs, view.Pods)
 	}
-	asJSON := func(v any) string {
-		b, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
+	for _, p := range view.Places {
+		check(p.Where, p.Text)
 	}
-	check("the Jobs (spec, labels, annotations, status)", asJSON(jobs))
-	for _, p := range pods.Items {
-		check("pod "+p.Name+" (spec, labels, annotations)", asJSON([]any{p.ObjectMeta, p.Spec}))
-	}
-	check("the ConfigMaps", asJSON(cms))
-	check("the events", asJSON(events))
 }

@@ -10,23 +10,16 @@ package provider
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
-	"net/http/cgi"
-	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -35,27 +28,6 @@ import (
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/testcluster"
 )
-
-// canaryForms are the ways a value shows up in text: as written, base64 (standard and URL
-// alphabets; unpadded, which the padded forms contain), JSON-escaped (by Go, which escapes
-// <, > and &, and as other encoders and Go's %q do, which do not) and URL-encoded.
-func canaryForms(v string) map[string]string {
-	j, _ := json.Marshal(v)
-	var sb strings.Builder
-	enc := json.NewEncoder(&sb)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
-	unescaped := strings.TrimSpace(sb.String())
-	return map[string]string{
-		"raw":        v,
-		"base64":     base64.RawStdEncoding.EncodeToString([]byte(v)),
-		"base64url":  base64.RawURLEncoding.EncodeToString([]byte(v)),
-		"json":       string(j[1 : len(j)-1]),
-		"json-plain": unescaped[1 : len(unescaped)-1],
-		"urlencoded": url.QueryEscape(v),
-		"urlpath":    url.PathEscape(v),
-	}
-}
 
 // canaries are the secret values of one test, by the input they were planted in.
 type canaries map[string]string
@@ -67,7 +39,7 @@ func (cs canaries) findIn(text string, only ...string) []string {
 		if len(only) > 0 && !slices.Contains(only, input) {
 			continue
 		}
-		for form, f := range canaryForms(v) {
+		for form, f := range testcluster.SecretForms(v) {
 			if strings.Contains(text, f) {
 				found = append(found, fmt.Sprintf("%s (%s)", input, form))
 			}
@@ -96,32 +68,6 @@ func reversed(s string) string {
 		r[i], r[j] = r[j], r[i]
 	}
 	return string(r)
-}
-
-// basicAuthGitServer serves the repositories under root like testcluster.GitServer, to
-// clients that authenticate with user and password only.
-func basicAuthGitServer(t *testing.T, root, user, password string) string {
-	t.Helper()
-	gitPath, err := exec.LookPath("git")
-	if err != nil {
-		t.Skip("git is not installed")
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(testcluster.NodeIP(t), "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	backend := &cgi.Handler{Path: gitPath, Args: []string{"http-backend"}, Env: []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1"}}
-	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u, p, ok := r.BasicAuth(); !ok || u != user || p != password {
-			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		backend.ServeHTTP(w, r)
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return "http://" + ln.Addr().String()
 }
 
 // plainJSON keeps of v only what sens (a "sensitive_values" structure of `show -json`)
@@ -303,7 +249,7 @@ func TestAccRunSecrets_CanaryNowhere(t *testing.T) {
 	root := t.TempDir()
 	commit := gitRepo(t, root, "infra")
 	commit(map[string]string{"stack/main.sh": "echo hi\n"})
-	gitURL := basicAuthGitServer(t, root, "git", cs["git password"])
+	gitURL := testcluster.GitServerWithPassword(t, root, "git", cs["git password"])
 
 	config := func(mainInputs, extra string) string {
 		return e.providerBlock() + fmt.Sprintf(`
@@ -477,30 +423,14 @@ output "failing_status" {
 	}
 	check("the state file after the failed apply", stateFile(), "write-only secret")
 
-	// What anyone who may read Jobs, pods, ConfigMaps and events sees; the pods' status is
-	// left out: on failure it holds the tail of the runner's own log (its termination
-	// message), which is as readable as the log itself.
-	ctx := context.Background()
-	allJobs, _ := e.client.BatchV1().Jobs(e.ns).List(ctx, metav1.ListOptions{})
-	pods, _ := e.client.CoreV1().Pods(e.ns).List(ctx, metav1.ListOptions{})
-	cms, _ := e.client.CoreV1().ConfigMaps(e.ns).List(ctx, metav1.ListOptions{})
-	events, _ := e.client.CoreV1().Events(e.ns).List(ctx, metav1.ListOptions{})
-	if len(allJobs.Items) != 4 || len(pods.Items) != 4 {
-		t.Errorf("kept %d Jobs and %d pods, want 4 of each (two creates, a failed update, a failed create)", len(allJobs.Items), len(pods.Items))
+	// What anyone who may read Jobs, pods, ConfigMaps and events sees.
+	view := testcluster.ReadersView(t, e.client, e.ns)
+	if view.Jobs != 4 || view.Pods != 4 {
+		t.Errorf("kept %d Jobs and %d pods, want 4 of each (two creates, a failed update, a failed create)", view.Jobs, view.Pods)
 	}
-	asJSON := func(v any) string {
-		b, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
+	for _, p := range view.Places {
+		check(p.Where, p.Text)
 	}
-	check("the Jobs (spec, labels, annotations, status)", asJSON(allJobs))
-	for _, p := range pods.Items {
-		check("pod "+p.Name+" (spec, labels, annotations)", asJSON([]any{p.ObjectMeta, p.Spec}))
-	}
-	check("the ConfigMaps", asJSON(cms))
-	check("the events", asJSON(events))
 	check("the labels and annotations of the namespace's objects", namespaceMetadata(t, e.ns))
 
 	// 3. Destroy (the write-only secret comes from the Secret kept for it).

@@ -17,20 +17,44 @@ import (
 // URL base: a repository root/NAME.git is at URL/NAME.git.
 func GitServer(t testing.TB, root string) string {
 	t.Helper()
+	return serveGit(t, root, func(http.ResponseWriter, *http.Request) bool { return true })
+}
+
+// GitServerWithPassword is GitServer for clients that authenticate with HTTP basic auth
+// as user with password, and only for them.
+func GitServerWithPassword(t testing.TB, root, user, password string) string {
+	t.Helper()
+	return serveGit(t, root, func(w http.ResponseWriter, r *http.Request) bool {
+		if u, p, ok := r.BasicAuth(); ok && u == user && p == password {
+			return true
+		}
+		w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return false
+	})
+}
+
+// serveGit serves root's repositories to the requests allow lets through.
+func serveGit(t testing.TB, root string, allow func(http.ResponseWriter, *http.Request) bool) string {
+	t.Helper()
 	gitPath, err := exec.LookPath("git")
 	if err != nil {
 		t.Skip("git is not installed")
 	}
-	ip := NodeIP(t)
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	ln, err := net.Listen("tcp", net.JoinHostPort(NodeIP(t), "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: &cgi.Handler{
+	backend := &cgi.Handler{
 		Path: gitPath,
 		Args: []string{"http-backend"},
 		Env:  []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1"},
-	}, ReadHeaderTimeout: 10 * time.Second}
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if allow(w, r) {
+			backend.ServeHTTP(w, r)
+		}
+	}), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return "http://" + ln.Addr().String()
