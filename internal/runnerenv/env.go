@@ -117,97 +117,62 @@ func (e Env) Ensure(ctx context.Context, c kubernetes.Interface) error {
 	if sa == nil {
 		return nil
 	}
-	if err := ensureObject(ctx, "service account", sa.Name, sa.Namespace,
-		func() (metav1.ObjectMeta, error) {
-			cur, err := c.CoreV1().ServiceAccounts(sa.Namespace).Get(ctx, sa.Name, metav1.GetOptions{})
-			if err != nil {
-				return metav1.ObjectMeta{}, err
-			}
-			return cur.ObjectMeta, nil
-		},
-		func() error {
-			_, err := c.CoreV1().ServiceAccounts(sa.Namespace).Create(ctx, sa, metav1.CreateOptions{})
-			return err
-		},
-		nil,
-	); err != nil {
+	sas := c.CoreV1().ServiceAccounts(sa.Namespace)
+	if err := ensureObject(ctx, "service account", sa, sas.Get, sas.Create, nil); err != nil {
 		return err
 	}
-	var curRole *rbacv1.Role
-	if err := ensureObject(ctx, "role", role.Name, role.Namespace,
-		func() (metav1.ObjectMeta, error) {
-			var err error
-			curRole, err = c.RbacV1().Roles(role.Namespace).Get(ctx, role.Name, metav1.GetOptions{})
-			if err != nil {
-				return metav1.ObjectMeta{}, err
-			}
-			return curRole.ObjectMeta, nil
-		},
-		func() error {
-			_, err := c.RbacV1().Roles(role.Namespace).Create(ctx, role, metav1.CreateOptions{})
-			return err
-		},
-		func() error {
-			if equalRules(curRole.Rules, role.Rules) {
-				return nil
-			}
-			curRole.Rules = role.Rules
-			_, err := c.RbacV1().Roles(role.Namespace).Update(ctx, curRole, metav1.UpdateOptions{})
-			return err
-		},
-	); err != nil {
+	roles := c.RbacV1().Roles(role.Namespace)
+	if err := ensureObject(ctx, "role", role, roles.Get, roles.Create, func(cur *rbacv1.Role) error {
+		if equalRules(cur.Rules, role.Rules) {
+			return nil
+		}
+		cur.Rules = role.Rules
+		_, err := roles.Update(ctx, cur, metav1.UpdateOptions{})
+		return err
+	}); err != nil {
 		return err
 	}
-	var curRB *rbacv1.RoleBinding
-	return ensureObject(ctx, "role binding", rb.Name, rb.Namespace,
-		func() (metav1.ObjectMeta, error) {
-			var err error
-			curRB, err = c.RbacV1().RoleBindings(rb.Namespace).Get(ctx, rb.Name, metav1.GetOptions{})
-			if err != nil {
-				return metav1.ObjectMeta{}, err
-			}
-			return curRB.ObjectMeta, nil
-		},
-		func() error {
-			_, err := c.RbacV1().RoleBindings(rb.Namespace).Create(ctx, rb, metav1.CreateOptions{})
-			return err
-		},
-		func() error {
-			if curRB.RoleRef == rb.RoleRef && equalSubjects(curRB.Subjects, rb.Subjects) {
-				return nil
-			}
-			if curRB.RoleRef != rb.RoleRef {
-				// roleRef is immutable: replace the binding.
-				if err := c.RbacV1().RoleBindings(rb.Namespace).Delete(ctx, rb.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-					return err
-				}
-				_, err := c.RbacV1().RoleBindings(rb.Namespace).Create(ctx, rb, metav1.CreateOptions{})
+	rbs := c.RbacV1().RoleBindings(rb.Namespace)
+	return ensureObject(ctx, "role binding", rb, rbs.Get, rbs.Create, func(cur *rbacv1.RoleBinding) error {
+		if cur.RoleRef == rb.RoleRef && equalSubjects(cur.Subjects, rb.Subjects) {
+			return nil
+		}
+		if cur.RoleRef != rb.RoleRef {
+			// roleRef is immutable: replace the binding.
+			if err := rbs.Delete(ctx, rb.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 				return err
 			}
-			curRB.Subjects = rb.Subjects
-			_, err := c.RbacV1().RoleBindings(rb.Namespace).Update(ctx, curRB, metav1.UpdateOptions{})
+			_, err := rbs.Create(ctx, rb, metav1.CreateOptions{})
 			return err
-		},
-	)
+		}
+		cur.Subjects = rb.Subjects
+		_, err := rbs.Update(ctx, cur, metav1.UpdateOptions{})
+		return err
+	})
 }
 
-// ensureObject creates an object that does not exist, refuses one that is not managed,
-// and updates (update may be nil) one that is.
-func ensureObject(_ context.Context, kind, name, namespace string, get func() (metav1.ObjectMeta, error), create, update func() error) error {
-	meta, err := get()
+// ensureObject creates want when no object of its name exists, refuses one that is not
+// managed, and lets update (nil: nothing to keep in step) bring a managed one in line.
+func ensureObject[T metav1.Object](ctx context.Context, kind string, want T,
+	get func(context.Context, string, metav1.GetOptions) (T, error),
+	create func(context.Context, T, metav1.CreateOptions) (T, error),
+	update func(cur T) error,
+) error {
+	ns, name := want.GetNamespace(), want.GetName()
+	cur, err := get(ctx, name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
-		if err := create(); err != nil {
-			return fmt.Errorf("create %s %s/%s: %w", kind, namespace, name, err)
+		if _, err := create(ctx, want, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("create %s %s/%s: %w", kind, ns, name, err)
 		}
 		return nil
 	case err != nil:
-		return fmt.Errorf("get %s %s/%s: %w", kind, namespace, name, err)
-	case !isManaged(meta):
-		return &NotManagedError{Kind: kind, Namespace: namespace, Name: name}
+		return fmt.Errorf("get %s %s/%s: %w", kind, ns, name, err)
+	case !isManaged(metav1.ObjectMeta{Labels: cur.GetLabels()}):
+		return &NotManagedError{Kind: kind, Namespace: ns, Name: name}
 	case update != nil:
-		if err := update(); err != nil {
-			return fmt.Errorf("update %s %s/%s: %w", kind, namespace, name, err)
+		if err := update(cur); err != nil {
+			return fmt.Errorf("update %s %s/%s: %w", kind, ns, name, err)
 		}
 	}
 	return nil
