@@ -60,19 +60,15 @@ func (e *Executor) prepareWriteOnly(ctx context.Context, spec *RunSpec) error {
 	if !spec.WriteOnlyFromCluster {
 		return nil
 	}
-	s, err := secrets.Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
+	kept, err := e.KeptWriteOnly(ctx, spec)
+	if err != nil {
+		return fmt.Errorf("%w (destroy needs them)", err)
+	}
+	if kept == nil {
 		// secrets_wo_version without write-only secrets, or a create that failed before it
 		// kept them: the runner gets the rest.
 		e.event("no write-only secrets are kept for run %s in %s/%s; destroying without them", spec.RunID, ns, name)
 		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read the write-only secrets kept in secret %s/%s (destroy needs them): %w", ns, name, err)
-	}
-	var kept WriteOnlySecrets
-	if err := json.Unmarshal(s.Data[writeOnlyKey], &kept); err != nil {
-		return fmt.Errorf("read the write-only secrets kept in secret %s/%s: %w", ns, name, err)
 	}
 	if len(kept.SecretVariables) > 0 {
 		m := maps.Clone(spec.Job.SecretVariables)
