@@ -113,11 +113,7 @@ func (s *RunSpec) Validate() error {
 			return
 		}
 		abs := ResolveFilePath(p, s.Job.SharedDirectory)
-		switch {
-		case abs == contract.StateRestoredFile(s.Job.SharedDirectory):
-			add(field, "%s is the driver's own marker in the shared directory; name the file differently", abs)
-			return
-		case s.Contract == ContractContainerDeployer && abs == contract.ExportsFile(s.Job.SharedDirectory):
+		if s.Contract == ContractContainerDeployer && abs == contract.ExportsFile(s.Job.SharedDirectory) {
 			add(field, "%s is where the runner writes its exports (%s); name the file differently", abs, contract.EnvExportsPath)
 			return
 		}
@@ -251,10 +247,27 @@ func ValidateFilePath(p, shared string) error {
 	case path.IsAbs(p) && (p == contract.InputsMountPath || strings.HasPrefix(p, contract.InputsMountPath+"/") || strings.HasPrefix(p, contract.SidecarBinDir+"/") ||
 		p == contract.APIAccessMountPath || strings.HasPrefix(p, contract.APIAccessMountPath+"/")):
 		return errors.New("the path collides with a path the driver mounts")
-	case !path.IsAbs(p) && (p == contract.OutputsFileName || p == contract.SecretOutputsFileName || p == contract.ErrorFileName || p == contract.GitCommitFileName || p == contract.StateRestoredFileName):
+	case isContractFile(p, shared):
 		return fmt.Errorf("%q is a contract file of the shared directory", p)
 	}
 	return nil
+}
+
+// contractFiles are the files at the top of the shared directory that the runner and the
+// driver's containers exchange.
+var contractFiles = []string{contract.OutputsFileName, contract.SecretOutputsFileName, contract.ErrorFileName,
+	contract.GitCommitFileName, contract.StateRestoredFileName}
+
+// isContractFile reports whether the file path p (relative to the shared directory, or
+// absolute) is one of contractFiles.
+func isContractFile(p, shared string) bool {
+	if path.IsAbs(p) {
+		if shared == "" || path.Dir(p) != shared {
+			return false
+		}
+		p = path.Base(p)
+	}
+	return slices.Contains(contractFiles, p)
 }
 
 // ResolveFilePath is where a file lands: relative paths in the shared (scripts) directory,

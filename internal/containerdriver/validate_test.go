@@ -53,6 +53,8 @@ func TestValidate(t *testing.T) {
 		{"state-restored marker as a secret file", func(s *RunSpec) {
 			s.SecretFiles = map[string]string{"/workspace/.containerdriver-state-restored": "long-enough"}
 		}, `secret_files["/workspace/.containerdriver-state-restored"]`},
+		// A contract file named by its absolute path is the same file.
+		{"outputs file by its absolute path", func(s *RunSpec) { s.Files = map[string]string{"/workspace/outputs.json": "{}"} }, `files["/workspace/outputs.json"]`},
 		// The deployer runner writes its exports there; a mounted file would hide them.
 		{"deployer exports as a file", func(s *RunSpec) { s.Contract = ContractContainerDeployer; s.Files = map[string]string{"exports": "x"} }, `files["exports"]`},
 		{"reserved EXPORTS_PATH", func(s *RunSpec) { s.Job.SecretVariables = map[string]string{"EXPORTS_PATH": "long-enough"} }, `job.secret_variables["EXPORTS_PATH"]`},
