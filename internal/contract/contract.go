@@ -14,7 +14,7 @@ import (
 
 // Runner environment: the Container Driver contract.
 const (
-	// EnvAction is create or destroy.
+	// EnvAction is create or destroy (or plan, for runners that support it: see ActionPlan).
 	EnvAction = "ACTION"
 	// EnvScriptsDirectory is the directory the runner works in: job.shared_directory.
 	EnvScriptsDirectory = "SCRIPTS_DIRECTORY"
@@ -273,3 +273,51 @@ func SidecarCommands() []string {
 
 // ExportsFile is EXPORTS_PATH.
 func ExportsFile(shared string) string { return path.Join(shared, ExportsFileName) }
+
+// The plan action (ACTION=plan): a runner that declares plan support (the run's
+// plan.preview or plan.detect_drift) is asked, with the same inputs, files, source and
+// credentials as a create, what a create (or, with PLAN_DESTROY=true, a destroy) would
+// change, and must change nothing. It writes PLAN_FILE (the human-readable plan) and
+// PLAN_SUMMARY_FILE (a PlanSummary as JSON), and may leave a plan artifact (a saved
+// `tofu plan -out` file, for example) in PLAN_ARTIFACT_DIR. When a later create is handed
+// that artifact, its runner finds it in PLAN_ARTIFACT_DIR again and PLAN_APPLY=true: it
+// applies exactly that artifact, or fails (it never plans anew on its own). Runners that
+// do not declare plan support are never asked, and never get these variables.
+const (
+	ActionPlan = "plan"
+	// EnvPlanDestroy is "true" when ACTION=plan previews a destroy, else "false".
+	EnvPlanDestroy = "PLAN_DESTROY"
+	// EnvPlanFile names the file the runner writes its human-readable plan to.
+	EnvPlanFile = "PLAN_FILE"
+	// EnvPlanSummaryFile names the file the runner writes its PlanSummary (JSON) to.
+	EnvPlanSummaryFile = "PLAN_SUMMARY_FILE"
+	// EnvPlanArtifactDir names a directory: empty in a plan run, where the runner may leave
+	// the artifact a create applies; in a create that is handed one, the artifact.
+	EnvPlanArtifactDir = "PLAN_ARTIFACT_DIR"
+	// EnvPlanApply is "true" in a create handed a plan artifact: apply exactly it.
+	EnvPlanApply = "PLAN_APPLY"
+
+	PlanFileName        = "plan.txt"
+	PlanSummaryFileName = "plan-summary.json"
+	PlanArtifactDirName = ".containerdriver-plan"
+
+	// MaxPlanTextBytes bounds the plan text kept; a longer one keeps its head and says so.
+	MaxPlanTextBytes = 256 * 1024
+	// MaxPlanArtifactBytes bounds the compressed plan artifact.
+	MaxPlanArtifactBytes = 8 * 1024 * 1024
+)
+
+// PlanSummary is PLAN_SUMMARY_FILE: what the create (or destroy) the runner previewed
+// would do. HasChanges is what decides (it also covers changes to outputs only, which the
+// counts do not show); the counts are for people.
+type PlanSummary struct {
+	Add        int  `json:"add"`
+	Change     int  `json:"change"`
+	Destroy    int  `json:"destroy"`
+	HasChanges bool `json:"has_changes"`
+}
+
+// Paths of the plan files in the shared directory.
+func PlanFile(shared string) string        { return path.Join(shared, PlanFileName) }
+func PlanSummaryFile(shared string) string { return path.Join(shared, PlanSummaryFileName) }
+func PlanArtifactDir(shared string) string { return path.Join(shared, PlanArtifactDirName) }
