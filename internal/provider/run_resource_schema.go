@@ -53,17 +53,34 @@ var runnerConfigAttrTypes = map[string]attr.Type{
 }
 
 // podTemplateRules is what a pod template may not do, for every pod_template attribute.
-const podTemplateRules = "A template adds and changes, it never removes or replaces what the driver sets; plan fails, naming the field, on:\n" +
+const podTemplateRules = "A template adds and changes, it never removes or replaces what the driver sets. It is read as the Kubernetes API server reads " +
+	"a request with strict field validation: field names are exact and case-sensitive (`hostPID`, not `HostPID` or `hostpid`), and an unknown " +
+	"or repeated field fails the plan. The pod it makes is then compared with the pod the driver builds (a field set to the driver's own value is " +
+	"no change; what it sets for a sidecar the run does not have, such as `git-init` without a `source`, is left out), and plan fails, naming the " +
+	"field and why, on:\n" +
 	"  * an explicit `null` anywhere (in a merge patch it deletes the default) and `$patch`, `$retainKeys` or any other `$` directive;\n" +
-	"  * `metadata.namespace`; `spec.serviceAccountName` and `spec.serviceAccount` (use `job.service_account`, which `pre-checks` verifies); " +
-	"`spec.automountServiceAccountToken` (use `job.mount_service_account_token`); `spec.restartPolicy`;\n" +
-	"  * the `runner` container's `image`, `command`, `args`, `env`, `envFrom`, `volumeMounts`, `volumeDevices` and `restartPolicy`, and the same plus " +
-	"`workingDir` on every sidecar the driver builds (`outputs-fetcher`, `pre-checks`, `git-init`, `state-restore`); a driver container's name in the other list;\n" +
+	"  * in `metadata`, anything but `labels` and `annotations` (`metadata.namespace`: use `job.namespace`), and an AppArmor or seccomp annotation " +
+	"other than `runtime/default` or `localhost/<profile>`;\n" +
+	"  * `spec.serviceAccountName` and `spec.serviceAccount` (use `job.service_account`, which `pre-checks` verifies); " +
+	"`spec.automountServiceAccountToken` (use `job.mount_service_account_token`); `spec.restartPolicy`; `hostNetwork`, `hostPID`, `hostIPC` or " +
+	"`shareProcessNamespace` set to `true`; `ephemeralContainers`; any other pod field that is not one of `imagePullSecrets`, `nodeSelector`, " +
+	"`nodeName`, `affinity`, `tolerations`, `schedulerName`, `priorityClassName`, `priority`, `preemptionPolicy`, `topologySpreadConstraints`, " +
+	"`terminationGracePeriodSeconds`, `activeDeadlineSeconds`, `dnsPolicy`, `dnsConfig`, `hostAliases`, `hostname`, `subdomain`, `setHostnameAsFQDN`, " +
+	"`enableServiceLinks`, `runtimeClassName`, `overhead`, `readinessGates`, `os`, `schedulingGates`, `resourceClaims`, `resources`, `hostUsers`, " +
+	"`securityContext` (below), `volumes` and containers of its own;\n" +
+	"  * on the `runner` container, any field but `resources`, `resizePolicy`, `imagePullPolicy`, `securityContext`, `workingDir`, `ports`, the probes, " +
+	"`lifecycle`, `stdin`, `stdinOnce` and `tty` (so `image`, `command`, `args`, `env`, `envFrom`, `volumeMounts`, `volumeDevices`, `restartPolicy`, " +
+	"`terminationMessagePath` and `terminationMessagePolicy` are refused); on the sidecars the driver builds (`outputs-fetcher`, `pre-checks`, " +
+	"`git-init`, `state-restore`), any field but `resources`, `resizePolicy`, `imagePullPolicy` and `securityContext`; a driver container's name in " +
+	"the other container list;\n" +
+	"  * a container the template adds without the restricted security context: `allowPrivilegeEscalation: false`, `capabilities.drop: [ALL]`, " +
+	"`runAsNonRoot: true` and `seccompProfile.type: RuntimeDefault` (or `Localhost`), the last two possibly from `spec.securityContext`;\n" +
 	"  * a volume named like one of the driver's (`shared-directory`, `resource-inputs`, `files`, `secret-files`, `containerdriver-api-access`, `state`, " +
-	"`target`, `deployer-data`, `deployer-data-content`), any `hostPath` volume, a projected `serviceAccountToken`, and a mount of `containerdriver-api-access`;\n" +
-	"  * `hostNetwork`, `hostPID`, `hostIPC` or `shareProcessNamespace` set to `true`;\n" +
+	"`target`, `deployer-data`, `deployer-data-content`), any `hostPath` volume, a projected `serviceAccountToken`, and a mount of the driver's token volume;\n" +
 	"  * in the pod's or any container's `securityContext`: `privileged` or `allowPrivilegeEscalation` `true`, `runAsUser: 0`, `runAsNonRoot: false`, " +
-	"a `seccompProfile` of type `Unconfined`, a `procMount` other than `Default`, `capabilities.add` other than `NET_BIND_SERVICE`, or a `capabilities.drop` without `ALL`."
+	"a `procMount` other than `Default`, `capabilities.add` other than `NET_BIND_SERVICE`, a `capabilities.drop` without `ALL`, a `seccompProfile` or " +
+	"`appArmorProfile` other than `RuntimeDefault` or `Localhost`, `seLinuxOptions` with a `user`, a `role` or a `type` other than `container_t`, " +
+	"`container_init_t`, `container_kvm_t` or `container_engine_t`, `windowsOptions.hostProcess: true`, and a sysctl outside Kubernetes' safe set."
 
 var runnerConfigDescriptions = map[string]string{
 	"namespace":              "The namespace the runs' Jobs are created in.",

@@ -48,6 +48,18 @@ func TestRunResource_PodTemplateBypasses(t *testing.T) {
 		{"spec:\n  volumes:\n  - name: shared-directory\n    hostPath: {path: /}\n", `spec\.volumes\[shared-directory\] cannot be overridden`},
 		{"spec:\n  volumes:\n  - name: host\n    hostPath: {path: /}\n", `spec\.volumes\[host\]\.hostPath cannot be used`},
 		{"spec:\n  containers:\n  - name: runner\n    $patch: delete\n", `spec\.containers\[runner\]\.\$patch cannot be used`},
+		// Issue 23: spellings that Go's case-insensitive JSON let through, and what the final
+		// pod's allow-list refuses.
+		{"spec:\n  automountserviceaccounttoken: true\n", `unknown field "spec\.automountserviceaccounttoken"`},
+		{"spec:\n  ShareProcessNamespace: true\n", `unknown field "spec\.ShareProcessNamespace"`},
+		{"spec:\n  HostPID: true\n", `unknown field "spec\.HostPID"`},
+		{"spec:\n  serviceaccountname: other\n", `unknown field "spec\.serviceaccountname"`},
+		{"spec:\n  containers:\n  - name: runner\n    envFrom: [{secretRef: {name: other}}]\n", `spec\.containers\[runner\]\.envFrom cannot be overridden`},
+		{"spec:\n  initContainers:\n  - name: pre-checks\n    restartPolicy: Always\n", `spec\.initContainers\[pre-checks\]\.restartPolicy cannot be overridden`},
+		{"spec:\n  containers:\n  - name: runner\n    terminationMessagePath: /tmp/m\n", `spec\.containers\[runner\]\.terminationMessagePath cannot be overridden`},
+		{"spec:\n  containers:\n  - name: helper\n    image: x.local/h:1\n", `spec\.containers\[helper\]\.securityContext lacks allowPrivilegeEscalation`},
+		{"metadata:\n  annotations:\n    container.apparmor.security.beta.kubernetes.io/runner: unconfined\n", `container\.apparmor\.security\.beta\.kubernetes\.io/runner\] cannot be unconfined`},
+		{"spec:\n  hostPID: false\n  hostPID: true\n", `key "hostPID" already set`},
 	}
 	var steps []resource.TestStep
 	for _, b := range bypasses {
