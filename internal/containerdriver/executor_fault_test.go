@@ -96,8 +96,8 @@ func TestAccExecutor_TimeoutAndInterruptStopGracefully(t *testing.T) {
 				ctx, cancel = context.WithCancel(context.Background())
 				go func() {
 					// Interrupt once the runner has counted (it then sleeps).
-					waitRunnerRunning(t, e, 60*time.Second)
-					time.Sleep(3 * time.Second)
+					pod := waitRunnerRunning(t, e, 60*time.Second)
+					waitRunnerLog(t, e, pod, "testrunner: state written", 60*time.Second)
 					cancel()
 				}()
 			}
@@ -143,7 +143,10 @@ func destroyAndAssertEmpty(t *testing.T, e *env, spec *cd.RunSpec) {
 func waitRunnerRunning(t *testing.T, e *env, limit time.Duration) string {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
-		pods, _ := e.c.CoreV1().Pods(e.ns).List(context.Background(), metav1.ListOptions{})
+		pods, err := e.c.CoreV1().Pods(e.ns).List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, p := range pods.Items {
 			for _, cs := range p.Status.ContainerStatuses {
 				if cs.Name == contract.ContainerRunner && cs.State.Running != nil {
@@ -178,7 +181,13 @@ func TestAccExecutor_PodDeletedIsReported(t *testing.T) {
 			go func() {
 				// Force-delete the pod once its runner runs.
 				for ctx.Err() == nil {
-					pods, _ := e.c.CoreV1().Pods(e.ns).List(ctx, metav1.ListOptions{LabelSelector: "containerdriver.io/run-id=" + spec.RunID})
+					pods, err := e.c.CoreV1().Pods(e.ns).List(ctx, metav1.ListOptions{LabelSelector: "containerdriver.io/run-id=" + spec.RunID})
+					if err != nil {
+						if ctx.Err() == nil {
+							t.Errorf("list the pods of run %s: %v", spec.RunID, err)
+						}
+						return
+					}
 					for _, p := range pods.Items {
 						for _, cs := range p.Status.ContainerStatuses {
 							if cs.Name == contract.ContainerRunner && cs.State.Running != nil {
@@ -217,13 +226,13 @@ func TestAccExecutor_PodDeletedIsReported(t *testing.T) {
 }
 
 // Defect 7: an unschedulable pod waits for the cluster to make room (a node label added
-// after 40 s stands in for an autoscaler's new node), and fails with the scheduler's
+// once the scheduler reported the pod unschedulable stands in for an autoscaler's new node), and fails with the scheduler's
 // message when its grace runs out.
 func TestAccExecutor_UnschedulableWaitsThenFails(t *testing.T) {
 	t.Parallel()
 	label := fmt.Sprintf("containerdriver.io/test-%d", time.Now().UnixNano()%1000000)
 	template := fmt.Sprintf("spec:\n  nodeSelector:\n    %s: \"yes\"\n", label)
-	t.Run("scheduled after 40s", func(t *testing.T) {
+	t.Run("scheduled once a node fits", func(t *testing.T) {
 		t.Parallel()
 		e := setup(t)
 		spec := e.spec(t, map[string]any{"outputs": map[string]any{"k": "v"}})
@@ -232,7 +241,8 @@ func TestAccExecutor_UnschedulableWaitsThenFails(t *testing.T) {
 		node := nodeName(t, e)
 		t.Cleanup(func() { patchNodeLabel(t, e, node, label, nil) })
 		go func() {
-			time.Sleep(40 * time.Second)
+			// The "new node" comes once the scheduler has found the pod unschedulable.
+			waitEvent(t, e, "FailedScheduling", 2*time.Minute)
 			patchNodeLabel(t, e, node, label, ptr.To("yes"))
 		}()
 		res, _, err := e.run(t, spec, contract.ActionCreate)
@@ -311,7 +321,7 @@ func TestAccExecutor_RetryAfterQuotaSucceeds(t *testing.T) {
 	if err := e.c.CoreV1().ResourceQuotas(e.ns).Delete(ctx, "no-pods", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Second)
+	waitQuotaLifted(t, e)
 	for _, action := range []string{contract.ActionCreate, contract.ActionDestroy} {
 		res, _, err := e.run(t, spec, action)
 		if err != nil {
@@ -335,6 +345,56 @@ func waitQuotaEnforced(t *testing.T, e *env) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatal("quota never enforced")
+}
+
+// waitQuotaLifted waits until the API server admits a pod again (a dry-run create passes
+// admission, quota included), so the retries below do not race the quota's removal.
+func waitQuotaLifted(t *testing.T, e *env) {
+	t.Helper()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "quota-probe-", Namespace: e.ns},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: e.runner}}},
+	}
+	var err error
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if _, err = e.c.CoreV1().Pods(e.ns).Create(context.Background(), pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err == nil {
+			return
+		}
+	}
+	t.Fatalf("pods still refused a minute after the quota was deleted: %v", err)
+}
+
+// waitRunnerLog waits until the runner container of pod has logged want.
+func waitRunnerLog(t *testing.T, e *env, pod, want string, limit time.Duration) {
+	t.Helper()
+	var last string
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		b, err := e.c.CoreV1().Pods(e.ns).GetLogs(pod, &corev1.PodLogOptions{Container: contract.ContainerRunner}).DoRaw(context.Background())
+		if err == nil && strings.Contains(string(b), want) {
+			return
+		}
+		last = string(b)
+		if err != nil {
+			last = err.Error()
+		}
+	}
+	t.Errorf("the runner of %s did not log %q within %v; last: %s", pod, want, limit, last)
+}
+
+// waitEvent waits until an event with reason appears in the test's namespace.
+func waitEvent(t *testing.T, e *env, reason string, limit time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		evs, err := e.c.CoreV1().Events(e.ns).List(context.Background(), metav1.ListOptions{FieldSelector: "reason=" + reason})
+		if err != nil {
+			t.Errorf("list events: %v", err)
+			return
+		}
+		if len(evs.Items) > 0 {
+			return
+		}
+	}
+	t.Errorf("no %s event in %s within %v", reason, e.ns, limit)
 }
 
 // Defect 6: a second Job of the same run (a crashed update still running while a changed
@@ -363,7 +423,10 @@ func TestAccExecutor_TwoJobsOfOneRunDoNotOverlap(t *testing.T) {
 
 func waitJobsGone(t *testing.T, e *env) {
 	for range 100 {
-		l, _ := e.c.BatchV1().Jobs(e.ns).List(context.Background(), metav1.ListOptions{})
+		l, err := e.c.BatchV1().Jobs(e.ns).List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if len(l.Items) == 0 {
 			return
 		}
@@ -383,7 +446,10 @@ func TestAccExecutor_OversizedInputLeavesNothing(t *testing.T) {
 		t.Fatalf("got %v, want a files size error", err)
 	}
 	e.assertEmpty(t)
-	jobs, _ := e.c.BatchV1().Jobs(e.ns).List(context.Background(), metav1.ListOptions{})
+	jobs, err := e.c.BatchV1().Jobs(e.ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(jobs.Items) != 0 {
 		t.Errorf("%d Jobs created", len(jobs.Items))
 	}
