@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -22,13 +23,15 @@ type Recorder struct {
 	mu   sync.Mutex
 	jobs map[string]metav1.ObjectMeta
 	pods map[string]metav1.ObjectMeta
+	// specs are the Jobs as first seen, by UID.
+	specs map[string]*batchv1.Job
 }
 
 // Record starts recording the Jobs and Pods of ns and returns once the informers have
 // synced (anything created after that is seen). It stops when the test ends.
 func Record(t testing.TB, c kubernetes.Interface, ns string) *Recorder {
 	t.Helper()
-	r := &Recorder{jobs: map[string]metav1.ObjectMeta{}, pods: map[string]metav1.ObjectMeta{}}
+	r := &Recorder{jobs: map[string]metav1.ObjectMeta{}, pods: map[string]metav1.ObjectMeta{}, specs: map[string]*batchv1.Job{}}
 	f := informers.NewSharedInformerFactoryWithOptions(c, 0, informers.WithNamespace(ns))
 	add := func(into map[string]metav1.ObjectMeta) cache.ResourceEventHandler {
 		return cache.ResourceEventHandlerFuncs{AddFunc: func(obj any) {
@@ -39,6 +42,9 @@ func Record(t testing.TB, c kubernetes.Interface, ns string) *Recorder {
 			r.mu.Lock()
 			defer r.mu.Unlock()
 			into[string(m.UID)] = m
+			if j, ok := obj.(*batchv1.Job); ok {
+				r.specs[string(m.UID)] = j.DeepCopy()
+			}
 		}}
 	}
 	if _, err := f.Batch().V1().Jobs().Informer().AddEventHandler(add(r.jobs)); err != nil {
@@ -74,6 +80,26 @@ func meta(obj any) (metav1.ObjectMeta, error) {
 // Jobs returns the names of the Jobs seen whose labels hold all of sel, sorted.
 func (r *Recorder) Jobs(sel map[string]string) []string { return r.names(r.jobs, sel) }
 
+// JobSpecs returns the Jobs seen whose labels hold all of sel, as they were first seen,
+// oldest first.
+func (r *Recorder) JobSpecs(sel map[string]string) []*batchv1.Job {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*batchv1.Job
+	for uid, m := range r.jobs {
+		if matches(m.Labels, sel) {
+			out = append(out, r.specs[uid])
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreationTimestamp.Equal(&out[j].CreationTimestamp) {
+			return out[i].CreationTimestamp.Before(&out[j].CreationTimestamp)
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
 // Pods returns the names of the Pods seen whose labels hold all of sel, sorted.
 func (r *Recorder) Pods(sel map[string]string) []string { return r.names(r.pods, sel) }
 
@@ -81,15 +107,20 @@ func (r *Recorder) names(from map[string]metav1.ObjectMeta, sel map[string]strin
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []string
-next:
 	for _, m := range from {
-		for k, v := range sel {
-			if m.Labels[k] != v {
-				continue next
-			}
+		if matches(m.Labels, sel) {
+			out = append(out, m.Name)
 		}
-		out = append(out, m.Name)
 	}
 	sort.Strings(out)
 	return out
+}
+
+func matches(labels, sel map[string]string) bool {
+	for k, v := range sel {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
 }
