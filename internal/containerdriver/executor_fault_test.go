@@ -309,7 +309,7 @@ func TestAccExecutor_RetryAfterQuotaSucceeds(t *testing.T) {
 	if _, err := e.c.CoreV1().ResourceQuotas(e.ns).Create(ctx, quota, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitQuotaEnforced(t, e)
+	waitQuotaEnforced(t, e, "no-pods")
 	spec := e.spec(t, map[string]any{"outputs": map[string]any{"k": "v"}})
 	for _, action := range []string{contract.ActionCreate, contract.ActionDestroy} {
 		_, _, err := e.run(t, spec, action)
@@ -336,9 +336,9 @@ func TestAccExecutor_RetryAfterQuotaSucceeds(t *testing.T) {
 
 // waitQuotaEnforced waits until the quota controller has computed the quota's usage:
 // before that, pods are admitted.
-func waitQuotaEnforced(t *testing.T, e *env) {
+func waitQuotaEnforced(t *testing.T, e *env, name string) {
 	for range 100 {
-		q, err := e.c.CoreV1().ResourceQuotas(e.ns).Get(context.Background(), "no-pods", metav1.GetOptions{})
+		q, err := e.c.CoreV1().ResourceQuotas(e.ns).Get(context.Background(), name, metav1.GetOptions{})
 		if err == nil && q.Status.Hard != nil {
 			return
 		}
@@ -452,5 +452,42 @@ func TestAccExecutor_OversizedInputLeavesNothing(t *testing.T) {
 	}
 	if len(jobs.Items) != 0 {
 		t.Errorf("%d Jobs created", len(jobs.Items))
+	}
+}
+
+// A Secret of the run refused by the API (here a ResourceQuota that admits one more Secret
+// than the namespace holds, so the second of the run's Secrets is refused): the run fails
+// with the API's reason before any pod starts, and the Job and the objects created before
+// the refusal are deleted.
+func TestAccExecutor_RefusedSecretLeavesNothing(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	have, err := e.c.CoreV1().Secrets(e.ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	quota := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "one-secret", Namespace: e.ns},
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{"count/secrets": *resource.NewQuantity(int64(len(have.Items)+1), resource.DecimalSI)}}}
+	if _, err := e.c.CoreV1().ResourceQuotas(e.ns).Create(ctx, quota, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitQuotaEnforced(t, e, "one-secret")
+	spec := e.spec(t, map[string]any{"outputs": map[string]any{"k": "v"}})
+	spec.Job.SecretVariables = map[string]string{"TOKEN": "s3cr3t-value"}
+	spec.SecretFiles = map[string]string{"creds.json": `{"k":"s3cr3t-file"}`}
+	_, _, err = e.run(t, spec, contract.ActionCreate)
+	if err == nil || !strings.Contains(err.Error(), "create secret") || !strings.Contains(err.Error(), "exceeded quota") {
+		t.Fatalf("got %v, want the API's refusal of a Secret", err)
+	}
+	if strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("the error shows a secret: %v", err)
+	}
+	e.assertEmpty(t)
+	if pods := e.seen.Pods(nil); len(pods) != 0 {
+		t.Errorf("pods started although an input was refused: %v", pods)
+	}
+	if jobs := e.seen.Jobs(nil); len(jobs) != 1 {
+		t.Errorf("jobs %v, want the one Job the refusal deleted", jobs)
 	}
 }
