@@ -14,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -491,4 +493,96 @@ func TestAccExecutor_RefusedSecretLeavesNothing(t *testing.T) {
 	if jobs := e.seen.Jobs(nil); len(jobs) != 1 {
 		t.Errorf("jobs %v, want the one Job the refusal deleted", jobs)
 	}
+}
+
+// waitStateAccess waits until the API server's authorizer answers allowed for the runner
+// service account's "get secrets" (RBAC changes reach the authorizer through a cache).
+func waitStateAccess(t *testing.T, e *env, allowed bool) {
+	t.Helper()
+	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User:               "system:serviceaccount:" + e.ns + ":runner",
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: e.ns, Verb: "get", Resource: "secrets"},
+	}}
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		r, err := e.c.AuthorizationV1().SubjectAccessReviews().Create(context.Background(), sar, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatalf("access review: %v", err)
+		}
+		if r.Status.Allowed == allowed {
+			return
+		}
+	}
+	t.Fatalf("the runner's access to secrets did not become allowed=%v within a minute", allowed)
+}
+
+// A pre-checks failure between two successful runs keeps the state directory as it was:
+// the run stopped before state-restore marked the directory restored, so nothing is saved
+// over the last good state.
+func TestAccExecutor_PreChecksFailureKeepsState(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.grantState(t)
+	ctx := context.Background()
+	spec := e.spec(t, map[string]any{"count_state": true, "v": 1})
+	spec.State = &cd.StateSpec{Path: "/state"}
+	res, _, err := e.run(t, spec, contract.ActionCreate)
+	wantCount(t, "first run", res, err, 1)
+
+	// The state's rights are withdrawn: pre-checks refuses the next run.
+	if err := e.c.RbacV1().RoleBindings(e.ns).Delete(ctx, "state", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitStateAccess(t, e, false)
+	spec.Inputs = map[string]any{"count_state": true, "v": 2}
+	_, _, err = e.run(t, spec, contract.ActionCreate)
+	var re *cd.RunError
+	if !errors.As(err, &re) || re.Container != contract.ContainerPreChecks {
+		t.Fatalf("without the state's rights: got %v, want pre-checks to fail", err)
+	}
+	if re.RunnerStarted() {
+		t.Errorf("a run stopped at pre-checks counts as started: %+v", re)
+	}
+
+	rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "state", Namespace: e.ns},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "state"},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "runner", Namespace: e.ns}}}
+	if _, err := e.c.RbacV1().RoleBindings(e.ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitStateAccess(t, e, true)
+	spec.Inputs = map[string]any{"count_state": true, "v": 3}
+	res, _, err = e.run(t, spec, contract.ActionCreate)
+	wantCount(t, "run after the pre-checks failure", res, err, 2)
+	destroyAndAssertEmpty(t, e, spec)
+}
+
+// A pod deleted gracefully (kubectl delete, an eviction) while its runner works: the
+// runner gets SIGTERM and outputs-fetcher saves the state directory before the pod ends,
+// so the next run finds the stopped run's count and its SIGTERM.
+func TestAccExecutor_GracefulPodDeletionSavesState(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.grantState(t)
+	spec := e.spec(t, map[string]any{"count_state": true, "sleep_after_seconds": 120})
+	spec.State = &cd.StateSpec{Path: "/state"}
+	go func() {
+		pod := waitRunnerRunning(t, e, 2*time.Minute)
+		waitRunnerLog(t, e, pod, "testrunner: state written", time.Minute)
+		// The default grace period: a graceful deletion, as kubectl delete makes.
+		if err := e.c.CoreV1().Pods(e.ns).Delete(context.Background(), pod, metav1.DeleteOptions{}); err != nil {
+			t.Errorf("delete pod %s: %v", pod, err)
+		}
+	}()
+	_, _, err := e.run(t, spec, contract.ActionCreate)
+	var re *cd.RunError
+	if !errors.As(err, &re) || re.Reason != cd.ReasonPodDeleted {
+		t.Fatalf("got %v, want reason %s", err, cd.ReasonPodDeleted)
+	}
+	spec.Inputs = map[string]any{"count_state": true}
+	res, _, err := e.run(t, spec, contract.ActionCreate)
+	wantCount(t, "run after the deletion", res, err, 2)
+	if res.Outputs["sigterms"] != "1" {
+		t.Errorf("the deleted pod's runner did not get SIGTERM before the save: sigterms = %v", res.Outputs["sigterms"])
+	}
+	destroyAndAssertEmpty(t, e, spec)
 }
