@@ -56,7 +56,10 @@ func TestAccExecutor_RunnerTokenOnlyWhenAsked(t *testing.T) {
 	if _, _, err := e.run(t, spec, contract.ActionDestroy); err != nil {
 		t.Fatalf("destroy: %v\n%s", err, detail(err))
 	}
-	secrets, _ := e.c.CoreV1().Secrets(e.ns).List(context.Background(), metav1.ListOptions{LabelSelector: "containerdriver.io/state-of"})
+	secrets, err := e.c.CoreV1().Secrets(e.ns).List(context.Background(), metav1.ListOptions{LabelSelector: "containerdriver.io/state-of"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(secrets.Items) != 0 {
 		t.Errorf("state Secrets left after destroy: %d", len(secrets.Items))
 	}

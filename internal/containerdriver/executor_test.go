@@ -82,9 +82,18 @@ func TestRun_HarvestsAndCleansUp(t *testing.T) {
 	if len(res.Manifests) != 2 {
 		t.Errorf("manifests = %v, want the outputs' then the secret outputs'", res.Manifests)
 	}
-	jobs, _ := c.BatchV1().Jobs("ns").List(context.Background(), metav1.ListOptions{})
-	secrets, _ := c.CoreV1().Secrets("ns").List(context.Background(), metav1.ListOptions{})
-	cms, _ := c.CoreV1().ConfigMaps("ns").List(context.Background(), metav1.ListOptions{})
+	jobs, err := c.BatchV1().Jobs("ns").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets, err := c.CoreV1().Secrets("ns").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cms, err := c.CoreV1().ConfigMaps("ns").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(jobs.Items)+len(secrets.Items)+len(cms.Items) != 0 {
 		t.Errorf("left behind: %d jobs, %d secrets, %d configmaps", len(jobs.Items), len(secrets.Items), len(cms.Items))
 	}
@@ -228,8 +237,14 @@ func TestRun_RefusedJobLeavesNothing(t *testing.T) {
 	if _, err := runWithTimeout(t, &Executor{Client: c}, spec); err == nil || !strings.Contains(err.Error(), "restartPolicy") {
 		t.Fatalf("got %v", err)
 	}
-	secrets, _ := c.CoreV1().Secrets("ns").List(context.Background(), metav1.ListOptions{})
-	cms, _ := c.CoreV1().ConfigMaps("ns").List(context.Background(), metav1.ListOptions{})
+	secrets, err := c.CoreV1().Secrets("ns").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cms, err := c.CoreV1().ConfigMaps("ns").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(secrets.Items)+len(cms.Items) != 0 {
 		t.Errorf("left behind: %d secrets, %d configmaps", len(secrets.Items), len(cms.Items))
 	}
@@ -258,8 +273,14 @@ func TestRun_RefusedSecretLeavesNothing(t *testing.T) {
 	if _, err := runWithTimeout(t, &Executor{Client: c}, spec); err == nil || !strings.Contains(err.Error(), "Too long") {
 		t.Fatalf("got %v", err)
 	}
-	secrets, _ := c.CoreV1().Secrets("ns").List(context.Background(), metav1.ListOptions{})
-	jobs, _ := c.BatchV1().Jobs("ns").List(context.Background(), metav1.ListOptions{})
+	secrets, err := c.CoreV1().Secrets("ns").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := c.BatchV1().Jobs("ns").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(secrets.Items)+len(jobs.Items) != 0 {
 		t.Errorf("left behind: %d secrets, %d jobs", len(secrets.Items), len(jobs.Items))
 	}

@@ -31,7 +31,10 @@ func TestStop_EndedAsTheDeadlinePassedIsHarvested(t *testing.T) {
 	if res.Outputs["a"] != "1" {
 		t.Errorf("outputs %v", res.Outputs)
 	}
-	pods, _ := c.CoreV1().Pods("ns").List(context.Background(), metav1.ListOptions{})
+	pods, err := c.CoreV1().Pods("ns").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(pods.Items) != 1 {
 		t.Errorf("the finished pod was deleted: %d left", len(pods.Items))
 	}

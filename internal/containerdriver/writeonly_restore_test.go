@@ -49,7 +49,11 @@ func TestWriteOnly_RestoreAfterAFailedUpdate(t *testing.T) {
 	if err := e.RestoreWriteOnly(ctx, update, nil); err != nil {
 		t.Fatal(err)
 	}
-	if l, _ := c.CoreV1().Secrets("ns").List(ctx, metav1.ListOptions{}); len(l.Items) != 0 {
+	l, err := c.CoreV1().Secrets("ns").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Items) != 0 {
 		t.Errorf("%d Secrets left after restoring none", len(l.Items))
 	}
 }

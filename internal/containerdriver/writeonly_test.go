@@ -42,7 +42,11 @@ func TestWriteOnly_KeptForDestroy(t *testing.T) {
 	if err := e.forgetWriteOnly(ctx, destroy); err != nil {
 		t.Fatal(err)
 	}
-	if l, _ := c.CoreV1().Secrets("ns").List(ctx, metav1.ListOptions{}); len(l.Items) != 0 {
+	l, err := c.CoreV1().Secrets("ns").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Items) != 0 {
 		t.Errorf("%d Secrets left after destroy", len(l.Items))
 	}
 	// Without a kept Secret, destroy goes on with what it has.

@@ -40,6 +40,8 @@ type accEnv struct {
 	ns         string
 	sidecar    string
 	runner     string
+	// seen records every Job and Pod of ns from the start of the test (ran, podsRan).
+	seen *testcluster.Recorder
 }
 
 func newAccEnv(t *testing.T) *accEnv {
@@ -64,6 +66,7 @@ func clusterAccEnv(t *testing.T) *accEnv {
 	e.sidecar = testcluster.SidecarImage(t)
 	e.runner = testcluster.RunnerImage(t)
 	e.ns = testcluster.Namespace(t, e.client)
+	e.seen = testcluster.Record(t, e.client, e.ns)
 	return e
 }
 
@@ -98,6 +101,13 @@ func (e *accEnv) jobs(t *testing.T, action string) []batchv1.Job {
 		t.Fatalf("list %s jobs: %v", action, err)
 	}
 	return l.Items
+}
+
+// ran returns the names of the Jobs of action that were created in the test's namespace
+// since the test began, including those whose run deleted them again: "no destroy Job
+// exists now" is also true of a destroy that ran and cleaned up after itself.
+func (e *accEnv) ran(action string) []string {
+	return e.seen.Jobs(map[string]string{contract.LabelAction: action})
 }
 
 // jobSucceeded reports whether the pod of a kept Job succeeded (the Job's own status is
@@ -418,22 +428,44 @@ func (pc *podCounter) count(action string) int {
 	return len(pc.seen[action])
 }
 
-// waitRunner waits until a runner of action runs in the namespace.
-func waitRunner(t *testing.T, e *accEnv, action string, limit time.Duration) {
+// waitRunner waits until a runner of action runs in the namespace and returns its pod.
+func waitRunner(t *testing.T, e *accEnv, action string, limit time.Duration) string {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
-		pods, _ := e.client.CoreV1().Pods(e.ns).List(context.Background(), metav1.ListOptions{LabelSelector: contract.LabelAction + "=" + action})
+		pods, err := e.client.CoreV1().Pods(e.ns).List(context.Background(), metav1.ListOptions{LabelSelector: contract.LabelAction + "=" + action})
+		if err != nil {
+			t.Fatalf("list the %s pods: %v", action, err)
+		}
 		for _, p := range pods.Items {
 			for _, cs := range p.Status.ContainerStatuses {
 				if cs.Name == contract.ContainerRunner && cs.State.Running != nil {
-					return
+					return p.Name
 				}
 			}
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("no %s runner ran within %v", action, limit)
+	return ""
+}
+
+// waitRunnerLog waits until the runner container of pod has logged want: the event a
+// fault test acts on (the runner started, or wrote its state), instead of a fixed sleep.
+func waitRunnerLog(t *testing.T, e *accEnv, pod, want string, limit time.Duration) {
+	t.Helper()
+	var last string
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		b, err := e.client.CoreV1().Pods(e.ns).GetLogs(pod, &corev1.PodLogOptions{Container: contract.ContainerRunner}).DoRaw(context.Background())
+		if err == nil && strings.Contains(string(b), want) {
+			return
+		}
+		last = string(b)
+		if err != nil {
+			last = err.Error()
+		}
+	}
+	t.Fatalf("the runner of %s did not log %q within %v; last: %s", pod, want, limit, last)
 }
 
 func (e *accEnv) runConfig(inputs, extra string) string {
@@ -456,29 +488,52 @@ func (e *accEnv) noJobsLeft(t *testing.T) {
 	ctx := context.Background()
 	sel := metav1.ListOptions{LabelSelector: contract.LabelManagedBy + "=" + contract.ManagedByValue}
 	var left []string
-	for i := 0; i < 50; i++ {
+	list := func() error {
 		left = nil
-		jobs, _ := e.client.BatchV1().Jobs(e.ns).List(ctx, sel)
+		jobs, err := e.client.BatchV1().Jobs(e.ns).List(ctx, sel)
+		if err != nil {
+			return err
+		}
 		for _, j := range jobs.Items {
 			left = append(left, "job/"+j.Name)
 		}
-		pods, _ := e.client.CoreV1().Pods(e.ns).List(ctx, sel)
+		pods, err := e.client.CoreV1().Pods(e.ns).List(ctx, sel)
+		if err != nil {
+			return err
+		}
 		for _, p := range pods.Items {
 			left = append(left, "pod/"+p.Name)
 		}
-		cms, _ := e.client.CoreV1().ConfigMaps(e.ns).List(ctx, sel)
+		cms, err := e.client.CoreV1().ConfigMaps(e.ns).List(ctx, sel)
+		if err != nil {
+			return err
+		}
 		for _, c := range cms.Items {
 			left = append(left, "configmap/"+c.Name)
 		}
-		secrets, _ := e.client.CoreV1().Secrets(e.ns).List(ctx, sel)
+		secrets, err := e.client.CoreV1().Secrets(e.ns).List(ctx, sel)
+		if err != nil {
+			return err
+		}
 		for _, s := range secrets.Items {
 			if s.Labels["containerdriver.io/state-of"] == "" {
 				left = append(left, "secret/"+s.Name)
 			}
 		}
-		leases, _ := e.client.CoordinationV1().Leases(e.ns).List(ctx, sel)
+		leases, err := e.client.CoordinationV1().Leases(e.ns).List(ctx, sel)
+		if err != nil {
+			return err
+		}
 		for _, l := range leases.Items {
 			left = append(left, "lease/"+l.Name)
+		}
+		return nil
+	}
+	for i := 0; i < 50; i++ {
+		if err := list(); err != nil {
+			// A listing that fails must not read as an empty namespace.
+			t.Errorf("list what is left in %s: %v", e.ns, err)
+			return
 		}
 		if len(left) == 0 {
 			return

@@ -24,8 +24,8 @@ func TestAccRunFault_KilledCreateIsResumed(t *testing.T) {
 	pods := countPods(t, e)
 	c.write(e.runConfig(`{ sleep_seconds = 25, echo_env = ["CONTAINERDRIVER_RUN_ID"] }`, ""))
 	cmd, _ := c.start("apply", "-auto-approve")
-	waitRunner(t, e, contract.ActionCreate, 90*time.Second)
-	time.Sleep(3 * time.Second)
+	pod := waitRunner(t, e, contract.ActionCreate, 90*time.Second)
+	waitRunnerLog(t, e, pod, "testrunner: ACTION=create", time.Minute)
 	signalGroup(t, cmd, syscall.SIGKILL)
 	_ = cmd.Wait()
 
@@ -57,11 +57,14 @@ func TestAccRunFault_KilledUpdateAndDestroyAreResumed(t *testing.T) {
 	c.must("create", "apply", "-auto-approve")
 	c.write(e.runConfig(`{ v = 2, sleep_seconds = 20 }`, ""))
 	cmd, _ := c.start("apply", "-auto-approve")
-	waitRunner(t, e, contract.ActionCreate, 90*time.Second)
-	for pods.count(contract.ActionCreate) < 2 {
-		time.Sleep(200 * time.Millisecond)
+	for deadline := time.Now().Add(2 * time.Minute); pods.count(contract.ActionCreate) < 2; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			signalGroup(t, cmd, syscall.SIGKILL)
+			t.Fatalf("the update's runner pod did not appear within 2 minutes")
+		}
 	}
-	time.Sleep(3 * time.Second)
+	pod := waitRunner(t, e, contract.ActionCreate, 90*time.Second)
+	waitRunnerLog(t, e, pod, "testrunner: ACTION=create", time.Minute)
 	signalGroup(t, cmd, syscall.SIGKILL)
 	_ = cmd.Wait()
 	c.must("update after the kill", "apply", "-auto-approve")
@@ -75,8 +78,8 @@ func TestAccRunFault_KilledUpdateAndDestroyAreResumed(t *testing.T) {
 
 	c.write(e.runConfig(`{ v = 2, sleep_seconds = 20 }`, "")) // destroy sleeps too
 	cmd, _ = c.start("destroy", "-auto-approve")
-	waitRunner(t, e, contract.ActionDestroy, 90*time.Second)
-	time.Sleep(3 * time.Second)
+	pod = waitRunner(t, e, contract.ActionDestroy, 90*time.Second)
+	waitRunnerLog(t, e, pod, "testrunner: ACTION=destroy", time.Minute)
 	signalGroup(t, cmd, syscall.SIGKILL)
 	_ = cmd.Wait()
 	c.must("destroy after the kill", "destroy", "-auto-approve")
@@ -92,12 +95,19 @@ func TestAccRunFault_InterruptKeepsState(t *testing.T) {
 	t.Parallel()
 	e, c := faultEnv(t)
 	e.grantState(t)
+	pods := countPods(t, e)
 	c.write(e.runConfig(`{ count_state = true, v = 1 }`, `state_path = "/state"`))
 	c.must("create", "apply", "-auto-approve")
 	c.write(e.runConfig(`{ count_state = true, v = 2, sleep_after_seconds = 120 }`, `state_path = "/state"`))
 	cmd, out := c.start("apply", "-auto-approve")
-	waitRunner(t, e, contract.ActionCreate, 90*time.Second)
-	time.Sleep(4 * time.Second)
+	for deadline := time.Now().Add(2 * time.Minute); pods.count(contract.ActionCreate) < 2; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			signalGroup(t, cmd, syscall.SIGKILL)
+			t.Fatalf("the update's runner pod did not appear within 2 minutes")
+		}
+	}
+	pod := waitRunner(t, e, contract.ActionCreate, 90*time.Second)
+	waitRunnerLog(t, e, pod, "testrunner: state written", time.Minute)
 	signalGroup(t, cmd, syscall.SIGINT)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()

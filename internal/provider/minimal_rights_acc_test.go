@@ -89,21 +89,33 @@ func (e *accEnv) everythingLeft(t *testing.T) []string {
 	for _, j := range jobs.Items {
 		left = append(left, "job/"+j.Name)
 	}
-	pods, _ := e.client.CoreV1().Pods(e.ns).List(ctx, metav1.ListOptions{})
+	pods, err := e.client.CoreV1().Pods(e.ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, p := range pods.Items {
 		left = append(left, "pod/"+p.Name)
 	}
-	secrets, _ := e.client.CoreV1().Secrets(e.ns).List(ctx, metav1.ListOptions{})
+	secrets, err := e.client.CoreV1().Secrets(e.ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, s := range secrets.Items {
 		left = append(left, "secret/"+s.Name)
 	}
-	cms, _ := e.client.CoreV1().ConfigMaps(e.ns).List(ctx, metav1.ListOptions{})
+	cms, err := e.client.CoreV1().ConfigMaps(e.ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range cms.Items {
 		if c.Name != "kube-root-ca.crt" {
 			left = append(left, "configmap/"+c.Name)
 		}
 	}
-	leases, _ := e.client.CoordinationV1().Leases(e.ns).List(ctx, metav1.ListOptions{})
+	leases, err := e.client.CoordinationV1().Leases(e.ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, l := range leases.Items {
 		left = append(left, "lease/"+l.Name)
 	}

@@ -76,7 +76,10 @@ resource "containerdriver_run" "test" {
 			t.Errorf("the destroy output lacks %q:\n%s", want, out)
 		}
 	}
-	if n := len(e.jobs(t, "destroy")); n != 0 {
-		t.Errorf("force_destroy ran %d destroy Jobs", n)
+	if jobs := e.ran("destroy"); len(jobs) != 0 {
+		t.Errorf("force_destroy ran destroy Jobs %v", jobs)
+	}
+	if len(e.ran("create")) == 0 {
+		t.Errorf("no create Job was recorded: the recorder sees nothing")
 	}
 }

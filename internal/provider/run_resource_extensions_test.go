@@ -85,8 +85,11 @@ resource "containerdriver_run" "test" {
 			if n := e.stateSecrets(t); n != 0 {
 				return fmt.Errorf("%d state Secrets left after force destroy", n)
 			}
-			if jobs := e.jobs(t, "destroy"); len(jobs) != 0 {
-				return fmt.Errorf("force_destroy ran %d destroy Jobs", len(jobs))
+			if jobs := e.ran("destroy"); len(jobs) != 0 {
+				return fmt.Errorf("force_destroy ran destroy Jobs %v", jobs)
+			}
+			if len(e.ran("create")) == 0 {
+				return fmt.Errorf("no create Job was recorded: the recorder sees nothing")
 			}
 			return nil
 		},

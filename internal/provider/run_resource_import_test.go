@@ -125,8 +125,8 @@ removed {
 					if n := e.stateSecrets(t); n == 0 {
 						return fmt.Errorf("forgetting the run removed its state Secrets")
 					}
-					if n := len(e.jobs(t, "destroy")); n != 0 {
-						return fmt.Errorf("forgetting the run ran ACTION=destroy (%d Jobs)", n)
+					if jobs := e.ran("destroy"); len(jobs) != 0 {
+						return fmt.Errorf("forgetting the run ran ACTION=destroy (Jobs %v)", jobs)
 					}
 					return nil
 				},

@@ -41,6 +41,23 @@ func TestRunResource_PlanValidation(t *testing.T) {
 		{validRunPrefix + `  }
   files = { "big.bin" = format("%01200000d", 0) }
 }`, `files: holds 1200007 bytes, more than the 1032192`},
+		// The same for every other input that travels in one object (issue 20).
+		{validRunPrefix + `  }
+  inputs = { big = format("%01200000d", 0) }
+}`, `inputs: holds \d+ bytes, more than the 1032192`},
+		{validRunPrefix + `  }
+  secret_files = { "big.bin" = format("%01200000d", 0) }
+}`, `secret_files: holds 1200007 bytes, more than the 1032192`},
+		{validRunPrefix + `    secret_variables = { BIG = format("%01200000d", 0) }
+  }
+}`, `secret_variables: holds 1200003 bytes, more than the 1032192`},
+		{validRunPrefix + `    variables = { BIG = format("%01200000d", 0) }
+  }
+}`, `variables: holds 1200003 bytes, more than the 1032192`},
+		{validRunPrefix + `  }
+  contract = "container-deployer"
+  target   = { manifest = "kind: Target", content = format("%01200000d", 0) }
+}`, `content: holds 1200000 bytes, more than the 1032192`},
 		{validRunPrefix + `  }
   unschedulable_grace = "5 minutes"
 }`, `unschedulable_grace must be a positive duration`},

@@ -370,10 +370,12 @@ func runSchema(ctx context.Context) schema.Schema {
 					"that runs the container, and the destroy. A later run deletes none of them (except a kept Job of the very same inputs, which it " +
 					"replaces), and neither does destroy (only a destroy with " +
 					"`force_destroy` removes every Job of the run). Delete one run's objects with " +
-					"`kubectl -n <namespace> delete jobs,secrets,configmaps -l containerdriver.io/job=<job name>`.",
-				Optional: true,
-				Computed: true,
-				Default:  booldefault.StaticBool(false),
+					"`kubectl -n <namespace> delete jobs,secrets,configmaps -l containerdriver.io/job=<job name>`. " +
+					"`terraform plan` warns while it is set (*Jobs And Secrets Stay Behind*): the kept Secrets hold the run's secret inputs.",
+				Optional:   true,
+				Computed:   true,
+				Default:    booldefault.StaticBool(false),
+				Validators: []validator.Bool{keepJobWarning{}},
 			},
 			"timeouts": timeoutsAttribute(ctx, "How long a run may take. When it is over, the pod is stopped gracefully (the runner gets SIGTERM and the pod's termination grace period; the state directory is saved after it) and the error says the run timed out. Each defaults to `20m`. See the [failure modes](../guides/failure-modes.md) guide."),
 

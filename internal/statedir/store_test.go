@@ -108,7 +108,10 @@ func TestStore_DetectsCorruption(t *testing.T) {
 	if _, err := s.Save(ctx, []byte("v1")); err != nil {
 		t.Fatal(err)
 	}
-	list, _ := c.CoreV1().Secrets("ns").List(ctx, metav1.ListOptions{LabelSelector: "containerdriver.io/role=state-chunk"})
+	list, err := c.CoreV1().Secrets("ns").List(ctx, metav1.ListOptions{LabelSelector: "containerdriver.io/role=state-chunk"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	sec := list.Items[0]
 	sec.Data = map[string][]byte{"data": []byte("v2")}
 	if _, err := c.CoreV1().Secrets("ns").Update(ctx, &sec, metav1.UpdateOptions{}); err != nil {
@@ -185,7 +188,11 @@ func TestStore_OnClientset(t *testing.T) {
 	if err := s.Delete(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if l, _ := c.CoreV1().Secrets("ns").List(ctx, metav1.ListOptions{}); len(l.Items) != 0 {
+	l, err := c.CoreV1().Secrets("ns").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Items) != 0 {
 		t.Fatalf("%d Secrets left after Delete", len(l.Items))
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
@@ -149,6 +150,9 @@ func buildImage(ref string, spec imagebuild.Spec) error {
 
 var loadMu sync.Mutex
 
+// imports counts the images loadImage imported (not those it found already there).
+var imports atomic.Int64
+
 // LoadImage imports a docker-archive tarball into the local cluster's containerd
 // (ctr -n k8s.io images import). An image whose every tag already names the same image
 // ID is not imported again.
@@ -208,6 +212,7 @@ func loadImage(tarPath string) error {
 	if _, err := ctr("images", "import", tarPath); err != nil {
 		return err
 	}
+	imports.Add(1)
 	for _, ref := range info.RepoTags {
 		if _, err := ctr("images", "label", ref, configLabel+"="+info.ConfigDigest); err != nil {
 			return err

@@ -274,12 +274,21 @@ func TestAccCluster_SidecarImage(t *testing.T) {
 		t.Errorf("image %s is not in containerd with its image ID label:\n%s", ref, out)
 	}
 
-	// Importing the same content again is skipped.
+	// Importing the same content again is skipped: a fresh tag is imported once, then
+	// found by its image ID label.
 	bin := GoBinary(t, "./internal/testcluster/smoketool")
 	spec = imagebuild.Spec{Files: []imagebuild.File{{Path: "/smoketool", Source: bin, Mode: 0o755}}}
-	reref := ImageRegistry + "/reimport:test"
+	reref := fmt.Sprintf("%s/reimport:test-%d", ImageRegistry, time.Now().UnixNano())
+	t.Cleanup(func() { _, _ = ctr("images", "rm", reref) })
+	before := imports.Load()
 	BuildImage(t, reref, spec)
+	if n := imports.Load() - before; n != 1 {
+		t.Errorf("a new tag was imported %d times, want once", n)
+	}
 	start = time.Now()
 	BuildImage(t, reref, spec)
+	if n := imports.Load() - before; n != 1 {
+		t.Errorf("unchanged content was imported again (%d imports in all)", n)
+	}
 	t.Logf("second BuildImage of unchanged content: %.2fs", time.Since(start).Seconds())
 }

@@ -148,6 +148,8 @@ func run() error {
 		out["list_secrets"] = listSecrets()
 	}
 	if in.SleepAfter > 0 {
+		// Tests wait for this line to know the state is written.
+		fmt.Printf("testrunner: state written, sleeping %gs\n", in.SleepAfter)
 		time.Sleep(time.Duration(in.SleepAfter * float64(time.Second)))
 	}
 	if in.BigOutputBytes > 0 {
