@@ -3,7 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -19,7 +23,54 @@ import (
 const (
 	planArtifactName = "tfplan"
 	lockFileName     = ".terraform.lock.hcl"
+	// planStateName records which state the saved plan was made against (planState).
+	planStateName = "runner-helper.json"
 )
+
+// planState is where the state of a saved plan is kept. The saved plan records its
+// backend's settings, and `apply PLANFILE` writes the state to that backend, whatever the
+// module directory now configures: a plan made with another run id (another kubernetes
+// Secret) would create the resources into the state of another run. The helper refuses
+// that before the tool runs.
+type planState struct {
+	Tool string `json:"tool"`
+	// State says where, for people (never a -backend-config value: those may be secrets).
+	State string `json:"state"`
+	// Fingerprint is a hash of the backend override, the -backend-config values and the
+	// workspace.
+	Fingerprint string `json:"fingerprint"`
+}
+
+func (h *helper) planState() planState {
+	b, _ := json.Marshal([]any{h.backendDoc, h.cfg.backendConfig, h.workspace()})
+	sum := sha256.Sum256(b)
+	return planState{Tool: h.cfg.tool, State: h.state, Fingerprint: hex.EncodeToString(sum[:])}
+}
+
+// checkPlanState: the saved plan must have been made against this run's state.
+func (h *helper) checkPlanState() error {
+	b, err := os.ReadFile(filepath.Join(h.cfg.planArtifactDir, planStateName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // not left by this helper: the tool's own checks remain
+	}
+	if err != nil {
+		return fail(1, "read %s of the saved plan: %v", planStateName, err)
+	}
+	var planned planState
+	if err := json.Unmarshal(b, &planned); err != nil {
+		return fail(1, "%s of the saved plan is not JSON: %v", planStateName, err)
+	}
+	cur := h.planState()
+	if planned == cur {
+		return nil
+	}
+	where := fmt.Sprintf("against %s, this run's state is %s", planned.State, cur.State)
+	if planned.State == cur.State {
+		where = fmt.Sprintf("with other settings of %s (-backend-config, TF_WORKSPACE) than this run's", cur.State)
+	}
+	return fail(1, "the saved plan was made by %s %s: applying it would write to the state it was made against, not to this run's. The plan must run with the create's CONTAINERDRIVER_RUN_ID and backend settings; plan again",
+		planned.Tool, where)
+}
 
 // plan answers ACTION=plan: what a create (or, with PLAN_DESTROY, a destroy) would do. It
 // saves nothing: plan never writes the state (its refresh stays in memory), and the
@@ -74,6 +125,9 @@ func (h *helper) plan(ctx context.Context) error {
 	}
 	if keep {
 		if err := h.saveLockFile(); err != nil {
+			return err
+		}
+		if err := writeJSON(filepath.Join(cfg.planArtifactDir, planStateName), h.planState()); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -162,8 +163,8 @@ func TestRun_Plan(t *testing.T) {
 			if diff := cmp.Diff(before, j.stateFiles()); diff != "" {
 				t.Errorf("the plan changed the backend's files (-before +after):\n%s", diff)
 			}
-			if got := dirNames(t, p.artifact); !cmp.Equal(got, []string{planArtifactName}) {
-				t.Errorf("the artifact directory holds %v, want [%s]", got, planArtifactName)
+			if got := dirNames(t, p.artifact); !cmp.Equal(got, []string{planStateName, planArtifactName}) {
+				t.Errorf("the artifact directory holds %v, want [%s %s]", got, planStateName, planArtifactName)
 			}
 			if p.outputs != nil || p.secretOutputs != nil {
 				t.Errorf("the plan wrote outputs: %v %v", p.outputs, p.secretOutputs)
@@ -380,5 +381,64 @@ func TestSummarizePlan(t *testing.T) {
 				t.Errorf("summary (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// The tool applies a saved plan to the backend recorded in it, not to the one the module
+// directory configures: a plan made against another state (another run id's Secret, another
+// path) is refused before the tool runs, and neither state is written.
+func TestRun_PlanOfAnotherState(t *testing.T) {
+	j := newJob(t, "terraform", map[string]string{"main.tf": planModule})
+	other := []string{"-backend", "local", "-backend-config", "path=" + filepath.Join(j.stateDir, "other.tfstate")}
+	p := j.plan(map[string]any{"name": "x"}, false, other...)
+	if p.code != 0 {
+		t.Fatalf("plan exited %d; error file:\n%s", p.code, p.errorFile)
+	}
+	r := j.applyPlan(map[string]any{"name": "x"}, p.artifact, j.localState()...)
+	if r.code != 1 {
+		t.Errorf("exit code = %d, want 1", r.code)
+	}
+	for _, want := range []string{"the saved plan was made by terraform with other settings of the local backend", "plan again"} {
+		if !strings.Contains(r.errorFile, want) {
+			t.Errorf("the error file does not contain %q:\n%s", want, r.errorFile)
+		}
+	}
+	if strings.Contains(r.stdout, "terraform apply") {
+		t.Errorf("the tool applied the plan:\n%s", r.stdout)
+	}
+	if got := j.stateFiles(); len(got) != 0 {
+		t.Errorf("a state was written: %v", got)
+	}
+}
+
+// With the kubernetes backend the state is the run id's Secret: a plan made with another
+// run id names both Secrets when it is refused.
+func TestCheckPlanState(t *testing.T) {
+	sa := fakeServiceAccount(t, nil, "team-a")
+	helperFor := func(runID string) *helper {
+		h := &helper{dir: t.TempDir(), cfg: &config{
+			tool: "tofu", saDir: sa, runID: runID, planArtifactDir: t.TempDir(),
+			getenv: func(string) string { return "" }, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{},
+		}}
+		if err := h.configureBackend(&module{dir: h.dir}); err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	planned := helperFor("0c1f9f4e-7d3a-4b8e-9a51-2f7c3d1e6b0a")
+	if err := writeJSON(filepath.Join(planned.cfg.planArtifactDir, planStateName), planned.planState()); err != nil {
+		t.Fatal(err)
+	}
+	same := helperFor("0c1f9f4e-7d3a-4b8e-9a51-2f7c3d1e6b0a")
+	same.cfg.planArtifactDir = planned.cfg.planArtifactDir
+	if err := same.checkPlanState(); err != nil {
+		t.Errorf("the same run's plan was refused: %v", err)
+	}
+	other := helperFor("5b2d8c1e-0f4a-4c3b-8e7d-6a9f1b2c3d4e")
+	other.cfg.planArtifactDir = planned.cfg.planArtifactDir
+	err := other.checkPlanState()
+	want := "the saved plan was made by tofu against the kubernetes backend's Secret team-a/tfstate-default-0c1f9f4e-7d3a-4b8e-9a51-2f7c3d1e6b0a, this run's state is the kubernetes backend's Secret team-a/tfstate-default-5b2d8c1e-0f4a-4c3b-8e7d-6a9f1b2c3d4e"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("err = %v\nwant it to contain %q", err, want)
 	}
 }

@@ -69,6 +69,10 @@ type helper struct {
 	stateSuffix  string
 	// tmp is the helper's scratch directory (HOME, TF_DATA_DIR).
 	tmp string
+	// state says where the state is kept, for people; backendDoc is the backend override
+	// the helper wrote (nil: the module's own backend).
+	state      string
+	backendDoc map[string]any
 }
 
 func (h *helper) logf(format string, a ...any) {
@@ -114,6 +118,9 @@ func (h *helper) run(ctx context.Context) error {
 	h.env = h.toolEnv(tmp)
 	h.tmp = tmp
 	if cfg.action == contract.ActionCreate && cfg.planApply {
+		if err := h.checkPlanState(); err != nil {
+			return err
+		}
 		if err := h.restoreLockFile(); err != nil {
 			return err
 		}
@@ -228,6 +235,7 @@ func (h *helper) configureBackend(mod *module) error {
 	backend := cfg.backend
 	if backend == backendAuto {
 		if mod.ownBackend {
+			h.state = "the module's own backend"
 			h.logf("state: the module's own backend block")
 			return nil
 		}
@@ -257,14 +265,17 @@ func (h *helper) configureBackend(mod *module) error {
 			"secret_suffix":     suffix,
 		}
 		h.managedState, h.stateNS, h.stateSuffix = true, ns, suffix
+		h.state = fmt.Sprintf("the kubernetes backend's Secret %s/%s", ns, stateSecretName(h.workspace(), suffix))
 		h.logf("state: kubernetes backend, Secret %s/%s", ns, stateSecretName(h.workspace(), suffix))
 	} else {
+		h.state = fmt.Sprintf("the %s backend", backend)
 		h.logf("state: %s backend (configured by -backend-config)", backend)
 	}
 	doc := map[string]any{"terraform": map[string]any{"backend": map[string]any{backend: settings}}}
 	if err := writeJSON(override, doc); err != nil {
 		return err
 	}
+	h.backendDoc = doc
 	return nil
 }
 
