@@ -171,9 +171,32 @@ func TestRun_Plan(t *testing.T) {
 			}
 			first := p.artifact
 
-			// The create handed that artifact applies it as it is: its own inputs (changed
-			// here on purpose) are not planned anew.
+			// Inputs other than the planned ones: OpenTofu refuses the saved plan, Terraform
+			// applies the planned values; neither plans anew.
 			r := j.applyPlan(map[string]any{"name": "not-planned", "token": planToken}, first, st...)
+			switch tool {
+			case "tofu":
+				if r.code != 1 || !strings.Contains(r.errorFile, "Mismatch between input and plan variable value") {
+					t.Errorf("tofu applied a saved plan with other inputs: exit %d, error file:\n%s", r.code, r.errorFile)
+				}
+				if got := j.stateFiles(); len(got) != 0 {
+					t.Errorf("the refused apply wrote a state: %v", got)
+				}
+			case "terraform":
+				if r.code != 0 || r.outputs["greeting"] != "hello world" {
+					t.Errorf("terraform with other inputs: exit %d, outputs %v, want the planned greeting", r.code, r.outputs)
+				}
+				// Start again from no state for the case below.
+				if err := os.Remove(filepath.Join(j.stateDir, "state.tfstate")); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			// The create handed that artifact applies it as it is: the configuration saved
+			// in the plan, not the module's files (changed here on purpose), is applied.
+			writeFile(t, filepath.Join(j.scripts, "main.tf"), strings.Replace(planModule, `"hello ${var.name}"`, `"bye ${var.name}"`, 1))
+			r = j.applyPlan(world, first, st...)
+			writeFile(t, filepath.Join(j.scripts, "main.tf"), planModule)
 			if r.code != 0 {
 				t.Fatalf("the create with the saved plan exited %d; error file:\n%s", r.code, r.errorFile)
 			}
