@@ -2,6 +2,7 @@ package templates_test
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,7 +63,8 @@ func runShell(t *testing.T, action, name, stateDir string, env map[string]string
 	}
 	out, err := cmd.CombinedOutput()
 	r := shellRun{log: string(out), artifact: vars[contract.EnvPlanArtifactDir]}
-	if ee, ok := err.(*exec.ExitError); ok {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
 		r.code = ee.ExitCode()
 	} else if err != nil {
 		t.Fatal(err)
