@@ -52,6 +52,15 @@ type config struct {
 	errorFile         string
 	runID             string
 
+	// The plan action (contract "The plan action"): planDestroy previews a destroy;
+	// planFile and planSummaryFile are what ACTION=plan writes; planArtifactDir holds the
+	// saved plan a plan leaves and a create with planApply applies.
+	planDestroy     bool
+	planFile        string
+	planSummaryFile string
+	planArtifactDir string
+	planApply       bool
+
 	backend       string
 	backendConfig []string
 	stateNS       string
@@ -80,6 +89,11 @@ Runs OpenTofu or Terraform as a Container Driver runner. ACTION=create runs init
 apply, ACTION=destroy runs init and destroy. The module's outputs are written to
 OUTPUTS_FILE and (sensitive ones) SECRET_OUTPUTS_FILE; RESOURCE_INPUTS_FILE becomes the
 module's variables (containerdriver.auto.tfvars.json).
+
+ACTION=plan runs init and plan -detailed-exitcode (-destroy when PLAN_DESTROY=true),
+changes nothing, writes the plan to PLAN_FILE and its counts to PLAN_SUMMARY_FILE, and
+leaves the saved plan in PLAN_ARTIFACT_DIR; ACTION=create with PLAN_APPLY=true applies
+that saved plan as it is, or fails.
 
 Every flag has an environment variable, for use in job.variables; the flag wins.
 `
@@ -150,14 +164,36 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 	cfg.secretOutputsFile = getenv(contract.EnvSecretOutputsFile)
 	cfg.errorFile = getenv(contract.EnvErrorFile)
 	cfg.runID = getenv(contract.EnvRunID)
+	cfg.planFile = getenv(contract.EnvPlanFile)
+	cfg.planSummaryFile = getenv(contract.EnvPlanSummaryFile)
+	cfg.planArtifactDir = getenv(contract.EnvPlanArtifactDir)
+	for _, b := range []struct {
+		name string
+		dst  *bool
+	}{{contract.EnvPlanDestroy, &cfg.planDestroy}, {contract.EnvPlanApply, &cfg.planApply}} {
+		if v := getenv(b.name); v != "" {
+			parsed, err := strconv.ParseBool(v)
+			if err != nil {
+				return nil, fmt.Errorf("%s=%q is not a boolean", b.name, v)
+			}
+			*b.dst = parsed
+		}
+	}
 
-	var missing []string
-	for _, v := range []struct{ name, val string }{
+	// A plan writes no outputs, so it needs its own two files instead.
+	required := []struct{ name, val string }{
 		{contract.EnvAction, cfg.action},
 		{contract.EnvScriptsDirectory, cfg.scriptsDir},
 		{contract.EnvOutputsFile, cfg.outputsFile},
 		{contract.EnvSecretOutputsFile, cfg.secretOutputsFile},
-	} {
+	}
+	if cfg.action == contract.ActionPlan {
+		required = append(required[:2],
+			struct{ name, val string }{contract.EnvPlanFile, cfg.planFile},
+			struct{ name, val string }{contract.EnvPlanSummaryFile, cfg.planSummaryFile})
+	}
+	var missing []string
+	for _, v := range required {
 		if v.val == "" {
 			missing = append(missing, v.name)
 		}
@@ -165,8 +201,10 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%s not set: runner-helper runs inside a Container Driver Job", strings.Join(missing, ", "))
 	}
-	if cfg.action != contract.ActionCreate && cfg.action != contract.ActionDestroy {
-		return nil, fmt.Errorf("%s=%q: expected %q or %q", contract.EnvAction, cfg.action, contract.ActionCreate, contract.ActionDestroy)
+	switch cfg.action {
+	case contract.ActionCreate, contract.ActionDestroy, contract.ActionPlan:
+	default:
+		return nil, fmt.Errorf("%s=%q: expected %q, %q or %q", contract.EnvAction, cfg.action, contract.ActionCreate, contract.ActionDestroy, contract.ActionPlan)
 	}
 	if cfg.workingDir != "" && !filepath.IsAbs(cfg.workingDir) && hasDotDot(cfg.workingDir) {
 		return nil, fmt.Errorf("-chdir %q must stay inside SCRIPTS_DIRECTORY", cfg.workingDir)

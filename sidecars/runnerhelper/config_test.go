@@ -27,7 +27,7 @@ func TestParseArgs(t *testing.T) {
 	type want struct {
 		workingDir, backend, stateNS, stateSuffix string
 		backendConfig                             []string
-		keepState                                 bool
+		keepState, planDestroy, planApply         bool
 	}
 	for _, tc := range []struct {
 		name    string
@@ -55,6 +55,11 @@ func TestParseArgs(t *testing.T) {
 		{name: "unknown tool", args: []string{"pulumi"}, env: with(), wantErr: "first argument must be tofu or terraform"},
 		{name: "not in a job", args: []string{"tofu"}, env: func(string) string { return "" }, wantErr: "ACTION, SCRIPTS_DIRECTORY, OUTPUTS_FILE, SECRET_OUTPUTS_FILE not set"},
 		{name: "bad action", args: []string{"tofu"}, env: with("ACTION", "update"), wantErr: `ACTION="update"`},
+		{name: "plan", args: []string{"tofu"}, env: with("ACTION", "plan", "PLAN_FILE", "/work/plan.txt", "PLAN_SUMMARY_FILE", "/work/plan-summary.json", "PLAN_DESTROY", "true"), want: want{planDestroy: true}},
+		{name: "apply a saved plan", args: []string{"tofu"}, env: with("PLAN_APPLY", "true"), want: want{planApply: true}},
+		{name: "plan without its files", args: []string{"tofu"}, env: with("ACTION", "plan"), wantErr: "PLAN_FILE, PLAN_SUMMARY_FILE not set"},
+		{name: "bad plan destroy", args: []string{"tofu"}, env: with("ACTION", "plan", "PLAN_DESTROY", "yes please"), wantErr: `PLAN_DESTROY="yes please" is not a boolean`},
+		{name: "bad plan apply", args: []string{"tofu"}, env: with("PLAN_APPLY", "maybe"), wantErr: `PLAN_APPLY="maybe" is not a boolean`},
 		{name: "escaping working dir", args: []string{"tofu", "-chdir", "../etc"}, env: with(), wantErr: "must stay inside SCRIPTS_DIRECTORY"},
 		{name: "bad keep", args: []string{"tofu"}, env: with("TF_KEEP_STATE", "maybe"), wantErr: "is not a boolean"},
 		{name: "bad backend", args: []string{"tofu", "-backend", "S3; rm"}, env: with(), wantErr: "not a backend type name"},
@@ -65,7 +70,7 @@ func TestParseArgs(t *testing.T) {
 			if endsWithError(t, err, tc.wantErr) {
 				return
 			}
-			got := want{cfg.workingDir, cfg.backend, cfg.stateNS, cfg.stateSuffix, cfg.backendConfig, cfg.keepState}
+			got := want{cfg.workingDir, cfg.backend, cfg.stateNS, cfg.stateSuffix, cfg.backendConfig, cfg.keepState, cfg.planDestroy, cfg.planApply}
 			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(want{})); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}

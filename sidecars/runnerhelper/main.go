@@ -6,6 +6,9 @@
 // module's variables, keeps the state in the cluster with the kubernetes backend unless told
 // otherwise, runs init and apply (ACTION=create) or destroy (ACTION=destroy), and writes the
 // module's outputs to OUTPUTS_FILE and SECRET_OUTPUTS_FILE split by their sensitive flag.
+// ACTION=plan runs init and plan, changes nothing, and writes the plan and its summary to
+// PLAN_FILE and PLAN_SUMMARY_FILE, leaving the saved plan in PLAN_ARTIFACT_DIR; a create
+// with PLAN_APPLY=true applies that saved plan as it is.
 // On failure the tool's error goes to ERROR_FILE and the helper exits with the tool's code.
 // Run it with -h for the flags and the environment variables that mirror them.
 package main

@@ -130,6 +130,7 @@ func copyTree(src, dst string) error {
 	skip := map[string]bool{
 		contract.OutputsFileName: true, contract.SecretOutputsFileName: true,
 		contract.ErrorFileName: true, contract.GitCommitFileName: true,
+		contract.PlanFileName: true, contract.PlanSummaryFileName: true,
 	}
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -147,6 +148,9 @@ func copyTree(src, dst string) error {
 		}
 		if filepath.Dir(rel) == "." && rel == fallbackTmpName {
 			return filepath.SkipDir // the helper's own scratch space, when /tmp is not writable
+		}
+		if filepath.Dir(rel) == "." && rel == contract.PlanArtifactDirName {
+			return filepath.SkipDir // read and written where it is, by its absolute path
 		}
 		target := filepath.Join(dst, rel)
 		switch {

@@ -67,6 +67,12 @@ type helper struct {
 	managedState bool
 	stateNS      string
 	stateSuffix  string
+	// tmp is the helper's scratch directory (HOME, TF_DATA_DIR).
+	tmp string
+	// state says where the state is kept, for people; backendDoc is the backend override
+	// the helper wrote (nil: the module's own backend).
+	state      string
+	backendDoc map[string]any
 }
 
 func (h *helper) logf(format string, a ...any) {
@@ -84,6 +90,13 @@ func (h *helper) run(ctx context.Context) error {
 		bin = p
 	}
 	cfg.binary = bin
+	if cfg.action == contract.ActionCreate && cfg.planApply {
+		// Checked before anything runs: without the artifact there is nothing to apply,
+		// and planning anew would apply what nobody saw.
+		if err := h.checkArtifact(); err != nil {
+			return err
+		}
+	}
 
 	tmp, err := h.tmpDir()
 	if err != nil {
@@ -103,9 +116,21 @@ func (h *helper) run(ctx context.Context) error {
 		return err
 	}
 	h.env = h.toolEnv(tmp)
+	h.tmp = tmp
+	if cfg.action == contract.ActionCreate && cfg.planApply {
+		if err := h.checkPlanState(); err != nil {
+			return err
+		}
+		if err := h.restoreLockFile(); err != nil {
+			return err
+		}
+	}
 
 	if _, err := h.tool(ctx, nil, "init", "-input=false", "-no-color", backendConfigArgs(cfg.backendConfig)); err != nil {
 		return err
+	}
+	if cfg.action == contract.ActionPlan {
+		return h.plan(ctx)
 	}
 	if cfg.action == contract.ActionDestroy {
 		if _, err := h.tool(ctx, nil, "destroy", "-auto-approve", "-input=false", "-no-color"); err != nil {
@@ -120,7 +145,11 @@ func (h *helper) run(ctx context.Context) error {
 		h.removeState(ctx)
 		return nil
 	}
-	if _, err := h.tool(ctx, nil, "apply", "-auto-approve", "-input=false", "-no-color"); err != nil {
+	if cfg.planApply {
+		if err := h.applyArtifact(ctx); err != nil {
+			return err
+		}
+	} else if _, err := h.tool(ctx, nil, "apply", "-auto-approve", "-input=false", "-no-color"); err != nil {
 		return err
 	}
 	var out bytes.Buffer
@@ -206,6 +235,7 @@ func (h *helper) configureBackend(mod *module) error {
 	backend := cfg.backend
 	if backend == backendAuto {
 		if mod.ownBackend {
+			h.state = "the module's own backend"
 			h.logf("state: the module's own backend block")
 			return nil
 		}
@@ -235,14 +265,17 @@ func (h *helper) configureBackend(mod *module) error {
 			"secret_suffix":     suffix,
 		}
 		h.managedState, h.stateNS, h.stateSuffix = true, ns, suffix
+		h.state = fmt.Sprintf("the kubernetes backend's Secret %s/%s", ns, stateSecretName(h.workspace(), suffix))
 		h.logf("state: kubernetes backend, Secret %s/%s", ns, stateSecretName(h.workspace(), suffix))
 	} else {
+		h.state = fmt.Sprintf("the %s backend", backend)
 		h.logf("state: %s backend (configured by -backend-config)", backend)
 	}
 	doc := map[string]any{"terraform": map[string]any{"backend": map[string]any{backend: settings}}}
 	if err := writeJSON(override, doc); err != nil {
 		return err
 	}
+	h.backendDoc = doc
 	return nil
 }
 
@@ -305,6 +338,12 @@ func (h *helper) workspace() string {
 // container log, except stdout when captured (output -json holds the secret outputs). A
 // failure carries the tail of its stderr, without colours, and the tool's exit code.
 func (h *helper) tool(ctx context.Context, capture io.Writer, args ...any) (int, error) {
+	return h.toolExit(ctx, capture, nil, args...)
+}
+
+// toolExit is tool for a command whose exit codes in ok are answers, not failures: plan
+// -detailed-exitcode exits 2 when there are changes.
+func (h *helper) toolExit(ctx context.Context, capture io.Writer, ok []int, args ...any) (int, error) {
 	var argv []string
 	for _, a := range args {
 		switch v := a.(type) {
@@ -340,6 +379,10 @@ func (h *helper) tool(ctx context.Context, capture io.Writer, args ...any) (int,
 		code = exitErr.ExitCode()
 	} else if !errors.As(err, &exitErr) {
 		return code, fail(code, "run %s %s: %v", h.cfg.tool, argv[0], err)
+	}
+	if slices.Contains(ok, code) && ctx.Err() == nil {
+		h.logf("%s %s done in %s (exit code %d)", h.cfg.tool, argv[0], time.Since(start).Round(100*time.Millisecond), code)
+		return code, nil
 	}
 	detail := strings.TrimSpace(stripANSI(errTail.String()))
 	if detail == "" && capture == nil {
@@ -393,13 +436,8 @@ func splitOutputs(b []byte) (plain, secret map[string]json.RawMessage, err error
 		Sensitive bool            `json:"sensitive"`
 		Value     json.RawMessage `json:"value"`
 	}
-	if err := json.Unmarshal(b, &outs); err != nil {
-		// OpenTofu prints CLI configuration warnings to stdout even with -json: the
-		// object is then the first line that opens one.
-		i := bytes.Index(b, []byte("\n{"))
-		if i < 0 || json.NewDecoder(bytes.NewReader(b[i+1:])).Decode(&outs) != nil {
-			return nil, nil, err
-		}
+	if err := decodeToolJSON(b, &outs); err != nil {
+		return nil, nil, err
 	}
 	plain, secret = map[string]json.RawMessage{}, map[string]json.RawMessage{}
 	for name, o := range outs {
@@ -414,6 +452,21 @@ func splitOutputs(b []byte) (plain, secret map[string]json.RawMessage, err error
 		}
 	}
 	return plain, secret, nil
+}
+
+// decodeToolJSON decodes the JSON object a -json command of the tool printed. OpenTofu
+// prints CLI configuration warnings to stdout even with -json: the object is then the first
+// line that opens one.
+func decodeToolJSON(b []byte, v any) error {
+	err := json.Unmarshal(b, v)
+	if err == nil {
+		return nil
+	}
+	i := bytes.Index(b, []byte("\n{"))
+	if i < 0 || json.NewDecoder(bytes.NewReader(b[i+1:])).Decode(v) != nil {
+		return err
+	}
+	return nil
 }
 
 func writeJSON(path string, v any) error {

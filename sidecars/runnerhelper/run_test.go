@@ -108,6 +108,12 @@ type result struct {
 // run runs the helper as one pod would: each run gets a fresh /tmp, so nothing but the
 // backend carries state from create to destroy.
 func (j *job) run(action string, inputs any, args ...string) result {
+	j.t.Helper()
+	return j.runEnv(action, inputs, nil, args...)
+}
+
+// runEnv is run with more variables (the plan action's).
+func (j *job) runEnv(action string, inputs any, extra map[string]string, args ...string) result {
 	t := j.t
 	t.Helper()
 	b, _ := json.Marshal(inputs)
@@ -119,6 +125,9 @@ func (j *job) run(action string, inputs any, args ...string) result {
 	}
 	env := map[string]string{"ACTION": action, "HOME": "/"}
 	for k, v := range j.env {
+		env[k] = v
+	}
+	for k, v := range extra {
 		env[k] = v
 	}
 	cfg, err := parseArgs(append([]string{j.tool, "-binary", j.bin}, args...), func(k string) string { return env[k] })

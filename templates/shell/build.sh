@@ -26,7 +26,7 @@ fi
 OUT=$(realpath -m "$OUT")
 mkdir -p "$(dirname "$OUT")"
 links=()
-for applet in sh cat cut ls sed sha256sum tr; do
+for applet in sh cat cut ls rm sed sha256sum tr; do
 	links+=(-symlink "/bin/$applet=busybox")
 done
 cd "$ROOT"
