@@ -454,7 +454,7 @@ func TestRun_StateWithASymlinkIsReported(t *testing.T) {
 	if err := run(context.Background(), cfg, kubetest.Client(client), sigterm(), &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
-	if h := harvestFrom(t, client); !bytes.Contains([]byte(h.StateError), []byte("hosts is a symlink")) {
+	if h := harvestFrom(t, client); !bytes.Contains([]byte(h.StateError), []byte("hosts is a symbolic link")) {
 		t.Errorf("state error = %q", h.StateError)
 	}
 }
