@@ -81,6 +81,10 @@ func interpret(pod *corev1.Pod, h *outputs.Harvest, harvestErr error, spec *RunS
 			if re.ErrorFile != "" && failed != nil && failed.Name == contract.ContainerRunner {
 				re.Message = ""
 			}
+			// A refused file (ERROR_FILE a link, say) must not go unnoticed in a failure.
+			if len(h.Problems) > 0 {
+				re.Message = strings.TrimPrefix(re.Message+"; "+InvalidOutputsMessage+": "+red.mask(strings.Join(h.Problems, "; ")), "; ")
+			}
 		}
 		return nil, re, true
 	}

@@ -34,6 +34,7 @@ func TestInterpret(t *testing.T) {
 		reason     string // empty: success
 		container  string
 		withLogs   bool
+		message    string // checked when set
 	}{
 		{name: "success", pod: pod(corev1.PodSucceeded, 0),
 			h: &outputs.Harvest{Outputs: []byte(`{"a":1,"manifests":[{"kind":"A"}]}`), SecretOutputs: []byte(`{"manifests":[{"kind":"B"}]}`), ContractVersion: contract.Version}},
@@ -41,6 +42,8 @@ func TestInterpret(t *testing.T) {
 			reason: ReasonContractMismatch, container: contract.ContainerOutputsFetcher},
 		{name: "runner failed", pod: pod(corev1.PodFailed, 3), h: &outputs.Harvest{ErrorText: "boom"},
 			reason: "Error", container: contract.ContainerRunner, withLogs: true},
+		{name: "runner failed, its error file refused", pod: pod(corev1.PodFailed, 3), h: &outputs.Harvest{Problems: []string{"/w/error.txt was refused: it is a symbolic link"}},
+			reason: "Error", container: contract.ContainerRunner, withLogs: true, message: "the tail (sensitive value); " + InvalidOutputsMessage + ": /w/error.txt was refused: it is a symbolic link"},
 		{name: "nothing stored", pod: pod(corev1.PodSucceeded, 0),
 			reason: ReasonOutputsMissing, container: contract.ContainerOutputsFetcher, withLogs: true},
 		{name: "reading failed", pod: pod(corev1.PodSucceeded, 0), harvestErr: errors.New("forbidden"),
@@ -71,6 +74,9 @@ func TestInterpret(t *testing.T) {
 			}
 			if re.Reason != c.reason || re.Container != c.container || withLogs != c.withLogs {
 				t.Errorf("got %s in %q (logs %v), want %s in %q (logs %v)", re.Reason, re.Container, withLogs, c.reason, c.container, c.withLogs)
+			}
+			if c.message != "" && re.Message != c.message {
+				t.Errorf("message %q, want %q", re.Message, c.message)
 			}
 			if re.Namespace != "ns" || re.JobName != "job" || re.Runner == nil {
 				t.Errorf("the RunError lost where the run was: %+v", re)
