@@ -17,10 +17,12 @@ import (
 //	                path (environment variables expanded, e.g. "$ERROR_FILE") is replaced by
 //	                a "symlink" to target, a "hardlink" to target, a "fifo", or a regular
 //	                file holding target ("write")
+//	plant_on        the action that plants ("create" or "destroy"; default both)
 //	token_lifetime  output "token_lifetime_seconds": exp - iat of the service account
 //	                token mounted into the runner (job.mount_service_account_token)
 type hostileInputs struct {
 	Plant         []plantItem `json:"plant"`
+	PlantOn       string      `json:"plant_on"`
 	TokenLifetime bool        `json:"token_lifetime"`
 }
 
@@ -38,6 +40,9 @@ func readHostile(raw []byte) hostileInputs {
 
 // plant replaces each path by what the item says; it reports what it did on stdout.
 func (h hostileInputs) plant() error {
+	if h.PlantOn != "" && h.PlantOn != os.Getenv("ACTION") {
+		return nil
+	}
 	for _, it := range h.Plant {
 		p := os.ExpandEnv(it.Path)
 		target := os.ExpandEnv(it.Target)
