@@ -142,7 +142,8 @@ func TestAccExecutor_HostileRunnerFiles(t *testing.T) {
 				t.Fatalf("got %v, want the run refused", err)
 			}
 			text := re.Error() + "\n" + re.Detail()
-			t.Logf("the run's error:\n%s", text)
+			// Logged with any token removed: before the fix, the runner could get one here.
+			t.Logf("the run's error:\n%s", jwtRe.ReplaceAllString(text, "<token removed>"))
 			noToken(t, "the run's error", text)
 			noToken(t, "the logs and events", rec.all())
 			noToken(t, "the ConfigMaps and Secrets", e.keptObjectsText(t))

@@ -127,11 +127,16 @@ func run(ctx context.Context, cfg config, client kube.Client, signals <-chan os.
 		sctx, scancel := context.WithTimeout(ctx, cfg.StoreTimeout/2)
 		var n int64
 		store := &statedir.Store{Secrets: client.Secrets(cfg.Namespace), Namespace: cfg.Namespace, RunID: cfg.RunID}
-		err := retrySave(sctx, cfg, logger, func(ctx context.Context) error {
-			var err error
-			n, err = store.SaveDir(ctx, cfg.StatePath)
-			return err
-		})
+		// Archived once: a file the archive refuses (a link, say) is refused again on
+		// every attempt, so only the API calls are retried.
+		data, err := statedir.Archive(cfg.StatePath)
+		if err == nil {
+			err = retrySave(sctx, cfg, logger, func(ctx context.Context) error {
+				_, err := store.Save(ctx, data)
+				return err
+			})
+			n = int64(len(data))
+		}
 		scancel()
 		if err != nil {
 			h.StateError = err.Error()
