@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -60,8 +61,8 @@ func interpret(pod *corev1.Pod, h *outputs.Harvest, harvestErr error, spec *RunS
 				"so its outputs cannot be read safely: set the provider's sidecar_image (or CONTAINERDRIVER_SIDECAR_IMAGE, or the runner's "+
 				"sidecar_image) to the sidecar image released with this provider version", h.ContractVersion, contract.Version)), false
 	}
+	res.GitCommit = gitInitCommit(pod)
 	if h != nil {
-		res.GitCommit = strings.TrimSpace(h.GitCommit)
 		res.StateBytes = h.StateBytes
 	}
 
@@ -79,6 +80,10 @@ func interpret(pod *corev1.Pod, h *outputs.Harvest, harvestErr error, spec *RunS
 			// error file, it only repeats the log section.
 			if re.ErrorFile != "" && failed != nil && failed.Name == contract.ContainerRunner {
 				re.Message = ""
+			}
+			// A refused file (ERROR_FILE a link, say) must not go unnoticed in a failure.
+			if len(h.Problems) > 0 {
+				re.Message = strings.TrimPrefix(re.Message+"; "+InvalidOutputsMessage+": "+red.mask(strings.Join(h.Problems, "; ")), "; ")
 			}
 		}
 		return nil, re, true
@@ -114,9 +119,32 @@ func interpret(pod *corev1.Pod, h *outputs.Harvest, harvestErr error, spec *RunS
 	return res, nil, false
 }
 
+// gitInitCommit is the commit git-init checked out, from its termination message: the
+// kubelet reads it from a file only git-init's container can write, where the runner
+// cannot reach it. (The commit file in the shared directory is the runner's to read, and
+// to rewrite: it is never read back.) Empty when git-init did not run or did not succeed,
+// or is of a sidecar image older than this contract.
+func gitInitCommit(pod *corev1.Pod) string {
+	for _, cs := range pod.Status.InitContainerStatuses {
+		t := cs.State.Terminated
+		if cs.Name != contract.ContainerGitInit || t == nil || t.ExitCode != 0 {
+			continue
+		}
+		for _, line := range strings.Split(t.Message, "\n") {
+			if c, ok := strings.CutPrefix(strings.TrimSpace(line), contract.GitCommitMessagePrefix); ok && commitRe.MatchString(c) {
+				return c
+			}
+		}
+	}
+	return ""
+}
+
+// commitRe is a SHA-1 or SHA-256 commit id.
+var commitRe = regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
+
 // InvalidOutputsMessage starts the message of a ReasonInvalidOutputs RunError whose
 // outputs-fetcher found problems; they follow after ": ", separated by "; ".
-const InvalidOutputsMessage = "the runner's files break the contract (OUTPUTS_FILE and SECRET_OUTPUTS_FILE hold one JSON object each; the git commit file is git-init's)"
+const InvalidOutputsMessage = "the runner's files break the contract (OUTPUTS_FILE and SECRET_OUTPUTS_FILE hold one JSON object each; every file the driver reads is a regular file in the shared directory)"
 
 // runnerFailure is a RunError of the runner's outputs: only where and why, no more of base.
 func runnerFailure(base RunError, res *Result, red *redactor, reason string, err error) *RunError {

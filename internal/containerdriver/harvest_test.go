@@ -34,6 +34,7 @@ func TestInterpret(t *testing.T) {
 		reason     string // empty: success
 		container  string
 		withLogs   bool
+		message    string // checked when set
 	}{
 		{name: "success", pod: pod(corev1.PodSucceeded, 0),
 			h: &outputs.Harvest{Outputs: []byte(`{"a":1,"manifests":[{"kind":"A"}]}`), SecretOutputs: []byte(`{"manifests":[{"kind":"B"}]}`), ContractVersion: contract.Version}},
@@ -41,6 +42,8 @@ func TestInterpret(t *testing.T) {
 			reason: ReasonContractMismatch, container: contract.ContainerOutputsFetcher},
 		{name: "runner failed", pod: pod(corev1.PodFailed, 3), h: &outputs.Harvest{ErrorText: "boom"},
 			reason: "Error", container: contract.ContainerRunner, withLogs: true},
+		{name: "runner failed, its error file refused", pod: pod(corev1.PodFailed, 3), h: &outputs.Harvest{Problems: []string{"/w/error.txt was refused: it is a symbolic link"}},
+			reason: "Error", container: contract.ContainerRunner, withLogs: true, message: "the tail (sensitive value); " + InvalidOutputsMessage + ": /w/error.txt was refused: it is a symbolic link"},
 		{name: "nothing stored", pod: pod(corev1.PodSucceeded, 0),
 			reason: ReasonOutputsMissing, container: contract.ContainerOutputsFetcher, withLogs: true},
 		{name: "reading failed", pod: pod(corev1.PodSucceeded, 0), harvestErr: errors.New("forbidden"),
@@ -72,8 +75,40 @@ func TestInterpret(t *testing.T) {
 			if re.Reason != c.reason || re.Container != c.container || withLogs != c.withLogs {
 				t.Errorf("got %s in %q (logs %v), want %s in %q (logs %v)", re.Reason, re.Container, withLogs, c.reason, c.container, c.withLogs)
 			}
+			if c.message != "" && re.Message != c.message {
+				t.Errorf("message %q, want %q", re.Message, c.message)
+			}
 			if re.Namespace != "ns" || re.JobName != "job" || re.Runner == nil {
 				t.Errorf("the RunError lost where the run was: %+v", re)
+			}
+		})
+	}
+}
+
+// The commit comes from git-init's termination message, which only git-init can write;
+// anything else (a failed git-init, another container, a line that is not a commit) gives
+// none.
+func TestGitInitCommit(t *testing.T) {
+	commit := "0123456789abcdef0123456789abcdef01234567"
+	status := func(name string, code int32, msg string) corev1.ContainerStatus {
+		return corev1.ContainerStatus{Name: name, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Message: msg}}}
+	}
+	for _, c := range []struct {
+		name   string
+		init   []corev1.ContainerStatus
+		runner corev1.ContainerStatus
+		want   string
+	}{
+		{name: "git-init's message", init: []corev1.ContainerStatus{status(contract.ContainerGitInit, 0, contract.GitCommitMessage(commit))}, want: commit},
+		{name: "git-init failed", init: []corev1.ContainerStatus{status(contract.ContainerGitInit, 1, contract.GitCommitMessage(commit))}},
+		{name: "not a commit", init: []corev1.ContainerStatus{status(contract.ContainerGitInit, 0, "commit=main\n")}},
+		{name: "the runner's message", runner: status(contract.ContainerRunner, 0, contract.GitCommitMessage(commit))},
+		{name: "old sidecar image", init: []corev1.ContainerStatus{status(contract.ContainerGitInit, 0, "")}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			pod := &corev1.Pod{Status: corev1.PodStatus{InitContainerStatuses: c.init, ContainerStatuses: []corev1.ContainerStatus{c.runner}}}
+			if got := gitInitCommit(pod); got != c.want {
+				t.Errorf("gitInitCommit = %q, want %q", got, c.want)
 			}
 		})
 	}

@@ -101,7 +101,7 @@ func wantJob(t *testing.T, spec *RunSpec, action string) *batchv1.Job {
 						{Name: "containerdriver-api-access", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
 							DefaultMode: ptr.To[int32](0o444),
 							Sources: []corev1.VolumeProjection{
-								{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token", ExpirationSeconds: ptr.To[int64](3607)}},
+								{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token", ExpirationSeconds: ptr.To[int64](3600)}},
 								{ConfigMap: &corev1.ConfigMapProjection{
 									LocalObjectReference: corev1.LocalObjectReference{Name: "kube-root-ca.crt"},
 									Items:                []corev1.KeyToPath{{Key: "ca.crt", Path: "ca.crt"}},

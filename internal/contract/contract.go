@@ -101,7 +101,9 @@ const (
 	// APIAccessMountPath is where client-go's rest.InClusterConfig looks for it.
 	APIAccessMountPath = "/var/run/secrets/kubernetes.io/serviceaccount"
 	// APIAccessTokenSeconds is the token's lifetime; the kubelet renews it before it expires.
-	APIAccessTokenSeconds = 3607
+	// Not 3607: the API server extends a pod-bound token asked for exactly 3607 seconds to a
+	// year for legacy clients (--service-account-extend-token-expiration, on by default).
+	APIAccessTokenSeconds = 3600
 )
 
 // Contract files inside the shared directory. They sit at its top level because the
@@ -111,8 +113,19 @@ const (
 	OutputsFileName       = "outputs.json"
 	SecretOutputsFileName = "secret-outputs.json"
 	ErrorFileName         = "error.txt"
-	GitCommitFileName     = ".containerdriver-git-commit"
+	// GitCommitFileName is where git-init records the commit for the runner to read. The
+	// driver never reads it back (the runner can rewrite it): git-init hands the commit to
+	// the executor in its termination message (GitCommitMessage).
+	GitCommitFileName = ".containerdriver-git-commit"
 )
+
+// GitCommitMessagePrefix starts the line of git-init's termination message that names
+// the commit it checked out: "commit=<hex>". The kubelet keeps a container's termination
+// message in the pod's status, where only the container itself could have written it.
+const GitCommitMessagePrefix = "commit="
+
+// GitCommitMessage is git-init's termination message after it checked out commit.
+func GitCommitMessage(commit string) string { return GitCommitMessagePrefix + commit + "\n" }
 
 // Keys of the outputs ConfigMap(s) and Secret(s) written by outputs-fetcher.
 const (
@@ -121,8 +134,6 @@ const (
 	KeyOutputs = "outputs.json"
 	// KeyError holds ERROR_FILE (in the Secret: an error text may echo a credential).
 	KeyError = "error.txt"
-	// KeyGitCommit holds the commit git-init checked out (ConfigMap).
-	KeyGitCommit = "git-commit"
 	// KeyProblems holds the sidecar's own findings (invalid JSON, oversized file): JSON list of strings.
 	KeyProblems = "problems.json"
 )

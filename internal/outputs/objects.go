@@ -33,7 +33,7 @@ type Meta struct {
 // sidecar never stored anything.
 var ErrNoObjects = errors.New("no outputs ConfigMap or Secret found")
 
-// Objects encodes h as ConfigMaps (outputs, git commit, problems) and Secrets (secret
+// Objects encodes h as ConfigMaps (outputs, problems) and Secrets (secret
 // outputs, error text), in chunk order. There is always at least one of each, so the reader
 // can tell "nothing to report" from "nothing stored". Chunk 0 carries the small keys;
 // every chunk carries the chunk count. A writer should create chunk 0 last, so that its
@@ -52,9 +52,6 @@ func Objects(m Meta, h Harvest) ([]*corev1.ConfigMap, []*corev1.Secret) {
 		}
 		if i == 0 {
 			cm.Data[contract.KeyContractVersion] = contract.Version
-			if h.GitCommit != "" {
-				cm.Data[contract.KeyGitCommit] = h.GitCommit
-			}
 			if h.StateBytes > 0 {
 				cm.Data[contract.KeyStateBytes] = strconv.FormatInt(h.StateBytes, 10)
 			}
@@ -179,7 +176,6 @@ func Assemble(cms []corev1.ConfigMap, secrets []corev1.Secret) (*Harvest, error)
 	h := &Harvest{
 		Outputs:       concat(cmOrdered),
 		SecretOutputs: concat(secOrdered),
-		GitCommit:     string(cmOrdered[0].extra[contract.KeyGitCommit]),
 		ErrorText:     string(secOrdered[0].extra[contract.KeyError]),
 	}
 	h.StateError = string(cmOrdered[0].extra[contract.KeyStateError])

@@ -42,7 +42,6 @@ var (
 )
 
 func TestObjects(t *testing.T) {
-	commit := strings.Repeat("0123456789", 4)
 	tests := []struct {
 		name        string
 		meta        Meta
@@ -55,12 +54,12 @@ func TestObjects(t *testing.T) {
 			meta: testMeta,
 			h: Harvest{
 				Outputs: []byte(`{"bucket":"b"}`), SecretOutputs: []byte(`{"password":"p"}`),
-				ErrorText: "failed: p", GitCommit: commit, Problems: []string{"x is not valid"},
+				ErrorText: "failed: p", Problems: []string{"x is not valid"},
 			},
 			wantCMs: []*corev1.ConfigMap{{
 				TypeMeta: cmType, ObjectMeta: wantMeta("cd-job-out", contract.RoleOutputs, 0, 1, true),
 				Data: map[string]string{
-					contract.KeyOutputs: `{"bucket":"b"}`, contract.KeyGitCommit: commit, contract.KeyProblems: `["x is not valid"]`,
+					contract.KeyOutputs: `{"bucket":"b"}`, contract.KeyProblems: `["x is not valid"]`,
 					contract.KeyContractVersion: contract.Version,
 				},
 			}},
@@ -140,7 +139,7 @@ func TestObjects_RoundTripThroughAssemble(t *testing.T) {
 	}{
 		{name: "empty", h: Harvest{}, wantCMs: 1, wantS: 1},
 		{name: "small", h: Harvest{
-			Outputs: []byte(`{"a":1}`), SecretOutputs: []byte(`{"b":2}`), ErrorText: "err", GitCommit: strings.Repeat("a", 40),
+			Outputs: []byte(`{"a":1}`), SecretOutputs: []byte(`{"b":2}`), ErrorText: "err",
 			Problems: []string{"p1", "p2"},
 		}, wantCMs: 1, wantS: 1},
 		{name: "3 MB outputs", h: Harvest{Outputs: threeMB, SecretOutputs: []byte(`{}`)}, wantCMs: 7, wantS: 1},

@@ -3,7 +3,7 @@
 // reads those objects back. Both sides use it so they agree on names, keys, labels and
 // chunking.
 //
-// Non-sensitive outputs and the git commit go to ConfigMaps; secret outputs and the error
+// Non-sensitive outputs go to ConfigMaps; secret outputs and the error
 // text (which may echo a credential) go to Secrets only. A file larger than one object is
 // split into chunks of at most contract.ChunkSize bytes, never truncated.
 package outputs
@@ -15,11 +15,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/sharedfile"
 )
 
 // Harvest is what outputs-fetcher collects from the shared directory after the runner ended.
@@ -31,8 +30,6 @@ type Harvest struct {
 	SecretOutputs []byte
 	// ErrorText is ERROR_FILE; when longer than contract.MaxErrorBytes only its tail is kept.
 	ErrorText string
-	// GitCommit is the commit git-init checked out (GIT_COMMIT_FILE), or empty.
-	GitCommit string
 	// Problems are the sidecar's own findings about the files: invalid JSON, not an object,
 	// too large, unreadable. They name the file and never quote its content.
 	Problems []string
@@ -50,54 +47,96 @@ type Harvest struct {
 // JSON object.
 var ErrInvalidObject = errors.New("not a valid JSON object")
 
-// maxGitCommitBytes bounds GIT_COMMIT_FILE: a SHA-256 commit id is 64 characters.
-const maxGitCommitBytes = 1024
+// Files names the runner's files that outputs-fetcher reads.
+type Files struct {
+	// Dir is the shared directory. Each file must be a regular file inside it, with one
+	// link, reached without a symbolic link (see internal/sharedfile): anything else is a
+	// problem naming the file, and is not read.
+	Dir string
+	// Outputs, SecretOutputs and Error are OUTPUTS_FILE, SECRET_OUTPUTS_FILE and
+	// ERROR_FILE; an empty name is not read.
+	Outputs, SecretOutputs, Error string
+	// ConvertOutputs, when set, turns the content of Outputs into JSON before it is
+	// checked (the container deployer's exports may be YAML). Its errors must not quote
+	// the content.
+	ConvertOutputs func(name string, content []byte) ([]byte, error)
+}
 
-var commitRe = regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
-
-// ReadFiles reads the runner's files. An empty path or an absent file is not a problem: the
+// ReadFiles reads the runner's files. An empty name or an absent file is not a problem: the
 // runner may have had nothing to say. Every finding is recorded in Harvest.Problems; it
 // never fails.
-func ReadFiles(outputsFile, secretOutputsFile, errorFile, gitCommitFile string) Harvest {
+//
+// The commit git-init checked out is not among them: the runner can write any file of the
+// shared directory, so the executor takes the commit from git-init's termination message.
+func ReadFiles(f Files) Harvest {
 	var h Harvest
-	h.Outputs = readObjectFile(outputsFile, &h.Problems)
-	h.SecretOutputs = readObjectFile(secretOutputsFile, &h.Problems)
-	h.ErrorText = readTail(errorFile, contract.MaxErrorBytes, &h.Problems)
-	h.GitCommit = readGitCommit(gitCommitFile, &h.Problems)
+	r := reader{dir: f.Dir, problems: &h.Problems}
+	h.Outputs = r.objectFile(f.Outputs, f.ConvertOutputs)
+	h.SecretOutputs = r.objectFile(f.SecretOutputs, nil)
+	h.ErrorText = r.tail(f.Error, contract.MaxErrorBytes)
 	return h
 }
 
-// readObjectFile returns the file's bytes when it holds a JSON object, nil otherwise.
-func readObjectFile(name string, problems *[]string) []byte {
-	b, ok := readLimited(name, contract.MaxOutputsBytes, problems)
+type reader struct {
+	dir      string
+	problems *[]string
+}
+
+func (r reader) problem(format string, args ...any) {
+	*r.problems = append(*r.problems, fmt.Sprintf(format, args...))
+}
+
+// open opens name through sharedfile; (nil, nil) when it does not exist.
+func (r reader) open(name string) *os.File {
+	f, err := sharedfile.Open(r.dir, name)
+	var se *sharedfile.Error
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case errors.As(err, &se):
+		r.problem("%v", se)
+		return nil
+	case err != nil:
+		r.problem("could not read %s: %v", name, unwrapPathError(err))
+		return nil
+	}
+	return f
+}
+
+// objectFile returns the file's bytes when it holds a JSON object, nil otherwise.
+func (r reader) objectFile(name string, convert func(string, []byte) ([]byte, error)) []byte {
+	b, ok := r.limited(name, contract.MaxOutputsBytes)
 	if !ok || len(bytes.TrimSpace(b)) == 0 {
 		return nil
 	}
+	if convert != nil {
+		var err error
+		if b, err = convert(name, b); err != nil {
+			r.problem("%v", err)
+			return nil
+		}
+	}
 	if err := validateObject(name, b); err != nil {
-		*problems = append(*problems, err.Error())
+		r.problem("%v", err)
 		return nil
 	}
 	return b
 }
 
-// readLimited reads at most limit bytes of name; a larger file is a problem, not a
+// limited reads at most limit bytes of name; a larger file is a problem, not a
 // truncation, because a cut JSON document would be misleading.
-func readLimited(name string, limit int64, problems *[]string) ([]byte, bool) {
+func (r reader) limited(name string, limit int64) ([]byte, bool) {
 	if name == "" {
 		return nil, false
 	}
-	f, err := os.Open(name)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, false
-	}
-	if err != nil {
-		*problems = append(*problems, fmt.Sprintf("could not read %s: %v", name, unwrapPathError(err)))
+	f := r.open(name)
+	if f == nil {
 		return nil, false
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
-		*problems = append(*problems, fmt.Sprintf("could not read %s: %v", name, unwrapPathError(err)))
+		r.problem("could not read %s: %v", name, unwrapPathError(err))
 		return nil, false
 	}
 	if int64(len(b)) > limit {
@@ -105,36 +144,32 @@ func readLimited(name string, limit int64, problems *[]string) ([]byte, bool) {
 		if st, err := f.Stat(); err == nil {
 			size = fmt.Sprint(st.Size())
 		}
-		*problems = append(*problems, fmt.Sprintf("%s is %s bytes, larger than the %d bytes allowed; it was not stored", name, size, limit))
+		r.problem("%s is %s bytes, larger than the %d bytes allowed; it was not stored", name, size, limit)
 		return nil, false
 	}
 	return b, true
 }
 
-// readTail returns the last limit bytes of name (starting on a character boundary), with
+// tail returns the last limit bytes of name (starting on a character boundary), with
 // a first line saying how much was left out.
-func readTail(name string, limit int, problems *[]string) string {
+func (r reader) tail(name string, limit int) string {
 	if name == "" {
 		return ""
 	}
-	f, err := os.Open(name)
-	if errors.Is(err, os.ErrNotExist) {
-		return ""
-	}
-	if err != nil {
-		*problems = append(*problems, fmt.Sprintf("could not read %s: %v", name, unwrapPathError(err)))
+	f := r.open(name)
+	if f == nil {
 		return ""
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		*problems = append(*problems, fmt.Sprintf("could not read %s: %v", name, unwrapPathError(err)))
+		r.problem("could not read %s: %v", name, unwrapPathError(err))
 		return ""
 	}
 	if st.Size() <= int64(limit) {
 		b, err := io.ReadAll(io.LimitReader(f, int64(limit)))
 		if err != nil {
-			*problems = append(*problems, fmt.Sprintf("could not read %s: %v", name, unwrapPathError(err)))
+			r.problem("could not read %s: %v", name, unwrapPathError(err))
 			return ""
 		}
 		return string(b)
@@ -144,29 +179,13 @@ func readTail(name string, limit int, problems *[]string) string {
 	keep := limit - len(marker(st.Size()))
 	b := make([]byte, keep)
 	if _, err := f.ReadAt(b, st.Size()-int64(keep)); err != nil && !errors.Is(err, io.EOF) {
-		*problems = append(*problems, fmt.Sprintf("could not read %s: %v", name, unwrapPathError(err)))
+		r.problem("could not read %s: %v", name, unwrapPathError(err))
 		return ""
 	}
 	for i := 0; i < utf8.UTFMax && len(b) > 0 && !utf8.RuneStart(b[0]); i++ {
 		b = b[1:]
 	}
 	return marker(st.Size()-int64(len(b))) + string(b)
-}
-
-func readGitCommit(name string, problems *[]string) string {
-	b, ok := readLimited(name, maxGitCommitBytes, problems)
-	if !ok {
-		return ""
-	}
-	c := strings.TrimSpace(string(b))
-	if c == "" {
-		return ""
-	}
-	if !commitRe.MatchString(c) {
-		*problems = append(*problems, fmt.Sprintf("%s does not hold a commit hash: git-init writes it, the runner must not", name))
-		return ""
-	}
-	return c
 }
 
 // unwrapPathError drops the path from an *os.PathError, which the caller names already.

@@ -81,7 +81,7 @@ func TestReadFiles(t *testing.T) {
 			},
 			want: Harvest{
 				Outputs: []byte(`{"region":"eu-north-1"}` + "\n"), SecretOutputs: []byte(`{"password":"` + secretWord + `"}`),
-				ErrorText: "boom\n", GitCommit: commit,
+				ErrorText: "boom\n",
 			},
 		},
 		{name: "empty files", files: files{outputs: s(""), secret: s("  \n"), errText: s(""), commit: s("")}, want: Harvest{}},
@@ -99,9 +99,10 @@ func TestReadFiles(t *testing.T) {
 			want:  Harvest{Problems: []string{"DIR/outputs.json is not a valid JSON object: it holds an array"}},
 		},
 		{
-			name:  "bad commit file",
+			// The runner can write it: the commit comes from git-init's termination message.
+			name:  "commit file is not read",
 			files: files{commit: s("not a commit")},
-			want:  Harvest{Problems: []string{"DIR/.containerdriver-git-commit does not hold a commit hash: git-init writes it, the runner must not"}},
+			want:  Harvest{},
 		},
 	}
 	for _, tt := range tests {
@@ -113,7 +114,7 @@ func TestReadFiles(t *testing.T) {
 					writeFile(t, paths[i], *content)
 				}
 			}
-			got := ReadFiles(paths[0], paths[1], paths[2], paths[3])
+			got := ReadFiles(Files{Dir: dir, Outputs: paths[0], SecretOutputs: paths[1], Error: paths[2]})
 			for i, p := range got.Problems {
 				if strings.Contains(p, secretWord) {
 					t.Errorf("problem %q quotes the secret", p)
@@ -139,7 +140,7 @@ func TestReadFiles_TooLarge(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	got := ReadFiles(p, "", "", "")
+	got := ReadFiles(Files{Dir: dir, Outputs: p})
 	want := Harvest{Problems: []string{p + " is 16777217 bytes, larger than the 16777216 bytes allowed; it was not stored"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("ReadFiles() mismatch (-want +got):\n%s", diff)
@@ -152,7 +153,7 @@ func TestReadFiles_LongErrorKeepsTail(t *testing.T) {
 	// Multi-byte characters, so the cut may fall inside one.
 	body := strings.Repeat("é", contract.MaxErrorBytes) + "the real cause\n"
 	writeFile(t, p, body)
-	got := ReadFiles("", "", p, "")
+	got := ReadFiles(Files{Dir: dir, Error: p})
 	if len(got.Problems) != 0 {
 		t.Fatalf("problems: %v", got.Problems)
 	}

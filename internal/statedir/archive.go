@@ -22,6 +22,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/sharedfile"
 )
 
 // UnsupportedFileError names a file of the state directory that cannot be kept.
@@ -31,55 +33,65 @@ type UnsupportedFileError struct {
 }
 
 func (e *UnsupportedFileError) Error() string {
-	return fmt.Sprintf("state directory: %s is a %s; only regular files and directories can be kept", e.Path, e.Kind)
+	return fmt.Sprintf("state directory: %s is %s; only regular files (with one link) and directories can be kept, so the state was not saved", e.Path, "a "+e.Kind)
 }
 
-// Archive returns dir as a gzip-compressed tar. Symlinks, devices, sockets and pipes
-// are an *UnsupportedFileError naming the path. Modification times are zeroed so an
-// unchanged directory gives the same bytes.
+// Archive returns dir as a gzip-compressed tar. It keeps regular files and directories
+// only: a symbolic link (which would make the sidecar archive what the link names, its
+// own token for example), a hard link, a device, a socket or a named pipe anywhere in dir
+// is an *UnsupportedFileError naming the path, and nothing is archived. dir is opened as
+// an os.Root, so nothing outside it is ever read, whatever the runner does to it meanwhile.
+// Modification times are zeroed so an unchanged directory gives the same bytes.
 func Archive(dir string) ([]byte, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	defer root.Close()
 	var buf bytes.Buffer
 	gz, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 	if err != nil {
 		return nil, err
 	}
 	tw := tar.NewWriter(gz)
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
+	// WalkDir lists each directory with Lstat semantics and never descends into a link.
+	err = fs.WalkDir(root.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if rel == "." {
 			return nil
 		}
-		info, err := d.Info()
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		hdr := &tar.Header{Name: rel, ModTime: time.Unix(0, 0)}
+		if d.IsDir() {
+			info, err := root.Lstat(filepath.FromSlash(rel))
+			if err != nil {
+				return err
+			}
+			if !info.IsDir() {
+				return &UnsupportedFileError{Path: p, Kind: kindOf(info.Mode())}
+			}
+			hdr.Typeflag, hdr.Name, hdr.Mode = tar.TypeDir, rel+"/", int64(info.Mode().Perm())
+			return tw.WriteHeader(hdr)
+		}
+		f, err := sharedfile.OpenIn(root, filepath.FromSlash(rel))
+		var se *sharedfile.Error
+		if errors.As(err, &se) {
+			return &UnsupportedFileError{Path: p, Kind: strings.TrimPrefix(se.Why, "it is a ")}
+		}
+		if err != nil {
+			return fmt.Errorf("state directory: read %s: %w", p, err)
+		}
+		defer f.Close()
+		info, err := f.Stat()
 		if err != nil {
 			return err
 		}
-		mode := info.Mode()
-		hdr := &tar.Header{Name: filepath.ToSlash(rel), Mode: int64(mode.Perm()), ModTime: time.Unix(0, 0)}
-		switch {
-		case mode.IsDir():
-			hdr.Typeflag, hdr.Name = tar.TypeDir, hdr.Name+"/"
-		case mode.IsRegular():
-			hdr.Typeflag, hdr.Size = tar.TypeReg, info.Size()
-		default:
-			return &UnsupportedFileError{Path: p, Kind: kindOf(mode)}
-		}
+		hdr.Typeflag, hdr.Size, hdr.Mode = tar.TypeReg, info.Size(), int64(info.Mode().Perm())
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
 		}
-		if hdr.Typeflag != tar.TypeReg {
-			return nil
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
 		if _, err := io.CopyN(tw, f, hdr.Size); err != nil {
 			return fmt.Errorf("state directory: read %s: %w", p, err)
 		}
@@ -100,7 +112,7 @@ func Archive(dir string) ([]byte, error) {
 func kindOf(m fs.FileMode) string {
 	switch {
 	case m&fs.ModeSymlink != 0:
-		return "symlink"
+		return "symbolic link"
 	case m&fs.ModeDevice != 0, m&fs.ModeCharDevice != 0:
 		return "device"
 	case m&fs.ModeNamedPipe != 0:
@@ -121,6 +133,12 @@ func Extract(data []byte, dir string) error {
 	if err != nil {
 		return fmt.Errorf("state archive: %w", err)
 	}
+	// Whatever is in dir already, nothing is written outside it.
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	defer root.Close()
 	tr := tar.NewReader(gz)
 	for {
 		hdr, err := tr.Next()
@@ -134,17 +152,17 @@ func Extract(data []byte, dir string) error {
 		if path.IsAbs(name) || name == ".." || strings.HasPrefix(name, "../") {
 			return fmt.Errorf("state archive: entry %q escapes the state directory", hdr.Name)
 		}
-		target := filepath.Join(dir, filepath.FromSlash(name))
+		target := filepath.FromSlash(name)
 		switch hdr.Typeflag {
 		case tar.TypeDir:
-			if err := os.MkdirAll(target, fs.FileMode(hdr.Mode).Perm()|0o700); err != nil {
+			if err := root.MkdirAll(target, fs.FileMode(hdr.Mode).Perm()|0o700); err != nil {
 				return err
 			}
 		case tar.TypeReg:
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			if err := root.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 				return err
 			}
-			f, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, fs.FileMode(hdr.Mode).Perm())
+			f, err := root.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, fs.FileMode(hdr.Mode).Perm())
 			if err != nil {
 				return err
 			}

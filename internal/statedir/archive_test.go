@@ -40,18 +40,39 @@ func TestArchive_RoundTrip(t *testing.T) {
 	}
 }
 
+// A runner can leave links in STATE_PATH to what only the sidecar can read (its token):
+// the save is refused, naming the file, and nothing of the target is archived.
 func TestArchive_RefusesSymlinksAndSpecialFiles(t *testing.T) {
-	dir := t.TempDir()
-	must(t, os.Symlink("/etc/passwd", filepath.Join(dir, "link")))
-	_, err := Archive(dir)
-	var ue *UnsupportedFileError
-	if !errors.As(err, &ue) || ue.Kind != "symlink" || !strings.HasSuffix(ue.Path, "/link") {
-		t.Fatalf("got %v", err)
-	}
-	dir = t.TempDir()
-	must(t, syscall.Mkfifo(filepath.Join(dir, "pipe"), 0o600))
-	if _, err := Archive(dir); !errors.As(err, &ue) || ue.Kind != "named pipe" {
-		t.Fatalf("got %v", err)
+	secretDir := t.TempDir()
+	token := filepath.Join(secretDir, "token")
+	must(t, os.WriteFile(token, []byte("sidecar-token"), 0o600))
+	for _, c := range []struct {
+		name, kind, path string
+		plant            func(dir string) error
+	}{
+		{"symlink to a file outside", "symbolic link", "link", func(dir string) error { return os.Symlink(token, filepath.Join(dir, "link")) }},
+		{"symlink to a file inside", "symbolic link", "link", func(dir string) error { return os.Symlink("count", filepath.Join(dir, "link")) }},
+		{"symlink to a directory outside", "symbolic link", "sub/dir", func(dir string) error {
+			return errors.Join(os.Mkdir(filepath.Join(dir, "sub"), 0o755), os.Symlink(secretDir, filepath.Join(dir, "sub/dir")))
+		}},
+		{"hard link", "hard link (2 names share its content)", "count", func(dir string) error {
+			return os.Link(filepath.Join(dir, "count"), filepath.Join(dir, "count-too"))
+		}},
+		{"named pipe", "named pipe", "pipe", func(dir string) error { return syscall.Mkfifo(filepath.Join(dir, "pipe"), 0o600) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			must(t, os.WriteFile(filepath.Join(dir, "count"), []byte("2"), 0o600))
+			must(t, c.plant(dir))
+			data, err := Archive(dir)
+			var ue *UnsupportedFileError
+			if !errors.As(err, &ue) || ue.Kind != c.kind || ue.Path != filepath.Join(dir, c.path) {
+				t.Fatalf("got %v (%d bytes archived), want %s refused as a %s", err, len(data), c.path, c.kind)
+			}
+			if msg := err.Error(); !strings.Contains(msg, "the state was not saved") || strings.Contains(msg, secretDir) {
+				t.Errorf("error %q: want it to say the state was not saved, without the link's target", msg)
+			}
+		})
 	}
 }
 

@@ -31,6 +31,8 @@
 //	                          account token, and output the outcome as "list_secrets":
 //	                          "listed <n>", "no token: ..." or "refused: <HTTP status>"
 //
+// The hostile behaviours (plant, token_lifetime) are described in hostile.go.
+//
 // With STATE_PATH set, a SIGTERM adds one to STATE_PATH/sigterms before the runner exits
 // with 143, and every run outputs that count as "sigterms": the graceful-stop tests read it.
 //
@@ -114,6 +116,7 @@ func run() error {
 	for _, l := range in.Print {
 		fmt.Println(l)
 	}
+	hostile := readHostile(raw)
 	printForms(in.PrintForms)
 	if dir := os.Getenv("STATE_PATH"); dir != "" {
 		countSigterms(dir)
@@ -147,6 +150,9 @@ func run() error {
 	if in.ListSecrets {
 		out["list_secrets"] = listSecrets()
 	}
+	if hostile.TokenLifetime {
+		out["token_lifetime_seconds"] = tokenLifetime()
+	}
 	if in.SleepAfter > 0 {
 		// Tests wait for this line to know the state is written.
 		fmt.Printf("testrunner: state written, sleeping %gs\n", in.SleepAfter)
@@ -162,6 +168,9 @@ func run() error {
 			msg += " " + os.Getenv(in.FailWithEnv)
 		}
 		if err := os.WriteFile(os.Getenv("ERROR_FILE"), []byte(msg), 0o644); err != nil {
+			return err
+		}
+		if err := hostile.plant(); err != nil {
 			return err
 		}
 		code := in.ExitCode
@@ -191,6 +200,9 @@ func run() error {
 		if err := writeJSON(os.Getenv("SECRET_OUTPUTS_FILE"), in.SecretOutputs); err != nil {
 			return err
 		}
+	}
+	if err := hostile.plant(); err != nil {
+		return err
 	}
 	fmt.Println("testrunner: done")
 	return nil

@@ -29,6 +29,10 @@ type config struct {
 	Username, Password          string
 	SSHKey, KnownHosts          string
 	Dest, ErrorFile, CommitFile string
+	// TerminationLog is where git-init hands the commit to the executor
+	// (contract.GitCommitMessage): its own termination log, which the runner cannot
+	// write, unlike CommitFile. Empty in tests that do not look.
+	TerminationLog string
 	// Reserved are the contract files in Dest a checkout must not overwrite.
 	Reserved []string
 	// ScratchDir holds the temporary clone; empty means os.TempDir(), the one writable place
@@ -49,6 +53,8 @@ func configFromEnv(getenv func(string) string) config {
 		Dest:       getenv(contract.EnvScriptsDirectory),
 		ErrorFile:  file(contract.EnvErrorFile, contract.ErrorFile),
 		CommitFile: file(contract.EnvGitCommitFile, contract.GitCommitFile),
+
+		TerminationLog: contract.TerminationLogPath,
 	}
 	if cfg.Username == "" {
 		cfg.Username = "git"
@@ -79,6 +85,13 @@ func run(ctx context.Context, cfg config, logw io.Writer) error {
 		return err
 	}
 	logger.Printf("checked out %s at commit %s into %s", redactURL(cfg.URL), commit, cfg.Dest)
+	if cfg.TerminationLog != "" {
+		// Without it the executor would not know the commit, and destroy would not be
+		// pinned to it: a failure here fails the run.
+		if err := os.WriteFile(cfg.TerminationLog, []byte(contract.GitCommitMessage(commit)), 0o644); err != nil {
+			return fmt.Errorf("hand the commit to the executor in %s: %w", cfg.TerminationLog, err)
+		}
+	}
 	return nil
 }
 
@@ -117,6 +130,7 @@ func checkout(ctx context.Context, cfg config, logger *log.Logger) (string, erro
 		return "", fmt.Errorf("copy commit %s into %s: %w", commit, cfg.Dest, err)
 	}
 	logger.Printf("copied %d files of %s", n, displayPath(sub))
+	// For the runner to read: the driver never reads it back.
 	if cfg.CommitFile != "" {
 		if err := os.WriteFile(cfg.CommitFile, []byte(commit.String()+"\n"), 0o644); err != nil {
 			return "", fmt.Errorf("record the commit: %w", err)

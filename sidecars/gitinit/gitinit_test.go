@@ -241,10 +241,14 @@ func TestRun(t *testing.T) {
 				URL: f.url, Ref: tt.ref, Path: tt.path, Username: gitUser, Password: gitPassword,
 				Dest: dest, ErrorFile: contract.ErrorFile(dest), CommitFile: contract.GitCommitFile(dest),
 				Reserved: []string{contract.ErrorFile(dest), contract.GitCommitFile(dest)}, ScratchDir: t.TempDir(),
+				TerminationLog: filepath.Join(t.TempDir(), "termination-log"),
 			}
 			var logs bytes.Buffer
 			if err := run(context.Background(), cfg, &logs); err != nil {
 				t.Fatalf("run: %v\n%s", err, logs.String())
+			}
+			if b, err := os.ReadFile(cfg.TerminationLog); err != nil || string(b) != "commit="+tt.wantCommit+"\n" {
+				t.Errorf("termination message %q, %v; want the commit for the executor", b, err)
 			}
 			want := with(tt.wantTree, commitFile(tt.wantCommit))
 			if diff := cmp.Diff(want, tree(t, dest)); diff != "" {
@@ -489,7 +493,7 @@ func TestConfigFromEnv(t *testing.T) {
 	got := configFromEnv(func(k string) string { return env[k] })
 	want := config{
 		URL: "https://h/r.git", Ref: "main", Username: "git", Password: "p", Dest: "/w",
-		ErrorFile: "/w/error.txt", CommitFile: "/w/.containerdriver-git-commit",
+		ErrorFile: "/w/error.txt", CommitFile: "/w/.containerdriver-git-commit", TerminationLog: "/dev/termination-log",
 		Reserved: []string{"/w/outputs.json", "/w/secret-outputs.json", "/w/error.txt", "/w/.containerdriver-git-commit"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

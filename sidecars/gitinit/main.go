@@ -1,6 +1,7 @@
 // Package gitinit is the git-init init container of a run's pod: it checks out the
 // source repository at the requested ref, copies it (or one of its directories) into the
-// shared directory, and records the commit it used in GIT_COMMIT_FILE.
+// shared directory, and records the commit it used in GIT_COMMIT_FILE for the runner and
+// in its termination message for the executor.
 package gitinit
 
 import (

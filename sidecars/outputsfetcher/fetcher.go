@@ -3,7 +3,6 @@ package outputsfetcher
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -34,8 +33,11 @@ const (
 
 // config is what outputs-fetcher needs to know, from its environment.
 type config struct {
-	Namespace, JobName, JobUID, BaseName                     string
-	OutputsFile, SecretOutputsFile, ErrorFile, GitCommitFile string
+	Namespace, JobName, JobUID, BaseName string
+	// SharedDir is SCRIPTS_DIRECTORY: the runner's files are read only as regular files
+	// inside it (internal/sharedfile).
+	SharedDir                                 string
+	OutputsFile, SecretOutputsFile, ErrorFile string
 	// StatePath and RunID are set when the run keeps a state directory.
 	StatePath, RunID string
 	// StateRestoredFile is state-restore's marker; the state is saved only when it exists.
@@ -61,7 +63,7 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		OutputsFile:       file(contract.EnvOutputsFile, contract.OutputsFile),
 		SecretOutputsFile: file(contract.EnvSecretOutputsFile, contract.SecretOutputsFile),
 		ErrorFile:         file(contract.EnvErrorFile, contract.ErrorFile),
-		GitCommitFile:     file(contract.EnvGitCommitFile, contract.GitCommitFile),
+		SharedDir:         getenv(contract.EnvScriptsDirectory),
 		StatePath:         getenv(contract.EnvStatePath),
 		StateRestoredFile: file("", contract.StateRestoredFile),
 		RunID:             getenv(contract.EnvRunID),
@@ -76,6 +78,7 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	for _, v := range []struct{ name, val string }{
 		{contract.EnvPodNamespace, cfg.Namespace},
 		{contract.EnvJobName, cfg.JobName},
+		{contract.EnvScriptsDirectory, cfg.SharedDir},
 		{contract.EnvOutputsFile, cfg.OutputsFile},
 		{contract.EnvSecretOutputsFile, cfg.SecretOutputsFile},
 		{contract.EnvErrorFile, cfg.ErrorFile},
@@ -102,16 +105,11 @@ func run(ctx context.Context, cfg config, client kube.Client, signals <-chan os.
 		return fmt.Errorf("stopped before the runner ended: %w", ctx.Err())
 	}
 
-	outputsFile := cfg.OutputsFile
+	files := outputs.Files{Dir: cfg.SharedDir, Outputs: cfg.OutputsFile, SecretOutputs: cfg.SecretOutputsFile, Error: cfg.ErrorFile}
 	if cfg.OutputsFormat == contract.OutputsFormatJSONOrYAML {
-		converted, err := yamlExportsToJSON(outputsFile)
-		if err != nil {
-			logger.Printf("problem: %v", err)
-		} else {
-			outputsFile = converted
-		}
+		files.ConvertOutputs = yamlExportsToJSON
 	}
-	h := outputs.ReadFiles(outputsFile, cfg.SecretOutputsFile, cfg.ErrorFile, cfg.GitCommitFile)
+	h := outputs.ReadFiles(files)
 	for _, p := range h.Problems {
 		logger.Printf("problem: %s", p)
 	}
@@ -129,11 +127,16 @@ func run(ctx context.Context, cfg config, client kube.Client, signals <-chan os.
 		sctx, scancel := context.WithTimeout(ctx, cfg.StoreTimeout/2)
 		var n int64
 		store := &statedir.Store{Secrets: client.Secrets(cfg.Namespace), Namespace: cfg.Namespace, RunID: cfg.RunID}
-		err := retrySave(sctx, cfg, logger, func(ctx context.Context) error {
-			var err error
-			n, err = store.SaveDir(ctx, cfg.StatePath)
-			return err
-		})
+		// Archived once: a file the archive refuses (a link, say) is refused again on
+		// every attempt, so only the API calls are retried.
+		data, err := statedir.Archive(cfg.StatePath)
+		if err == nil {
+			err = retrySave(sctx, cfg, logger, func(ctx context.Context) error {
+				_, err := store.Save(ctx, data)
+				return err
+			})
+			n = int64(len(data))
+		}
 		scancel()
 		if err != nil {
 			h.StateError = err.Error()
@@ -280,32 +283,14 @@ func retrySave(ctx context.Context, cfg config, logger *log.Logger, f func(conte
 	}, f)
 }
 
-// yamlExportsToJSON converts the container deployer's exports (JSON or YAML) to a JSON
-// file the outputs reader takes. An absent file stays absent.
-func yamlExportsToJSON(p string) (string, error) {
-	// A file over the limit is left to the outputs reader, which refuses it without
-	// reading it whole.
-	if st, err := os.Stat(p); err == nil && st.Size() > contract.MaxOutputsBytes {
-		return p, nil
-	}
-	b, err := os.ReadFile(p)
-	if errors.Is(err, os.ErrNotExist) || (err == nil && json.Valid(b)) {
-		return p, nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("read exports %s: %w", p, err)
+// yamlExportsToJSON converts the container deployer's exports (JSON or YAML) to JSON.
+func yamlExportsToJSON(name string, b []byte) ([]byte, error) {
+	if json.Valid(b) {
+		return b, nil
 	}
 	j, err := yaml.YAMLToJSON(b)
 	if err != nil {
-		return "", fmt.Errorf("exports %s is neither JSON nor YAML: %w", p, err)
+		return nil, fmt.Errorf("exports %s is neither JSON nor YAML: %w", name, err)
 	}
-	f, err := os.CreateTemp("", "exports-*.json")
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	if _, err := f.Write(j); err != nil {
-		return "", err
-	}
-	return f.Name(), nil
+	return j, nil
 }

@@ -35,8 +35,8 @@ func testConfig(t *testing.T) config {
 	dir := t.TempDir()
 	return config{
 		Namespace: "runners", JobName: "cd-job", JobUID: "uid-1", BaseName: "cd-job-out",
-		OutputsFile: contract.OutputsFile(dir), SecretOutputsFile: contract.SecretOutputsFile(dir),
-		ErrorFile: contract.ErrorFile(dir), GitCommitFile: contract.GitCommitFile(dir),
+		SharedDir: dir, OutputsFile: contract.OutputsFile(dir), SecretOutputsFile: contract.SecretOutputsFile(dir),
+		ErrorFile:    contract.ErrorFile(dir),
 		StoreTimeout: 2 * time.Second, FirstBackoff: time.Millisecond,
 	}
 }
@@ -85,7 +85,9 @@ func TestRun_StoresOutputs(t *testing.T) {
 	write(t, cfg.OutputsFile, big)
 	write(t, cfg.SecretOutputsFile, `{"password":"`+secretValue+`"}`)
 	write(t, cfg.ErrorFile, "failed with "+secretValue)
-	write(t, cfg.GitCommitFile, commit+"\n")
+	// The runner can write the commit file: it is not stored, the executor takes the
+	// commit from git-init's termination message.
+	write(t, contract.GitCommitFile(cfg.SharedDir), commit+"\n")
 	client := fake.NewClientset()
 	var order []string
 	client.PrependReactor("create", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
@@ -101,7 +103,7 @@ func TestRun_StoresOutputs(t *testing.T) {
 
 	want := &outputs.Harvest{
 		Outputs: []byte(big), SecretOutputs: []byte(`{"password":"` + secretValue + `"}`),
-		ErrorText: "failed with " + secretValue, GitCommit: commit,
+		ErrorText: "failed with " + secretValue,
 	}
 	if diff := cmp.Diff(want, harvestFrom(t, client)); diff != "" {
 		t.Errorf("stored harvest mismatch (-want +got):\n%s", diff)
@@ -122,7 +124,7 @@ func TestRun_StoresOutputs(t *testing.T) {
 	}
 	for _, line := range []string{
 		"stored Secret cd-job-out (error.txt: 27 bytes, outputs.json: 30 bytes)",
-		"stored ConfigMap cd-job-out (contract-version: 1 bytes, git-commit: 40 bytes, outputs.json: 524288 bytes)",
+		"stored ConfigMap cd-job-out (contract-version: 1 bytes, outputs.json: 524288 bytes)",
 		"stored 3 ConfigMap(s) and 1 Secret(s)",
 	} {
 		if !strings.Contains(logs.String(), line) {
@@ -335,11 +337,11 @@ func TestConfigFromEnv(t *testing.T) {
 			name: "as the job builder sets it",
 			env: map[string]string{
 				"POD_NAMESPACE": "ns", "JOB_NAME": "j", "JOB_UID": "u", "OUTPUTS_OBJECT_NAME": "j-out",
-				"OUTPUTS_FILE": "/w/o.json", "SECRET_OUTPUTS_FILE": "/w/s.json", "ERROR_FILE": "/w/e.txt", "GIT_COMMIT_FILE": "/w/c",
+				"SCRIPTS_DIRECTORY": "/w", "OUTPUTS_FILE": "/w/o.json", "SECRET_OUTPUTS_FILE": "/w/s.json", "ERROR_FILE": "/w/e.txt", "GIT_COMMIT_FILE": "/w/c",
 			},
 			want: config{
-				Namespace: "ns", JobName: "j", JobUID: "u", BaseName: "j-out",
-				OutputsFile: "/w/o.json", SecretOutputsFile: "/w/s.json", ErrorFile: "/w/e.txt", GitCommitFile: "/w/c",
+				Namespace: "ns", JobName: "j", JobUID: "u", BaseName: "j-out", SharedDir: "/w",
+				OutputsFile: "/w/o.json", SecretOutputsFile: "/w/s.json", ErrorFile: "/w/e.txt", StateRestoredFile: "/w/.containerdriver-state-restored",
 				StoreTimeout: storeTimeout, FirstBackoff: apiretry.FirstPause,
 			},
 		},
@@ -347,16 +349,16 @@ func TestConfigFromEnv(t *testing.T) {
 			name: "defaults from the shared directory and the job name",
 			env:  map[string]string{"POD_NAMESPACE": "ns", "JOB_NAME": "j", "SCRIPTS_DIRECTORY": "/w"},
 			want: config{
-				Namespace: "ns", JobName: "j", BaseName: "j-out",
+				Namespace: "ns", JobName: "j", BaseName: "j-out", SharedDir: "/w",
 				OutputsFile: "/w/outputs.json", SecretOutputsFile: "/w/secret-outputs.json", ErrorFile: "/w/error.txt",
-				GitCommitFile: "/w/.containerdriver-git-commit", StateRestoredFile: "/w/.containerdriver-state-restored",
-				StoreTimeout: storeTimeout, FirstBackoff: apiretry.FirstPause,
+				StateRestoredFile: "/w/.containerdriver-state-restored",
+				StoreTimeout:      storeTimeout, FirstBackoff: apiretry.FirstPause,
 			},
 		},
 		{
 			name:    "missing",
 			env:     map[string]string{"OUTPUTS_FILE": "/w/o.json"},
-			wantErr: "environment variables not set: POD_NAMESPACE, JOB_NAME, SECRET_OUTPUTS_FILE, ERROR_FILE",
+			wantErr: "environment variables not set: POD_NAMESPACE, JOB_NAME, SCRIPTS_DIRECTORY, SECRET_OUTPUTS_FILE, ERROR_FILE",
 		},
 	}
 	for _, tt := range tests {
@@ -452,7 +454,7 @@ func TestRun_StateWithASymlinkIsReported(t *testing.T) {
 	if err := run(context.Background(), cfg, kubetest.Client(client), sigterm(), &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
-	if h := harvestFrom(t, client); !bytes.Contains([]byte(h.StateError), []byte("hosts is a symlink")) {
+	if h := harvestFrom(t, client); !bytes.Contains([]byte(h.StateError), []byte("hosts is a symbolic link")) {
 		t.Errorf("state error = %q", h.StateError)
 	}
 }
@@ -473,7 +475,8 @@ func TestRun_DeployerExportsInYAML(t *testing.T) {
 // Exports over the outputs limit are not read whole to be converted: the outputs reader
 // refuses them as too large.
 func TestYAMLExportsToJSON_OversizedIsNotConverted(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "exports")
+	dir := t.TempDir()
+	p := filepath.Join(dir, "exports")
 	f, err := os.Create(p)
 	if err != nil {
 		t.Fatal(err)
@@ -486,15 +489,13 @@ func TestYAMLExportsToJSON_OversizedIsNotConverted(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	got, err := yamlExportsToJSON(p)
-	if err != nil || got != p {
-		t.Errorf("yamlExportsToJSON = %q, %v; want the file itself, untouched", got, err)
+	h := outputs.ReadFiles(outputs.Files{Dir: dir, Outputs: p, ConvertOutputs: yamlExportsToJSON})
+	if h.Outputs != nil || len(h.Problems) != 1 || !strings.Contains(h.Problems[0], "larger than the") {
+		t.Errorf("oversized exports: outputs %d bytes, problems %q; want refused as too large", len(h.Outputs), h.Problems)
 	}
-	small := filepath.Join(t.TempDir(), "exports")
-	if err := os.WriteFile(small, []byte("a: 1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := yamlExportsToJSON(small); err != nil || got == small {
-		t.Errorf("a small YAML file was not converted: %q, %v", got, err)
+	write(t, p, "a: 1\n")
+	h = outputs.ReadFiles(outputs.Files{Dir: dir, Outputs: p, ConvertOutputs: yamlExportsToJSON})
+	if string(h.Outputs) != `{"a":1}` || len(h.Problems) != 0 {
+		t.Errorf("a small YAML file was not converted: %q, %q", h.Outputs, h.Problems)
 	}
 }
