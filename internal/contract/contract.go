@@ -178,7 +178,13 @@ func GitCommitFile(shared string) string     { return path.Join(shared, GitCommi
 // Version is the version of the contract between the provider and its sidecars (the
 // objects outputs-fetcher writes, the files and variables the sidecars read). It changes
 // only when a provider could misread what a sidecar of another version writes.
-const Version = "1"
+//
+// 2: git-init hands the checked-out commit to the executor in its termination message (a
+// version-1 sidecar wrote it to a file in the shared directory, which the runner can
+// rewrite), and outputs-fetcher refuses runner files that are not regular files. A
+// version-1 sidecar image would leave git_commit empty, so destroy would silently check
+// out source.ref instead of the recorded commit: the version makes that a loud mismatch.
+const Version = "2"
 
 // StateRestoredFileName is the marker state-restore writes into the shared directory once
 // the saved state is in STATE_PATH in full. outputs-fetcher saves the state only when it is
