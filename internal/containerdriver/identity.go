@@ -195,6 +195,9 @@ func (e *Executor) ClaimCreate(ctx context.Context, spec *RunSpec, newID func() 
 	return claim, nil
 }
 
+// RunLabel is the value of the contract.LabelRunID label on the objects of run runID.
+func RunLabel(runID string) string { return runLabel(runID) }
+
 // ClaimName is the name of the Lease that claims runID.
 func ClaimName(runID string) string { return "cd-create-" + contract.ShortHash(runID, 20) }
 

@@ -180,6 +180,13 @@ func (r *runResource) Delete(ctx context.Context, req resource.DeleteRequest, re
 		resp.Diagnostics.Append(r.forceCleanup(ctx, &state, timeout)...)
 		return
 	}
+	if forceDestroyRequested(state.ID.ValueString()) {
+		// The configuration cannot reach a run whose destroy fails (Terraform destroys with
+		// the prior state only): the user names it in the environment of one apply instead.
+		tflog.Warn(ctx, "run named in "+envForceDestroyRuns+": its destroy container does not run", map[string]any{"run_id": state.ID.ValueString()})
+		resp.Diagnostics.Append(r.forceCleanup(ctx, &state, timeout)...)
+		return
+	}
 	_, runErr, diags := r.run(ctx, &state, contract.ActionDestroy, timeout, pin)
 	if runErr != nil && createFailedTheSameWay(&state, runErr) {
 		// The instance never had a successful create, and its destroy fails exactly as its
@@ -195,6 +202,9 @@ func (r *runResource) Delete(ctx context.Context, req resource.DeleteRequest, re
 		return
 	}
 	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		resp.Diagnostics.AddError("Run Stays In The State", destroyWayOut(&state))
+	}
 }
 
 // createFailedTheSameWay reports whether the run being destroyed is a failed create (it
