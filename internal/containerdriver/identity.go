@@ -19,7 +19,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
@@ -384,9 +383,20 @@ func (c *CreateClaim) Returned(ctx context.Context) error {
 	c.once.Do(func() {
 		close(c.stop)
 		c.done.Wait()
-		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:"true"}}}`, AnnotationReturned)
-		_, err = c.client.Client.CoordinationV1().Leases(c.namespace).Patch(context.WithoutCancel(ctx), c.name,
-			types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+		// Get and update (the verbs a create needs anyway), not a patch.
+		leases := c.client.Client.CoordinationV1().Leases(c.namespace)
+		var l *coordinationv1.Lease
+		if l, err = leases.Get(context.WithoutCancel(ctx), c.name, metav1.GetOptions{}); err != nil {
+			return
+		}
+		if holderOf(l) != processID {
+			return // adopted by another create meanwhile: its claim now
+		}
+		if l.Annotations == nil {
+			l.Annotations = map[string]string{}
+		}
+		l.Annotations[AnnotationReturned] = "true"
+		_, err = leases.Update(context.WithoutCancel(ctx), l, metav1.UpdateOptions{})
 	})
 	return err
 }
