@@ -98,6 +98,9 @@ type CreateClaim struct {
 	client    *Executor
 	namespace string
 	name      string
+	// last is the claim as this create last wrote it (renew keeps it current), so that
+	// Returned needs no read.
+	last *coordinationv1.Lease
 	stop      chan struct{}
 	done      sync.WaitGroup
 	once      sync.Once
@@ -153,10 +156,11 @@ func (e *Executor) ClaimCreate(ctx context.Context, spec *RunSpec, newID func() 
 		delete(l.Annotations, AnnotationReturned)
 		// The update carries the resourceVersion observed: of two creates adopting the same
 		// claim, the API server lets one win.
-		if _, err := leases.Update(ctx, l, metav1.UpdateOptions{}); err != nil {
+		updated, err := leases.Update(ctx, l, metav1.UpdateOptions{})
+		if err != nil {
 			continue
 		}
-		claim.RunID, claim.Adopted, claim.name = l.Annotations[AnnotationRunID], true, l.Name
+		claim.RunID, claim.Adopted, claim.name, claim.last = l.Annotations[AnnotationRunID], true, l.Name, updated
 		if returned {
 			e.event("adopted run %s: a create with the same configuration returned, but no state records it (claim %s/%s)", claim.RunID, ns, l.Name)
 		} else {
@@ -183,13 +187,14 @@ func (e *Executor) ClaimCreate(ctx context.Context, spec *RunSpec, newID func() 
 			RenewTime:            &now,
 		},
 	}
-	if _, err := leases.Create(ctx, lease, metav1.CreateOptions{}); err != nil {
+	made, err := leases.Create(ctx, lease, metav1.CreateOptions{})
+	if err != nil {
 		if apierrors.IsForbidden(err) {
 			return nil, fmt.Errorf("%w: %w", ErrClaimsUnavailable, err)
 		}
 		return nil, fmt.Errorf("create the claim of run %s in namespace %s: %w", claim.RunID, ns, err)
 	}
-	claim.name = lease.Name
+	claim.name, claim.last = lease.Name, made
 	claim.renew()
 	return claim, nil
 }
@@ -338,7 +343,9 @@ func (c *CreateClaim) renew() {
 			if err == nil && holderOf(l) == processID {
 				now := metav1.NewMicroTime(time.Now())
 				l.Spec.RenewTime = &now
-				_, _ = leases.Update(ctx, l, metav1.UpdateOptions{})
+				if updated, err := leases.Update(ctx, l, metav1.UpdateOptions{}); err == nil {
+					c.last = updated
+				}
 			}
 			cancel()
 		}
@@ -383,15 +390,10 @@ func (c *CreateClaim) Returned(ctx context.Context) error {
 	c.once.Do(func() {
 		close(c.stop)
 		c.done.Wait()
-		// Get and update (the verbs a create needs anyway), not a patch.
+		// An update of the claim as last written (the verbs a create needs anyway, and no
+		// read): a conflict means another create adopted it, which makes it its claim.
 		leases := c.client.Client.CoordinationV1().Leases(c.namespace)
-		var l *coordinationv1.Lease
-		if l, err = leases.Get(context.WithoutCancel(ctx), c.name, metav1.GetOptions{}); err != nil {
-			return
-		}
-		if holderOf(l) != processID {
-			return // adopted by another create meanwhile: its claim now
-		}
+		l := c.last.DeepCopy()
 		if l.Annotations == nil {
 			l.Annotations = map[string]string{}
 		}
