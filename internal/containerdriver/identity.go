@@ -101,9 +101,9 @@ type CreateClaim struct {
 	// last is the claim as this create last wrote it (renew keeps it current), so that
 	// Returned needs no read.
 	last *coordinationv1.Lease
-	stop      chan struct{}
-	done      sync.WaitGroup
-	once      sync.Once
+	stop chan struct{}
+	done sync.WaitGroup
+	once sync.Once
 }
 
 // ClaimCreate returns the run id a create of spec must use (spec.RunID is ignored): the
