@@ -4,14 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 )
 
@@ -97,6 +101,47 @@ resource "containerdriver_run" "test" {
 	}
 	if n := pods.count(contract.ActionCreate); n != len(secrets) {
 		t.Errorf("%d runner pods ran for %d creates: a resumed run ran again", n, len(secrets))
+	}
+	c.destroyAndCheck(e)
+}
+
+// Issue 23, item 3: the claim outlives the create's answer until the state is read back.
+// Terraform losing the state after the create returned (it died before persisting it) is
+// simulated by removing the state file: the next apply resumes the same run id instead of
+// starting a second run, and the next plan of the recorded run deletes the claim.
+func TestAccRunFault_StateLostAfterCreateResumesTheRun(t *testing.T) {
+	t.Parallel()
+	e, c := faultEnv(t)
+	c.write(e.runConfig(`{ echo_env = ["CONTAINERDRIVER_RUN_ID"] }`, ""))
+	c.must("create", "apply", "-auto-approve")
+	id, _ := c.stateResource()["id"].(string)
+	ctx := context.Background()
+	claim := containerdriver.ClaimName(id)
+	l, err := e.client.CoordinationV1().Leases(e.ns).Get(ctx, claim, metav1.GetOptions{})
+	if err != nil {
+		t.Errorf("the claim of run %s is gone before its state was read back: %v", id, err)
+	} else if l.Annotations[containerdriver.AnnotationReturned] != "true" {
+		t.Errorf("claim annotations %v: not marked returned", l.Annotations)
+	}
+	for _, f := range []string{"terraform.tfstate", "terraform.tfstate.backup"} {
+		if err := os.Remove(filepath.Join(c.dir, f)); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	out := c.must("apply after the state was lost", "apply", "-auto-approve")
+	if !strings.Contains(out, "Interrupted Create Resumed") {
+		t.Errorf("the apply after the lost state did not resume the run:\n%s", out)
+	}
+	st := c.stateResource()
+	if st["id"] != id {
+		t.Errorf("run id %v after the lost state, want the first create's %s", st["id"], id)
+	}
+	if outputs, _ := st["outputs"].(map[string]any); outputs == nil || outputs["env_CONTAINERDRIVER_RUN_ID"] != id {
+		t.Errorf("outputs %v do not come from run %s", st["outputs"], id)
+	}
+	c.must("plan", "plan")
+	if _, err := e.client.CoordinationV1().Leases(e.ns).Get(ctx, claim, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the claim of recorded run %s survived a plan: %v", id, err)
 	}
 	c.destroyAndCheck(e)
 }
