@@ -133,8 +133,10 @@ func (e *Executor) ClaimCreate(ctx context.Context, spec *RunSpec, newID func() 
 			same = append(same, l)
 			continue
 		}
-		// Only a hint, so a timestamp may do: which claim is adopted never depends on one.
-		if holderOf(&l) != processID && lastRenewal(&l).Before(time.Now().Add(-orphanAge)) {
+		// Only a hint, so a timestamp may do: which claim is adopted never depends on one. A
+		// returned claim is not reported: its run is most likely in a state whose resources
+		// were not planned since (another workspace), and a warning would cry wolf.
+		if holderOf(&l) != processID && l.Annotations[AnnotationReturned] == "" && lastRenewal(&l).Before(time.Now().Add(-orphanAge)) {
 			claim.Orphans = append(claim.Orphans, orphanNote(&l))
 		}
 	}
@@ -207,15 +209,11 @@ func ClaimName(runID string) string { return "cd-create-" + contract.ShortHash(r
 
 func orphanNote(l *coordinationv1.Lease) string {
 	id := l.Annotations[AnnotationRunID]
-	what := "was interrupted and neither completed nor retried with the same configuration"
-	if l.Annotations[AnnotationReturned] != "" {
-		what = "returned, but no plan, refresh or destroy of a state recording it has been seen since (its state may have been lost)"
-	}
 	return fmt.Sprintf(
-		"a create of run %s (claim %s/%s, last seen %s) %s: "+
+		"a create of run %s (claim %s/%s, last seen %s) was interrupted and neither completed nor retried with the same configuration: "+
 			"its runner may have made something no Terraform state records. Its Jobs carry the label %s=%s. "+
 			"Destroy what it made (or re-apply that configuration to adopt it), then delete the Lease.",
-		id, l.Namespace, l.Name, lastRenewal(l).UTC().Format(time.RFC3339), what, contract.LabelRunID, runLabel(id))
+		id, l.Namespace, l.Name, lastRenewal(l).UTC().Format(time.RFC3339), contract.LabelRunID, runLabel(id))
 }
 
 // CreateKey is the claim digest of spec: an HMAC-SHA256, under the namespace's claim key,

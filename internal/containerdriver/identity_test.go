@@ -304,3 +304,31 @@ func TestCheckAdopted_RefusesOtherInputs(t *testing.T) {
 		})
 	}
 }
+
+// An interrupted create of another configuration is reported; a returned one (its run is
+// most likely recorded in a state not planned since) is not.
+func TestClaimCreate_ReportsInterruptedNotReturned(t *testing.T) {
+	ctx := context.Background()
+	old := metav1.NewMicroTime(metav1.Now().Add(-2 * orphanAge))
+	lease := func(name string, returned bool) *coordinationv1.Lease {
+		l := &coordinationv1.Lease{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns",
+				Labels:      map[string]string{contract.LabelManagedBy: contract.ManagedByValue, contract.LabelRole: RoleCreateClaim, LabelCreateKey: "other"},
+				Annotations: map[string]string{AnnotationRunID: name + "-run"}},
+			Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("gone"), RenewTime: &old},
+		}
+		if returned {
+			l.Annotations[AnnotationReturned] = "true"
+		}
+		return l
+	}
+	e := &Executor{Client: fakeCluster(lease("interrupted", false), lease("returned", true))}
+	cl, err := e.ClaimCreate(ctx, minimalSpec(), func() string { return "new" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Release(ctx)
+	if len(cl.Orphans) != 1 || !strings.Contains(cl.Orphans[0], "interrupted-run") {
+		t.Errorf("orphans %q: want only the interrupted create", cl.Orphans)
+	}
+}
