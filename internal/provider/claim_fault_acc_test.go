@@ -232,7 +232,7 @@ func TestAccRunFault_TrappedDestroyHasAWayOut(t *testing.T) {
 
 	c.env = append(c.env, "CONTAINERDRIVER_FORCE_DESTROY_RUNS="+id)
 	out = c.must("apply with the run named for force destroy", "apply", "-auto-approve")
-	if !strings.Contains(out, "Destroy Run Skipped") {
+	if !strings.Contains(out, "Destroy Run Skipped") || !strings.Contains(strings.Join(strings.Fields(out), " "), "is named in CONTAINERDRIVER_FORCE_DESTROY_RUNS") {
 		t.Errorf("no warning that the destroy container did not run:\n%s", out)
 	}
 	if n := pods.count(contract.ActionDestroy); n != destroys {

@@ -177,14 +177,14 @@ func (r *runResource) Delete(ctx context.Context, req resource.DeleteRequest, re
 		}
 	}
 	if state.ForceDestroy.ValueBool() {
-		resp.Diagnostics.Append(r.forceCleanup(ctx, &state, timeout)...)
+		resp.Diagnostics.Append(r.forceCleanup(ctx, &state, timeout, "force_destroy is set")...)
 		return
 	}
 	if forceDestroyRequested(state.ID.ValueString()) {
 		// The configuration cannot reach a run whose destroy fails (Terraform destroys with
 		// the prior state only): the user names it in the environment of one apply instead.
 		tflog.Warn(ctx, "run named in "+envForceDestroyRuns+": its destroy container does not run", map[string]any{"run_id": state.ID.ValueString()})
-		resp.Diagnostics.Append(r.forceCleanup(ctx, &state, timeout)...)
+		resp.Diagnostics.Append(r.forceCleanup(ctx, &state, timeout, "run "+state.ID.ValueString()+" is named in "+envForceDestroyRuns)...)
 		return
 	}
 	_, runErr, diags := r.run(ctx, &state, contract.ActionDestroy, timeout, pin)

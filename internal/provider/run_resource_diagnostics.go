@@ -199,14 +199,19 @@ func podTemplateHint(p path.Path, err error) string {
 
 // forceDestroyDetail says what a destroy with force_destroy skipped and what it removed.
 func forceDestroyDetail(spec *containerdriver.RunSpec) string {
+	return forceDestroyDetailFor(spec, "force_destroy is set")
+}
+
+// forceDestroyDetailFor is forceDestroyDetail for a force destroy that why asked for.
+func forceDestroyDetailFor(spec *containerdriver.RunSpec, why string) string {
 	action := "ACTION=destroy"
 	if spec.Contract == containerdriver.ContractContainerDeployer {
 		action = "OPERATION=DELETE"
 	}
-	return fmt.Sprintf("force_destroy is set, so the destroy run did not happen: the image %s did not run with %s "+
+	return fmt.Sprintf("%s, so the destroy run did not happen: the image %s did not run with %s "+
 		"for run %s, and whatever that runner created outside the cluster is left as it is. "+
 		"Removed from namespace %s: the run's Jobs, their pods, Secrets and ConfigMaps, and its saved state (state_path).",
-		spec.Job.Image, action, spec.RunID, spec.Namespace())
+		why, spec.Job.Image, action, spec.RunID, spec.Namespace())
 }
 
 // envForceDestroyRuns names run ids (comma-separated) whose destroy removes what the run

@@ -82,8 +82,9 @@ func (r *runResource) claimRunID(ctx context.Context, plan *runResourceModel) (*
 }
 
 // forceCleanup removes what the run keeps in the cluster without running the destroy
-// container (force_destroy).
-func (r *runResource) forceCleanup(ctx context.Context, m *runResourceModel, timeout time.Duration) diag.Diagnostics {
+// container (force_destroy, or the run named in envForceDestroyRuns); why, which of the
+// two, goes into the warning.
+func (r *runResource) forceCleanup(ctx context.Context, m *runResourceModel, timeout time.Duration, why string) diag.Diagnostics {
 	var diags diag.Diagnostics
 	if r.data == nil {
 		diags.AddError("Provider Not Configured", "The containerdriver provider was not configured. This is a bug in the provider.")
@@ -107,7 +108,7 @@ func (r *runResource) forceCleanup(ctx context.Context, m *runResourceModel, tim
 			"Removing the Jobs, objects and state of run %s in namespace %s failed: %v\n\n"+
 				"Check that the provider's credentials may list and delete Jobs, pods, Secrets and ConfigMaps there.", spec.RunID, spec.Namespace(), err))
 	} else {
-		diags.AddWarning("Destroy Run Skipped", forceDestroyDetail(spec))
+		diags.AddWarning("Destroy Run Skipped", forceDestroyDetailFor(spec, why))
 	}
 	return diags
 }
