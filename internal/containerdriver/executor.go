@@ -109,6 +109,11 @@ func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Resu
 			return nil, err
 		}
 	}
+	if spec.Adopted && action == contract.ActionCreate {
+		if err := e.checkAdopted(ctx, spec, built); err != nil {
+			return nil, err
+		}
+	}
 	created, err := e.ensureJob(ctx, built, red)
 	if err != nil {
 		return nil, err
@@ -266,6 +271,50 @@ func (e *Executor) ensureJob(ctx context.Context, b *JobObjects, red *redactor) 
 		return ensured{}, err
 	}
 	return ensured{job: resumed, fresh: true}, nil
+}
+
+// ReasonAdoptedMismatch is the reason of a create that adopted an interrupted create's run
+// id and found a Job of that run made with other inputs.
+const ReasonAdoptedMismatch = "AdoptedRunMismatch"
+
+// checkAdopted refuses to re-attach an adopted run id to a Job of that run made for other
+// inputs: another spec (its spec-hash annotation differs) or, under the same name, other
+// secret values in the Secrets it reads. The claim's digest covers all of them, so this
+// only fires when something went wrong; running this create's inputs under that id would
+// hand another resource's run (and what its runner made) this resource's secrets.
+func (e *Executor) checkAdopted(ctx context.Context, spec *RunSpec, b *JobObjects) error {
+	ns := b.Job.Namespace
+	list, err := e.Client.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.Set{
+		contract.LabelManagedBy: contract.ManagedByValue, contract.LabelRunID: runLabel(spec.RunID)}.String()})
+	if err != nil {
+		return fmt.Errorf("list the jobs of adopted run %s in namespace %s: %w", spec.RunID, ns, err)
+	}
+	refuse := func(j, why string) error {
+		return &RunError{Namespace: ns, JobName: j, Action: contract.ActionCreate, Reason: ReasonAdoptedMismatch, Message: fmt.Sprintf(
+			"this create took over run id %s from an interrupted create, but Job %s/%s of that run was made %s: "+
+				"refusing to attach this configuration to it. Nothing was started. Find out which configuration owns run %s "+
+				"(kubectl -n %s get jobs,secrets,configmaps -l %s=%s), destroy or delete what it made, delete its claim "+
+				"(kubectl -n %s delete lease %s), then apply again.",
+			spec.RunID, ns, j, why, spec.RunID, ns, contract.LabelRunID, runLabel(spec.RunID), ns, ClaimName(spec.RunID))}
+	}
+	for _, j := range list.Items {
+		if j.Labels[contract.LabelAction] != contract.ActionCreate || j.DeletionTimestamp != nil {
+			continue // a destroy, or going: neither re-attached to
+		}
+		if j.Annotations[contract.AnnotationSpecHash] != b.Job.Annotations[contract.AnnotationSpecHash] {
+			return refuse(j.Name, "for other inputs (its spec hash differs)")
+		}
+		changed, err := e.secretsChanged(ctx, b)
+		if err != nil {
+			return err
+		}
+		if changed && !ptr.Deref(j.Spec.Suspend, false) {
+			// A Job still suspended has not read its Secrets: its creator died before
+			// making them, and this create makes them with its own values.
+			return refuse(j.Name, "with other secret values")
+		}
+	}
+	return nil
 }
 
 // reattach takes over a Job of this very run that a crashed caller started. If it died

@@ -2,8 +2,11 @@ package containerdriver
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +15,7 @@ import (
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -24,11 +28,28 @@ import (
 // by CONTAINERDRIVER_RUN_ID, so a retried create that picked a new id would make a second
 // copy and orphan the first. Terraform gives a provider no resource address to derive the
 // id from, so a create claims its id in a Lease of the run's namespace, labelled with a
-// digest of its configuration, and renews it while the create is in flight. A later create
-// with the same configuration adopts the id of a claim whose holder is dead (it stopped
-// renewing), and so re-attaches to the Job that holder started; it never adopts the claim
-// of a holder that is alive (two identical resources in one apply stay two runs). The
-// claim is released when the create is recorded in Terraform's state.
+// digest of everything that makes the run (its secret values included), and renews it
+// while the create is in flight.
+//
+// The digest is an HMAC-SHA256 under a key kept in the Secret ClaimKeySecret of the same
+// namespace (made once, at random, by the first create there): two resources that differ
+// only in a secret never share a claim, and those who may read Leases but not Secrets
+// cannot test guesses of a secret against the label.
+//
+// A later create with the same digest adopts the id of a claim whose holder is dead, and
+// so re-attaches to the Job that holder started; it never adopts the claim of a holder
+// that is alive (two identical resources in one apply stay two runs). Whether a holder is
+// alive is observed, never computed from timestamps: a claim whose resourceVersion does
+// not change during ClaimDuration of this process's monotonic clock was not renewed.
+//
+// When the create returns, its claim is marked returned instead of deleted: Terraform
+// persists the state only after the provider has answered, and a caller killed in between
+// loses the run. The provider records the pending claim in the resource's private state,
+// and the first operation that reads that state back (a plan, refresh, update or destroy
+// of the resource) deletes the claim (ConfirmRecorded): from then on the state has the run.
+// A returned claim still there when a create with the same digest starts belongs to a run
+// whose state was lost (a plan of every recorded resource comes before any create of an
+// apply), so that create adopts it.
 const (
 	// ClaimDuration is how long a claim stays valid without renewal.
 	ClaimDuration = 15 * time.Second
@@ -42,6 +63,15 @@ const (
 	RoleCreateClaim = "create-claim"
 	// AnnotationRunID holds a claim's run id.
 	AnnotationRunID = "containerdriver.io/run-id"
+	// AnnotationReturned marks a claim whose create returned to Terraform: it is no longer
+	// renewed, and stays until an operation sees the run in the state (ConfirmRecorded).
+	AnnotationReturned = "containerdriver.io/create-returned"
+
+	// ClaimKeySecret is the Secret holding the key of the claims' digests in a namespace.
+	ClaimKeySecret = "containerdriver-claim-key"
+	// RoleClaimKey is the role label of ClaimKeySecret.
+	RoleClaimKey  = "create-claim-key"
+	claimKeyField = "key"
 )
 
 // processID identifies this process among the holders of create claims.
@@ -68,24 +98,25 @@ type CreateClaim struct {
 	client    *Executor
 	namespace string
 	name      string
-	stop      chan struct{}
-	done      sync.WaitGroup
-	once      sync.Once
+	// last is the claim as this create last wrote it (renew keeps it current), so that
+	// Returned needs no read.
+	last *coordinationv1.Lease
+	stop chan struct{}
+	done sync.WaitGroup
+	once sync.Once
 }
 
 // ClaimCreate returns the run id a create of spec must use (spec.RunID is ignored): the
-// id of an identical create whose caller died, or a new one from newID. The claim must be
-// released (Release) once the create is recorded or abandoned. When Leases may not be used
-// it returns an error wrapping ErrClaimsUnavailable.
+// id of an identical create whose caller died, or a new one from newID. Once the create
+// returns, the claim must be released (Release) when nothing of the run is recorded, or
+// marked returned (Returned) when the run goes into the state. When Leases or the claim
+// key may not be used it returns an error wrapping ErrClaimsUnavailable.
 func (e *Executor) ClaimCreate(ctx context.Context, spec *RunSpec, newID func() string) (*CreateClaim, error) {
 	ns := spec.Namespace()
-	cp := *spec
-	cp.RunID = ""
-	key, err := SpecHash(&cp, "create-claim")
+	key, err := e.CreateKey(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
-	key = key[:40]
 	leases := e.Client.CoordinationV1().Leases(ns)
 	list, err := leases.List(ctx, metav1.ListOptions{LabelSelector: labels.Set{
 		contract.LabelManagedBy: contract.ManagedByValue, contract.LabelRole: RoleCreateClaim}.String()})
@@ -102,12 +133,11 @@ func (e *Executor) ClaimCreate(ctx context.Context, spec *RunSpec, newID func() 
 			same = append(same, l)
 			continue
 		}
-		if holderOf(&l) != processID && lastRenewal(&l).Before(time.Now().Add(-orphanAge)) {
-			claim.Orphans = append(claim.Orphans, fmt.Sprintf(
-				"a create of run %s (claim %s/%s, last seen %s) was interrupted and neither completed nor retried with the same configuration: "+
-					"its runner may have made something no Terraform state records. Its Jobs carry the label %s=%s. "+
-					"Destroy what it made (or re-apply that configuration to adopt it), then delete the Lease.",
-				l.Annotations[AnnotationRunID], ns, l.Name, lastRenewal(&l).UTC().Format(time.RFC3339), contract.LabelRunID, runLabel(l.Annotations[AnnotationRunID])))
+		// Only a hint, so a timestamp may do: which claim is adopted never depends on one. A
+		// returned claim is not reported: its run is most likely in a state whose resources
+		// were not planned since (another workspace), and a warning would cry wolf.
+		if holderOf(&l) != processID && l.Annotations[AnnotationReturned] == "" && lastRenewal(&l).Before(time.Now().Add(-orphanAge)) {
+			claim.Orphans = append(claim.Orphans, orphanNote(&l))
 		}
 	}
 	sort.Slice(same, func(i, j int) bool { return same[i].CreationTimestamp.Before(&same[j].CreationTimestamp) })
@@ -116,7 +146,8 @@ func (e *Executor) ClaimCreate(ctx context.Context, spec *RunSpec, newID func() 
 		if holderOf(l) == processID || l.Annotations[AnnotationRunID] == "" {
 			continue // a create of this very process: another resource with the same configuration
 		}
-		if !e.holderDead(ctx, l) {
+		returned := l.Annotations[AnnotationReturned] != ""
+		if !returned && !e.holderDead(ctx, l) {
 			continue
 		}
 		now := metav1.NewMicroTime(time.Now())
@@ -124,11 +155,19 @@ func (e *Executor) ClaimCreate(ctx context.Context, spec *RunSpec, newID func() 
 		l.Spec.RenewTime = &now
 		l.Spec.AcquireTime = &now
 		l.Spec.LeaseTransitions = ptr.To(ptr.Deref(l.Spec.LeaseTransitions, 0) + 1)
-		if _, err := leases.Update(ctx, l, metav1.UpdateOptions{}); err != nil {
-			continue // another create adopted it first
+		delete(l.Annotations, AnnotationReturned)
+		// The update carries the resourceVersion observed: of two creates adopting the same
+		// claim, the API server lets one win.
+		updated, err := leases.Update(ctx, l, metav1.UpdateOptions{})
+		if err != nil {
+			continue
 		}
-		claim.RunID, claim.Adopted, claim.name = l.Annotations[AnnotationRunID], true, l.Name
-		e.event("adopted run %s: a create with the same configuration was interrupted (its claim %s/%s was no longer renewed)", claim.RunID, ns, l.Name)
+		claim.RunID, claim.Adopted, claim.name, claim.last = l.Annotations[AnnotationRunID], true, l.Name, updated
+		if returned {
+			e.event("adopted run %s: a create with the same configuration returned, but no state records it (claim %s/%s)", claim.RunID, ns, l.Name)
+		} else {
+			e.event("adopted run %s: a create with the same configuration was interrupted (its claim %s/%s was no longer renewed)", claim.RunID, ns, l.Name)
+		}
 		claim.renew()
 		return claim, nil
 	}
@@ -136,7 +175,7 @@ func (e *Executor) ClaimCreate(ctx context.Context, spec *RunSpec, newID func() 
 	now := metav1.NewMicroTime(time.Now())
 	lease := &coordinationv1.Lease{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: "cd-create-" + contract.ShortHash(claim.RunID, 20), Namespace: ns,
+			Name: ClaimName(claim.RunID), Namespace: ns,
 			Labels: map[string]string{
 				contract.LabelManagedBy: contract.ManagedByValue, contract.LabelRole: RoleCreateClaim,
 				LabelCreateKey: key, contract.LabelRunID: runLabel(claim.RunID),
@@ -150,15 +189,102 @@ func (e *Executor) ClaimCreate(ctx context.Context, spec *RunSpec, newID func() 
 			RenewTime:            &now,
 		},
 	}
-	if _, err := leases.Create(ctx, lease, metav1.CreateOptions{}); err != nil {
+	made, err := leases.Create(ctx, lease, metav1.CreateOptions{})
+	if err != nil {
 		if apierrors.IsForbidden(err) {
 			return nil, fmt.Errorf("%w: %w", ErrClaimsUnavailable, err)
 		}
 		return nil, fmt.Errorf("create the claim of run %s in namespace %s: %w", claim.RunID, ns, err)
 	}
-	claim.name = lease.Name
+	claim.name, claim.last = lease.Name, made
 	claim.renew()
 	return claim, nil
+}
+
+// RunLabel is the value of the contract.LabelRunID label on the objects of run runID.
+func RunLabel(runID string) string { return runLabel(runID) }
+
+// ClaimName is the name of the Lease that claims runID.
+func ClaimName(runID string) string { return "cd-create-" + contract.ShortHash(runID, 20) }
+
+func orphanNote(l *coordinationv1.Lease) string {
+	id := l.Annotations[AnnotationRunID]
+	return fmt.Sprintf(
+		"a create of run %s (claim %s/%s, last seen %s) was interrupted and neither completed nor retried with the same configuration: "+
+			"its runner may have made something no Terraform state records. Its Jobs carry the label %s=%s. "+
+			"Destroy what it made (or re-apply that configuration to adopt it), then delete the Lease.",
+		id, l.Namespace, l.Name, lastRenewal(l).UTC().Format(time.RFC3339), contract.LabelRunID, runLabel(id))
+}
+
+// CreateKey is the claim digest of spec: an HMAC-SHA256, under the namespace's claim key,
+// of everything that makes the run but its id (secret and write-only values included).
+func (e *Executor) CreateKey(ctx context.Context, spec *RunSpec) (string, error) {
+	secret, err := e.claimSecret(ctx, spec.Namespace())
+	if err != nil {
+		return "", err
+	}
+	return createKey(secret, spec)
+}
+
+func createKey(secret []byte, spec *RunSpec) (string, error) {
+	cp := *spec
+	cp.RunID = ""
+	cp.Adopted = false
+	b, err := json.Marshal(struct {
+		Spec   *RunSpec
+		Action string
+	}{&cp, "create-claim"})
+	if err != nil {
+		return "", fmt.Errorf("digest run spec: %w", err)
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write(b)
+	return hex.EncodeToString(m.Sum(nil))[:40], nil
+}
+
+// claimSecret reads the namespace's claim key, making it (create-or-get, so that of two
+// creators racing, both end up with the one the API server kept) when there is none.
+func (e *Executor) claimSecret(ctx context.Context, ns string) ([]byte, error) {
+	secrets := e.Client.CoreV1().Secrets(ns)
+	unavailable := func(err error) error {
+		if apierrors.IsForbidden(err) {
+			return fmt.Errorf("%w: read or create secret %s/%s: %w", ErrClaimsUnavailable, ns, ClaimKeySecret, err)
+		}
+		return fmt.Errorf("read or create the claim key %s/%s: %w", ns, ClaimKeySecret, err)
+	}
+	valid := func(s *corev1.Secret) ([]byte, error) {
+		k := s.Data[claimKeyField]
+		if len(k) < 32 {
+			return nil, fmt.Errorf("secret %s/%s holds no claim key (%q of at least 32 bytes): delete it, and the next create makes a new one", ns, ClaimKeySecret, claimKeyField)
+		}
+		return k, nil
+	}
+	got, err := secrets.Get(ctx, ClaimKeySecret, metav1.GetOptions{})
+	if err == nil {
+		return valid(got)
+	}
+	if !apierrors.IsNotFound(err) {
+		return nil, unavailable(err)
+	}
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, fmt.Errorf("make a claim key: %w", err)
+	}
+	made, err := secrets.Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: ClaimKeySecret, Namespace: ns, Labels: map[string]string{contract.LabelRole: RoleClaimKey}},
+		Type:       corev1.SecretTypeOpaque,
+		Data:       map[string][]byte{claimKeyField: k},
+	}, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		if got, err = secrets.Get(ctx, ClaimKeySecret, metav1.GetOptions{}); err != nil {
+			return nil, unavailable(err)
+		}
+		return valid(got)
+	}
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return valid(made)
 }
 
 func holderOf(l *coordinationv1.Lease) string { return ptr.Deref(l.Spec.HolderIdentity, "") }
@@ -170,20 +296,18 @@ func lastRenewal(l *coordinationv1.Lease) time.Time {
 	return l.CreationTimestamp.Time
 }
 
-// holderDead tells whether the claim's holder stopped renewing it. A claim renewed long
-// ago (by any clock) is dead at once; otherwise it is watched for one claim duration, which
-// does not depend on the clocks of two machines agreeing.
+// holderDead tells whether the claim's holder stopped renewing it: the claim is watched
+// for one claim duration (plus a margin) of this process's monotonic clock, and a holder
+// that renews every claimRenew changes its resourceVersion in that time. No timestamp
+// written by another machine is compared with this one's clock.
 func (e *Executor) holderDead(ctx context.Context, l *coordinationv1.Lease) bool {
-	if time.Since(lastRenewal(l)) > 3*ClaimDuration {
-		return true
-	}
 	e.event("waiting up to %s to see whether the create holding claim %s/%s is still alive", ClaimDuration, l.Namespace, l.Name)
-	deadline := time.Now().Add(ClaimDuration + 2*time.Second)
-	for time.Now().Before(deadline) {
+	start := time.Now() // carries the monotonic reading that time.Since uses
+	for time.Since(start) < ClaimDuration+2*time.Second {
 		select {
 		case <-ctx.Done():
 			return false
-		case <-time.After(time.Second):
+		case <-time.After(e.claimPoll()):
 		}
 		cur, err := e.Client.CoordinationV1().Leases(l.Namespace).Get(ctx, l.Name, metav1.GetOptions{})
 		if err != nil {
@@ -196,7 +320,9 @@ func (e *Executor) holderDead(ctx context.Context, l *coordinationv1.Lease) bool
 	return true
 }
 
-// renew keeps the claim alive until Release.
+func (e *Executor) claimPoll() time.Duration { return time.Second }
+
+// renew keeps the claim alive until Release or Returned.
 func (c *CreateClaim) renew() {
 	c.done.Add(1)
 	go func() {
@@ -215,15 +341,17 @@ func (c *CreateClaim) renew() {
 			if err == nil && holderOf(l) == processID {
 				now := metav1.NewMicroTime(time.Now())
 				l.Spec.RenewTime = &now
-				_, _ = leases.Update(ctx, l, metav1.UpdateOptions{})
+				if updated, err := leases.Update(ctx, l, metav1.UpdateOptions{}); err == nil {
+					c.last = updated
+				}
 			}
 			cancel()
 		}
 	}()
 }
 
-// Release stops renewing the claim and deletes it: the create is recorded (or was refused
-// before anything ran), so nobody must adopt its id.
+// Release stops renewing the claim and deletes it: nothing of the run is recorded and
+// nothing ran, so nobody must adopt its id.
 func (c *CreateClaim) Release(ctx context.Context) {
 	if c == nil {
 		return
@@ -233,4 +361,52 @@ func (c *CreateClaim) Release(ctx context.Context) {
 		c.done.Wait()
 		_ = c.client.Client.CoordinationV1().Leases(c.namespace).Delete(context.WithoutCancel(ctx), c.name, metav1.DeleteOptions{})
 	})
+}
+
+// Abandon stops renewing the claim and leaves it as it is, for a create that refused to
+// run under the adopted id (see checkAdopted): the claim stays the interrupted create's.
+func (c *CreateClaim) Abandon() {
+	if c == nil {
+		return
+	}
+	c.once.Do(func() {
+		close(c.stop)
+		c.done.Wait()
+	})
+}
+
+// Returned stops renewing the claim and marks it returned: the run goes into the state
+// Terraform is about to persist. The claim stays until ConfirmRecorded, so that a create
+// retried after Terraform died before persisting still finds the run's id. It returns an
+// error when the mark could not be made: the claim then looks like a dead create's, which
+// a retry adopts just the same.
+func (c *CreateClaim) Returned(ctx context.Context) error {
+	if c == nil {
+		return nil
+	}
+	var err error
+	c.once.Do(func() {
+		close(c.stop)
+		c.done.Wait()
+		// An update of the claim as last written (the verbs a create needs anyway, and no
+		// read): a conflict means another create adopted it, which makes it its claim.
+		leases := c.client.Client.CoordinationV1().Leases(c.namespace)
+		l := c.last.DeepCopy()
+		if l.Annotations == nil {
+			l.Annotations = map[string]string{}
+		}
+		l.Annotations[AnnotationReturned] = "true"
+		_, err = leases.Update(context.WithoutCancel(ctx), l, metav1.UpdateOptions{})
+	})
+	return err
+}
+
+// ConfirmRecorded deletes the claim of runID, if any: the caller read the run back from
+// Terraform's state, so its state was persisted and no create may adopt its id any more.
+func (e *Executor) ConfirmRecorded(ctx context.Context, ns, runID string) error {
+	err := e.Client.CoordinationV1().Leases(ns).Delete(ctx, ClaimName(runID), metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete the create claim %s/%s of run %s: %w", ns, ClaimName(runID), runID, err)
+	}
+	return nil
 }

@@ -41,6 +41,9 @@ type RunSpec struct {
 	// UnschedulableGrace is how long the pod may stay unschedulable (waiting for a cluster
 	// autoscaler, for example) before the run fails; 0 means DefaultUnschedulableGrace.
 	UnschedulableGrace time.Duration `json:"-"`
+	// Adopted is set on the create of a run id taken over from an interrupted create
+	// (ClaimCreate): a Job of that run made with other inputs is refused, not replaced.
+	Adopted bool `json:"-"`
 
 	// Contract selects the environment the runner sees: the Container Driver's (default)
 	// or the container deployer's.

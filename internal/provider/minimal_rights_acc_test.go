@@ -16,6 +16,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
+
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/testcluster"
 )
 
@@ -188,6 +190,19 @@ output "count" {
 	for i := 0; i < 50 && len(left) > 0; i++ {
 		time.Sleep(200 * time.Millisecond)
 		left = e.everythingLeft(t)
+	}
+	// The claim key stays on purpose (docs/guides/failure-modes.md): the documented rights
+	// made it, so the creates were protected against a crash.
+	kept := false
+	for i := 0; i < len(left); i++ {
+		if left[i] == "secret/"+containerdriver.ClaimKeySecret {
+			kept = true
+			left = append(left[:i], left[i+1:]...)
+			i--
+		}
+	}
+	if !kept {
+		t.Errorf("no claim key Secret %s in %s: the documented rights did not let the create claim its run id", containerdriver.ClaimKeySecret, e.ns)
 	}
 	if len(left) > 0 {
 		t.Errorf("left in %s after destroy: %v", e.ns, left)

@@ -66,10 +66,8 @@ func (r *runResource) Create(ctx context.Context, req resource.CreateRequest, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	// Released once the run is recorded (or nothing ran): until then, a retried apply
-	// after a crash adopts the run id instead of starting a second copy.
-	defer claim.Release(ctx)
-	res, runErr, diags := r.run(ctx, &plan, contract.ActionCreate, timeout, nil)
+	adopted := claim != nil && claim.Adopted
+	res, runErr, diags := r.run(ctx, &plan, contract.ActionCreate, timeout, func(s *containerdriver.RunSpec) { s.Adopted = adopted })
 	resp.Diagnostics.Append(diags...)
 	if runErr != nil && runErr.RunnerStarted() {
 		// Saved without outputs, the resource is tainted: the next apply destroys it with
@@ -78,19 +76,27 @@ func (r *runResource) Create(ctx context.Context, req resource.CreateRequest, re
 		resp.Diagnostics.Append(plan.setFailedResult(runErr)...)
 		plan.clearWriteOnly()
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+		r.claimReturned(ctx, claim, &plan, resp)
 		return
 	}
 	if resp.Diagnostics.HasError() {
-		// Nothing ran and nothing is recorded: the write-only secrets kept for this run's
-		// destroy would stay in the namespace forever.
+		if runErr != nil && runErr.Reason == containerdriver.ReasonAdoptedMismatch {
+			claim.Abandon() // the run id is another create's: its claim stays for it
+			return
+		}
+		// Nothing ran and nothing is recorded: nobody must adopt the id, and the
+		// write-only secrets kept for this run's destroy would stay in the namespace forever.
+		claim.Release(ctx)
 		r.forgetWriteOnly(ctx, &plan)
 		return
 	}
 	resp.Diagnostics.Append(plan.setResult(res)...)
 	if resp.Diagnostics.HasError() {
+		claim.Release(ctx)
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	r.claimReturned(ctx, claim, &plan, resp)
 }
 
 // Read keeps the state as it is: refreshing must not run the container.
@@ -100,6 +106,7 @@ func (r *runResource) Read(ctx context.Context, req resource.ReadRequest, resp *
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	r.confirmRecorded(ctx, state.ID.ValueString(), req.Private, resp.Private)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
@@ -111,6 +118,7 @@ func (r *runResource) Update(ctx context.Context, req resource.UpdateRequest, re
 		return
 	}
 	plan.ID = state.ID
+	r.confirmRecorded(ctx, state.ID.ValueString(), req.Private, resp.Private)
 	resp.Diagnostics.Append(plan.readWriteOnly(ctx, req.Config)...) // the plan never holds them
 	changed, diags := runInputsChanged(ctx, req.Plan, req.State)
 	resp.Diagnostics.Append(diags...)
@@ -151,6 +159,7 @@ func (r *runResource) Delete(ctx context.Context, req resource.DeleteRequest, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	r.confirmRecorded(ctx, state.ID.ValueString(), req.Private, nil)
 	timeout, diags := state.Timeouts.Delete(ctx, defaultRunTimeout)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
@@ -168,7 +177,14 @@ func (r *runResource) Delete(ctx context.Context, req resource.DeleteRequest, re
 		}
 	}
 	if state.ForceDestroy.ValueBool() {
-		resp.Diagnostics.Append(r.forceCleanup(ctx, &state, timeout)...)
+		resp.Diagnostics.Append(r.forceCleanup(ctx, &state, timeout, "force_destroy is set")...)
+		return
+	}
+	if forceDestroyRequested(state.ID.ValueString()) {
+		// The configuration cannot reach a run whose destroy fails (Terraform destroys with
+		// the prior state only): the user names it in the environment of one apply instead.
+		tflog.Warn(ctx, "run named in "+envForceDestroyRuns+": its destroy container does not run", map[string]any{"run_id": state.ID.ValueString()})
+		resp.Diagnostics.Append(r.forceCleanup(ctx, &state, timeout, "run "+state.ID.ValueString()+" is named in "+envForceDestroyRuns)...)
 		return
 	}
 	_, runErr, diags := r.run(ctx, &state, contract.ActionDestroy, timeout, pin)
@@ -186,6 +202,9 @@ func (r *runResource) Delete(ctx context.Context, req resource.DeleteRequest, re
 		return
 	}
 	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		resp.Diagnostics.AddError("Run Stays In The State", destroyWayOut(&state))
+	}
 }
 
 // createFailedTheSameWay reports whether the run being destroyed is a failed create (it

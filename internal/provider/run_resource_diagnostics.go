@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -74,7 +75,7 @@ func runFailureDetail(e *containerdriver.RunError, action string) string {
 	b.WriteString(runFailureHint(e, action))
 	switch {
 	case action == contract.ActionDestroy:
-		b.WriteString("\nThe resource stays in the state until a destroy run succeeds.")
+		b.WriteString("\nThe resource stays in the state until a destroy run succeeds, or until the run is removed without one (the ways out follow).")
 	case e.RunnerStarted():
 		b.WriteString("\nThe runner ran, so this run is recorded (tainted) with its run id: the next apply first destroys it with these same inputs " +
 			"(ACTION=destroy, so the runner can remove what it may have made), then creates it again with your configuration. " +
@@ -198,12 +199,60 @@ func podTemplateHint(p path.Path, err error) string {
 
 // forceDestroyDetail says what a destroy with force_destroy skipped and what it removed.
 func forceDestroyDetail(spec *containerdriver.RunSpec) string {
+	return forceDestroyDetailFor(spec, "force_destroy is set")
+}
+
+// forceDestroyDetailFor is forceDestroyDetail for a force destroy that why asked for.
+func forceDestroyDetailFor(spec *containerdriver.RunSpec, why string) string {
 	action := "ACTION=destroy"
 	if spec.Contract == containerdriver.ContractContainerDeployer {
 		action = "OPERATION=DELETE"
 	}
-	return fmt.Sprintf("force_destroy is set, so the destroy run did not happen: the image %s did not run with %s "+
+	return fmt.Sprintf("%s, so the destroy run did not happen: the image %s did not run with %s "+
 		"for run %s, and whatever that runner created outside the cluster is left as it is. "+
 		"Removed from namespace %s: the run's Jobs, their pods, Secrets and ConfigMaps, and its saved state (state_path).",
-		spec.Job.Image, action, spec.RunID, spec.Namespace())
+		why, spec.Job.Image, action, spec.RunID, spec.Namespace())
+}
+
+// envForceDestroyRuns names run ids (comma-separated) whose destroy removes what the run
+// keeps in the cluster without running the destroy container, as force_destroy does: the
+// way out for a run whose destroy keeps failing and that the configuration cannot reach
+// (a failed create being replaced, a resource removed from the configuration).
+const envForceDestroyRuns = "CONTAINERDRIVER_FORCE_DESTROY_RUNS"
+
+// forceDestroyRequested reports whether id is among the runs named in envForceDestroyRuns.
+func forceDestroyRequested(id string) bool {
+	if id == "" {
+		return false
+	}
+	for _, f := range strings.FieldsFunc(os.Getenv(envForceDestroyRuns), func(r rune) bool { return r == ',' || r == ' ' }) {
+		if f == id {
+			return true
+		}
+	}
+	return false
+}
+
+// destroyWayOut tells a user whose destroy failed how to get the run out of the state:
+// the run id, its namespace, and the exact commands.
+func destroyWayOut(m *runResourceModel) string {
+	id, ns := m.ID.ValueString(), m.Namespace.ValueString()
+	var b strings.Builder
+	fmt.Fprintf(&b, "Run %s in namespace %s stays in the Terraform state until its destroy succeeds. Every apply destroys it first, "+
+		"with the inputs, image and commit recorded for it: a changed configuration (force_destroy included) does not reach it.\n", id, ns)
+	if m.Outputs.IsNull() {
+		b.WriteString("This run never completed a create: it is the failed (tainted) instance that a replacement destroys first. ")
+		b.WriteString("If its runner made nothing worth a destroy, way 2 gets it out without editing the state.\n")
+	}
+	fmt.Fprintf(&b, "\nWays out:\n"+
+		"1. Fix what makes the destroy fail (the error above), then run the same command again.\n"+
+		"2. Remove the run without running its destroy container, with the configuration as it is:\n"+
+		"     %s=%s terraform apply    (or terraform destroy; tofu alike)\n"+
+		"   The provider then deletes the run's Jobs, pods, input Secrets and ConfigMaps and its saved state in namespace %s "+
+		"(what force_destroy = true does) and drops it from the state. Whatever the runner made elsewhere stays: remove it by hand.\n"+
+		"3. Or forget the run: terraform state rm '<this resource's address>', then\n"+
+		"     kubectl -n %s delete jobs,secrets,configmaps -l %s=%s\n"+
+		"   and the state Secrets labelled %s, if the run kept state (state_path).",
+		envForceDestroyRuns, id, ns, ns, contract.LabelRunID, containerdriver.RunLabel(id), contract.LabelStateOf)
+	return b.String()
 }

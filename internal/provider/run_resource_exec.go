@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 )
@@ -80,8 +82,9 @@ func (r *runResource) claimRunID(ctx context.Context, plan *runResourceModel) (*
 }
 
 // forceCleanup removes what the run keeps in the cluster without running the destroy
-// container (force_destroy).
-func (r *runResource) forceCleanup(ctx context.Context, m *runResourceModel, timeout time.Duration) diag.Diagnostics {
+// container (force_destroy, or the run named in envForceDestroyRuns); why, which of the
+// two, goes into the warning.
+func (r *runResource) forceCleanup(ctx context.Context, m *runResourceModel, timeout time.Duration, why string) diag.Diagnostics {
 	var diags diag.Diagnostics
 	if r.data == nil {
 		diags.AddError("Provider Not Configured", "The containerdriver provider was not configured. This is a bug in the provider.")
@@ -105,7 +108,7 @@ func (r *runResource) forceCleanup(ctx context.Context, m *runResourceModel, tim
 			"Removing the Jobs, objects and state of run %s in namespace %s failed: %v\n\n"+
 				"Check that the provider's credentials may list and delete Jobs, pods, Secrets and ConfigMaps there.", spec.RunID, spec.Namespace(), err))
 	} else {
-		diags.AddWarning("Destroy Run Skipped", forceDestroyDetail(spec))
+		diags.AddWarning("Destroy Run Skipped", forceDestroyDetailFor(spec, why))
 	}
 	return diags
 }
@@ -263,4 +266,62 @@ func (o tflogObserver) LogLine(container, line string) {
 		return
 	}
 	tflog.Debug(o.ctx, line, fields)
+}
+
+// privateCreateClaim is the private-state key recording that a create's claim is still in
+// the cluster: the create returned it (CreateClaim.Returned) and the state holding the run
+// had not been read back yet. Its value names the claim's namespace.
+const privateCreateClaim = "create_claim"
+
+// privateData is the framework's private state, as the requests and responses carry it.
+type privateData interface {
+	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)
+	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
+}
+
+// claimReturned keeps the create's claim until the state recording the run is read back
+// (confirmRecorded), and notes it in the private state that goes into that state.
+func (r *runResource) claimReturned(ctx context.Context, claim *containerdriver.CreateClaim, m *runResourceModel, resp *resource.CreateResponse) {
+	if claim == nil {
+		return
+	}
+	if err := claim.Returned(ctx); err != nil {
+		tflog.Warn(ctx, "the create claim was not marked returned; a retry still adopts it", map[string]any{"error": err.Error()})
+	}
+	b, err := json.Marshal(map[string]string{"namespace": m.Namespace.ValueString()})
+	if err != nil {
+		return
+	}
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateCreateClaim, b)...)
+}
+
+// confirmRecorded deletes the create claim of run id that the private state says is still
+// in the cluster: the caller (a plan, refresh, update or destroy) read the run from the
+// persisted state, so no retried create may adopt its id any more. Failures only log: the
+// claim stays, and the next operation tries again.
+func (r *runResource) confirmRecorded(ctx context.Context, id string, from privateData, to privateData) {
+	if from == nil || r.data == nil || id == "" {
+		return
+	}
+	raw, d := from.GetKey(ctx, privateCreateClaim)
+	if d.HasError() || len(raw) == 0 {
+		return
+	}
+	var v struct {
+		Namespace string `json:"namespace"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil || v.Namespace == "" {
+		return
+	}
+	client, d := r.data.kube.Client()
+	if d.HasError() {
+		return
+	}
+	if err := (&containerdriver.Executor{Client: client}).ConfirmRecorded(ctx, v.Namespace, id); err != nil {
+		tflog.Warn(ctx, "the create claim of a recorded run was not deleted", map[string]any{"error": err.Error()})
+		return
+	}
+	if to != nil {
+		_ = to.SetKey(ctx, privateCreateClaim, nil)
+	}
 }

@@ -89,7 +89,9 @@ func deployerAttributes() map[string]schema.Attribute {
 			MarkdownDescription: "Skips the destroy container: destroying the resource only removes what the run keeps in the cluster " +
 				"(its Jobs, objects and saved state), as the container deployer's force-cleanup does. For a runner that can no longer succeed; " +
 				"whatever it created elsewhere stays. Changing it runs nothing. Such a destroy ends with a warning naming the image that did not run, " +
-				"the run id and what was removed.",
+				"the run id and what was removed. It takes effect once recorded in the state, so it cannot reach a run destroyed with its prior " +
+				"state only (a failed create being replaced, a resource removed from the configuration): name such a run's id in the " +
+				"`CONTAINERDRIVER_FORCE_DESTROY_RUNS` environment variable for one command instead (see the [failure modes](../guides/failure-modes.md) guide).",
 			Optional: true,
 		},
 		"unschedulable_grace": schema.StringAttribute{

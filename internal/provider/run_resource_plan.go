@@ -69,6 +69,13 @@ func validateRun(ctx context.Context, m *runResourceModel, diags *diag.Diagnosti
 // resource), replaces the resource when the namespace changes, computes the namespace, and
 // keeps the outputs when nothing that runs the container changes.
 func (r *runResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if !req.State.Raw.IsNull() {
+		// The run is in the persisted state: its create's claim, if still there, goes.
+		var id types.String
+		if d := req.State.GetAttribute(ctx, path.Root("id"), &id); !d.HasError() {
+			r.confirmRecorded(ctx, id.ValueString(), req.Private, resp.Private)
+		}
+	}
 	if req.Plan.Raw.IsNull() {
 		return
 	}
