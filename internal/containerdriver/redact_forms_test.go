@@ -22,10 +22,10 @@ import (
 func encodedForms(t *testing.T, v string) map[string]string {
 	t.Helper()
 	forms := map[string]string{
-		"hex":       hex.EncodeToString([]byte(v)),
-		"HEX":       strings.ToUpper(hex.EncodeToString([]byte(v))),
-		"\\u all":   "",
-		"\\U all":   "",
+		"hex":     hex.EncodeToString([]byte(v)),
+		"HEX":     strings.ToUpper(hex.EncodeToString([]byte(v))),
+		"\\u all": "",
+		"\\U all": "",
 		"json.dumps": map[string]string{
 			"pässwörd-1234":  `p\u00e4ssw\u00f6rd-1234`,
 			"key-😀-9\"x":     `key-\ud83d\ude00-9\"x`,
