@@ -559,7 +559,7 @@ resource "containerdriver_run" "deployer" {
 	if !strings.Contains(string(plan), `"password_wo"`) && !strings.Contains(string(plan), `"credentials_json_wo"`) {
 		t.Errorf("the saved plan does not name the write-only attributes: the test does not look where they would be:\n%.2000s", plan)
 	}
-	c.must("apply", "apply", "-auto-approve", "create.tfplan")
+	c.must("apply", "apply", "-auto-approve")
 	check("the state file", stateFile())
 	state, err := c.cmd("show", "-json").Output()
 	if err != nil {
