@@ -486,7 +486,7 @@ func TestAccRunSecrets_WriteOnlyForms(t *testing.T) {
 	for _, v := range []string{"gitpw", "cred", "target"} {
 		fmt.Fprintf(&vars, "variable %q {\n  type      = string\n  sensitive = true\n  ephemeral = true\n}\n", v)
 	}
-	c.write(e.providerBlock() + vars.String() + fmt.Sprintf(`
+	config := e.providerBlock() + vars.String() + fmt.Sprintf(`
 resource "containerdriver_run" "main" {
   %s
   source = {
@@ -514,7 +514,8 @@ resource "containerdriver_run" "deployer" {
   inputs   = { hide_target = true, print_forms = ["target"] }
   keep_job = true
 }
-`, e.jobBlock(""), gitURL, e.jobBlock("")))
+`, e.jobBlock(""), gitURL, e.jobBlock(""))
+	c.write(config)
 	check := func(where, text string) {
 		t.Helper()
 		if found := cs.findIn(text); len(found) > 0 {
@@ -529,11 +530,11 @@ resource "containerdriver_run" "deployer" {
 		return string(b)
 	}
 	// runnersGot checks the runners' own (unmasked) logs of the kept Jobs of action.
-	runnersGot := func(action string) {
+	runnersGot := func(action string, want int) {
 		t.Helper()
 		jobs := e.jobs(t, action)
-		if len(jobs) != 2 {
-			t.Fatalf("%d kept %s Jobs, want 2", len(jobs), action)
+		if len(jobs) != want {
+			t.Fatalf("%d kept %s Jobs, want %d", len(jobs), action, want)
 		}
 		var logs string
 		for _, j := range jobs {
@@ -570,7 +571,7 @@ resource "containerdriver_run" "deployer" {
 	if !strings.Contains(string(state), `"echo wo\n"`) || !strings.Contains(string(state), commit) {
 		t.Errorf("the checkout with source.password_wo is not in the outputs (want main.sh and commit %s):\n%.3000s", commit, state)
 	}
-	runnersGot("create")
+	runnersGot("create", 2)
 	kept, err := e.client.CoreV1().Secrets(e.ns).List(context.Background(), metav1.ListOptions{LabelSelector: "containerdriver.io/role=write-only-secrets"})
 	if err != nil {
 		t.Fatal(err)
@@ -579,10 +580,37 @@ resource "containerdriver_run" "deployer" {
 		t.Errorf("%d Secrets keep the write-only values, want 2 (one per run)", len(kept.Items))
 	}
 
+	// A create that fails after its runner ran is recorded (tainted) without its
+	// write-only values, which the provider nulls itself in that response.
+	c.write(config + fmt.Sprintf(`
+resource "containerdriver_run" "failing" {
+  %s
+  source = {
+    url         = "%s/infra.git"
+    username    = "git"
+    password_wo = var.gitpw
+  }
+  credentials_json_wo = jsonencode({ aws = { secret = var.cred } })
+  credentials_config  = { environment = { CRED = "aws.secret" } }
+  secrets_wo_version  = "1"
+  inputs   = { print_forms = ["env:CRED"], fail = "failing as asked", fail_on = "create" }
+  keep_job = true
+}
+`, e.jobBlock(""), gitURL))
+	if out, ok := c.run("apply", "-auto-approve"); ok {
+		t.Fatalf("the failing create succeeded:\n%s", out)
+	} else if !strings.Contains(out, "failing as asked") {
+		t.Errorf("the failing apply does not show the runner's error:\n%s", out)
+	}
+	check("the state file after a failed create", stateFile())
+	if !strings.Contains(stateFile(), `"containerdriver_run"`) || !strings.Contains(stateFile(), `"tainted"`) {
+		t.Errorf("the failed create is not recorded, tainted, in the state:\n%.3000s", stateFile())
+	}
+
 	// Destroy checks out the commit again with the kept password and gives the runners
 	// the kept credentials and target content.
 	c.must("destroy", "destroy", "-auto-approve")
-	runnersGot("destroy")
+	runnersGot("destroy", 3)
 	check("the state file after destroy", stateFile())
 	kept, err = e.client.CoreV1().Secrets(e.ns).List(context.Background(), metav1.ListOptions{LabelSelector: "containerdriver.io/role=write-only-secrets"})
 	if err != nil {
