@@ -52,7 +52,9 @@ func (noCleartextPassword) Description(context.Context) string {
 	return "refuses a password over a plain http:// URL"
 }
 
-func (v noCleartextPassword) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (v noCleartextPassword) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
 
 func (noCleartextPassword) ValidateObject(ctx context.Context, req validator.ObjectRequest, resp *validator.ObjectResponse) {
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
