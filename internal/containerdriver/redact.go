@@ -2,10 +2,14 @@ package containerdriver
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // redactedText replaces a secret value wherever it would be shown.
@@ -19,8 +23,10 @@ const MinSecretLen = 4
 
 // redactor masks every secret value a run knows of in text that reaches a person: log
 // lines, log tails, the error file, termination messages and the runner's status. Each
-// value is masked as written, base64-encoded (standard and URL alphabets, padded or not),
-// JSON-escaped and URL-encoded, as runners and tools print secrets in these forms too.
+// value is masked as written, base64-encoded (standard and URL alphabets, padded or not,
+// alone or anywhere inside a longer base64 text), hex-encoded (lower and upper case),
+// JSON-escaped (also with every non-ASCII or every character as a \u escape) and
+// URL-encoded, as runners and tools print secrets in these forms too.
 type redactor struct {
 	vals []string // the raw values, to add more later
 	r    *strings.Replacer
@@ -43,6 +49,7 @@ func newRedactor(spec *RunSpec) *redactor {
 		add(t.Content)
 	}
 	walkStrings(spec.Credentials, add)
+	walkNumbers(spec.Credentials, add)
 	if creds, err := spec.CredentialsConfig.ResolveCredentials(spec.Credentials, spec.Job.SharedDirectory); err == nil {
 		// What credentials_config makes of them: the whole object as JSON, script variables.
 		for _, v := range creds.Env {
@@ -137,8 +144,79 @@ func secretForms(v string) []string {
 		j := strings.TrimSpace(sb.String())
 		out = append(out, j[1:len(j)-1])
 	}
+	out = append(out, base64Inside(b)...)
+	out = append(out, hex.EncodeToString(b), strings.ToUpper(hex.EncodeToString(b)))
+	for _, upper := range []bool{false, true} {
+		out = append(out, jsonUnicodeEscaped(v, false, upper), jsonUnicodeEscaped(v, true, upper))
+	}
 	return out
 }
+
+// base64Inside are the parts of a longer base64 text that hold b whatever comes before
+// and after it. Base64 turns 3 bytes into 4 characters, so b encodes in one of three
+// ways, by its offset in the encoded bytes modulo 3: encoded after 0, 1 or 2 other bytes,
+// the characters that depend on b alone (not on the bytes around it) are the same
+// wherever b lies. Standard and URL alphabets; padding never falls inside.
+func base64Inside(b []byte) []string {
+	var out []string
+	for k := 0; k < 3; k++ {
+		enc := base64.RawStdEncoding.EncodeToString(append(make([]byte, k), b...))
+		// Character i holds bits 6i..6i+5: those after the k bytes before b (i >= 8k/6,
+		// rounded up), and before the bytes after it (6i+6 <= 8(k+len(b))).
+		from, to := (8*k+5)/6, 8*(k+len(b))/6
+		if to-from < 1 {
+			continue
+		}
+		inner := enc[from:to]
+		out = append(out, inner, base64URL(inner))
+	}
+	return out
+}
+
+// base64URL is the URL alphabet's form of a standard base64 text.
+func base64URL(s string) string {
+	return strings.NewReplacer("+", "-", "/", "_").Replace(s)
+}
+
+// jsonUnicodeEscaped is v as the inside of a JSON string written with \u escapes: for
+// every character (all), or as encoders that keep their output ASCII write it (Python's
+// json.dumps, jq -a): the usual escapes for quotes, backslashes and control characters,
+// \uXXXX (UTF-16, surrogate pairs above U+FFFF) for every non-ASCII character.
+func jsonUnicodeEscaped(v string, all, upper bool) string {
+	format := "\\u%04x"
+	if upper {
+		format = "\\u%04X"
+	}
+	var sb strings.Builder
+	unit := func(r rune) { fmt.Fprintf(&sb, format, r) }
+	for _, r := range v {
+		switch {
+		case r == utf8.RuneError:
+			sb.WriteRune(r)
+		case r > 0xFFFF:
+			r -= 0x10000
+			unit(0xD800 + (r >> 10))
+			unit(0xDC00 + (r & 0x3FF))
+		case all || r > 0x7E || r < 0x20:
+			if !all {
+				if e, ok := shortEscapes[r]; ok {
+					sb.WriteString(e)
+					continue
+				}
+			}
+			unit(r)
+		case r == '"' || r == '\\':
+			sb.WriteByte('\\')
+			sb.WriteRune(r)
+		default:
+			sb.WriteRune(r)
+		}
+	}
+	return sb.String()
+}
+
+// shortEscapes are the two-character escapes of JSON that ASCII encoders use.
+var shortEscapes = map[rune]string{'\n': `\n`, '\r': `\r`, '\t': `\t`, '\b': `\b`, '\f': `\f`}
 
 // walkStrings calls f with every string in v (maps, lists, strings).
 func walkStrings(v any, f func(string)) {
@@ -152,6 +230,31 @@ func walkStrings(v any, f func(string)) {
 	case []any:
 		for _, x := range t {
 			walkStrings(x, f)
+		}
+	}
+}
+
+// walkNumbers calls f with every number in v (maps, lists), as JSON writes it. A
+// credentials object may hold an account number or a PIN as a number. Booleans and null
+// are not masked: a boolean carries one bit, which no masking hides, and masking every
+// "true" and "false" would make the logs unreadable.
+func walkNumbers(v any, f func(string)) {
+	switch t := v.(type) {
+	case json.Number:
+		f(t.String())
+	case float64:
+		f(strconv.FormatFloat(t, 'f', -1, 64))
+	case int:
+		f(strconv.Itoa(t))
+	case int64:
+		f(strconv.FormatInt(t, 10))
+	case map[string]any:
+		for _, x := range t {
+			walkNumbers(x, f)
+		}
+	case []any:
+		for _, x := range t {
+			walkNumbers(x, f)
 		}
 	}
 }

@@ -3,8 +3,10 @@ package containerdriver
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -21,6 +23,28 @@ import (
 type WriteOnlySecrets struct {
 	SecretVariables map[string]string `json:"secret_variables,omitempty"`
 	SecretFiles     map[string]string `json:"secret_files,omitempty"`
+	// SourcePassword and SourceSSHKey are source.password_wo and source.ssh_key_wo.
+	SourcePassword string `json:"source_password,omitempty"`
+	SourceSSHKey   string `json:"source_ssh_key,omitempty"`
+	// CredentialsJSON is credentials_json_wo, the credentials object as JSON.
+	CredentialsJSON string `json:"credentials_json,omitempty"`
+	// TargetContent is target.content_wo.
+	TargetContent string `json:"target_content,omitempty"`
+}
+
+// ParseCredentialsJSON reads a credentials object from its JSON text, keeping numbers as
+// written (json.Number).
+func ParseCredentialsJSON(s string) (map[string]any, error) {
+	var obj map[string]any
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	if err := dec.Decode(&obj); err != nil {
+		return nil, fmt.Errorf("a credentials string must hold a JSON object: %w", err)
+	}
+	if obj == nil {
+		return nil, errors.New("a credentials string must hold a JSON object, not null")
+	}
+	return obj, nil
 }
 
 // roleWriteOnly labels the Secret that keeps a run's write-only secrets.
@@ -85,6 +109,34 @@ func (e *Executor) prepareWriteOnly(ctx context.Context, spec *RunSpec) error {
 		}
 		maps.Copy(m, kept.SecretFiles)
 		spec.SecretFiles = m
+	}
+	return mergeKeptSingles(spec, kept, ns, name)
+}
+
+// mergeKeptSingles puts the kept source credentials, credentials and target content into
+// spec, a copy of each object it changes.
+func mergeKeptSingles(spec *RunSpec, kept *WriteOnlySecrets, ns, name string) error {
+	if s := spec.Source; s != nil && (kept.SourcePassword != "" || kept.SourceSSHKey != "") {
+		c := *s
+		if kept.SourcePassword != "" {
+			c.Password = kept.SourcePassword
+		}
+		if kept.SourceSSHKey != "" {
+			c.SSHKey = kept.SourceSSHKey
+		}
+		spec.Source = &c
+	}
+	if t := spec.Target; t != nil && kept.TargetContent != "" {
+		c := *t
+		c.Content = kept.TargetContent
+		spec.Target = &c
+	}
+	if kept.CredentialsJSON != "" {
+		creds, err := ParseCredentialsJSON(kept.CredentialsJSON)
+		if err != nil {
+			return fmt.Errorf("read the credentials kept in secret %s/%s: %w", ns, name, err)
+		}
+		spec.Credentials = creds
 	}
 	return nil
 }

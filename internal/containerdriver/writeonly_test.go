@@ -2,6 +2,7 @@ package containerdriver
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -61,5 +62,50 @@ func TestWriteOnly_KeptForDestroy(t *testing.T) {
 	other.WriteOnly = &WriteOnlySecrets{SecretVariables: map[string]string{"WO": "wo-value-2"}}
 	if b, _ := SpecHash(other, "create"); a != b {
 		t.Error("the write-only values shape the spec hash")
+	}
+}
+
+// The write-only source credentials, credentials and target content are kept like the
+// write-only variables and files, and put back at destroy where the state has none.
+func TestWriteOnly_SingleSecretsKeptForDestroy(t *testing.T) {
+	ctx := context.Background()
+	e := &Executor{Client: fakeCluster()}
+	create := minimalSpec()
+	create.WriteOnly = &WriteOnlySecrets{SourcePassword: "wo-git-password", CredentialsJSON: `{"a":{"b":"wo-cred","n":1234567}}`, TargetContent: "wo-target-content"}
+	if err := e.prepareWriteOnly(ctx, create); err != nil {
+		t.Fatal(err)
+	}
+	destroy := minimalSpec()
+	destroy.Source = &SourceSpec{URL: "https://h/r.git", Username: "git"}
+	destroy.Target = &TargetSpec{Target: map[string]any{"kind": "Target"}}
+	destroy.WriteOnlyFromCluster = true
+	if err := e.prepareWriteOnly(ctx, destroy); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(&SourceSpec{URL: "https://h/r.git", Username: "git", Password: "wo-git-password"}, destroy.Source); d != "" {
+		t.Errorf("source at destroy (-want +got):\n%s", d)
+	}
+	if destroy.Target.Content != "wo-target-content" {
+		t.Errorf("target content at destroy %q", destroy.Target.Content)
+	}
+	if d := cmp.Diff(map[string]any{"a": map[string]any{"b": "wo-cred", "n": json.Number("1234567")}}, destroy.Credentials); d != "" {
+		t.Errorf("credentials at destroy (-want +got):\n%s", d)
+	}
+
+	sshCreate := minimalSpec()
+	sshCreate.RunID = "run-ssh"
+	sshCreate.WriteOnly = &WriteOnlySecrets{SourceSSHKey: "-----BEGIN KEY-----\nwo\n-----END KEY-----\n"}
+	if err := e.prepareWriteOnly(ctx, sshCreate); err != nil {
+		t.Fatal(err)
+	}
+	sshDestroy := minimalSpec()
+	sshDestroy.RunID = "run-ssh"
+	sshDestroy.Source = &SourceSpec{URL: "git@h:r.git"}
+	sshDestroy.WriteOnlyFromCluster = true
+	if err := e.prepareWriteOnly(ctx, sshDestroy); err != nil {
+		t.Fatal(err)
+	}
+	if sshDestroy.Source.SSHKey != sshCreate.WriteOnly.SourceSSHKey || sshDestroy.Source.Password != "" {
+		t.Errorf("source at destroy %+v", sshDestroy.Source)
 	}
 }

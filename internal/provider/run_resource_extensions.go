@@ -22,8 +22,9 @@ import (
 // runner_status and unschedulable_grace, kept apart so the two contracts read separately.
 
 type targetModel struct {
-	Manifest types.String `tfsdk:"manifest"`
-	Content  types.String `tfsdk:"content"`
+	Manifest  types.String `tfsdk:"manifest"`
+	Content   types.String `tfsdk:"content"`
+	ContentWO types.String `tfsdk:"content_wo"` // write-only (writeOnlyToSpec)
 }
 
 var runnerStatusAttrTypes = map[string]attr.Type{
@@ -73,6 +74,15 @@ func deployerAttributes() map[string]schema.Attribute {
 					MarkdownDescription: "The target's content: its `spec.config`, or the content of the Secret its `spec.secretRef` names.",
 					Optional:            true,
 					Sensitive:           true,
+					Validators:          []validator.String{stringvalidator.ConflictsWith(path.MatchRelative().AtParent().AtName("content_wo"))},
+				},
+				"content_wo": schema.StringAttribute{
+					MarkdownDescription: "Like `content`, but write-only: never stored in the plan or the state, kept for destroy as " +
+						"`secret_variables_wo` is. Requires `secrets_wo_version`.",
+					Optional:   true,
+					Sensitive:  true,
+					WriteOnly:  true,
+					Validators: []validator.String{stringvalidator.AlsoRequires(path.MatchRoot("secrets_wo_version"))},
 				},
 			},
 		},

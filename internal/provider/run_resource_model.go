@@ -16,7 +16,8 @@ type runResourceModel struct {
 	Credentials       types.Dynamic `tfsdk:"credentials"`
 	CredentialsJSON   types.String  `tfsdk:"credentials_json"`
 	// Write-only: set from the configuration in Create and Update (readWriteOnly), null
-	// everywhere else.
+	// everywhere else; so are source.password_wo, source.ssh_key_wo and target.content_wo.
+	CredentialsJSONWO    types.String   `tfsdk:"credentials_json_wo"`
 	SecretVariablesWO    types.Map      `tfsdk:"secret_variables_wo"`
 	SecretFilesWO        types.Map      `tfsdk:"secret_files_wo"`
 	SecretsWOVersion     types.String   `tfsdk:"secrets_wo_version"`
@@ -79,6 +80,9 @@ type sourceModel struct {
 	Password   types.String `tfsdk:"password"`
 	SSHKey     types.String `tfsdk:"ssh_key"`
 	KnownHosts types.String `tfsdk:"known_hosts"`
+	// Write-only (writeOnlyToSpec).
+	PasswordWO types.String `tfsdk:"password_wo"`
+	SSHKeyWO   types.String `tfsdk:"ssh_key_wo"`
 }
 
 type credentialsConfigModel struct {

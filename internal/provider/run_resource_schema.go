@@ -226,12 +226,13 @@ func runSchema(ctx context.Context) schema.Schema {
 			"source": schema.SingleNestedAttribute{
 				MarkdownDescription: "A git repository checked out into `job.shared_directory` by the `git-init` init container before the runner starts.",
 				Optional:            true,
-				Validators:          []validator.Object{sshHostKeyWarning{}},
+				Validators:          []validator.Object{sshHostKeyWarning{}, noCleartextPassword{}},
 				Attributes: map[string]schema.Attribute{
 					"url": schema.StringAttribute{
 						MarkdownDescription: "The repository: `https://host/org/repo.git`, or over SSH `git@host:org/repo.git` or `ssh://git@host/org/repo.git`. " +
 							"It must not hold credentials (`https://user:token@...`, `https://token@...`, `ssh://user:password@...`): the URL is shown in the Job spec " +
-							"and in errors, so plan fails; use `username` and `password` (or `ssh_key`).",
+							"and in errors, so plan fails; use `username` and `password` (or `ssh_key`). A plain `http://` URL is accepted only without a password " +
+							"(`password` or `password_wo`): plan fails otherwise, as the password would cross the network in clear.",
 						Required:   true,
 						Validators: []validator.String{validGitURL()},
 					},
@@ -249,15 +250,37 @@ func runSchema(ctx context.Context) schema.Schema {
 						Optional:            true,
 					},
 					"password": schema.StringAttribute{
-						MarkdownDescription: "A password or personal access token, for an HTTPS URL.",
+						MarkdownDescription: "A password or personal access token, for an HTTPS URL (plan fails for an `http://` URL, which would send it in clear).",
 						Optional:            true,
 						Sensitive:           true,
-						Validators:          []validator.String{stringvalidator.ConflictsWith(path.MatchRelative().AtParent().AtName("ssh_key"))},
+						Validators: []validator.String{stringvalidator.ConflictsWith(
+							path.MatchRelative().AtParent().AtName("ssh_key"), path.MatchRelative().AtParent().AtName("ssh_key_wo"),
+							path.MatchRelative().AtParent().AtName("password_wo"))},
+					},
+					"password_wo": schema.StringAttribute{
+						MarkdownDescription: "Like `password`, but write-only: never stored in the plan or the state, kept for destroy as " +
+							"`secret_variables_wo` is. Requires `secrets_wo_version`.",
+						Optional:  true,
+						Sensitive: true,
+						WriteOnly: true,
+						Validators: []validator.String{
+							stringvalidator.ConflictsWith(path.MatchRelative().AtParent().AtName("ssh_key"), path.MatchRelative().AtParent().AtName("ssh_key_wo")),
+							stringvalidator.AlsoRequires(path.MatchRoot("secrets_wo_version")),
+						},
 					},
 					"ssh_key": schema.StringAttribute{
 						MarkdownDescription: "A private SSH key (PEM or OpenSSH format), for an SSH URL.",
 						Optional:            true,
 						Sensitive:           true,
+						Validators:          []validator.String{stringvalidator.ConflictsWith(path.MatchRelative().AtParent().AtName("ssh_key_wo"))},
+					},
+					"ssh_key_wo": schema.StringAttribute{
+						MarkdownDescription: "Like `ssh_key`, but write-only: never stored in the plan or the state, kept for destroy as " +
+							"`secret_variables_wo` is. Requires `secrets_wo_version`.",
+						Optional:   true,
+						Sensitive:  true,
+						WriteOnly:  true,
+						Validators: []validator.String{stringvalidator.AlsoRequires(path.MatchRoot("secrets_wo_version"))},
 					},
 					"known_hosts": schema.StringAttribute{
 						MarkdownDescription: "The server's SSH host keys in `known_hosts` format (e.g. the output of `ssh-keyscan <host>`). " +
@@ -272,6 +295,7 @@ func runSchema(ctx context.Context) schema.Schema {
 				Validators: []validator.Object{objectvalidator.Any(
 					objectvalidator.AlsoRequires(path.MatchRoot("credentials")),
 					objectvalidator.AlsoRequires(path.MatchRoot("credentials_json")),
+					objectvalidator.AlsoRequires(path.MatchRoot("credentials_json_wo")),
 				)},
 				Attributes: map[string]schema.Attribute{
 					"environment": schema.MapAttribute{
@@ -312,14 +336,23 @@ func runSchema(ctx context.Context) schema.Schema {
 				Optional:           true,
 				DeprecationMessage: credentialsDeprecation,
 				Sensitive:          true,
-				Validators:         []validator.Dynamic{dynamicvalidator.ConflictsWith(path.MatchRoot("credentials_json"))},
+				Validators:         []validator.Dynamic{dynamicvalidator.ConflictsWith(path.MatchRoot("credentials_json"), path.MatchRoot("credentials_json_wo"))},
 			},
 			"credentials_json": schema.StringAttribute{
 				MarkdownDescription: "The same credentials object as `credentials`, as a JSON string (`jsonencode({ aws = { ... } })`), " +
 					"for `credentials_config` to draw from. Unlike `credentials`, its value does not appear in Terraform's or OpenTofu's own " +
-					"`TF_LOG=debug` logs. Set one of the two.",
-				Optional:  true,
-				Sensitive: true,
+					"`TF_LOG=debug` logs. Set one of `credentials`, `credentials_json` and `credentials_json_wo`.",
+				Optional:   true,
+				Sensitive:  true,
+				Validators: []validator.String{stringvalidator.ConflictsWith(path.MatchRoot("credentials_json_wo"))},
+			},
+			"credentials_json_wo": schema.StringAttribute{
+				MarkdownDescription: "Like `credentials_json`, but write-only: never stored in the plan or the state, kept for destroy as " +
+					"`secret_variables_wo` is. Requires `secrets_wo_version`.",
+				Optional:   true,
+				Sensitive:  true,
+				WriteOnly:  true,
+				Validators: []validator.String{stringvalidator.AlsoRequires(path.MatchRoot("secrets_wo_version"))},
 			},
 			"secret_variables_wo": schema.MapAttribute{
 				MarkdownDescription: "Like `job.secret_variables`, but write-only: never stored in the plan or the state " +
@@ -343,7 +376,8 @@ func runSchema(ctx context.Context) schema.Schema {
 				Validators:          []validator.Map{mapvalidator.AlsoRequires(path.MatchRoot("secrets_wo_version"))},
 			},
 			"secrets_wo_version": schema.StringAttribute{
-				MarkdownDescription: "Any value that you change whenever `secret_variables_wo` or `secret_files_wo` change: a change runs " +
+				MarkdownDescription: "Any value that you change whenever a write-only attribute changes (`secret_variables_wo`, `secret_files_wo`, " +
+					"`source.password_wo`, `source.ssh_key_wo`, `credentials_json_wo`, `target.content_wo`): a change runs " +
 					"the container again (`ACTION=create`) with the new values, which then replace the kept ones. Required with them.",
 				Optional: true,
 			},
@@ -426,7 +460,7 @@ func runSchema(ctx context.Context) schema.Schema {
 
 // runInputAttributes are the attributes whose change runs the container again.
 var runInputAttributes = []string{
-	"runner", "job", "files", "secret_files", "source", "credentials_config", "credentials", "credentials_json", "secrets_wo_version",
+	"runner", "job", "files", "secret_files", "source", "credentials_config", "credentials", "credentials_json", "credentials_json_wo", "secrets_wo_version",
 	"skip_permission_checks", "manifests_output", "inputs",
 	"contract", "state_path", "target", "component_descriptor", "content", "secret_outputs_as_json",
 }

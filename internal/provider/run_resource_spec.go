@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
@@ -187,7 +188,9 @@ func (m *runResourceModel) toSpec(ctx context.Context, providerSidecar string) (
 func (m *runResourceModel) writeOnlyToSpec(b *specBuilder, spec *containerdriver.RunSpec) {
 	vars := b.strMap(root("secret_variables_wo"), m.SecretVariablesWO)
 	files := b.strMap(root("secret_files_wo"), m.SecretFilesWO)
-	if len(vars)+len(files) == 0 {
+	singles := m.writeOnlySingles(b)
+	if len(vars)+len(files) == 0 && singles.SourcePassword == "" && singles.SourceSSHKey == "" &&
+		singles.CredentialsJSON == "" && singles.TargetContent == "" {
 		spec.WriteOnlyFromCluster = !m.SecretsWOVersion.IsNull()
 		return
 	}
@@ -206,7 +209,43 @@ func (m *runResourceModel) writeOnlyToSpec(b *specBuilder, spec *containerdriver
 	}
 	merge("secret_variables_wo", "job.secret_variables", &spec.Job.SecretVariables, vars)
 	merge("secret_files_wo", "secret_files", &spec.SecretFiles, files)
-	spec.WriteOnly = &containerdriver.WriteOnlySecrets{SecretVariables: vars, SecretFiles: files}
+	// The schema's validators refuse a write-only value beside its plain form.
+	if spec.Source != nil && singles.SourcePassword != "" {
+		spec.Source.Password = singles.SourcePassword
+	}
+	if spec.Source != nil && singles.SourceSSHKey != "" {
+		spec.Source.SSHKey = singles.SourceSSHKey
+	}
+	if spec.Target != nil && singles.TargetContent != "" {
+		spec.Target.Content = singles.TargetContent
+	}
+	if singles.CredentialsJSON != "" {
+		creds, err := containerdriver.ParseCredentialsJSON(singles.CredentialsJSON)
+		if err != nil {
+			b.diags.AddAttributeError(path.Root("credentials_json_wo"), "Invalid Credentials", "credentials_json_wo: "+err.Error())
+		}
+		spec.Credentials = creds
+	}
+	wo := singles
+	wo.SecretVariables, wo.SecretFiles = vars, files
+	spec.WriteOnly = &wo
+}
+
+// writeOnlySingles are source.password_wo, source.ssh_key_wo, credentials_json_wo and
+// target.content_wo.
+func (m *runResourceModel) writeOnlySingles(b *specBuilder) containerdriver.WriteOnlySecrets {
+	var wo containerdriver.WriteOnlySecrets
+	var src sourceModel
+	if !m.Source.IsNull() && !m.Source.IsUnknown() && !m.Source.As(b.ctx, &src, basetypes.ObjectAsOptions{}).HasError() {
+		wo.SourcePassword = b.str(root("source").Attr("password_wo"), src.PasswordWO)
+		wo.SourceSSHKey = b.str(root("source").Attr("ssh_key_wo"), src.SSHKeyWO)
+	}
+	var t targetModel
+	if !m.Target.IsNull() && !m.Target.IsUnknown() && !m.Target.As(b.ctx, &t, basetypes.ObjectAsOptions{}).HasError() {
+		wo.TargetContent = b.str(root("target").Attr("content_wo"), t.ContentWO)
+	}
+	wo.CredentialsJSON = b.str(root("credentials_json_wo"), m.CredentialsJSONWO)
+	return wo
 }
 
 // readWriteOnly takes the write-only attributes from the configuration: the plan and the
@@ -215,7 +254,35 @@ func (m *runResourceModel) readWriteOnly(ctx context.Context, config tfsdk.Confi
 	var diags diag.Diagnostics
 	diags.Append(config.GetAttribute(ctx, path.Root("secret_variables_wo"), &m.SecretVariablesWO)...)
 	diags.Append(config.GetAttribute(ctx, path.Root("secret_files_wo"), &m.SecretFilesWO)...)
+	diags.Append(config.GetAttribute(ctx, path.Root("credentials_json_wo"), &m.CredentialsJSONWO)...)
+	fromConfig := func(obj types.Object, p path.Path, names ...string) types.Object {
+		vals := map[string]attr.Value{}
+		for _, n := range names {
+			var v types.String
+			diags.Append(config.GetAttribute(ctx, p.AtName(n), &v)...)
+			vals[n] = v
+		}
+		return withObjectAttrs(obj, vals, &diags)
+	}
+	m.Source = fromConfig(m.Source, path.Root("source"), "password_wo", "ssh_key_wo")
+	m.Target = fromConfig(m.Target, path.Root("target"), "content_wo")
 	return diags
+}
+
+// withObjectAttrs is obj with the attributes in vals replaced; a null or unknown obj
+// stays as it is.
+func withObjectAttrs(obj types.Object, vals map[string]attr.Value, diags *diag.Diagnostics) types.Object {
+	if obj.IsNull() || obj.IsUnknown() {
+		return obj
+	}
+	attrs := maps.Clone(obj.Attributes())
+	maps.Copy(attrs, vals)
+	out, d := types.ObjectValue(obj.AttributeTypes(context.Background()), attrs)
+	diags.Append(d...)
+	if d.HasError() {
+		return obj
+	}
+	return out
 }
 
 // resolveRunSettings applies the rules between a run and its runner. The conflicts

@@ -211,7 +211,7 @@ func namespaceMetadata(t *testing.T, ns string) string {
 
 // TestAccRunSecrets_CanaryNowhere plants a canary in every secret input of a run at once
 // (job.secret_variables, secret_files, credentials_json, source.password over HTTP basic
-// auth, target.content, a secret output the runner writes to SECRET_OUTPUTS_FILE, returned
+// auth over HTTPS, target.content, a secret output the runner writes to SECRET_OUTPUTS_FILE, returned
 // with secret_outputs_as_json, and the write-only secret_variables_wo), with a runner that prints every secret it gets in all
 // four forms and reports one in its error file. A succeeding apply, a failing apply and a
 // destroy run with TF_LOG=trace; no form of any canary may appear in the trace log, the
@@ -249,7 +249,9 @@ func TestAccRunSecrets_CanaryNowhere(t *testing.T) {
 	root := t.TempDir()
 	commit := gitRepo(t, root, "infra")
 	commit(map[string]string{"stack/main.sh": "echo hi\n"})
-	gitURL := testcluster.GitServerWithPassword(t, root, "git", cs["git password"])
+	// HTTPS: the provider refuses a password over plain http://.
+	gitURL := testcluster.GitServerTLSWithPassword(t, root, "git", cs["git password"])
+	e.sidecar = testcluster.TrustingSidecarImage(t)
 
 	config := func(mainInputs, extra string) string {
 		return e.providerBlock() + fmt.Sprintf(`
@@ -452,5 +454,169 @@ output "failing_status" {
 		if !regexp.MustCompile(want).MatchString(trace) {
 			t.Errorf("the trace log does not hold the runner's line %s", want)
 		}
+	}
+}
+
+// TestAccRunSecrets_WriteOnlyForms: source.password_wo (HTTP basic auth over HTTPS
+// against a server that refuses any other password), credentials_json_wo and
+// target.content_wo reach git-init and the runners at create and again at destroy, from
+// the Secret kept for it; no form of any of them is in the saved plan or the state
+// file, all of it, at any step. Run by terraform and by OpenTofu.
+func TestAccRunSecrets_WriteOnlyForms(t *testing.T) {
+	t.Parallel()
+	e, c := faultEnv(t)
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	base := "wocn" + hex.EncodeToString(b)
+	cs := canaries{
+		"source.password_wo":  base + "-git",
+		"credentials_json_wo": base + "-cred+/=",
+		"target.content_wo":   base + "-target",
+	}
+	for k, v := range map[string]string{"gitpw": cs["source.password_wo"], "cred": cs["credentials_json_wo"], "target": cs["target.content_wo"]} {
+		c.env = append(c.env, "TF_VAR_"+k+"="+v)
+	}
+	root := t.TempDir()
+	commit := gitRepo(t, root, "infra")(map[string]string{"stack/main.sh": "echo wo\n"})
+	gitURL := testcluster.GitServerTLSWithPassword(t, root, "git", cs["source.password_wo"])
+	e.sidecar = testcluster.TrustingSidecarImage(t)
+	var vars strings.Builder
+	for _, v := range []string{"gitpw", "cred", "target"} {
+		fmt.Fprintf(&vars, "variable %q {\n  type      = string\n  sensitive = true\n  ephemeral = true\n}\n", v)
+	}
+	config := e.providerBlock() + vars.String() + fmt.Sprintf(`
+resource "containerdriver_run" "main" {
+  %s
+  source = {
+    url         = "%s/infra.git"
+    ref         = "refs/heads/main"
+    path        = "stack"
+    username    = "git"
+    password_wo = var.gitpw
+  }
+  credentials_json_wo = jsonencode({ aws = { secret = var.cred } })
+  credentials_config  = { environment = { CRED = "aws.secret" } }
+  secrets_wo_version  = "1"
+  inputs   = { print_forms = ["env:CRED"], echo_files = ["main.sh"] }
+  keep_job = true
+}
+
+resource "containerdriver_run" "deployer" {
+  %s
+  contract = "container-deployer"
+  target = {
+    manifest   = jsonencode({ kind = "Target", spec = { type = "x" } })
+    content_wo = var.target
+  }
+  secrets_wo_version = "1"
+  inputs   = { hide_target = true, print_forms = ["target"] }
+  keep_job = true
+}
+`, e.jobBlock(""), gitURL, e.jobBlock(""))
+	c.write(config)
+	check := func(where, text string) {
+		t.Helper()
+		if found := cs.findIn(text); len(found) > 0 {
+			t.Errorf("%s holds %s; first such line: %s", where, strings.Join(found, ", "), cs.firstLine(text))
+		}
+	}
+	stateFile := func() string {
+		b, err := os.ReadFile(filepath.Join(c.dir, "terraform.tfstate"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	// runnersGot checks the runners' own (unmasked) logs of the kept Jobs of action.
+	runnersGot := func(action string, want int) {
+		t.Helper()
+		jobs := e.jobs(t, action)
+		if len(jobs) != want {
+			t.Fatalf("%d kept %s Jobs, want %d", len(jobs), action, want)
+		}
+		var logs string
+		for _, j := range jobs {
+			l, err := e.runnerLog(j)
+			if err != nil {
+				t.Fatal(err)
+			}
+			logs += l
+		}
+		for _, want := range []string{"env:CRED raw=" + cs["credentials_json_wo"] + "\n", "target raw=" + cs["target.content_wo"] + "\n"} {
+			if !strings.Contains(logs, want) {
+				t.Errorf("the %s runners did not get %q:\n%s", action, want, logs)
+			}
+		}
+	}
+
+	c.must("plan", "plan", "-out=create.tfplan")
+	plan, err := c.cmd("show", "-json", "create.tfplan").Output()
+	if err != nil {
+		t.Fatalf("show -json create.tfplan: %v", err)
+	}
+	check("the saved plan (show -json, all of it)", string(plan))
+	if !strings.Contains(string(plan), `"password_wo"`) && !strings.Contains(string(plan), `"credentials_json_wo"`) {
+		t.Errorf("the saved plan does not name the write-only attributes: the test does not look where they would be:\n%.2000s", plan)
+	}
+	c.must("apply", "apply", "-auto-approve")
+	check("the state file", stateFile())
+	state, err := c.cmd("show", "-json").Output()
+	if err != nil {
+		t.Fatalf("show -json: %v", err)
+	}
+	check("the state (show -json)", string(state))
+	// git-init cloned with the write-only password (the server takes no other).
+	if !strings.Contains(string(state), `"echo wo\n"`) || !strings.Contains(string(state), commit) {
+		t.Errorf("the checkout with source.password_wo is not in the outputs (want main.sh and commit %s):\n%.3000s", commit, state)
+	}
+	runnersGot("create", 2)
+	kept, err := e.client.CoreV1().Secrets(e.ns).List(context.Background(), metav1.ListOptions{LabelSelector: "containerdriver.io/role=write-only-secrets"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(kept.Items) != 2 {
+		t.Errorf("%d Secrets keep the write-only values, want 2 (one per run)", len(kept.Items))
+	}
+
+	// A create that fails after its runner ran is recorded (tainted) without its
+	// write-only values, which the provider nulls itself in that response.
+	c.write(config + fmt.Sprintf(`
+resource "containerdriver_run" "failing" {
+  %s
+  source = {
+    url         = "%s/infra.git"
+    username    = "git"
+    password_wo = var.gitpw
+  }
+  credentials_json_wo = jsonencode({ aws = { secret = var.cred } })
+  credentials_config  = { environment = { CRED = "aws.secret" } }
+  secrets_wo_version  = "1"
+  inputs   = { print_forms = ["env:CRED"], fail = "failing as asked", fail_on = "create" }
+  keep_job = true
+}
+`, e.jobBlock(""), gitURL))
+	if out, ok := c.run("apply", "-auto-approve"); ok {
+		t.Fatalf("the failing create succeeded:\n%s", out)
+	} else if !strings.Contains(out, "failing as asked") {
+		t.Errorf("the failing apply does not show the runner's error:\n%s", out)
+	}
+	check("the state file after a failed create", stateFile())
+	if !strings.Contains(stateFile(), `"containerdriver_run"`) || !strings.Contains(stateFile(), `"tainted"`) {
+		t.Errorf("the failed create is not recorded, tainted, in the state:\n%.3000s", stateFile())
+	}
+
+	// Destroy checks out the commit again with the kept password and gives the runners
+	// the kept credentials and target content.
+	c.must("destroy", "destroy", "-auto-approve")
+	runnersGot("destroy", 3)
+	check("the state file after destroy", stateFile())
+	kept, err = e.client.CoreV1().Secrets(e.ns).List(context.Background(), metav1.ListOptions{LabelSelector: "containerdriver.io/role=write-only-secrets"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(kept.Items) != 0 {
+		t.Errorf("%d write-only Secrets left after destroy", len(kept.Items))
 	}
 }

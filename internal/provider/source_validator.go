@@ -40,3 +40,58 @@ func (sshHostKeyWarning) ValidateObject(ctx context.Context, req validator.Objec
 			"intercept the connection can serve other code to the runner. Set source.known_hosts to the server's keys "+
 			"(for example the output of `ssh-keyscan <host>`).")
 }
+
+// noCleartextPassword refuses, at plan time, a plain http:// source.url with a password
+// (source.password, source.password_wo, or one in the URL): git-init would send it in
+// clear, readable and replayable by anyone on the path.
+type noCleartextPassword struct{}
+
+var _ validator.Object = noCleartextPassword{}
+
+func (noCleartextPassword) Description(context.Context) string {
+	return "refuses a password over a plain http:// URL"
+}
+
+func (v noCleartextPassword) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (noCleartextPassword) ValidateObject(ctx context.Context, req validator.ObjectRequest, resp *validator.ObjectResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	var url, password, passwordWO types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, req.Path.AtName("url"), &url)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, req.Path.AtName("password"), &password)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, req.Path.AtName("password_wo"), &passwordWO)...)
+	if resp.Diagnostics.HasError() || url.IsUnknown() || url.IsNull() {
+		return
+	}
+	if problem := cleartextPassword(url.ValueString(), password, passwordWO); problem != "" {
+		resp.Diagnostics.AddAttributeError(req.Path.AtName("url"), "Password Over Plain HTTP",
+			"source.url is a plain http:// URL and "+problem+": git-init would send it in clear, readable (and reusable) by "+
+				"anyone on the network path. Use the repository's https:// URL, or an SSH URL (git@host:org/repo.git) with "+
+				"source.ssh_key or source.ssh_key_wo.")
+	}
+}
+
+// cleartextPassword says which password a plain http:// URL u would carry in clear, or
+// "" when none would, or u is not plain HTTP. An unknown password is not counted: the
+// check runs again when it is known.
+func cleartextPassword(u string, password, passwordWO types.String) string {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok || !strings.EqualFold(scheme, "http") {
+		return ""
+	}
+	switch {
+	case !password.IsNull() && !password.IsUnknown() && password.ValueString() != "":
+		return "source.password is set"
+	case !passwordWO.IsNull() && !passwordWO.IsUnknown() && passwordWO.ValueString() != "":
+		return "source.password_wo is set"
+	}
+	authority, _, _ := strings.Cut(rest, "/")
+	if strings.Contains(authority, "@") {
+		return "the URL holds credentials (user information before @)"
+	}
+	return ""
+}

@@ -3,6 +3,8 @@ package provider
 import (
 	"context"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -47,4 +49,8 @@ func (r *runResource) writeOnlyRestorer(ctx context.Context, m *runResourceModel
 func (m *runResourceModel) clearWriteOnly() {
 	m.SecretVariablesWO = types.MapNull(types.StringType)
 	m.SecretFilesWO = types.MapNull(types.StringType)
+	m.CredentialsJSONWO = types.StringNull()
+	var diags diag.Diagnostics // the attribute names are the schema's: no error
+	m.Source = withObjectAttrs(m.Source, map[string]attr.Value{"password_wo": types.StringNull(), "ssh_key_wo": types.StringNull()}, &diags)
+	m.Target = withObjectAttrs(m.Target, map[string]attr.Value{"content_wo": types.StringNull()}, &diags)
 }

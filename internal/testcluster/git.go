@@ -1,6 +1,7 @@
 package testcluster
 
 import (
+	"crypto/tls"
 	"net"
 	"net/http"
 	"net/http/cgi"
@@ -17,25 +18,31 @@ import (
 // URL base: a repository root/NAME.git is at URL/NAME.git.
 func GitServer(t testing.TB, root string) string {
 	t.Helper()
-	return serveGit(t, root, func(http.ResponseWriter, *http.Request) bool { return true })
+	return serveGit(t, root, nil, func(http.ResponseWriter, *http.Request) bool { return true })
 }
 
 // GitServerWithPassword is GitServer for clients that authenticate with HTTP basic auth
 // as user with password, and only for them.
 func GitServerWithPassword(t testing.TB, root, user, password string) string {
 	t.Helper()
-	return serveGit(t, root, func(w http.ResponseWriter, r *http.Request) bool {
+	return serveGit(t, root, nil, basicAuth(user, password))
+}
+
+// basicAuth lets through the requests that authenticate as user with password.
+func basicAuth(user, password string) func(http.ResponseWriter, *http.Request) bool {
+	return func(w http.ResponseWriter, r *http.Request) bool {
 		if u, p, ok := r.BasicAuth(); ok && u == user && p == password {
 			return true
 		}
 		w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return false
-	})
+	}
 }
 
-// serveGit serves root's repositories to the requests allow lets through.
-func serveGit(t testing.TB, root string, allow func(http.ResponseWriter, *http.Request) bool) string {
+// serveGit serves root's repositories to the requests allow lets through, over TLS
+// when tlsConfig is set.
+func serveGit(t testing.TB, root string, tlsConfig *tls.Config, allow func(http.ResponseWriter, *http.Request) bool) string {
 	t.Helper()
 	gitPath, err := exec.LookPath("git")
 	if err != nil {
@@ -55,9 +62,13 @@ func serveGit(t testing.TB, root string, allow func(http.ResponseWriter, *http.R
 			backend.ServeHTTP(w, r)
 		}
 	}), ReadHeaderTimeout: 10 * time.Second}
+	scheme := "http"
+	if tlsConfig != nil {
+		ln, scheme = tls.NewListener(ln, tlsConfig), "https"
+	}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
-	return "http://" + ln.Addr().String()
+	return scheme + "://" + ln.Addr().String()
 }
 
 // GitRepo creates a bare repository NAME.git under root, and returns a function that

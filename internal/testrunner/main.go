@@ -27,6 +27,10 @@
 //	                          secret the provider learns only from the run)
 //	fail_with_env             the name of an environment variable whose value is appended to
 //	                          the fail message in ERROR_FILE (a runner reporting a secret)
+//	print_encoded             names of environment variables whose value is printed to stdout as
+//	                          hex, HEX, JSON \u escapes and inside longer base64 texts (encoded.go)
+//	fail_encoded_env          names of environment variables whose values, in those same forms,
+//	                          are appended to the fail message in ERROR_FILE
 //	list_secrets              list the Secrets of the pod's namespace with the mounted service
 //	                          account token, and output the outcome as "list_secrets":
 //	                          "listed <n>", "no token: ..." or "refused: <HTTP status>"
@@ -87,6 +91,8 @@ type inputs struct {
 	SecretOutputsReversedEnv map[string]string `json:"secret_outputs_reversed_env"`
 	FailWithEnv              string            `json:"fail_with_env"`
 	HideTarget               bool              `json:"hide_target"`
+	PrintEncoded             []string          `json:"print_encoded"`
+	FailEncodedEnv           []string          `json:"fail_encoded_env"`
 }
 
 func main() {
@@ -118,6 +124,7 @@ func run() error {
 	}
 	hostile := readHostile(raw)
 	printForms(in.PrintForms)
+	printEncoded(in.PrintEncoded)
 	if dir := os.Getenv("STATE_PATH"); dir != "" {
 		countSigterms(dir)
 	}
@@ -167,6 +174,7 @@ func run() error {
 		if in.FailWithEnv != "" {
 			msg += " " + os.Getenv(in.FailWithEnv)
 		}
+		msg += failEncodedText(in.FailEncodedEnv)
 		if err := os.WriteFile(os.Getenv("ERROR_FILE"), []byte(msg), 0o644); err != nil {
 			return err
 		}
