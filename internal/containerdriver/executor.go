@@ -75,7 +75,7 @@ var unrecoverableWaiting = map[string]bool{
 // ReasonTimeout or ReasonInterrupted. This stop outlives ctx by at most the pod's grace
 // period plus StopMargin.
 func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Result, error) {
-	if spec.WriteOnlyFromCluster && (action == contract.ActionDestroy || isDestroyPreview(spec, action)) {
+	if spec.WriteOnlyFromCluster && (action == contract.ActionDestroy || action == contract.ActionPlan) {
 		if err := e.prepareWriteOnly(ctx, spec); err != nil { // writeonly.go
 			return nil, err
 		}

@@ -280,7 +280,3 @@ func (e *Executor) finishPlan(ctx context.Context, spec *RunSpec, res *Result, r
 	return nil
 }
 
-// isDestroyPreview reports a plan run that previews a destroy: it gets what a destroy gets.
-func isDestroyPreview(spec *RunSpec, action string) bool {
-	return action == contract.ActionPlan && spec.Plan != nil && spec.Plan.Destroy
-}

@@ -70,6 +70,7 @@ func validateRun(ctx context.Context, m *runResourceModel, diags *diag.Diagnosti
 // keeps the outputs when nothing that runs the container changes.
 func (r *runResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
+		r.previewDestroy(ctx, req, resp) // run_resource_preview.go
 		return
 	}
 	var plan runResourceModel
@@ -88,6 +89,7 @@ func (r *runResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanReq
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("namespace"), types.StringUnknown())...)
 	}
 	if req.State.Raw.IsNull() {
+		r.modifyPlanPreview(ctx, req, resp, &plan, nil)
 		return
 	}
 	var state runResourceModel
@@ -105,7 +107,14 @@ func (r *runResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanReq
 	}
 	changed, diags := runInputsChanged(ctx, req.Plan, req.State)
 	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() || changed {
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if changed {
+		// A replacement is planned again as a create, which previews it.
+		if len(resp.RequiresReplace) == 0 {
+			r.modifyPlanPreview(ctx, req, resp, &plan, &state)
+		}
 		return
 	}
 	// Only keep_job or timeouts changed: nothing runs, the outputs stay.
@@ -114,6 +123,7 @@ func (r *runResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanReq
 		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root(name), &v)...)
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(name), v)...)
 	}
+	r.unchangedPlan(ctx, req, resp, &plan, &state) // unless drift was found: then an update repairs it
 }
 
 // runInputsChanged reports whether an attribute that shapes the run differs between the
