@@ -2,6 +2,7 @@ package containerdriver_test
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -133,7 +134,7 @@ func TestAccExecutor_Plan(t *testing.T) {
 		t.Errorf("ConfigMap data = %v, want the previewed a=1", d)
 	}
 	// The plan run incremented its copy of the state; it was never saved.
-	if res.Outputs["count"] != float64(1) {
+	if fmt.Sprint(res.Outputs["count"]) != "1" {
 		t.Errorf("count after the create = %v, want 1: the plan run saved its state", res.Outputs["count"])
 	}
 
@@ -166,7 +167,7 @@ func TestAccExecutor_Plan(t *testing.T) {
 	if err != nil {
 		t.Fatalf("destroy: %v\n%s", err, detail(err))
 	}
-	if res.Outputs["count"] != float64(1) {
+	if fmt.Sprint(res.Outputs["count"]) != "1" {
 		t.Errorf("count at destroy = %v, want 1: a plan run saved its state", res.Outputs["count"])
 	}
 	if _, found := infraData(); found {
