@@ -111,11 +111,11 @@ func TestAccExecutor_Plan(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no artifact id in the plan text:\n%s", p.Text)
 	}
-	kept, err := (&cd.Executor{Client: e.c}).LoadPreview(ctx, e.ns, "plan-create-1")
+	kept, err := (&cd.Executor{Client: e.c}).LoadPreview(ctx, e.ns, "plan-create-1", true)
 	if err != nil || kept == nil {
 		t.Fatalf("preview not kept: %v", err)
 	}
-	if kept.Text != p.Text || kept.Summary != p.Summary || kept.ImageID != p.ImageID || len(kept.Artifact) == 0 {
+	if kept.Text != p.Text || kept.Summary != p.Summary || kept.ImageID != p.ImageID || len(kept.Artifact) == 0 || kept.Digest() != p.Digest() {
 		t.Errorf("kept preview differs: %+v, want %+v", kept.PlanResult, *p)
 	}
 
@@ -150,7 +150,7 @@ func TestAccExecutor_Plan(t *testing.T) {
 	if d, _ := infraData(); d["a"] != "1" {
 		t.Errorf("the update preview changed the ConfigMap: %v", d)
 	}
-	if kept, err := (&cd.Executor{Client: e.c}).LoadPreview(ctx, e.ns, ""); err != nil || kept != nil {
+	if kept, err := (&cd.Executor{Client: e.c}).LoadPreview(ctx, e.ns, "", false); err != nil || kept != nil {
 		t.Errorf("a plan without a plan id kept a preview: %v %v", kept, err)
 	}
 

@@ -183,9 +183,10 @@ func (e *Executor) SavePreview(ctx context.Context, ns, runID string, p *PlanRes
 	return nil
 }
 
-// LoadPreview returns the preview kept under id, or nil when there is none. A preview that
-// is not whole (a chunk deleted, a checksum that does not match) is an error.
-func (e *Executor) LoadPreview(ctx context.Context, ns, id string) (*Preview, error) {
+// LoadPreview returns the preview kept under id, or nil when there is none. With
+// artifact, a preview that is not whole (a chunk deleted, a checksum that does not
+// match) is an error; without, only the head is read (text, summary, commit, image).
+func (e *Executor) LoadPreview(ctx context.Context, ns, id string, artifact bool) (*Preview, error) {
 	secrets := e.Client.CoreV1().Secrets(ns)
 	head, err := secrets.Get(ctx, previewName(id), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -197,28 +198,41 @@ func (e *Executor) LoadPreview(ctx context.Context, ns, id string) (*Preview, er
 	if head.Labels[contract.LabelPlanID] != previewKey(id) || head.Labels[contract.LabelManagedBy] != contract.ManagedByValue {
 		return nil, fmt.Errorf("secret %s/%s is not the preview of plan %s", ns, head.Name, id)
 	}
-	list, err := secrets.List(ctx, metav1.ListOptions{LabelSelector: labels.Set(previewLabels(id, "", contract.RolePlanPreviewChunk)).String()})
-	if err != nil {
-		return nil, fmt.Errorf("read the preview of plan %s: %w", id, err)
-	}
-	artifact, _, err := assembleChunks(list.Items, contract.KeyPlanArtifact)
-	if err != nil {
-		return nil, fmt.Errorf("the preview of plan %s is not whole: %w", id, err)
-	}
-	digest := sha256.Sum256(artifact)
-	if hex.EncodeToString(digest[:]) != string(head.Data[contract.KeyPlanArtifactSHA256]) {
-		return nil, fmt.Errorf("the preview of plan %s does not match its checksum", id)
-	}
 	var sum contract.PlanSummary
 	if err := json.Unmarshal(head.Data[contract.KeyPlanSummary], &sum); err != nil {
 		return nil, fmt.Errorf("the preview of plan %s has no valid summary: %w", id, err)
 	}
-	return &Preview{Artifact: artifact, PlanResult: PlanResult{
+	p := &Preview{PlanResult: PlanResult{
 		ID: id, Text: string(head.Data[contract.KeyPlanText]), Truncated: string(head.Data[contract.KeyPlanTruncated]) == "true",
 		Summary: sum, GitCommit: string(head.Data[contract.KeyPlanGitCommit]), ImageID: string(head.Data[contract.KeyPlanImageID]),
-		Image: string(head.Data[contract.KeyPlanImage]), ArtifactSHA256: hex.EncodeToString(digest[:]), ArtifactBytes: len(artifact),
+		Image: string(head.Data[contract.KeyPlanImage]), ArtifactSHA256: string(head.Data[contract.KeyPlanArtifactSHA256]),
 		Created: head.CreationTimestamp.Time,
-	}}, nil
+	}}
+	if !artifact {
+		return p, nil
+	}
+	list, err := secrets.List(ctx, metav1.ListOptions{LabelSelector: labels.Set(previewLabels(id, "", contract.RolePlanPreviewChunk)).String()})
+	if err != nil {
+		return nil, fmt.Errorf("read the preview of plan %s: %w", id, err)
+	}
+	a, _, err := assembleChunks(list.Items, contract.KeyPlanArtifact)
+	if err != nil {
+		return nil, fmt.Errorf("the artifact of the preview of plan %s is not whole: %w", id, err)
+	}
+	digest := sha256.Sum256(a)
+	if hex.EncodeToString(digest[:]) != p.ArtifactSHA256 {
+		return nil, fmt.Errorf("the artifact of the preview of plan %s does not match its checksum", id)
+	}
+	p.Artifact, p.ArtifactBytes = a, len(a)
+	return p, nil
+}
+
+// Digest identifies what a preview showed and would apply: its artifact, text and summary.
+// Another plan run of the same inputs gives another digest (a runner's artifact records
+// when it was made).
+func (p *PlanResult) Digest() string {
+	b, _ := json.Marshal([]any{p.ArtifactSHA256, p.Text, p.Summary, p.GitCommit, p.ImageID})
+	return contract.ShortHash(string(b), 16)
 }
 
 // DeletePreview deletes the preview kept under id, if any.

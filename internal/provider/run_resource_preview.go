@@ -89,7 +89,8 @@ func planAttributes() map[string]schema.Attribute {
 		},
 		"plan_id": schema.StringAttribute{
 			MarkdownDescription: "The identity of the runner's preview this apply carries out: a digest of everything that makes the run " +
-				"(the Job's spec hash without secret values, and the previous run's id, commit and image). Known in the plan when a preview ran; null without `plan.preview`.",
+				"(the Job's spec hash without secret values, and the previous run's id, commit, image and Job), a `-`, and a digest of the preview " +
+				"(its artifact, text, summary, commit and image). Known in the plan when a preview ran; null without `plan.preview`.",
 			Computed: true,
 		},
 		"plan_summary": schema.SingleNestedAttribute{
@@ -141,9 +142,12 @@ func driftObject(p *containerdriver.PlanResult) types.Object {
 	})
 }
 
-// planID is the preview's identity: the spec hash (which leaves out secret values) and
-// what the previous run was. Computed the same way in every walk of one apply.
-func planID(spec *containerdriver.RunSpec, prior *runResourceModel) (string, error) {
+// planKey is what a preview is kept under: a digest of the spec hash (which leaves out
+// secret values) and of what the previous run was, computed the same way in every walk of
+// one apply. The plan id is the key and the preview's digest (planID): when the preview is
+// gone and the second plan of an apply previews again, the id differs and Terraform stops
+// the apply, instead of applying an artifact nobody was shown.
+func planKey(spec *containerdriver.RunSpec, prior *runResourceModel) (string, error) {
 	s := *spec
 	kind := "create"
 	var priorParts []string
@@ -158,10 +162,18 @@ func planID(spec *containerdriver.RunSpec, prior *runResourceModel) (string, err
 		return "", err
 	}
 	b, _ := json.Marshal(append([]string{kind, h}, priorParts...))
-	return contract.ShortHash(string(b), 32), nil
+	return contract.ShortHash(string(b), 24), nil
 }
 
-// previewRunID is the run id of a previewed create, derived from its plan id so that the
+func planID(key string, p *containerdriver.PlanResult) string { return key + "-" + p.Digest() }
+
+// splitPlanID returns the key and the digest of a plan id.
+func splitPlanID(id string) (key, digest string) {
+	key, digest, _ = strings.Cut(id, "-")
+	return key, digest
+}
+
+// previewRunID is the run id of a previewed create, derived from its plan key so that the
 // preview and the create run under the same id (a runner may key its backend state by
 // it, and a plan artifact may record that).
 func previewRunID(id string) string {
@@ -226,27 +238,34 @@ func (r *runResource) modifyPlanPreview(ctx context.Context, req resource.Modify
 			"The runner's plan is not previewed: %s unknown until apply. The apply runs without a reviewed plan.", joinPaths(b.unknown)))
 		return
 	}
-	id, err := planID(spec, prior)
+	key, err := planKey(spec, prior)
 	if err != nil {
 		resp.Diagnostics.AddError("Runner Plan Preview Failed", err.Error())
 		return
 	}
 	if prior == nil {
-		spec.RunID = previewRunID(id)
+		spec.RunID = previewRunID(key)
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("id"), types.StringValue(spec.RunID))...)
 	}
-	p, diags := r.preview(ctx, &m, spec, id, false)
+	p, ran, diags := r.preview(ctx, &m, spec, key, false)
 	resp.Diagnostics.Append(diags...)
 	if p == nil {
 		return
 	}
+	id := planID(key, p)
 	setPlanAttributes(ctx, resp, types.StringValue(id), summaryObject(p.Summary))
 	what := "create"
 	if prior != nil {
 		what = "update"
 	}
+	note := ""
+	if ran {
+		// It ran now. When this is the second plan of an apply, the preview the plan showed
+		// was gone: Terraform then stops the apply, as plan_id differs.
+		note = "\n(If Terraform now reports that plan_id changed during apply, the preview shown by the plan was deleted before the apply: nothing was applied; run terraform plan again.)"
+	}
 	resp.Diagnostics.AddWarning("Runner Plan: "+summaryLine(p.Summary), fmt.Sprintf(
-		"The runner's plan for this %s (plan id %s, image %s%s):\n\n%s", what, id, p.ImageID, commitNote(p.GitCommit), planText(p)))
+		"The runner's plan for this %s (plan id %s, image %s%s):\n\n%s%s", what, id, p.ImageID, commitNote(p.GitCommit), planText(p), note))
 	if prior != nil && !p.Summary.HasChanges && settings.SkipUnchanged.ValueBool() {
 		// The apply records the new inputs only: the outputs stay.
 		for _, name := range runComputedAttributes {
@@ -265,29 +284,28 @@ func commitNote(c string) string {
 }
 
 // preview returns the preview kept under id, or runs the plan Job that makes it. With
-// destroy it keeps nothing.
-func (r *runResource) preview(ctx context.Context, m *runResourceModel, spec *containerdriver.RunSpec, id string, destroy bool) (*containerdriver.PlanResult, diag.Diagnostics) {
-	var diags diag.Diagnostics
+// destroy it keeps nothing. ran tells that a Job ran.
+func (r *runResource) preview(ctx context.Context, m *runResourceModel, spec *containerdriver.RunSpec, id string, destroy bool) (p *containerdriver.PlanResult, ran bool, diags diag.Diagnostics) {
 	client, d := r.data.kube.Client()
 	diags.Append(d...)
 	if diags.HasError() {
-		return nil, diags
+		return nil, false, diags
 	}
 	exec := &containerdriver.Executor{Client: client, Observer: tflogObserver{ctx: ctx}}
 	if !destroy {
-		kept, err := exec.LoadPreview(ctx, spec.Namespace(), id)
+		kept, err := exec.LoadPreview(ctx, spec.Namespace(), id, false)
 		if err != nil {
 			tflog.Warn(ctx, "a kept preview could not be read; planning again", map[string]any{"plan_id": id, "error": err.Error()})
 		}
 		if kept != nil {
 			tflog.Info(ctx, "runner plan preview found", map[string]any{"plan_id": id})
-			return &kept.PlanResult, diags
+			return &kept.PlanResult, false, diags
 		}
 	}
 	timeout, d := m.Timeouts.Create(ctx, defaultRunTimeout)
 	diags.Append(d...)
 	if diags.HasError() {
-		return nil, diags
+		return nil, false, diags
 	}
 	keep := id
 	if destroy {
@@ -300,10 +318,10 @@ func (r *runResource) preview(ctx context.Context, m *runResourceModel, spec *co
 	})
 	diags.Append(d...)
 	if res == nil || res.Plan == nil {
-		return nil, diags
+		return nil, false, diags
 	}
 	tflog.Info(ctx, "runner plan preview ran", map[string]any{"plan_id": id, "seconds": time.Since(start).Seconds()})
-	return res.Plan, diags
+	return res.Plan, true, diags
 }
 
 // pinned returns spec pinned to a commit and an image digest (destroy, drift and the
@@ -332,7 +350,7 @@ func (r *runResource) previewDestroy(ctx context.Context, req resource.ModifyPla
 		return
 	}
 	pinned(spec, state.GitCommit.ValueString(), state.ImageDigest.ValueString())
-	p, diags := r.preview(ctx, &state, spec, "", true)
+	p, _, diags := r.preview(ctx, &state, spec, "", true)
 	for _, d := range diags {
 		// A destroy preview that fails does not stop the destroy: it is shown only.
 		resp.Diagnostics.AddWarning("Runner Destroy Plan Failed: "+d.Summary(), d.Detail())
@@ -393,11 +411,20 @@ func (r *runResource) applyPreview(ctx context.Context, m *runResourceModel, upd
 		return nil, nil, false, diags
 	}
 	ns, _ := m.effectiveNamespace(ctx)
-	kept, err := (&containerdriver.Executor{Client: client}).LoadPreview(ctx, ns, id)
+	key, digest := splitPlanID(id)
+	exec := &containerdriver.Executor{Client: client}
+	kept, err := exec.LoadPreview(ctx, ns, key, true)
+	if kept != nil && kept.Digest() != digest {
+		kept, err = nil, fmt.Errorf("the preview kept for plan %s is another one (%s) than the plan shows", id, kept.Digest())
+	}
 	if kept == nil {
 		why := fmt.Sprintf("the preview of plan %s is not in namespace %s (it was applied already, deleted, or removed as older than a day)", id, ns)
 		if err != nil {
 			why = err.Error()
+		}
+		// The next plan previews anew instead of finding what is left of this one.
+		if err := exec.DeletePreview(context.WithoutCancel(ctx), ns, key); err != nil {
+			tflog.Warn(ctx, "the stale preview was not deleted", map[string]any{"plan_id": id, "error": err.Error()})
 		}
 		if settings.OnStale.ValueString() == onStaleReplan {
 			diags.AddWarning("Runner Plan Stale: Planning Again", fmt.Sprintf(
@@ -414,7 +441,7 @@ func (r *runResource) applyPreview(ctx context.Context, m *runResourceModel, upd
 	}
 	return func(s *containerdriver.RunSpec) {
 		pinned(s, kept.GitCommit, kept.ImageID)
-		s.PlanApply = containerdriver.NewPlanApply(id, kept.Artifact)
+		s.PlanApply = containerdriver.NewPlanApply(key, kept.Artifact)
 	}, kept, false, diags
 }
 
@@ -429,7 +456,8 @@ func (r *runResource) forgetPreview(ctx context.Context, m *runResourceModel) {
 		return
 	}
 	ns, _ := m.effectiveNamespace(ctx)
-	if err := (&containerdriver.Executor{Client: client}).DeletePreview(context.WithoutCancel(ctx), ns, m.PlanID.ValueString()); err != nil {
+	key, _ := splitPlanID(m.PlanID.ValueString())
+	if err := (&containerdriver.Executor{Client: client}).DeletePreview(context.WithoutCancel(ctx), ns, key); err != nil {
 		tflog.Warn(ctx, "the applied preview was not deleted", map[string]any{"plan_id": m.PlanID.ValueString(), "error": err.Error()})
 	}
 }

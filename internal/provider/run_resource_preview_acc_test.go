@@ -102,6 +102,14 @@ func (c *cli) planJSON(file string) map[string]any {
 	return nil
 }
 
+// applyPlanFile runs `apply PLANFILE` (the file after the flags, where the CLI wants it).
+func (c *cli) applyPlanFile(file string) (string, bool) {
+	c.t.Helper()
+	out, err := c.cmd("apply", "-no-color", "-input=false", file).CombinedOutput()
+	c.t.Logf("apply %s: %v\n%s", filepath.Base(file), err, tail(string(out), 40))
+	return string(out), err == nil
+}
+
 func (c *cli) output(name string) string {
 	c.t.Helper()
 	out, err := c.cmd("output", "-raw", name).Output()
@@ -127,7 +135,6 @@ func TestAccRunPlan_PreviewApplyDriftDestroy(t *testing.T) {
 	planFile := filepath.Join(c.dir, "p1.tfplan")
 
 	c.write(e.planConfig("1", "{}"))
-	c.must("init", "init")
 	out := c.must("plan", "plan", "-out="+planFile)
 	for _, want := range []string{"Runner Plan: 1 to add, 0 to change, 0 to destroy", "+ create configmap/infra", `a = "1"`} {
 		if !strings.Contains(out, want) {
@@ -142,7 +149,7 @@ func TestAccRunPlan_PreviewApplyDriftDestroy(t *testing.T) {
 	if s, _ := after["plan_summary"].(map[string]any); s["add"] != float64(1) || s["has_changes"] != true {
 		t.Errorf("plan_summary in the saved plan = %v", after["plan_summary"])
 	}
-	if id, _ := after["plan_id"].(string); len(id) != 32 {
+	if id, _ := after["plan_id"].(string); !regexp.MustCompile(`^[0-9a-f]{24}-[0-9a-f]{16}$`).MatchString(id) {
 		t.Errorf("plan_id in the saved plan = %v", after["plan_id"])
 	}
 	if _, found := e.infra(t); found {
@@ -152,7 +159,9 @@ func TestAccRunPlan_PreviewApplyDriftDestroy(t *testing.T) {
 		t.Errorf("%d plan pods after one plan, want 1", n)
 	}
 
-	c.must("apply the saved plan", "apply", planFile)
+	if out, ok := c.applyPlanFile(planFile); !ok {
+		t.Fatalf("apply the saved plan: %s", out)
+	}
 	if got := c.output("applied_plan_id"); got != m[1] {
 		t.Errorf("applied_plan_id = %q, want the previewed artifact %s", got, m[1])
 	}
@@ -222,35 +231,47 @@ func TestAccRunPlan_PreviewApplyDriftDestroy(t *testing.T) {
 	}
 }
 
-// TestAccRunPlan_Stale: the preview of a saved plan deleted before the apply fails the
-// apply with on_stale = "fail", nothing run, and is planned anew with "replan".
+// TestAccRunPlan_Stale: a saved plan whose preview lost its artifact fails the apply with
+// on_stale = "fail", nothing run, and the next plan previews anew; with "replan" the apply
+// runs without an artifact. A preview deleted whole makes the apply's second plan preview
+// again, with another plan_id: Terraform stops the apply, nothing is run.
 func TestAccRunPlan_Stale(t *testing.T) {
 	e, c := faultEnv(t)
 	e.grantInfra(t)
+	plans := countPods(t, e)
 	planFile := filepath.Join(c.dir, "p.tfplan")
-	deletePreviews := func() {
+	deleteSecrets := func(selector string) {
 		t.Helper()
 		if err := e.client.CoreV1().Secrets(e.ns).DeleteCollection(context.Background(), metav1.DeleteOptions{},
-			metav1.ListOptions{LabelSelector: contract.LabelPlanID}); err != nil {
+			metav1.ListOptions{LabelSelector: selector}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	artifactGone := contract.LabelRole + "=" + contract.RolePlanPreviewChunk
 	c.write(e.planConfig("1", "{}"))
-	c.must("init", "init")
 	c.must("plan", "plan", "-out="+planFile)
-	deletePreviews()
-	out, ok := c.run("apply", planFile)
+	deleteSecrets(artifactGone)
+	out, ok := c.applyPlanFile(planFile)
 	if ok || !strings.Contains(out, "Runner Plan Stale") || !strings.Contains(out, "terraform plan again") {
 		t.Fatalf("a stale plan applied, or without the error asking to plan again")
 	}
 	if _, found := e.infra(t); found {
 		t.Fatal("the stale apply ran the runner")
 	}
+	if n := plans.count(contract.ActionPlan); n != 1 {
+		t.Errorf("%d plan pods, want 1: the apply previewed again", n)
+	}
 
 	c.write(e.planConfig("1", `{ on_stale = "replan" }`))
 	c.must("plan", "plan", "-out="+planFile)
-	deletePreviews()
-	out = c.must("apply with replan", "apply", planFile)
+	if n := plans.count(contract.ActionPlan); n != 2 {
+		t.Errorf("%d plan pods, want 2: the plan after a stale apply did not preview anew", n)
+	}
+	deleteSecrets(artifactGone)
+	out, ok = c.applyPlanFile(planFile)
+	if !ok {
+		t.Fatalf("apply with replan: %s", out)
+	}
 	if !strings.Contains(out, "Runner Plan Stale: Planning Again") {
 		t.Error("no warning that the apply planned anew")
 	}
@@ -259,6 +280,17 @@ func TestAccRunPlan_Stale(t *testing.T) {
 	}
 	if d, _ := e.infra(t); d["a"] != "1" {
 		t.Errorf("ConfigMap = %v", d)
+	}
+
+	c.write(e.planConfig("2", `{ on_stale = "replan" }`))
+	c.must("plan", "plan", "-out="+planFile)
+	deleteSecrets(contract.LabelPlanID)
+	out, ok = c.applyPlanFile(planFile)
+	if ok || !strings.Contains(out, "plan_id") {
+		t.Error("a plan whose preview was deleted whole applied")
+	}
+	if d, _ := e.infra(t); d["a"] != "1" {
+		t.Errorf("ConfigMap after the refused apply = %v", d)
 	}
 	c.destroyAndCheck(e)
 }
