@@ -294,3 +294,47 @@ func TestAccRunPlan_Stale(t *testing.T) {
 	}
 	c.destroyAndCheck(e)
 }
+
+// TestAccRunPlan_SkipUnchanged: with plan.skip_unchanged, an update whose runner preview
+// reports no changes records the new inputs without running the container; the outputs stay.
+func TestAccRunPlan_SkipUnchanged(t *testing.T) {
+	e, c := faultEnv(t)
+	e.grantInfra(t)
+	pods := countPods(t, e)
+	config := func(note string) string {
+		return e.providerBlock() + fmt.Sprintf(`
+resource "containerdriver_run" "test" {
+  %s
+  inputs = { infra = { name = "infra", data = { a = "1" } }, note = %q }
+  plan   = { skip_unchanged = true }
+}
+
+output "note" {
+  value = containerdriver_run.test.outputs.inputs.note
+}
+`, e.jobBlock("mount_service_account_token = true"), note)
+	}
+	c.write(config("first"))
+	c.must("create", "apply", "-auto-approve")
+	if n := pods.count(contract.ActionCreate); n != 1 {
+		t.Fatalf("%d create pods, want 1", n)
+	}
+	c.write(config("second"))
+	out := c.must("update without runner changes", "apply", "-auto-approve")
+	if !strings.Contains(out, "Runner Plan: no changes") {
+		t.Error("the preview's no-change is not shown")
+	}
+	if n := pods.count(contract.ActionCreate); n != 1 {
+		t.Errorf("%d create pods after an update the runner had nothing to do for, want still 1", n)
+	}
+	if got := c.output("note"); got != "first" {
+		t.Errorf("outputs changed (note = %q): the container ran", got)
+	}
+	if st := c.stateResource(); fmt.Sprint(st["inputs"]) != fmt.Sprint(map[string]any{"infra": map[string]any{"name": "infra", "data": map[string]any{"a": "1"}}, "note": "second"}) {
+		t.Errorf("inputs in the state = %v, want the new ones", st["inputs"])
+	}
+	if out := c.must("plan", "plan"); !strings.Contains(out, "No changes") {
+		t.Error("the skipped update is planned again")
+	}
+	c.destroyAndCheck(e)
+}
