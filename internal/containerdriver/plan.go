@@ -293,4 +293,3 @@ func (e *Executor) finishPlan(ctx context.Context, spec *RunSpec, res *Result, r
 	e.event("kept the preview of plan %s (%d bytes of artifact) in %s", p.ID, len(artifact), res.Namespace)
 	return nil
 }
-

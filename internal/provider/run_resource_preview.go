@@ -382,7 +382,7 @@ func (r *runResource) unchangedPlan(ctx context.Context, req resource.ModifyPlan
 }
 
 func unknownOf(v attr.Value) attr.Value {
-	switch v.(type) {
+	switch o := v.(type) {
 	case types.String:
 		return types.StringUnknown()
 	case types.Dynamic:
@@ -390,7 +390,7 @@ func unknownOf(v attr.Value) attr.Value {
 	case types.Int64:
 		return types.Int64Unknown()
 	case types.Object:
-		return types.ObjectUnknown(v.(types.Object).AttributeTypes(context.Background()))
+		return types.ObjectUnknown(o.AttributeTypes(context.Background()))
 	}
 	return v
 }

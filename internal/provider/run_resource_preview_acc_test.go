@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -114,7 +115,7 @@ func (c *cli) output(name string) string {
 	c.t.Helper()
 	out, err := c.cmd("output", "-raw", name).Output()
 	if err != nil {
-		if ee, ok := err.(*exec.ExitError); ok {
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 			c.t.Fatalf("output %s: %v\n%s", name, err, ee.Stderr)
 		}
 		c.t.Fatalf("output %s: %v", name, err)
