@@ -139,3 +139,20 @@ func TestBuildJob_PlanApply(t *testing.T) {
 		t.Error("an artifact that does not match its digest was accepted")
 	}
 }
+
+// The container deployer contract's plan is OPERATION=PLAN with the same PLAN_* variables.
+func TestBuildJob_PlanDeployer(t *testing.T) {
+	spec := minimalSpec()
+	spec.Contract = ContractContainerDeployer
+	o, err := BuildJob(spec, contract.ActionPlan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := envOf(containerOf(t, o, contract.ContainerRunner))
+	if env["OPERATION"] != "PLAN" || env["PLAN_FILE"] != "/workspace/plan.txt" || env["PLAN_DESTROY"] != "false" {
+		t.Errorf("deployer plan env %v", env)
+	}
+	if _, ok := env["ACTION"]; ok {
+		t.Error("the deployer contract got ACTION")
+	}
+}
