@@ -64,7 +64,8 @@ func planAttributes() map[string]schema.Attribute {
 						"its text as a warning of the plan, its summary as `plan_summary`. The preview of a create or update is kept in the run's namespace " +
 						"(in Secrets: plans hold secrets) under `plan_id`, and the apply hands its artifact to the runner (`PLAN_APPLY=true`), which applies exactly it, " +
 						"with the git commit and image digest the preview ran. A preview runs once per `plan_id`: the second plan of an apply finds it. " +
-						"When an input is unknown until apply there is no preview (a warning says which) and `plan_id` is unknown. Defaults to `true`.",
+						"When an input is unknown until `terraform plan` ends there is no preview at plan (a warning says which) and `plan_id` is unknown; " +
+						"the apply then previews once the inputs are known, shows that plan in its output, and applies it. Defaults to `true`.",
 					Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				},
 				"on_stale": schema.StringAttribute{
@@ -235,7 +236,7 @@ func (r *runResource) modifyPlanPreview(ctx context.Context, req resource.Modify
 	if len(b.unknown) > 0 || plan.Plan.IsUnknown() {
 		setPlanAttributes(ctx, resp, types.StringUnknown(), types.ObjectUnknown(planSummaryAttrTypes))
 		resp.Diagnostics.AddWarning("No Runner Plan Preview", fmt.Sprintf(
-			"The runner's plan is not previewed: %s unknown until apply. The apply runs without a reviewed plan.", joinPaths(b.unknown)))
+			"The runner's plan is not previewed: %s unknown until apply. The apply previews once they are known, shows that plan in its output and applies it: nobody reviews it before.", joinPaths(b.unknown)))
 		return
 	}
 	key, err := planKey(spec, prior)

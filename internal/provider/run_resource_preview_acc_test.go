@@ -208,6 +208,11 @@ func TestAccRunPlan_PreviewApplyDriftDestroy(t *testing.T) {
 	if _, found := e.infra(t); found {
 		t.Fatal("-refresh-only changed something")
 	}
+	before := plans.count(contract.ActionPlan)
+	c.must("plan without refresh", "plan", "-refresh=false")
+	if n := plans.count(contract.ActionPlan); n != before {
+		t.Errorf("-refresh=false ran %d plan Jobs, want none", n-before)
+	}
 	out = c.must("repair", "apply", "-auto-approve")
 	if !strings.Contains(out, "1 to change") {
 		t.Error("the drift does not plan an update")
@@ -336,6 +341,52 @@ output "note" {
 	}
 	if out := c.must("plan", "plan"); !strings.Contains(out, "No changes") {
 		t.Error("the skipped update is planned again")
+	}
+	c.destroyAndCheck(e)
+}
+
+// TestAccRunPlan_UnknownInputs: an input unknown until apply means no preview at plan, a
+// warning saying which, plan_id unknown; the apply previews once the inputs are known,
+// shows that plan in its output, and applies it (one plan Job).
+func TestAccRunPlan_UnknownInputs(t *testing.T) {
+	e, c := faultEnv(t)
+	e.grantInfra(t)
+	pods := countPods(t, e)
+	c.write(e.providerBlock() + fmt.Sprintf(`
+resource "terraform_data" "later" {
+  input = "known only at apply"
+}
+
+resource "containerdriver_run" "test" {
+  %s
+  inputs = { infra = { name = "infra", data = { a = terraform_data.later.output } } }
+  plan   = {}
+}
+
+output "applied_plan_id" {
+  value = containerdriver_run.test.outputs.applied_plan_id
+}
+`, e.jobBlock("mount_service_account_token = true")))
+	out := c.must("plan", "plan")
+	if !strings.Contains(out, "No Runner Plan Preview") || !strings.Contains(out, "inputs unknown until apply") || !strings.Contains(out, "plan_id             = (known after apply)") {
+		t.Error("no warning naming the unknown input, or plan_id is not unknown")
+	}
+	if n := pods.count(contract.ActionPlan); n != 0 {
+		t.Errorf("%d plan pods with unknown inputs, want none", n)
+	}
+	out = c.must("apply", "apply", "-auto-approve")
+	m := artifactRe.FindStringSubmatch(out)
+	if m == nil || !strings.Contains(out, "+ create configmap/infra") {
+		t.Fatal("the apply does not show the plan it applies")
+	}
+	if got := c.output("applied_plan_id"); got != m[1] {
+		t.Errorf("applied_plan_id = %q, want the artifact shown at apply, %s", got, m[1])
+	}
+	if n := pods.count(contract.ActionPlan); n != 1 {
+		t.Errorf("%d plan pods, want 1", n)
+	}
+	if d, _ := e.infra(t); d["a"] != "known only at apply" {
+		t.Errorf("ConfigMap = %v", d)
 	}
 	c.destroyAndCheck(e)
 }
