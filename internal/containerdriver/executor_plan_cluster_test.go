@@ -2,6 +2,7 @@ package containerdriver_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -175,6 +176,34 @@ func TestAccExecutor_Plan(t *testing.T) {
 	}
 	if err := (&cd.Executor{Client: e.c}).DeleteRunPreviews(ctx, e.ns, spec.RunID); err != nil {
 		t.Fatal(err)
+	}
+	e.assertEmpty(t)
+}
+
+// TestAccExecutor_PlanHostileAndFailing: a runner whose PLAN_FILE is a symbolic link to
+// the API token outputs-fetcher holds gets an InvalidPlan error, and the token shows
+// nowhere; a plan that fails reports the runner's error file; both leave nothing behind.
+func TestAccExecutor_PlanHostileAndFailing(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	spec := e.spec(t, map[string]any{"plan_symlink": contract.APIAccessMountPath + "/token"})
+	_, rec, err := e.run(t, spec, contract.ActionPlan)
+	var re *cd.RunError
+	if !errors.As(err, &re) || re.Reason != cd.ReasonInvalidPlan || !strings.Contains(re.Message, "symbolic link") {
+		t.Fatalf("a plan file that is a symbolic link: %v", err)
+	}
+	// A service account token is a JWT: three base64url parts, the first {"alg":...
+	if strings.Contains(re.Error()+rec.all(), "eyJhbGciOi") {
+		t.Error("the token shows in the error or the log")
+	}
+	spec = e.spec(t, map[string]any{"plan_fail": "cannot plan: backend unreachable"})
+	_, _, err = e.run(t, spec, contract.ActionPlan)
+	if !errors.As(err, &re) || re.Action != contract.ActionPlan || !strings.Contains(re.ErrorFile, "backend unreachable") {
+		t.Fatalf("a failing plan: %v", err)
+	}
+	if n, err := e.c.CoreV1().Secrets(e.ns).List(ctx, metav1.ListOptions{LabelSelector: contract.LabelPlanID}); err != nil || len(n.Items) != 0 {
+		t.Errorf("previews kept by failed plans: %v %v", n, err)
 	}
 	e.assertEmpty(t)
 }

@@ -15,8 +15,9 @@ package main
 //	                       STATE_PATH/count, which the driver must never save)
 //	destroy                deletes the ConfigMap
 //
-// Inputs "plan_echo_env" (a variable whose value the plan text prints: masking tests) and
-// "plan_fail" (a message: the plan fails with it) shape the plan run.
+// Inputs "plan_echo_env" (a variable whose value the plan text prints: masking tests),
+// "plan_fail" (a message: the plan fails with it) and "plan_symlink" (PLAN_FILE becomes a
+// symbolic link to that path) shape the plan run.
 
 import (
 	"bytes"
@@ -45,6 +46,9 @@ type planInputs struct {
 	Infra       *infra `json:"infra"`
 	PlanEchoEnv string `json:"plan_echo_env"`
 	PlanFail    string `json:"plan_fail"`
+	// PlanSymlink makes PLAN_FILE a symbolic link to this path (a hostile runner pointing
+	// outputs-fetcher at its API token).
+	PlanSymlink string `json:"plan_symlink"`
 	CountState  bool   `json:"count_state"`
 }
 
@@ -73,6 +77,12 @@ func plan(in planInputs) error {
 	if in.PlanFail != "" {
 		_ = os.WriteFile(os.Getenv("ERROR_FILE"), []byte(in.PlanFail), 0o644)
 		os.Exit(4)
+	}
+	if in.PlanSymlink != "" {
+		if err := writeJSON(os.Getenv("PLAN_SUMMARY_FILE"), map[string]any{"add": 0, "change": 0, "destroy": 0, "has_changes": false}); err != nil {
+			return err
+		}
+		return os.Symlink(in.PlanSymlink, os.Getenv("PLAN_FILE"))
 	}
 	destroy := os.Getenv("PLAN_DESTROY") == "true"
 	var text strings.Builder
