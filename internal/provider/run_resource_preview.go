@@ -210,7 +210,6 @@ func setPlanAttributes(ctx context.Context, resp *resource.ModifyPlanResponse, i
 
 // modifyPlanPreview previews a planned create (prior nil) or update. Without the plan
 // block, plan_id, plan_summary and drift are null, as they were before they existed.
-
 func (r *runResource) modifyPlanPreview(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse, plan, prior *runResourceModel) {
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("drift"), types.ObjectNull(driftAttrTypes))...)
 	settings := plan.planSettings(ctx)
