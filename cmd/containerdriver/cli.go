@@ -123,6 +123,8 @@ type runOptions struct {
 	action      string
 	keep        bool
 	showSecrets bool
+	// planDestroy, with --action plan, previews a destroy (PLAN_DESTROY=true).
+	planDestroy bool
 }
 
 // checkOptions are check's flags.
@@ -209,11 +211,12 @@ func newFlagSet(name, synopsis string, w io.Writer) *flag.FlagSet {
 
 func parseRunArgs(args []string, getenv func(string) string, stderr io.Writer) (*runOptions, error) {
 	o := &runOptions{}
-	fs := newFlagSet("run", "run --image IMG [--action create|destroy] [flags]\n\n"+
+	fs := newFlagSet("run", "run --image IMG [--action create|destroy|plan] [flags]\n\n"+
 		"Runs the image once as a Kubernetes Job, as containerdriver_run does, streams the runner's\n"+
 		"log to stderr and prints the outputs as JSON on stdout.", stderr)
 	o.register(fs, getenv)
-	fs.StringVar(&o.action, "action", contract.ActionCreate, "create or destroy")
+	fs.StringVar(&o.action, "action", contract.ActionCreate, "create, destroy, or plan (ACTION=plan: the runner previews a create, or a destroy with --plan-destroy; the plan is printed)")
+	fs.BoolVar(&o.planDestroy, "plan-destroy", false, "with --action plan, preview a destroy (PLAN_DESTROY=true)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the Job and its objects (and, with --setup, the namespace and service account) for a look")
 	fs.BoolVar(&o.showSecrets, "show-secrets", false, "print the secret outputs' values (hidden by default)")
 	if err := fs.Parse(args); err != nil {
@@ -222,8 +225,11 @@ func parseRunArgs(args []string, getenv func(string) string, stderr io.Writer) (
 	if err := o.validate(fs); err != nil {
 		return nil, err
 	}
-	if o.action != contract.ActionCreate && o.action != contract.ActionDestroy {
-		return nil, fmt.Errorf("--action %q is neither %s nor %s", o.action, contract.ActionCreate, contract.ActionDestroy)
+	if o.action != contract.ActionCreate && o.action != contract.ActionDestroy && o.action != contract.ActionPlan {
+		return nil, fmt.Errorf("--action %q is none of %s, %s and %s", o.action, contract.ActionCreate, contract.ActionDestroy, contract.ActionPlan)
+	}
+	if o.planDestroy && o.action != contract.ActionPlan {
+		return nil, fmt.Errorf("--plan-destroy goes with --action %s", contract.ActionPlan)
 	}
 	return o, nil
 }

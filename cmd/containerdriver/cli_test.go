@@ -70,7 +70,8 @@ func TestParseArgs_Errors(t *testing.T) {
 	}{
 		{"no image", false, []string{"--action", "create"}, "--image is required"},
 		{"bad image", false, []string{"--image", "Not An Image"}, "--image:"},
-		{"bad action", false, []string{"--image", "a.b/c:1", "--action", "apply"}, `--action "apply" is neither create nor destroy`},
+		{"bad action", false, []string{"--image", "a.b/c:1", "--action", "apply"}, `--action "apply" is none of create, destroy and plan`},
+		{"plan-destroy without plan", false, []string{"--image", "a.b/c:1", "--plan-destroy"}, `--plan-destroy goes with --action plan`},
 		{"ref without source", false, []string{"--image", "a.b/c:1", "--ref", "main"}, "need --source"},
 		{"rule without setup", false, []string{"--image", "a.b/c:1", "--rule", "secrets=get"}, "--rule needs --setup"},
 		{"bad rule", false, []string{"--image", "a.b/c:1", "--setup", "--rule", "secrets"}, "is not RESOURCE[.GROUP]=VERB"},

@@ -24,6 +24,16 @@ type runReport struct {
 	GitCommit     string         `json:"git_commit,omitempty"`
 	Outputs       map[string]any `json:"outputs"`
 	SecretOutputs map[string]any `json:"secret_outputs"`
+	// Plan is what --action plan previewed (masked text, summary, artifact size).
+	Plan *planReport `json:"plan,omitempty"`
+}
+
+// planReport is a plan run's result on stdout.
+type planReport struct {
+	Summary       contract.PlanSummary `json:"summary"`
+	Text          string               `json:"text"`
+	Truncated     bool                 `json:"truncated,omitempty"`
+	ArtifactBytes int                  `json:"artifact_bytes"`
 }
 
 // hiddenSecret stands for a secret output's value without --show-secrets.
@@ -63,6 +73,9 @@ func runCommand(ctx context.Context, o *runOptions, s streams) int {
 	}
 	spec.Inputs = inputs
 	spec.KeepResources = o.keep
+	if o.action == contract.ActionPlan {
+		spec.Plan = &containerdriver.PlanSpec{Destroy: o.planDestroy} // shown, not kept
+	}
 	spec.SidecarImage = sidecarImage(o.sidecarImage)
 	if spec.RunID == "" {
 		spec.RunID = defaultRunID(&o.commonOptions)
@@ -142,6 +155,9 @@ func newRunReport(spec *containerdriver.RunSpec, action string, res *containerdr
 	}
 	if r.Outputs == nil {
 		r.Outputs = map[string]any{}
+	}
+	if p := res.Plan; p != nil {
+		r.Plan = &planReport{Summary: p.Summary, Text: p.Text, Truncated: p.Truncated, ArtifactBytes: p.ArtifactBytes}
 	}
 	if !showSecrets {
 		r.SecretOutputs = make(map[string]any, len(res.SecretOutputs))

@@ -119,3 +119,28 @@ func TestAccRun_Setup(t *testing.T) {
 		t.Errorf("namespace %s after the run: %v, want it gone", r.Namespace, err)
 	}
 }
+
+// --action plan runs a plan Job and prints the runner's plan (masked) and summary.
+func TestAccRun_Plan(t *testing.T) {
+	t.Parallel()
+	c := testcluster.Client(t)
+	ns := testcluster.Namespace(t, c)
+	code, stdout, stderr := runCLI(t, "run", "--action", "plan", "--plan-destroy", "--image", testcluster.RunnerImage(t), "--namespace", ns,
+		"--service-account", testcluster.RunnerServiceAccount, "--sidecar-image", testcluster.SidecarImage(t),
+		"--secret-variables", writeFile(t, "s.env", "API_TOKEN=tok-0123456789abcdef\n"),
+		"--inputs", writeFile(t, "in.json", `{"plan_echo_env": "API_TOKEN"}`))
+	if code != exitOK {
+		t.Fatalf("plan: exit code %d\n%s", code, stderr)
+	}
+	var r runReport
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("stdout is not the JSON report: %v", err)
+	}
+	if r.Action != "plan" || r.Plan == nil || r.Plan.Summary.HasChanges || !strings.Contains(r.Plan.Text, "No changes.") ||
+		!strings.Contains(r.Plan.Text, "env API_TOKEN = "+containerdriver.MaskedText) || r.Plan.ArtifactBytes == 0 {
+		t.Errorf("report = %+v, plan %+v", r, r.Plan)
+	}
+	if strings.Contains(stdout+stderr, "tok-0123456789abcdef") {
+		t.Error("the secret variable is shown")
+	}
+}

@@ -75,7 +75,7 @@ var unrecoverableWaiting = map[string]bool{
 // ReasonTimeout or ReasonInterrupted. This stop outlives ctx by at most the pod's grace
 // period plus StopMargin.
 func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Result, error) {
-	if spec.WriteOnlyFromCluster && action == contract.ActionDestroy {
+	if spec.WriteOnlyFromCluster && (action == contract.ActionDestroy || action == contract.ActionPlan) {
 		if err := e.prepareWriteOnly(ctx, spec); err != nil { // writeonly.go
 			return nil, err
 		}
@@ -127,6 +127,9 @@ func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Resu
 	// follows a successful run still has to happen.
 	after, cancelAfter := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancelAfter()
+	if runErr == nil && action == contract.ActionPlan {
+		runErr = e.finishPlan(after, spec, res, red) // plan.go
+	}
 	if runErr == nil && action == contract.ActionDestroy && spec.State != nil {
 		// What was destroyed has no state left to keep.
 		st := &statedir.Store{Secrets: e.Client.CoreV1().Secrets(ns), Namespace: ns, RunID: spec.RunID}

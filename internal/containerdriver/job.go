@@ -57,8 +57,11 @@ func SpecHash(spec *RunSpec, action string) (string, error) {
 // volumes, mounts, environment and containers; the driver containers are added in the
 // order the pod starts them.
 func BuildJob(spec *RunSpec, action string) (*JobObjects, error) {
-	if action != contract.ActionCreate && action != contract.ActionDestroy {
-		return nil, fmt.Errorf("action %q is neither %q nor %q", action, contract.ActionCreate, contract.ActionDestroy)
+	if action != contract.ActionCreate && action != contract.ActionDestroy && action != contract.ActionPlan {
+		return nil, fmt.Errorf("action %q is none of %q, %q and %q", action, contract.ActionCreate, contract.ActionDestroy, contract.ActionPlan)
+	}
+	if err := validatePlanAction(spec, action); err != nil { // job_plan.go
+		return nil, err
 	}
 	if err := spec.Validate(); err != nil {
 		return nil, err
@@ -77,6 +80,7 @@ func BuildJob(spec *RunSpec, action string) (*JobObjects, error) {
 		b.addGitInit,
 		b.addStateRestore,
 		b.addDeployerInputs,
+		b.addPlanArtifact,
 	} {
 		if err := step(); err != nil {
 			return nil, err

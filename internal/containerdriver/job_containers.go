@@ -66,9 +66,12 @@ func (b *jobBuilder) addOutputsFetcher() error {
 	if b.stateMount != nil {
 		b.volumes = append(b.volumes, corev1.Volume{Name: contract.StateVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
 		b.runnerMounts = append(b.runnerMounts, *b.stateMount)
-		fetcher.Env = append(fetcher.Env, b.stateEnv()...)
-		fetcher.VolumeMounts = append(fetcher.VolumeMounts, *b.stateMount)
+		if b.action != contract.ActionPlan { // a plan reads the state and never saves it
+			fetcher.Env = append(fetcher.Env, b.stateEnv()...)
+			fetcher.VolumeMounts = append(fetcher.VolumeMounts, *b.stateMount)
+		}
 	}
+	fetcher.Env = append(fetcher.Env, b.planFetcherEnv()...) // job_plan.go
 	b.initContainers = append(b.initContainers, fetcher)
 	return nil
 }
@@ -133,13 +136,20 @@ func (b *jobBuilder) addGitInit() error {
 // addStateRestore adds state-restore, which restores the state directory, when the run
 // keeps state.
 func (b *jobBuilder) addStateRestore() error {
-	if b.stateMount == nil {
+	plan := b.planRestoreEnv() // job_plan.go: it also prepares PLAN_ARTIFACT_DIR
+	if b.stateMount == nil && plan == nil {
 		return nil
 	}
-	env := append(podEnv(), b.stateEnv()...)
-	env = append(env, b.fileEnv()...)
+	env := podEnv()
+	if b.stateMount != nil {
+		env = append(env, b.stateEnv()...)
+	}
+	env = append(append(env, b.fileEnv()...), plan...)
 	restore := b.sidecarContainer(contract.ContainerStateRestore, contract.StateRestoreCommand, "64Mi", env, false)
-	restore.VolumeMounts = append(restore.VolumeMounts, apiAccessMount(), *b.stateMount)
+	restore.VolumeMounts = append(restore.VolumeMounts, apiAccessMount())
+	if b.stateMount != nil {
+		restore.VolumeMounts = append(restore.VolumeMounts, *b.stateMount)
+	}
 	b.initContainers = append(b.initContainers, restore)
 	return nil
 }
@@ -199,8 +209,11 @@ func contractEnv(spec *RunSpec, action string) []corev1.EnvVar {
 	shared := spec.Job.SharedDirectory
 	if spec.Contract == ContractContainerDeployer {
 		op := contract.OperationReconcile
-		if action == contract.ActionDestroy {
+		switch action {
+		case contract.ActionDestroy:
 			op = contract.OperationDelete
+		case contract.ActionPlan:
+			op = contract.OperationPlan
 		}
 		env := []corev1.EnvVar{
 			{Name: contract.EnvOperation, Value: op},
@@ -219,7 +232,8 @@ func contractEnv(spec *RunSpec, action string) []corev1.EnvVar {
 		if len(spec.Content) > 0 {
 			env = append(env, corev1.EnvVar{Name: contract.EnvContentPath, Value: contract.ContentMountPath})
 		}
-		return append(append(env, podEnv()...), corev1.EnvVar{Name: contract.EnvRunID, Value: spec.RunID})
+		env = append(append(env, podEnv()...), corev1.EnvVar{Name: contract.EnvRunID, Value: spec.RunID})
+		return append(env, planRunnerEnv(spec, action)...)
 	}
 	env := []corev1.EnvVar{
 		{Name: contract.EnvAction, Value: action},
@@ -233,5 +247,5 @@ func contractEnv(spec *RunSpec, action string) []corev1.EnvVar {
 	if spec.State != nil {
 		env = append(env, corev1.EnvVar{Name: contract.EnvStatePath, Value: spec.State.Path})
 	}
-	return env
+	return append(env, planRunnerEnv(spec, action)...)
 }

@@ -64,6 +64,13 @@ type RunSpec struct {
 	// WriteOnlyFromCluster, on destroy, merges the write-only secrets kept at create into
 	// Job.SecretVariables and SecretFiles; a successful destroy deletes them.
 	WriteOnlyFromCluster bool
+
+	// Plan, with contract.ActionPlan, says what to preview and where to keep the preview
+	// (plan.go); nil previews a create and keeps nothing.
+	Plan *PlanSpec
+	// PlanApply, with contract.ActionCreate, hands the runner a previewed artifact to apply
+	// (PLAN_APPLY=true).
+	PlanApply *PlanApply
 }
 
 // Contract is a runner contract.
@@ -156,6 +163,8 @@ type Result struct {
 	Runner    RunnerStatus
 	JobName   string
 	Namespace string
+	// Plan is what a plan run (contract.ActionPlan) previewed.
+	Plan *PlanResult
 }
 
 // RunnerStatus is the runner container's status as the kubelet reported it.

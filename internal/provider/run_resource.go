@@ -61,14 +61,28 @@ func (r *runResource) Create(ctx context.Context, req resource.CreateRequest, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	applyPlan, _, _, diags := r.applyPreview(ctx, &plan, false) // run_resource_preview.go
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	plan.settlePlanAttributes()
 	claim, diags := r.claimRunID(ctx, &plan)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
 	adopted := claim != nil && claim.Adopted
-	res, runErr, diags := r.run(ctx, &plan, contract.ActionCreate, timeout, func(s *containerdriver.RunSpec) { s.Adopted = adopted })
+	res, runErr, diags := r.run(ctx, &plan, contract.ActionCreate, timeout, func(s *containerdriver.RunSpec) {
+		s.Adopted = adopted
+		if applyPlan != nil {
+			applyPlan(s)
+		}
+	})
 	resp.Diagnostics.Append(diags...)
+	if applyPlan != nil && (res != nil || (runErr != nil && runErr.RunnerStarted())) {
+		r.forgetPreview(ctx, &plan) // applied, or failed: never applied twice
+	}
 	if runErr != nil && runErr.RunnerStarted() {
 		// Saved without outputs, the resource is tainted: the next apply destroys it with
 		// the same id (so the runner can clean up what it created) and creates it again.
@@ -99,7 +113,8 @@ func (r *runResource) Create(ctx context.Context, req resource.CreateRequest, re
 	r.claimReturned(ctx, claim, &plan, resp)
 }
 
-// Read keeps the state as it is: refreshing must not run the container.
+// Read keeps the state as it is: refreshing runs no create or destroy, only the runner's
+// plan when plan.detect_drift asks for it.
 func (r *runResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state runResourceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -107,6 +122,7 @@ func (r *runResource) Read(ctx context.Context, req resource.ReadRequest, resp *
 		return
 	}
 	r.confirmRecorded(ctx, state.ID.ValueString(), req.Private, resp.Private)
+	r.readDrift(ctx, &state, &resp.Diagnostics) // run_resource_preview.go
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
@@ -125,8 +141,22 @@ func (r *runResource) Update(ctx context.Context, req resource.UpdateRequest, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if !changed {
+	plan.settlePlanAttributes()
+	if !changed && (state.Drift.IsNull() || state.Drift.IsUnknown()) {
 		plan.copyResult(&state)
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+		return
+	}
+	// An input changed, or refresh found drift that this update repairs.
+	applyPlan, _, skip, diags := r.applyPreview(ctx, &plan, true) // run_resource_preview.go
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if skip {
+		// plan.skip_unchanged: the runner's preview has no changes; record the inputs.
+		plan.copyResult(&state)
+		r.forgetPreview(ctx, &plan)
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 		return
 	}
@@ -136,8 +166,11 @@ func (r *runResource) Update(ctx context.Context, req resource.UpdateRequest, re
 		return
 	}
 	restoreWriteOnly := r.writeOnlyRestorer(ctx, &plan)
-	res, _, diags := r.run(ctx, &plan, contract.ActionCreate, timeout, nil)
+	res, runErr, diags := r.run(ctx, &plan, contract.ActionCreate, timeout, applyPlan)
 	resp.Diagnostics.Append(diags...)
+	if applyPlan != nil && (res != nil || (runErr != nil && runErr.RunnerStarted())) {
+		r.forgetPreview(ctx, &plan) // applied, or failed: never applied twice
+	}
 	if resp.Diagnostics.HasError() {
 		// The prior state stays: its inputs are what the last successful run used, and
 		// so are the write-only secrets kept for its destroy.
@@ -188,6 +221,9 @@ func (r *runResource) Delete(ctx context.Context, req resource.DeleteRequest, re
 		return
 	}
 	_, runErr, diags := r.run(ctx, &state, contract.ActionDestroy, timeout, pin)
+	if runErr == nil && !diags.HasError() {
+		r.forgetRunPreviews(ctx, &state) // run_resource_preview.go
+	}
 	if runErr != nil && createFailedTheSameWay(&state, runErr) {
 		// The instance never had a successful create, and its destroy fails exactly as its
 		// create did (same container, exit code and error file): the runner cannot act on

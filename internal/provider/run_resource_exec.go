@@ -42,7 +42,12 @@ func (r *runResource) forgetWriteOnly(ctx context.Context, m *runResourceModel) 
 // caller died before recording it (see containerdriver.ClaimCreate).
 func (r *runResource) claimRunID(ctx context.Context, plan *runResourceModel) (*containerdriver.CreateClaim, diag.Diagnostics) {
 	var diags diag.Diagnostics
-	plan.ID = types.StringValue(newRunID())
+	// A previewed create runs under the id its preview ran with (run_resource_preview.go).
+	newID := newRunID
+	if planned := plan.ID.ValueString(); !plan.ID.IsUnknown() && planned != "" {
+		newID = func() string { return planned }
+	}
+	plan.ID = types.StringValue(newID())
 	if r.data == nil {
 		return nil, diags
 	}
@@ -55,7 +60,7 @@ func (r *runResource) claimRunID(ctx context.Context, plan *runResourceModel) (*
 		return nil, diags // and this
 	}
 	exec := &containerdriver.Executor{Client: client, Observer: tflogObserver{ctx: ctx}}
-	claim, err := exec.ClaimCreate(ctx, spec, newRunID)
+	claim, err := exec.ClaimCreate(ctx, spec, newID)
 	switch {
 	case errors.Is(err, containerdriver.ErrClaimsUnavailable):
 		diags.AddWarning("Run Not Protected Against Crashes", fmt.Sprintf(

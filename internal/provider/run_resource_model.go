@@ -46,6 +46,11 @@ type runResourceModel struct {
 	// Secret outputs as a JSON string (secret_outputs_json.go).
 	SecretOutputsAsJSON types.Bool   `tfsdk:"secret_outputs_as_json"`
 	SecretOutputsJSON   types.String `tfsdk:"secret_outputs_json"`
+	// The runner's plan (run_resource_preview.go).
+	Plan        types.Object `tfsdk:"plan"`
+	PlanID      types.String `tfsdk:"plan_id"`
+	PlanSummary types.Object `tfsdk:"plan_summary"`
+	Drift       types.Object `tfsdk:"drift"`
 }
 
 // runnerConfigModel is containerdriver_run.runner and containerdriver_runner.config.

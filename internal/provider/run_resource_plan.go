@@ -77,6 +77,7 @@ func (r *runResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanReq
 		}
 	}
 	if req.Plan.Raw.IsNull() {
+		r.previewDestroy(ctx, req, resp) // run_resource_preview.go
 		return
 	}
 	var plan runResourceModel
@@ -95,6 +96,7 @@ func (r *runResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanReq
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("namespace"), types.StringUnknown())...)
 	}
 	if req.State.Raw.IsNull() {
+		r.modifyPlanPreview(ctx, req, resp, &plan, nil)
 		return
 	}
 	var state runResourceModel
@@ -112,7 +114,14 @@ func (r *runResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanReq
 	}
 	changed, diags := runInputsChanged(ctx, req.Plan, req.State)
 	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() || changed {
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if changed {
+		// A replacement is planned again as a create, which previews it.
+		if len(resp.RequiresReplace) == 0 {
+			r.modifyPlanPreview(ctx, req, resp, &plan, &state)
+		}
 		return
 	}
 	// Only keep_job or timeouts changed: nothing runs, the outputs stay.
@@ -121,6 +130,7 @@ func (r *runResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanReq
 		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root(name), &v)...)
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(name), v)...)
 	}
+	r.unchangedPlan(ctx, req, resp, &plan, &state) // unless drift was found: then an update repairs it
 }
 
 // runInputsChanged reports whether an attribute that shapes the run differs between the

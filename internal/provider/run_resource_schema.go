@@ -455,6 +455,9 @@ func runSchema(ctx context.Context) schema.Schema {
 	for name, a := range secretOutputsJSONAttributes() {
 		s.Attributes[name] = a
 	}
+	for name, a := range planAttributes() { // run_resource_preview.go
+		s.Attributes[name] = a
+	}
 	return s
 }
 

@@ -46,6 +46,8 @@
 // imports hold "hide_target": true). The imports' print_forms are printed as above.
 //
 // The outputs always hold "action", "inputs" (the inputs as read) and "uid".
+//
+// plan.go: the plan action, and the "infra" ConfigMap create, plan and destroy act on.
 package main
 
 import (
@@ -119,6 +121,10 @@ func run() error {
 	}
 	var anyIn any
 	_ = json.Unmarshal(raw, &anyIn)
+	pin := readPlanInputs(raw) // plan.go
+	if action == "plan" {
+		return plan(pin)
+	}
 	for _, l := range in.Print {
 		fmt.Println(l)
 	}
@@ -159,6 +165,18 @@ func run() error {
 	}
 	if hostile.TokenLifetime {
 		out["token_lifetime_seconds"] = tokenLifetime()
+	}
+	if action == "create" && (pin.Infra != nil || os.Getenv("PLAN_APPLY") != "") {
+		id, err := applyInfra(pin)
+		if err != nil {
+			return err
+		}
+		out["applied_plan_id"] = id
+	}
+	if action == "destroy" {
+		if err := destroyInfra(pin); err != nil {
+			return err
+		}
 	}
 	if in.SleepAfter > 0 {
 		// Tests wait for this line to know the state is written.

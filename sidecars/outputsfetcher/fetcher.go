@@ -49,6 +49,8 @@ type config struct {
 	StoreTimeout time.Duration
 	// FirstBackoff is the first pause between retries; it doubles up to apiretry.MaxPause.
 	FirstBackoff time.Duration
+	// Plan is set in plan Jobs (plan.go).
+	Plan *planConfig
 }
 
 // configFromEnv reads the sidecar's environment. The file variables default to their
@@ -70,6 +72,7 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		OutputsFormat:     getenv(contract.EnvOutputsFormat),
 		StoreTimeout:      storeTimeout,
 		FirstBackoff:      apiretry.FirstPause,
+		Plan:              planConfigFromEnv(getenv),
 	}
 	if cfg.BaseName == "" && cfg.JobName != "" {
 		cfg.BaseName = contract.OutputsObjectName(cfg.JobName)
@@ -151,6 +154,11 @@ func run(ctx context.Context, cfg config, client kube.Client, signals <-chan os.
 	}, h)
 
 	s := &storer{client: client, cfg: cfg, logger: logger}
+	if cfg.Plan != nil {
+		if err := s.storePlan(ctx, cfg.Plan); err != nil { // plan.go
+			return err
+		}
+	}
 	// Chunk 0 of each kind last, the ConfigMap's very last: once it exists, the rest does.
 	for _, sec := range secrets[1:] {
 		if err := s.secret(ctx, sec); err != nil {

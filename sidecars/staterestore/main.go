@@ -49,6 +49,8 @@ type config struct {
 	// outputs-fetcher waits for before it saves the directory again. Both are empty when
 	// the run has no shared directory.
 	ErrorFile, RestoredFile string
+	// Plan is set in plan Jobs and in creates handed a plan artifact (plan.go).
+	Plan *planConfig
 }
 
 func configFromEnv(getenv func(string) string) (config, error) {
@@ -59,6 +61,10 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		Namespace:    getenv(contract.EnvPodNamespace),
 		ErrorFile:    file(contract.EnvErrorFile, contract.ErrorFile),
 		RestoredFile: file("", contract.StateRestoredFile),
+		Plan:         planConfigFromEnv(getenv),
+	}
+	if cfg.Plan != nil && cfg.StatePath == "" {
+		return cfg, nil // only the plan artifact directory to prepare
 	}
 	if cfg.StatePath == "" || cfg.RunID == "" || cfg.Namespace == "" {
 		return cfg, fmt.Errorf("%s, %s and %s must be set", contract.EnvStatePath, contract.EnvRunID, contract.EnvPodNamespace)
@@ -69,6 +75,14 @@ func configFromEnv(getenv func(string) string) (config, error) {
 // run restores the state.
 func run(ctx context.Context, cfg config, client kube.Client) error {
 	logger := log.New(os.Stdout, contract.ContainerStateRestore+": ", 0)
+	if cfg.Plan != nil {
+		if err := preparePlanArtifact(cfg.Plan, logger); err != nil { // plan.go
+			return err
+		}
+		if cfg.StatePath == "" {
+			return nil
+		}
+	}
 	// A marker already there was not written by this restore (a source repository can hold
 	// one, and git-init runs first): outputs-fetcher must not take it for this one's.
 	if cfg.RestoredFile != "" {
