@@ -356,7 +356,12 @@ func waitQuotaLifted(t *testing.T, e *env) {
 	t.Helper()
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: "quota-probe-", Namespace: e.ns},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: e.runner}}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: e.runner, SecurityContext: &corev1.SecurityContext{
+			// The test namespaces enforce the restricted Pod Security Standard.
+			AllowPrivilegeEscalation: ptr.To(false), RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](1000),
+			Capabilities:   &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		}}}},
 	}
 	var err error
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {

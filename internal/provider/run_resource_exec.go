@@ -7,13 +7,15 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 )
 
 // Carrying out a containerdriver_run: claiming its run id, running it through the
@@ -44,7 +46,9 @@ func (r *runResource) claimRunID(ctx context.Context, plan *runResourceModel) (*
 	var diags diag.Diagnostics
 	// A previewed create runs under the id its preview ran with (run_resource_preview.go).
 	newID := newRunID
+	plannedID := ""
 	if planned := plan.ID.ValueString(); !plan.ID.IsUnknown() && planned != "" {
+		plannedID = planned
 		newID = func() string { return planned }
 	}
 	plan.ID = types.StringValue(newID())
@@ -67,6 +71,13 @@ func (r *runResource) claimRunID(ctx context.Context, plan *runResourceModel) (*
 			"The provider's credentials may not use Leases in namespace %s (%v), so this create cannot be resumed if Terraform is killed "+
 				"while it runs: a retry would start the runner again under a new run id. Grant get, list, create, update and delete on "+
 				"leases (API group coordination.k8s.io) in that namespace.", spec.Namespace(), err))
+		return nil, diags
+	case err != nil && apierrors.IsAlreadyExists(err) && plannedID != "":
+		diags.AddError("Previewed Run Id Taken", fmt.Sprintf(
+			"This create was previewed at plan time under run id %s, and another create of this apply (a resource with exactly the same "+
+				"configuration and secrets, hence the same plan_id) already holds that id in namespace %s. Nothing was started. Two runs "+
+				"with the same id would share what the runner keeps: give the resources different inputs, then run terraform plan again.",
+			plannedID, spec.Namespace()))
 		return nil, diags
 	case err != nil:
 		diags.AddError("Run Identity Not Claimed", fmt.Sprintf(

@@ -143,12 +143,14 @@ func driftObject(p *containerdriver.PlanResult) types.Object {
 	})
 }
 
-// planKey is what a preview is kept under: a digest of the spec hash (which leaves out
-// secret values) and of what the previous run was, computed the same way in every walk of
-// one apply. The plan id is the key and the preview's digest (planID): when the preview is
-// gone and the second plan of an apply previews again, the id differs and Terraform stops
-// the apply, instead of applying an artifact nobody was shown.
-func planKey(spec *containerdriver.RunSpec, prior *runResourceModel) (string, error) {
+// planKey is what a preview is kept under: a digest of the spec hash, of the run's
+// secrets (secretKey: the claim's HMAC of the whole spec, secret values included, under
+// the namespace's key, so two resources that differ only in a secret never share a
+// preview or a previewed run id) and of what the previous run was, computed the same way
+// in every walk of one apply. The plan id is the key and the preview's digest (planID):
+// when the preview is gone and the second plan of an apply previews again, the id differs
+// and Terraform stops the apply, instead of applying an artifact nobody was shown.
+func planKey(spec *containerdriver.RunSpec, prior *runResourceModel, secretKey string) (string, error) {
 	s := *spec
 	kind := "create"
 	var priorParts []string
@@ -162,8 +164,25 @@ func planKey(spec *containerdriver.RunSpec, prior *runResourceModel) (string, er
 	if err != nil {
 		return "", err
 	}
-	b, _ := json.Marshal(append([]string{kind, h}, priorParts...))
+	b, _ := json.Marshal(append([]string{kind, h, secretKey}, priorParts...))
 	return contract.ShortHash(string(b), 24), nil
+}
+
+// secretKey is the claim digest of spec (containerdriver.Executor.CreateKey): an HMAC of
+// everything that makes the run, secrets included, under the key kept in the namespace.
+// When the provider may not read or make that key, the preview is keyed without the
+// secrets, as it is logged.
+func (r *runResource) secretKey(ctx context.Context, spec *containerdriver.RunSpec) string {
+	client, d := r.data.kube.Client()
+	if d.HasError() {
+		return ""
+	}
+	k, err := (&containerdriver.Executor{Client: client, Observer: tflogObserver{ctx: ctx}}).CreateKey(ctx, spec)
+	if err != nil {
+		tflog.Warn(ctx, "the preview's key leaves the secrets out: the claim key cannot be used", map[string]any{"error": err.Error()})
+		return ""
+	}
+	return k
 }
 
 func planID(key string, p *containerdriver.PlanResult) string { return key + "-" + p.Digest() }
@@ -238,7 +257,7 @@ func (r *runResource) modifyPlanPreview(ctx context.Context, req resource.Modify
 			"The runner's plan is not previewed: %s unknown until apply. The apply previews once they are known, shows that plan in its output and applies it: nobody reviews it before.", joinPaths(b.unknown)))
 		return
 	}
-	key, err := planKey(spec, prior)
+	key, err := planKey(spec, prior, r.secretKey(ctx, spec))
 	if err != nil {
 		resp.Diagnostics.AddError("Runner Plan Preview Failed", err.Error())
 		return
