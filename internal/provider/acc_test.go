@@ -363,8 +363,22 @@ func tail(s string, n int) string {
 // stateResource returns the attributes of the first containerdriver_run in the state.
 func (c *cli) stateResource() map[string]any {
 	c.t.Helper()
-	cmd := c.cmd("show", "-json")
-	out, err := cmd.Output()
+	if runs := c.stateRuns(); len(runs) > 0 {
+		return runs[0].Values
+	}
+	return nil
+}
+
+// stateRun is one containerdriver_run instance of `show -json`.
+type stateRun struct {
+	Index  any            `json:"index"`
+	Values map[string]any `json:"values"`
+}
+
+// stateRuns returns the containerdriver_run instances of the state, in the CLI's order.
+func (c *cli) stateRuns() []stateRun {
+	c.t.Helper()
+	out, err := c.cmd("show", "-json").Output()
 	if err != nil {
 		c.t.Fatalf("show -json: %v", err)
 	}
@@ -372,8 +386,8 @@ func (c *cli) stateResource() map[string]any {
 		Values struct {
 			RootModule struct {
 				Resources []struct {
-					Type   string         `json:"type"`
-					Values map[string]any `json:"values"`
+					Type string `json:"type"`
+					stateRun
 				} `json:"resources"`
 			} `json:"root_module"`
 		} `json:"values"`
@@ -381,12 +395,13 @@ func (c *cli) stateResource() map[string]any {
 	if err := json.Unmarshal(out, &st); err != nil {
 		c.t.Fatalf("parse show -json: %v\n%s", err, out)
 	}
+	var runs []stateRun
 	for _, r := range st.Values.RootModule.Resources {
 		if r.Type == "containerdriver_run" {
-			return r.Values
+			runs = append(runs, r.stateRun)
 		}
 	}
-	return nil
+	return runs
 }
 
 // podCounter counts the distinct runner pods of each action started in a namespace.

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -168,29 +167,9 @@ func runningRunners(t *testing.T, e *accEnv, action string) int {
 // state, by its for_each key (or count index).
 func (c *cli) stateInstances() map[string]map[string]any {
 	c.t.Helper()
-	out, err := c.cmd("show", "-json").Output()
-	if err != nil {
-		c.t.Fatalf("show -json: %v", err)
-	}
-	var st struct {
-		Values struct {
-			RootModule struct {
-				Resources []struct {
-					Type   string         `json:"type"`
-					Index  any            `json:"index"`
-					Values map[string]any `json:"values"`
-				} `json:"resources"`
-			} `json:"root_module"`
-		} `json:"values"`
-	}
-	if err := json.Unmarshal(out, &st); err != nil {
-		c.t.Fatalf("parse show -json: %v\n%s", err, out)
-	}
 	m := map[string]map[string]any{}
-	for _, r := range st.Values.RootModule.Resources {
-		if r.Type == "containerdriver_run" {
-			m[fmt.Sprint(r.Index)] = r.Values
-		}
+	for _, r := range c.stateRuns() {
+		m[fmt.Sprint(r.Index)] = r.Values
 	}
 	return m
 }
