@@ -25,8 +25,7 @@ import (
 // init containers it does not trap SIGTERM (startup.Main would): a pod being deleted ends it
 // at once, without a misleading "cannot read the state" in ERROR_FILE.
 func Main() {
-	// It has answered to --version as state-keeper since before it was named after its container.
-	if startup.Version("state-keeper") {
+	if startup.Version(contract.ContainerStateRestore) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
