@@ -18,10 +18,10 @@ func (c *checker) judgeCreate(r *outcome) bool {
 		return true
 	}
 	re := r.runErr()
-	if re != nil && re.Reason == "InvalidOutputs" {
+	if re != nil && re.Reason == containerdriver.ReasonInvalidOutputs {
 		// The runner exited 0: what broke is its output files.
 		c.set(checkCreate, statusPass, fmt.Sprintf("the runner exited 0 in %v", r.took))
-		size, other := splitProblems(re.Message)
+		size, other := splitProblems(re.Problems)
 		if len(other) > 0 {
 			c.set(checkOutputsJSON, statusFail, "the runner's output files are not JSON objects", append(other, c.logTail(re)...)...)
 		} else {
@@ -41,27 +41,12 @@ func (c *checker) judgeCreate(r *outcome) bool {
 }
 
 // splitProblems separates the outputs-fetcher's findings about sizes from the others.
-func splitProblems(msg string) (size, other []string) {
-	if rest, ok := strings.CutPrefix(msg, containerdriver.InvalidOutputsMessage+": "); ok {
-		msg = rest
-	}
-	var parts []string
-	for _, p := range strings.Split(msg, "; ") {
-		if p = strings.TrimSpace(p); p == "" {
-			continue
-		}
-		// "... larger than the N bytes allowed; it was not stored" is one problem.
-		if strings.HasPrefix(p, "it ") && len(parts) > 0 {
-			parts[len(parts)-1] += "; " + p
-			continue
-		}
-		parts = append(parts, p)
-	}
-	for _, p := range parts {
-		if strings.Contains(p, "bytes allowed") {
-			size = append(size, p)
+func splitProblems(problems []containerdriver.OutputProblem) (size, other []string) {
+	for _, p := range problems {
+		if p.Kind == containerdriver.ProblemTooLarge {
+			size = append(size, p.Detail)
 		} else {
-			other = append(other, p)
+			other = append(other, p.Detail)
 		}
 	}
 	return size, other

@@ -15,8 +15,9 @@ import (
 func TestJudgeCreate_InvalidOutputs(t *testing.T) {
 	c := newTestChecker()
 	re := &containerdriver.RunError{Action: "create", Container: "runner", Reason: "InvalidOutputs",
-		Message: containerdriver.InvalidOutputsMessage + ": /workspace/outputs.json is not a JSON object (it is a list)",
-		Logs:    map[string]string{"runner": "writing outputs\n"}}
+		Message:  containerdriver.InvalidOutputsMessage + ": /workspace/outputs.json is not a JSON object (it is a list)",
+		Problems: []containerdriver.OutputProblem{{Kind: containerdriver.ProblemInvalid, Detail: "/workspace/outputs.json is not a JSON object (it is a list)"}},
+		Logs:     map[string]string{"runner": "writing outputs\n"}}
 	if c.judgeCreate(&outcome{label: "create #1", err: re, took: time.Second}) {
 		t.Fatal("judgeCreate reported success")
 	}
@@ -36,7 +37,8 @@ func TestJudgeCreate_InvalidOutputs(t *testing.T) {
 func TestJudgeCreate_OversizedOutputs(t *testing.T) {
 	c := newTestChecker()
 	re := &containerdriver.RunError{Reason: "InvalidOutputs", Container: "runner",
-		Message: containerdriver.InvalidOutputsMessage + ": /workspace/outputs.json is 20000000 bytes, larger than the 16777216 bytes allowed; it was not stored"}
+		Message:  containerdriver.InvalidOutputsMessage + ": /workspace/outputs.json is 20000000 bytes, larger than the 16777216 bytes allowed; it was not stored",
+		Problems: []containerdriver.OutputProblem{{Kind: containerdriver.ProblemTooLarge, Detail: "/workspace/outputs.json is 20000000 bytes, larger than the 16777216 bytes allowed; it was not stored"}}}
 	c.judgeCreate(&outcome{err: re})
 	if c.results[checkOutputsSize].Status != statusFail || c.results[checkOutputsJSON].Status != statusSkip {
 		t.Errorf("size %s, json %s; want FAIL and SKIP", c.results[checkOutputsSize].Status, c.results[checkOutputsJSON].Status)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,6 +15,7 @@ import (
 	watchtools "k8s.io/client-go/tools/watch"
 	"k8s.io/utils/ptr"
 
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 )
 
@@ -121,16 +121,16 @@ func verdictOf(p *corev1.Pod) *probeVerdict {
 		switch {
 		case cs.State.Waiting != nil:
 			w := cs.State.Waiting
-			switch {
-			case w.Reason == "CreateContainerConfigError" && strings.Contains(w.Message, "will run as root"):
+			switch cause := containerdriver.WaitingCauseOf(w); {
+			case cause == containerdriver.WaitingRunsAsRoot:
 				return &probeVerdict{st: statusFail,
 					summary:  "the image's user is root (USER 0 or no USER): set a numeric non-root user, USER 1000:1000",
 					evidence: []string{"kubelet: " + w.Message}}
-			case w.Reason == "CreateContainerConfigError" && strings.Contains(w.Message, "non-numeric user"):
+			case cause == containerdriver.WaitingNonNumericUser:
 				return &probeVerdict{st: statusWarn,
 					summary:  "the image's USER is a name, which Kubernetes cannot verify as non-root: use its numeric uid (the specification asks for UID and GID)",
 					evidence: []string{"kubelet: " + w.Message}}
-			case unrecoverableProbe[w.Reason]:
+			case cause.Unrecoverable():
 				return &probeVerdict{st: statusWarn, summary: fmt.Sprintf("not checked: the probe container is %s", w.Reason),
 					evidence: []string{w.Message}}
 			}
@@ -145,9 +145,4 @@ func verdictOf(p *corev1.Pod) *probeVerdict {
 		}
 	}
 	return nil
-}
-
-var unrecoverableProbe = map[string]bool{
-	"ErrImagePull": true, "ImagePullBackOff": true, "InvalidImageName": true, "ErrImageNeverPull": true,
-	"CreateContainerConfigError": true, "CreateContainerError": true,
 }

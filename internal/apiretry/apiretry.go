@@ -43,11 +43,28 @@ func Do(ctx context.Context, first, maxPause time.Duration, logf func(attempt in
 	}
 }
 
+// Permanent marks err as one that trying again cannot cure although it did not come from
+// the API server (data read back that is corrupt, say): Do returns it at once.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanentError{err}
+}
+
+type permanentError struct{ err error }
+
+func (p permanentError) Error() string { return p.err.Error() }
+func (p permanentError) Unwrap() error { return p.err }
+
 // Transient tells whether an API call may succeed if tried again: server-side overload and
 // timeouts, and errors that never reached the API server (connection refused, reset, a
-// request timeout).
+// request timeout). An error marked Permanent is not.
 func Transient(err error) bool {
+	var p permanentError
 	switch {
+	case errors.As(err, &p):
+		return false
 	case apierrors.IsServerTimeout(err), apierrors.IsTimeout(err), apierrors.IsTooManyRequests(err),
 		apierrors.IsInternalError(err), apierrors.IsServiceUnavailable(err), apierrors.IsUnexpectedServerError(err):
 		return true

@@ -36,3 +36,16 @@ func TestDo(t *testing.T) {
 		t.Fatalf("deadline: %v, %d logged", err, logged)
 	}
 }
+
+// An error marked Permanent is returned at once, whatever it wraps, and still unwraps.
+func TestDo_Permanent(t *testing.T) {
+	bad := errors.New("checksum does not match")
+	calls := 0
+	err := Do(context.Background(), time.Millisecond, time.Millisecond, nil, func(context.Context) error { calls++; return Permanent(bad) })
+	if calls != 1 || !errors.Is(err, bad) || err.Error() != bad.Error() {
+		t.Fatalf("got %v after %d calls, want %v after 1", err, calls, bad)
+	}
+	if Permanent(nil) != nil {
+		t.Error("Permanent(nil) is not nil")
+	}
+}

@@ -24,7 +24,8 @@ func TestPrintVersion(t *testing.T) {
 
 // TestSidecarsCarryTheVersion builds the sidecar image's binaries with the release's
 // ldflags (as .goreleaser.yml does) and asks every sidecar, called by its command's name
-// as in the image, for its version.
+// as in the image, for its version: each answers with the name of its container (the
+// multi-call binary itself with its own name).
 func TestSidecarsCarryTheVersion(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the sidecars")
@@ -46,7 +47,7 @@ func TestSidecarsCarryTheVersion(t *testing.T) {
 	}
 	for bin, name := range map[string]string{
 		"outputsfetcher": "outputs-fetcher", "prechecks": "pre-checks", "inigit": "git-init",
-		"statekeeper": "state-keeper", "runnerhelper": "runner-helper",
+		"statekeeper": "state-restore", "runnerhelper": "runner-helper", "sidecar": "sidecar",
 	} {
 		out, err := exec.Command(filepath.Join(dir, bin), "--version").CombinedOutput()
 		if err != nil || strings.TrimSpace(string(out)) != name+" "+v {

@@ -37,6 +37,9 @@ type RunError struct {
 	// StateSaved tells, for a run with a state directory that was stopped, whether
 	// outputs-fetcher saved the state: nil when unknown or not applicable.
 	StateSaved *bool
+	// Problems are outputs-fetcher's findings about the runner's output files, typed
+	// (failure.go); Message holds them as text too.
+	Problems []OutputProblem
 }
 
 // Reasons the executor itself gives (the others come from Kubernetes: Error, OOMKilled,

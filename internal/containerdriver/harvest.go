@@ -84,6 +84,7 @@ func interpret(pod *corev1.Pod, h *outputs.Harvest, harvestErr error, spec *RunS
 			// A refused file (ERROR_FILE a link, say) must not go unnoticed in a failure.
 			if len(h.Problems) > 0 {
 				re.Message = strings.TrimPrefix(re.Message+"; "+InvalidOutputsMessage+": "+red.mask(strings.Join(h.Problems, "; ")), "; ")
+				re.Problems = outputProblems(red.maskAll(h.Problems))
 			}
 		}
 		return nil, re, true
@@ -99,6 +100,7 @@ func interpret(pod *corev1.Pod, h *outputs.Harvest, harvestErr error, spec *RunS
 	case len(h.Problems) > 0:
 		re := fail(contract.ContainerRunner, ReasonInvalidOutputs,
 			InvalidOutputsMessage+": "+strings.Join(h.Problems, "; "))
+		re.Problems = outputProblems(h.Problems)
 		re.ErrorFile = red.mask(h.ErrorText)
 		return nil, re, true
 	}

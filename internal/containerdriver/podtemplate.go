@@ -78,17 +78,17 @@ func ParsePodTemplate(doc string) (*corev1.PodTemplateSpec, error) {
 func decodeStrict(doc string, pt *corev1.PodTemplateSpec) ([]byte, error) {
 	raw, err := yaml.YAMLToJSONStrict([]byte(doc))
 	if err != nil {
-		return nil, fmt.Errorf("not a valid pod template: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidPodTemplate, err)
 	}
 	// In a strategic merge patch an explicit null deletes what the driver set and a $
 	// directive deletes or replaces it: the typed pod cannot tell a null from an absent
 	// field, so these are read from the document itself.
 	var tree any
 	if err := json.Unmarshal(raw, &tree); err != nil {
-		return nil, fmt.Errorf("not a valid pod template: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidPodTemplate, err)
 	}
 	if _, ok := tree.(map[string]any); !ok {
-		return nil, errors.New("not a valid pod template (a PodTemplateSpec with metadata and spec): the document is not a mapping")
+		return nil, fmt.Errorf("%w (a PodTemplateSpec with metadata and spec): the document is not a mapping", ErrInvalidPodTemplate)
 	}
 	var problems []string
 	walkNulls(tree, "", func(field, why string) { problems = append(problems, field+" "+why) })
@@ -97,15 +97,15 @@ func decodeStrict(doc string, pt *corev1.PodTemplateSpec) ([]byte, error) {
 	}
 	strict, err := kjson.UnmarshalStrict(raw, pt)
 	if err != nil {
-		return nil, fmt.Errorf("not a valid pod template (a PodTemplateSpec with metadata and spec): %w", err)
+		return nil, fmt.Errorf("%w (a PodTemplateSpec with metadata and spec): %w", ErrInvalidPodTemplate, err)
 	}
 	if len(strict) > 0 {
 		msgs := make([]string, len(strict))
 		for i, e := range strict {
 			msgs[i] = e.Error()
 		}
-		return nil, fmt.Errorf("not a valid pod template (a PodTemplateSpec with metadata and spec): %s "+
-			"(field names are exact and case-sensitive, as the Kubernetes API reads them, and each is given once)", strings.Join(msgs, ", "))
+		return nil, fmt.Errorf("%w (a PodTemplateSpec with metadata and spec): %s "+
+			"(field names are exact and case-sensitive, as the Kubernetes API reads them, and each is given once)", ErrInvalidPodTemplate, strings.Join(msgs, ", "))
 	}
 	return raw, nil
 }

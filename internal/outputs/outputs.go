@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
@@ -82,6 +83,14 @@ type reader struct {
 	problems *[]string
 }
 
+// sizeProblemMark ends every finding about a file too large to store: the findings travel
+// as text (a JSON list in the outputs ConfigMap), and IsSizeProblem tells them apart.
+const sizeProblemMark = " allowed; it was not stored"
+
+// IsSizeProblem tells whether a finding in Harvest.Problems is about a file too large
+// to be stored (the file was then not read at all).
+func IsSizeProblem(p string) bool { return strings.HasSuffix(p, sizeProblemMark) }
+
 func (r reader) problem(format string, args ...any) {
 	*r.problems = append(*r.problems, fmt.Sprintf(format, args...))
 }
@@ -144,7 +153,7 @@ func (r reader) limited(name string, limit int64) ([]byte, bool) {
 		if st, err := f.Stat(); err == nil {
 			size = fmt.Sprint(st.Size())
 		}
-		r.problem("%s is %s bytes, larger than the %d bytes allowed; it was not stored", name, size, limit)
+		r.problem("%s is %s bytes, larger than the %d bytes"+sizeProblemMark, name, size, limit)
 		return nil, false
 	}
 	return b, true

@@ -145,6 +145,14 @@ func TestReadFiles_TooLarge(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("ReadFiles() mismatch (-want +got):\n%s", diff)
 	}
+	// The executor types findings by IsSizeProblem: this one is, an invalid file's is not.
+	if len(got.Problems) != 1 || !IsSizeProblem(got.Problems[0]) {
+		t.Errorf("IsSizeProblem(%q) = false", got.Problems)
+	}
+	writeFile(t, p, "[1]")
+	if got := ReadFiles(Files{Dir: dir, Outputs: p}); len(got.Problems) != 1 || IsSizeProblem(got.Problems[0]) {
+		t.Errorf("a list in the outputs file: problems %q, IsSizeProblem true or no problem", got.Problems)
+	}
 }
 
 func TestReadFiles_LongErrorKeepsTail(t *testing.T) {

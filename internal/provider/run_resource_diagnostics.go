@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -190,7 +191,7 @@ func attributeDetail(p path.Path, detail string) string {
 
 // podTemplateHint is what to do about an invalid pod template.
 func podTemplateHint(p path.Path, err error) string {
-	if strings.HasPrefix(err.Error(), "not a valid pod template") {
+	if errors.Is(err, containerdriver.ErrInvalidPodTemplate) {
 		return "Give " + p.String() + " a PodTemplateSpec in YAML (or JSON), for example \"spec:\\n  nodeSelector:\\n    kubernetes.io/os: linux\\n\"; " +
 			"yamlencode({ spec = { ... } }) writes one from HCL."
 	}

@@ -33,6 +33,11 @@ const (
 	generationHexSize = 8
 )
 
+// ErrCorrupt marks a saved state that cannot be what a save wrote (a malformed head, a
+// chunk without its index, a checksum that does not match, an archive that does not
+// extract): reading it again gives the same bytes, so callers must not retry.
+var ErrCorrupt = errors.New("the saved state is corrupt")
+
 // staleGeneration is the age after which a generation the head does not point at is
 // garbage for sure: no save takes that long.
 const staleGeneration = 15 * time.Minute
@@ -165,7 +170,7 @@ func (s *Store) Load(ctx context.Context) ([]byte, error) {
 	gen := string(head.Data[keyGeneration])
 	n, err := strconv.Atoi(string(head.Data[keyChunks]))
 	if err != nil || gen == "" {
-		return nil, fmt.Errorf("state head %s is malformed", head.Name)
+		return nil, fmt.Errorf("%w: state head %s is malformed", ErrCorrupt, head.Name)
 	}
 	l := s.labels(contract.RoleStateChunk)
 	l[contract.LabelStateGeneration] = gen
@@ -177,7 +182,7 @@ func (s *Store) Load(ctx context.Context) ([]byte, error) {
 	for _, o := range list.Items {
 		i, err := strconv.Atoi(o.Labels[chunkIndexLabel])
 		if err != nil {
-			return nil, fmt.Errorf("state chunk %s has no index", o.Name)
+			return nil, fmt.Errorf("%w: state chunk %s has no index", ErrCorrupt, o.Name)
 		}
 		byIndex[i] = o.Data[keyData]
 	}
@@ -191,7 +196,7 @@ func (s *Store) Load(ctx context.Context) ([]byte, error) {
 	}
 	sum := sha256.Sum256(buf.Bytes())
 	if hex.EncodeToString(sum[:]) != string(head.Data[keySHA256]) {
-		return nil, fmt.Errorf("state generation %s does not match its checksum", gen)
+		return nil, fmt.Errorf("%w: state generation %s does not match its checksum", ErrCorrupt, gen)
 	}
 	return buf.Bytes(), nil
 }

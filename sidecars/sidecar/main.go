@@ -13,6 +13,7 @@ import (
 	"path"
 	"slices"
 
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/buildinfo"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/gitinit"
 	"github.com/containerdriver/terraform-provider-containerdriver/sidecars/outputsfetcher"
@@ -30,6 +31,10 @@ var programs = map[string]func(){
 
 func main() {
 	name, args := program(os.Args)
+	// Called by its own name (a link's name runs the program, which answers for itself).
+	if (name == "--version" || name == "-version") && buildinfo.PrintVersion("sidecar", os.Args, os.Stdout) {
+		return
+	}
 	if name == "-list" {
 		for _, n := range slices.Sorted(maps.Keys(programs)) {
 			fmt.Println(n)

@@ -12,6 +12,8 @@ import (
 	"os"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/apiretry"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/statedir"
@@ -23,8 +25,7 @@ import (
 // init containers it does not trap SIGTERM (startup.Main would): a pod being deleted ends it
 // at once, without a misleading "cannot read the state" in ERROR_FILE.
 func Main() {
-	// It has answered to --version as state-keeper since before it was named after its container.
-	if startup.Version("state-keeper") {
+	if startup.Version(contract.ContainerStateRestore) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -90,17 +91,33 @@ func run(ctx context.Context, cfg config, client kube.Client) error {
 			return fmt.Errorf("remove %s, which was there before the state was restored: %w", cfg.RestoredFile, err)
 		}
 	}
-	var n int64
 	store := &statedir.Store{Secrets: client.Secrets(cfg.Namespace), Namespace: cfg.Namespace, RunID: cfg.RunID}
+	// Only the reading is retried: a saved state that is corrupt, or an archive that does not
+	// extract, fails the same way every time.
+	var data []byte
 	err := apiretry.Do(ctx, apiretry.FirstPause, apiretry.MaxPause, func(attempt int, err error) {
 		logger.Printf("reading the state failed (attempt %d), retrying: %v", attempt, err)
 	}, func(ctx context.Context) error {
 		var err error
-		n, err = store.RestoreDir(ctx, cfg.StatePath)
+		data, err = store.Load(ctx)
+		if errors.Is(err, statedir.ErrCorrupt) {
+			return apiretry.Permanent(err)
+		}
 		return err
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, statedir.ErrCorrupt):
+		return fmt.Errorf("restore the state of run %s: %w; the saved state is kept as it is: repair or delete its Secrets (label %s) before the next run", cfg.RunID, err, contract.LabelStateOf)
+	case apierrors.IsForbidden(err):
 		return fmt.Errorf("restore the state of run %s: %w (the service account needs get and list on secrets)", cfg.RunID, err)
+	case err != nil:
+		return fmt.Errorf("restore the state of run %s: %w", cfg.RunID, err)
+	}
+	n := int64(len(data))
+	if data != nil {
+		if err := statedir.Extract(data, cfg.StatePath); err != nil {
+			return fmt.Errorf("restore the state of run %s into %s: %w", cfg.RunID, cfg.StatePath, err)
+		}
 	}
 	// Only now may outputs-fetcher save the directory: it holds the whole saved state.
 	if cfg.RestoredFile != "" {
