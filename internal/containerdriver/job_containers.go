@@ -159,7 +159,7 @@ func (b *jobBuilder) runner() corev1.Container {
 	return corev1.Container{
 		Name:                     contract.ContainerRunner,
 		Image:                    b.spec.Job.Image,
-		ImagePullPolicy:          corev1.PullIfNotPresent,
+		ImagePullPolicy:          ImagePullPolicy(b.spec.Job.Image),
 		Command:                  b.spec.Job.Command,
 		Env:                      b.runnerEnv,
 		VolumeMounts:             b.runnerMounts,
