@@ -183,10 +183,13 @@ func (e *Executor) event(format string, a ...any) {
 }
 
 // preflight turns the most common setup mistakes into clear errors before anything is
-// created: a missing namespace or service account.
+// created: a cluster without native sidecars, a missing namespace or service account.
 func (e *Executor) preflight(ctx context.Context, spec *RunSpec, ns, name, action string) error {
 	fail := func(reason, msg string) error {
 		return &RunError{Namespace: ns, JobName: name, Action: action, Reason: reason, Message: msg}
+	}
+	if err := e.checkNativeSidecars(fail); err != nil { // sidecarsupport.go
+		return err
 	}
 	if _, err := e.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
 		return fail("NamespaceNotFound", fmt.Sprintf("namespace %q does not exist: create it (for example with a containerdriver_runner that has create_namespace = true) or set job.namespace", ns))
@@ -265,6 +268,14 @@ func (e *Executor) ensureJob(ctx context.Context, b *JobObjects, red *redactor) 
 	if err != nil {
 		// The API refused the Job (for example a pod_template that makes it invalid).
 		return ensured{}, fmt.Errorf("create job %s/%s: %w", b.Job.Namespace, b.Job.Name, err)
+	}
+	if msg := checkSidecarKept(created); msg != "" { // sidecarsupport.go
+		// Still suspended: no pod ran.
+		if err := e.Cleanup(ctx, created.Namespace, created.Name); err != nil {
+			msg += fmt.Sprintf(" (deleting the Job failed: %v)", err)
+		}
+		return ensured{}, &RunError{Namespace: created.Namespace, JobName: created.Name, Action: created.Labels[contract.LabelAction],
+			Container: contract.ContainerOutputsFetcher, Reason: ReasonNativeSidecarsUnsupported, Message: msg}
 	}
 	if err := e.createInputs(ctx, b, created, red); err != nil {
 		return ensured{}, err

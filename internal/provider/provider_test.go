@@ -226,7 +226,9 @@ func TestKubeSettings_InCluster(t *testing.T) {
 	if _, err := (kubeSettings{}).restConfig(); err == nil || !strings.Contains(err.Error(), "run the provider in a pod") {
 		t.Errorf("outside a pod: want the no-cluster error naming the in-cluster option, got %v", err)
 	}
-	inClusterConfig = func() (*rest.Config, error) { return nil, errors.New("open /var/run/secrets/kubernetes.io/serviceaccount/token: no such file") }
+	inClusterConfig = func() (*rest.Config, error) {
+		return nil, errors.New("open /var/run/secrets/kubernetes.io/serviceaccount/token: no such file")
+	}
 	if _, err := (kubeSettings{}).restConfig(); err == nil || !strings.Contains(err.Error(), "service account") || !strings.Contains(err.Error(), "token") {
 		t.Errorf("in a pod without a token: want the cause, got %v", err)
 	}
