@@ -175,7 +175,7 @@ func (b *jobBuilder) sidecarContainer(name, command, memory string, env []corev1
 		Image:                    b.sidecarImage,
 		ImagePullPolicy:          corev1.PullIfNotPresent,
 		Command:                  []string{command},
-		Env:                      env,
+		Env:                      append([]corev1.EnvVar{{Name: contract.EnvContractVersion, Value: contract.Version}}, env...),
 		VolumeMounts:             []corev1.VolumeMount{b.sharedMount()},
 		Resources:                memoryRequest(memory),
 		SecurityContext:          restrictedSecurityContext(),

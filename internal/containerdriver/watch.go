@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -146,6 +147,12 @@ func (w *podWatch) observe(ctx context.Context, pod *corev1.Pod, gone bool) bool
 	if pod.Status.Phase != w.lastPhase {
 		w.lastPhase = pod.Status.Phase
 		w.e.event("pod %s: %s", pod.Name, pod.Status.Phase)
+	}
+	if refused := contractRefusal(pod); refused != nil && !w.deleted { // harvest.go
+		// A sidecar refused this provider's contract version: pre-checks, when it runs,
+		// kept the runner from starting; outputs-fetcher would be restarted in vain.
+		w.fast = &RunError{Container: refused.Name, Reason: ReasonContractMismatch, Message: w.red.mask(strings.TrimSpace(refusedMessage(refused)))}
+		return true
 	}
 	for _, cs := range allStatuses(pod) {
 		st := describeState(cs.State)
