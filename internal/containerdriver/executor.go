@@ -48,6 +48,10 @@ type Executor struct {
 	// or 5xx, a timeout) a run waits out before failing (default 3). Failures that cannot
 	// recover (not found, unauthorized, an invalid name) fail at once.
 	PullRetries int
+
+	// contractVersion replaces the sidecar contract version the sidecars are told
+	// (contract.EnvContractVersion) when set: tests see a sidecar refuse another version.
+	contractVersion string
 }
 
 // defaultGracePeriod is Kubernetes' default terminationGracePeriodSeconds.
@@ -87,6 +91,9 @@ func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Resu
 	job := built.Job
 	ns, name := job.Namespace, job.Name
 	red := newRedactor(spec)
+	if e.contractVersion != "" {
+		tellContractVersion(job, e.contractVersion)
+	}
 	if err := e.preflight(ctx, spec, ns, name, action); err != nil {
 		return nil, err
 	}
@@ -475,4 +482,16 @@ func createOrReplace[T runtime.Object](ctx context.Context, c objectClient[T], o
 		_, err = c.Update(ctx, obj, metav1.UpdateOptions{})
 	}
 	return err
+}
+
+// tellContractVersion sets the sidecar contract version every sidecar of job is told.
+func tellContractVersion(job *batchv1.Job, v string) {
+	for i := range job.Spec.Template.Spec.InitContainers {
+		env := job.Spec.Template.Spec.InitContainers[i].Env
+		for j := range env {
+			if env[j].Name == contract.EnvContractVersion {
+				env[j].Value = v
+			}
+		}
+	}
 }
