@@ -42,7 +42,7 @@ func TestInterpret(t *testing.T) {
 		{name: "other contract version", pod: pod(corev1.PodSucceeded, 0), h: &outputs.Harvest{ContractVersion: "999"},
 			reason: ReasonContractMismatch, container: contract.ContainerOutputsFetcher},
 		{name: "no contract version: a sidecar older than the versioning, read as version 1", pod: pod(corev1.PodSucceeded, 0),
-			h: &outputs.Harvest{Outputs: []byte(`{"a":1,"manifests":[]}`), ContractVersion: "none"},
+			h:      &outputs.Harvest{Outputs: []byte(`{"a":1,"manifests":[]}`), ContractVersion: "none"},
 			reason: ReasonContractMismatch, container: contract.ContainerOutputsFetcher,
 			message: "the sidecar image's outputs-fetcher speaks version 1 of the sidecar contract, this provider version 2, so its outputs cannot be read safely: " +
 				"set the provider's sidecar_image (or CONTAINERDRIVER_SIDECAR_IMAGE, or the runner's sidecar_image) to the sidecar image released with this provider version"},
