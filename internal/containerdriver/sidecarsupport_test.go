@@ -75,7 +75,10 @@ func TestRun_NativeSidecarsDroppedByAPI(t *testing.T) {
 		!strings.Contains(re.Message, "SidecarContainers") || re.Action != contract.ActionCreate {
 		t.Fatalf("got %v, want a %s error on outputs-fetcher", err, ReasonNativeSidecarsUnsupported)
 	}
-	jobs, _ := c.BatchV1().Jobs("ns").List(context.Background(), metav1.ListOptions{})
+	jobs, err := c.BatchV1().Jobs("ns").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(jobs.Items) != 0 {
 		t.Errorf("the Job was left behind: %v", jobs.Items[0].Name)
 	}
