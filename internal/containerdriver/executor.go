@@ -48,6 +48,10 @@ type Executor struct {
 	// or 5xx, a timeout) a run waits out before failing (default 3). Failures that cannot
 	// recover (not found, unauthorized, an invalid name) fail at once.
 	PullRetries int
+
+	// contractVersion replaces the sidecar contract version the sidecars are told
+	// (contract.EnvContractVersion) when set: tests see a sidecar refuse another version.
+	contractVersion string
 }
 
 // defaultGracePeriod is Kubernetes' default terminationGracePeriodSeconds.
@@ -87,6 +91,9 @@ func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Resu
 	job := built.Job
 	ns, name := job.Namespace, job.Name
 	red := newRedactor(spec)
+	if e.contractVersion != "" {
+		tellContractVersion(job, e.contractVersion)
+	}
 	if err := e.preflight(ctx, spec, ns, name, action); err != nil {
 		return nil, err
 	}
@@ -183,10 +190,13 @@ func (e *Executor) event(format string, a ...any) {
 }
 
 // preflight turns the most common setup mistakes into clear errors before anything is
-// created: a missing namespace or service account.
+// created: a cluster without native sidecars, a missing namespace or service account.
 func (e *Executor) preflight(ctx context.Context, spec *RunSpec, ns, name, action string) error {
 	fail := func(reason, msg string) error {
 		return &RunError{Namespace: ns, JobName: name, Action: action, Reason: reason, Message: msg}
+	}
+	if err := e.checkNativeSidecars(fail); err != nil { // sidecarsupport.go
+		return err
 	}
 	if _, err := e.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
 		return fail("NamespaceNotFound", fmt.Sprintf("namespace %q does not exist: create it (for example with a containerdriver_runner that has create_namespace = true) or set job.namespace", ns))
@@ -265,6 +275,14 @@ func (e *Executor) ensureJob(ctx context.Context, b *JobObjects, red *redactor) 
 	if err != nil {
 		// The API refused the Job (for example a pod_template that makes it invalid).
 		return ensured{}, fmt.Errorf("create job %s/%s: %w", b.Job.Namespace, b.Job.Name, err)
+	}
+	if msg := checkSidecarKept(created); msg != "" { // sidecarsupport.go
+		// Still suspended: no pod ran.
+		if err := e.Cleanup(ctx, created.Namespace, created.Name); err != nil {
+			msg += fmt.Sprintf(" (deleting the Job failed: %v)", err)
+		}
+		return ensured{}, &RunError{Namespace: created.Namespace, JobName: created.Name, Action: created.Labels[contract.LabelAction],
+			Container: contract.ContainerOutputsFetcher, Reason: ReasonNativeSidecarsUnsupported, Message: msg}
 	}
 	if err := e.createInputs(ctx, b, created, red); err != nil {
 		return ensured{}, err
@@ -464,4 +482,16 @@ func createOrReplace[T runtime.Object](ctx context.Context, c objectClient[T], o
 		_, err = c.Update(ctx, obj, metav1.UpdateOptions{})
 	}
 	return err
+}
+
+// tellContractVersion sets the sidecar contract version every sidecar of job is told.
+func tellContractVersion(job *batchv1.Job, v string) {
+	for i := range job.Spec.Template.Spec.InitContainers {
+		env := job.Spec.Template.Spec.InitContainers[i].Env
+		for j := range env {
+			if env[j].Name == contract.EnvContractVersion {
+				env[j].Value = v
+			}
+		}
+	}
 }

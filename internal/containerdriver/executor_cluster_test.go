@@ -606,3 +606,34 @@ func TestAccExecutor_KeptJobIsNotReused(t *testing.T) {
 	}
 	e.assertEmpty(t)
 }
+
+// TestAccExecutor_ContractVersionRefusedBeforeRunner: sidecars told another sidecar
+// contract version (as a provider of that version would tell them) refuse to start; the
+// run fails as ContractMismatch with the fix as soon as one refuses, before the runner
+// starts (pre-checks' refusal would fail the pod anyway), not after the runner ran.
+func TestAccExecutor_ContractVersionRefusedBeforeRunner(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	spec := e.spec(t, map[string]any{"print": []string{"the runner ran"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	rec := &recorder{}
+	_, err := cd.WithContractVersion(&cd.Executor{Client: e.c, Observer: rec}, "99").Run(ctx, spec, contract.ActionCreate)
+	var re *cd.RunError
+	// outputs-fetcher starts first and refuses first; pre-checks, were it first seen,
+	// would have refused too, before the runner.
+	if !errors.As(err, &re) || re.Reason != cd.ReasonContractMismatch ||
+		(re.Container != contract.ContainerOutputsFetcher && re.Container != contract.ContainerPreChecks) {
+		t.Fatalf("got %v, want a %s on outputs-fetcher or pre-checks", err, cd.ReasonContractMismatch)
+	}
+	if !strings.Contains(re.Message, "sidecar_image") || !strings.Contains(re.Message, "version 99") {
+		t.Errorf("the error does not name the versions and the fix: %q", re.Message)
+	}
+	if re.Runner != nil && re.Runner.State != "waiting" {
+		t.Errorf("the runner started: %+v", re.Runner)
+	}
+	if strings.Contains(rec.all(), "the runner ran") {
+		t.Errorf("the runner ran:\n%s", rec.all())
+	}
+	e.assertEmpty(t)
+}

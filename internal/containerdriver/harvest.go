@@ -55,11 +55,22 @@ func interpret(pod *corev1.Pod, h *outputs.Harvest, harvestErr error, spec *RunS
 		re.Container, re.Reason, re.Message = container, reason, message
 		return &re
 	}
-	if h != nil && h.ContractVersion != "" && h.ContractVersion != contract.Version {
+	// A sidecar that refused this provider's contract version before it started
+	// (contract.ContractMismatch) names the fix in its termination message.
+	if refused := contractRefusal(pod); refused != nil {
+		re := fail(refused.Name, ReasonContractMismatch, red.mask(strings.TrimSpace(refusedMessage(refused))))
+		re.ExitCode = ptr.To(int32(contract.ExitContractMismatch))
+		return nil, re, true
+	}
+	if h != nil && h.ContractVersion != contract.Version {
+		v := h.ContractVersion
+		if v == "" {
+			v = "1" // outputs-fetcher wrote its version from version 2 on
+		}
 		return nil, fail(contract.ContainerOutputsFetcher, ReasonContractMismatch, fmt.Sprintf(
 			"the sidecar image's outputs-fetcher speaks version %s of the sidecar contract, this provider version %s, "+
 				"so its outputs cannot be read safely: set the provider's sidecar_image (or CONTAINERDRIVER_SIDECAR_IMAGE, or the runner's "+
-				"sidecar_image) to the sidecar image released with this provider version", h.ContractVersion, contract.Version)), false
+				"sidecar_image) to the sidecar image released with this provider version", v, contract.Version)), false
 	}
 	res.GitCommit = gitInitCommit(pod)
 	if h != nil {
@@ -227,6 +238,36 @@ func firstFailure(pod *corev1.Pod) *corev1.ContainerStatus {
 		}
 	}
 	return nil
+}
+
+// contractRefusal is the first driver container that exited with
+// contract.ExitContractMismatch, now or in its last run (outputs-fetcher, a native sidecar,
+// is restarted after it exits), or nil.
+func contractRefusal(pod *corev1.Pod) *corev1.ContainerStatus {
+	for _, list := range [][]corev1.ContainerStatus{pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses} {
+		for i := range list {
+			cs := &list[i]
+			if cs.Name == contract.ContainerRunner {
+				continue // the runner's exit codes are its own
+			}
+			for _, t := range []*corev1.ContainerStateTerminated{cs.State.Terminated, cs.LastTerminationState.Terminated} {
+				if t != nil && t.ExitCode == contract.ExitContractMismatch {
+					return cs
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// refusedMessage is the termination message of a container contractRefusal found.
+func refusedMessage(cs *corev1.ContainerStatus) string {
+	for _, t := range []*corev1.ContainerStateTerminated{cs.State.Terminated, cs.LastTerminationState.Terminated} {
+		if t != nil && t.ExitCode == contract.ExitContractMismatch {
+			return t.Message
+		}
+	}
+	return ""
 }
 
 func allStatuses(pod *corev1.Pod) []corev1.ContainerStatus {

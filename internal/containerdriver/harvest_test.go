@@ -22,6 +22,7 @@ func TestInterpret(t *testing.T) {
 		}
 		return &corev1.Pod{Status: corev1.PodStatus{Phase: phase, ContainerStatuses: []corev1.ContainerStatus{terminated(contract.ContainerRunner, runnerCode, reason)}}}
 	}
+	waitingRunner := corev1.ContainerStatus{Name: contract.ContainerRunner, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "PodInitializing"}}}
 	spec := minimalSpec()
 	spec.ManifestsOutput = "manifests"
 	spec.Job.SecretVariables = map[string]string{"TOKEN": "s3cret-value"}
@@ -40,6 +41,23 @@ func TestInterpret(t *testing.T) {
 			h: &outputs.Harvest{Outputs: []byte(`{"a":1,"manifests":[{"kind":"A"}]}`), SecretOutputs: []byte(`{"manifests":[{"kind":"B"}]}`), ContractVersion: contract.Version}},
 		{name: "other contract version", pod: pod(corev1.PodSucceeded, 0), h: &outputs.Harvest{ContractVersion: "999"},
 			reason: ReasonContractMismatch, container: contract.ContainerOutputsFetcher},
+		{name: "no contract version: a sidecar older than the versioning, read as version 1", pod: pod(corev1.PodSucceeded, 0),
+			h:      &outputs.Harvest{Outputs: []byte(`{"a":1,"manifests":[]}`), ContractVersion: "none"},
+			reason: ReasonContractMismatch, container: contract.ContainerOutputsFetcher,
+			message: "the sidecar image's outputs-fetcher speaks version 1 of the sidecar contract, this provider version 2, so its outputs cannot be read safely: " +
+				"set the provider's sidecar_image (or CONTAINERDRIVER_SIDECAR_IMAGE, or the runner's sidecar_image) to the sidecar image released with this provider version"},
+		{name: "pre-checks refused the contract version, the runner never started", pod: &corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodFailed,
+			InitContainerStatuses: []corev1.ContainerStatus{{Name: contract.ContainerPreChecks, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+				ExitCode: contract.ExitContractMismatch, Reason: "Error", Message: "prechecks: " + contract.ContractMismatch("9") + "\n"}}}},
+			ContainerStatuses: []corev1.ContainerStatus{waitingRunner}}},
+			reason: ReasonContractMismatch, container: contract.ContainerPreChecks, withLogs: true, message: "prechecks: " + contract.ContractMismatch("9")},
+		{name: "outputs-fetcher refused the contract version and was restarted", pod: &corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodRunning,
+			InitContainerStatuses: []corev1.ContainerStatus{{Name: contract.ContainerOutputsFetcher,
+				State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+				LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+					ExitCode: contract.ExitContractMismatch, Message: "outputsfetcher: " + contract.ContractMismatch("9")}}}},
+			ContainerStatuses: []corev1.ContainerStatus{waitingRunner}}},
+			reason: ReasonContractMismatch, container: contract.ContainerOutputsFetcher, withLogs: true},
 		{name: "runner failed", pod: pod(corev1.PodFailed, 3), h: &outputs.Harvest{ErrorText: "boom"},
 			reason: "Error", container: contract.ContainerRunner, withLogs: true},
 		{name: "runner failed, its error file refused", pod: pod(corev1.PodFailed, 3), h: &outputs.Harvest{Problems: []string{"/w/error.txt was refused: it is a symbolic link"}},
@@ -56,6 +74,13 @@ func TestInterpret(t *testing.T) {
 			reason: ReasonInvalidManifests, container: contract.ContainerRunner},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			// What outputs-fetcher of this version stores carries the version; "none" stands
+			// for a ConfigMap without it.
+			if c.h != nil && c.h.ContractVersion == "" {
+				c.h.ContractVersion = contract.Version
+			} else if c.h != nil && c.h.ContractVersion == "none" {
+				c.h.ContractVersion = ""
+			}
 			res, re, withLogs := interpret(c.pod, c.h, c.harvestErr, spec, base, newRedactor(spec))
 			if c.reason == "" {
 				if re != nil {

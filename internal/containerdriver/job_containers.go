@@ -159,7 +159,7 @@ func (b *jobBuilder) runner() corev1.Container {
 	return corev1.Container{
 		Name:                     contract.ContainerRunner,
 		Image:                    b.spec.Job.Image,
-		ImagePullPolicy:          corev1.PullIfNotPresent,
+		ImagePullPolicy:          ImagePullPolicy(b.spec.Job.Image),
 		Command:                  b.spec.Job.Command,
 		Env:                      b.runnerEnv,
 		VolumeMounts:             b.runnerMounts,
@@ -175,7 +175,7 @@ func (b *jobBuilder) sidecarContainer(name, command, memory string, env []corev1
 		Image:                    b.sidecarImage,
 		ImagePullPolicy:          corev1.PullIfNotPresent,
 		Command:                  []string{command},
-		Env:                      env,
+		Env:                      append([]corev1.EnvVar{{Name: contract.EnvContractVersion, Value: contract.Version}}, env...),
 		VolumeMounts:             []corev1.VolumeMount{b.sharedMount()},
 		Resources:                memoryRequest(memory),
 		SecurityContext:          restrictedSecurityContext(),

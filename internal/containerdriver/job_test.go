@@ -16,6 +16,9 @@ import (
 
 const testSidecar = "example.local/sidecars:1"
 
+// contractVersion is the sidecar contract version every sidecar container is told.
+var contractVersion = corev1.EnvVar{Name: "CONTAINERDRIVER_CONTRACT_VERSION", Value: "2"}
+
 func minimalSpec() *RunSpec {
 	return &RunSpec{
 		RunID: "run-1",
@@ -68,6 +71,7 @@ func wantJob(t *testing.T, spec *RunSpec, action string) *batchv1.Job {
 		{Name: "GIT_COMMIT_FILE", Value: "/workspace/.containerdriver-git-commit"},
 	}
 	fetcherEnv := append([]corev1.EnvVar{
+		contractVersion,
 		field("POD_NAME", "metadata.name"),
 		field("POD_NAMESPACE", "metadata.namespace"),
 		{Name: "JOB_NAME", Value: name},
@@ -75,6 +79,7 @@ func wantJob(t *testing.T, spec *RunSpec, action string) *batchv1.Job {
 		{Name: "OUTPUTS_OBJECT_NAME", Value: name + "-out"},
 	}, files...)
 	precheckEnv := append([]corev1.EnvVar{
+		contractVersion,
 		field("POD_NAME", "metadata.name"),
 		field("POD_NAMESPACE", "metadata.namespace"),
 		field("SERVICE_ACCOUNT", "spec.serviceAccountName"),
@@ -226,6 +231,7 @@ func TestBuildJob(t *testing.T) {
 					Name: "git-init", Image: testSidecar, ImagePullPolicy: corev1.PullIfNotPresent,
 					Command: []string{"/opt/container-driver/inigit"},
 					Env: []corev1.EnvVar{
+						contractVersion,
 						{Name: "GIT_URL", Value: "https://git.example/org/repo.git"},
 						{Name: "GIT_REF", Value: "refs/heads/main"},
 						{Name: "GIT_PATH", Value: "infra"},
@@ -317,7 +323,7 @@ func TestBuildJob(t *testing.T) {
 				f.VolumeMounts = append(f.VolumeMounts, stateMount)
 				restore := ps.InitContainers[1].DeepCopy() // pre-checks' shape
 				restore.Name, restore.Command = "state-restore", []string{"/opt/container-driver/statekeeper"}
-				restore.Env = append(append(restore.Env[:2:2], stateEnv...), ps.InitContainers[0].Env[5:10]...)
+				restore.Env = append(append(restore.Env[:3:3], stateEnv...), ps.InitContainers[0].Env[6:11]...)
 				restore.Env = restore.Env[:len(restore.Env):len(restore.Env)]
 				restore.VolumeMounts = append(restore.VolumeMounts, stateMount)
 				ps.InitContainers = append(ps.InitContainers, *restore)

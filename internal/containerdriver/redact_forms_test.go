@@ -107,18 +107,18 @@ func TestRedactor_EncodedForms(t *testing.T) {
 			}}}}
 			base := RunError{Namespace: "ns", JobName: "job", Action: contract.ActionCreate}
 			// The error file.
-			_, re, _ := interpret(pod, &outputs.Harvest{ErrorText: line}, nil, spec, base, red)
+			_, re, _ := interpret(pod, &outputs.Harvest{ErrorText: line, ContractVersion: contract.Version}, nil, spec, base, red)
 			if re == nil || leaks(re.ErrorFile, text, v) || leaks(re.Runner.Message, text, v) || !strings.Contains(re.ErrorFile, redactedText) {
 				t.Errorf("%s as %s: run error %+v (runner %+v)", input, form, re, re.Runner)
 			}
 			// No error file: the termination message is the error's message.
-			_, re, _ = interpret(pod, &outputs.Harvest{}, nil, spec, base, red)
+			_, re, _ = interpret(pod, &outputs.Harvest{ContractVersion: contract.Version}, nil, spec, base, red)
 			if re == nil || leaks(re.Message, text, v) || !strings.Contains(re.Message, redactedText) {
 				t.Errorf("%s as %s: run error message %+v", input, form, re)
 			}
 			// A succeeding run's status.
 			pod.Status.Phase, pod.Status.ContainerStatuses[0].State.Terminated.ExitCode = corev1.PodSucceeded, 0
-			res, re, _ := interpret(pod, &outputs.Harvest{Outputs: []byte(`{}`)}, nil, spec, base, red)
+			res, re, _ := interpret(pod, &outputs.Harvest{Outputs: []byte(`{}`), ContractVersion: contract.Version}, nil, spec, base, red)
 			if re != nil || leaks(res.Runner.Message, text, v) || !strings.Contains(res.Runner.Message, redactedText) {
 				t.Errorf("%s as %s: runner status %+v, error %v", input, form, res, re)
 			}

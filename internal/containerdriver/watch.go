@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
+	"k8s.io/utils/ptr"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 )
@@ -96,7 +98,7 @@ func (e *Executor) wait(ctx context.Context, spec *RunSpec, b *JobObjects, job *
 
 	if w.fast != nil {
 		re := base
-		re.Container, re.Reason, re.Message = w.fast.Container, w.fast.Reason, w.fast.Message
+		re.Container, re.Reason, re.Message, re.ExitCode = w.fast.Container, w.fast.Reason, w.fast.Message, w.fast.ExitCode
 		re.Runner = w.runnerStatus()
 		re.Logs = e.logTails(ctx, ns, key, red, w.tail)
 		return nil, &re
@@ -146,6 +148,13 @@ func (w *podWatch) observe(ctx context.Context, pod *corev1.Pod, gone bool) bool
 	if pod.Status.Phase != w.lastPhase {
 		w.lastPhase = pod.Status.Phase
 		w.e.event("pod %s: %s", pod.Name, pod.Status.Phase)
+	}
+	if refused := contractRefusal(pod); refused != nil && !w.deleted { // harvest.go
+		// A sidecar refused this provider's contract version: pre-checks, when it runs,
+		// kept the runner from starting; outputs-fetcher would be restarted in vain.
+		w.fast = &RunError{Container: refused.Name, Reason: ReasonContractMismatch, Message: w.red.mask(strings.TrimSpace(refusedMessage(refused))),
+			ExitCode: ptr.To(int32(contract.ExitContractMismatch))}
+		return true
 	}
 	for _, cs := range allStatuses(pod) {
 		st := describeState(cs.State)

@@ -186,6 +186,28 @@ func GitCommitFile(shared string) string     { return path.Join(shared, GitCommi
 // out source.ref instead of the recorded commit: the version makes that a loud mismatch.
 const Version = "2"
 
+// EnvContractVersion is the sidecar contract Version the provider speaks, set on every
+// sidecar container. A sidecar of another version refuses to start: it writes why to its
+// termination log and exits with ExitContractMismatch, so pre-checks (the first init
+// container that runs to completion) fails the pod before the runner starts. A sidecar
+// started without it (by an older provider) does not check.
+const EnvContractVersion = "CONTAINERDRIVER_CONTRACT_VERSION"
+
+// ExitContractMismatch is the exit code of a sidecar that refused to start because the
+// provider speaks another sidecar contract version (EX_CONFIG of sysexits.h).
+const ExitContractMismatch = 78
+
+// ContractMismatch is why a sidecar of contract Version refuses a provider that asks for
+// want (CONTAINERDRIVER_CONTRACT_VERSION), or "" when it does not refuse: want is Version,
+// or empty (an older provider that does not ask).
+func ContractMismatch(want string) string {
+	if want == "" || want == Version {
+		return ""
+	}
+	return "this sidecar image speaks version " + Version + " of the sidecar contract and the provider version " + want +
+		": use the sidecar image released with the provider (the provider's or the runner's sidecar_image, or CONTAINERDRIVER_SIDECAR_IMAGE)"
+}
+
 // StateRestoredFileName is the marker state-restore writes into the shared directory once
 // the saved state is in STATE_PATH in full. outputs-fetcher saves the state only when it is
 // there: a run stopped before the restore finished (an init container failed) must not

@@ -68,6 +68,10 @@ func providerSchema() schema.Schema {
 			"The cluster connection uses the attribute names and `KUBE_*` environment variables of the `kubernetes` provider. " +
 			"A kubeconfig file is only read when `config_path` or `config_paths` (or `KUBE_CONFIG_PATH`/`KUBE_CONFIG_PATHS`) name it: " +
 			"`~/.kube/config` and `KUBECONFIG` are never read implicitly. " +
+			"With no connection attribute set at all (nor its `KUBE_*` variable), a provider running in a pod of the cluster " +
+			"(Terraform in a CI runner there) uses the pod's service account (its mounted token, read again as the kubelet rotates it); " +
+			"[Requirements](guides/requirements.md) lists the rights it needs. " +
+			"An `exec` plugin is called again when the credential it returned expires, also during a long run. " +
 			"The client is built when a resource first needs the cluster, not when the provider is configured, " +
 			"so the cluster may be created in the same apply.\n\n" +
 			"Requests carry the user agent `terraform-provider-containerdriver/<version> (<os>/<arch>)`. " +

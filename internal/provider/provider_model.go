@@ -213,11 +213,37 @@ func (m *providerModel) settings(ctx context.Context, getenv func(string) string
 }
 
 // errNoCluster is returned when nothing says which cluster to use.
-var errNoCluster = errors.New("no cluster is configured: set config_path (or KUBE_CONFIG_PATH), config_paths (KUBE_CONFIG_PATHS), or host (KUBE_HOST) with credentials in the provider block")
+var errNoCluster = errors.New("no cluster is configured: set config_path (or KUBE_CONFIG_PATH), config_paths (KUBE_CONFIG_PATHS), or host (KUBE_HOST) with credentials in the provider block, " +
+	"or run the provider in a pod, where it uses the pod's service account")
+
+// inClusterConfig is rest.InClusterConfig; tests replace it.
+var inClusterConfig = rest.InClusterConfig
+
+// connectionSet reports whether any setting says how to reach or authenticate to a
+// cluster; when none does, a provider running in a pod uses the pod's service account.
+func (s kubeSettings) connectionSet() bool {
+	return len(s.ConfigPaths) > 0 || s.Host != "" || s.Context != "" || s.AuthInfo != "" || s.Cluster != "" ||
+		s.Token != "" || s.CACert != "" || s.ClientCert != "" || s.ClientKey != "" || s.TLSServerName != "" ||
+		s.ProxyURL != "" || s.Insecure || s.Exec != nil
+}
 
 // restConfig turns the settings into a client configuration. Kubeconfig files are read
-// only when config_path(s) name them: ~/.kube/config and KUBECONFIG are never read.
+// only when config_path(s) name them: ~/.kube/config and KUBECONFIG are never read. With
+// no connection setting at all, a provider in a pod uses the pod's service account
+// (rest.InClusterConfig: KUBERNETES_SERVICE_HOST and the projected token, which client-go
+// reads again when the kubelet rotates it).
 func (s kubeSettings) restConfig() (*rest.Config, error) {
+	if !s.connectionSet() {
+		cfg, err := inClusterConfig()
+		if errors.Is(err, rest.ErrNotInCluster) {
+			return nil, errNoCluster
+		}
+		if err != nil {
+			return nil, fmt.Errorf("in-cluster configuration (the pod's service account): %w", err)
+		}
+		s.rates(cfg)
+		return cfg, nil
+	}
 	rules := &clientcmd.ClientConfigLoadingRules{}
 	overrides := &clientcmd.ConfigOverrides{}
 	if len(s.ConfigPaths) > 0 {
@@ -271,6 +297,12 @@ func (s kubeSettings) restConfig() (*rest.Config, error) {
 		}
 		return nil, err
 	}
+	s.rates(cfg)
+	return cfg, nil
+}
+
+// rates sets the client's request rate: qps and burst, else the provider's defaults.
+func (s kubeSettings) rates(cfg *rest.Config) {
 	cfg.QPS, cfg.Burst = defaultQPS, defaultBurst
 	if s.QPS > 0 {
 		cfg.QPS = s.QPS
@@ -278,7 +310,6 @@ func (s kubeSettings) restConfig() (*rest.Config, error) {
 	if s.Burst > 0 {
 		cfg.Burst = s.Burst
 	}
-	return cfg, nil
 }
 
 func expandHome(p string) (string, error) {

@@ -99,8 +99,17 @@ func isolate(t *testing.T) string {
 	return kc
 }
 
+// notInCluster makes the test run as outside a pod, wherever it runs.
+func notInCluster(t *testing.T) {
+	t.Helper()
+	saved := inClusterConfig
+	inClusterConfig = func() (*rest.Config, error) { return nil, rest.ErrNotInCluster }
+	t.Cleanup(func() { inClusterConfig = saved })
+}
+
 func TestKubeSettings_RestConfig(t *testing.T) {
 	kc := isolate(t)
+	notInCluster(t)
 	exec := &clientcmdapi.ExecConfig{
 		APIVersion: "client.authentication.k8s.io/v1beta1", Command: "aws", Args: []string{"eks", "get-token"},
 		Env: []clientcmdapi.ExecEnvVar{{Name: "AWS_PROFILE", Value: "ops"}}, InteractiveMode: clientcmdapi.NeverExecInteractiveMode,
@@ -185,6 +194,43 @@ func TestKubeSettings_RestConfig(t *testing.T) {
 				t.Errorf("rest.Config (-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+// With no connection setting at all, the provider uses the pod's service account
+// (rest.InClusterConfig); outside a pod that is the "no cluster" error; any setting turns
+// it off, so a provider in a pod still obeys an explicit configuration.
+func TestKubeSettings_InCluster(t *testing.T) {
+	isolate(t)
+	saved := inClusterConfig
+	t.Cleanup(func() { inClusterConfig = saved })
+	calls := 0
+	inClusterConfig = func() (*rest.Config, error) {
+		calls++
+		return &rest.Config{Host: "https://10.96.0.1:443", BearerTokenFile: "/var/run/secrets/kubernetes.io/serviceaccount/token"}, nil
+	}
+	got, err := kubeSettings{QPS: 7}.restConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Host != "https://10.96.0.1:443" || got.BearerTokenFile == "" || got.QPS != 7 || got.Burst != defaultBurst {
+		t.Errorf("in-cluster config not used as is: host %q, token file %q, qps %v, burst %d", got.Host, got.BearerTokenFile, got.QPS, got.Burst)
+	}
+	for _, s := range []kubeSettings{{Token: "t"}, {Context: "c"}, {Exec: &clientcmdapi.ExecConfig{Command: "x"}}, {Insecure: true}} {
+		calls = 0
+		if _, err := s.restConfig(); err == nil || !strings.Contains(err.Error(), "no cluster is configured") || calls != 0 {
+			t.Errorf("%+v: want the no-cluster error without the in-cluster configuration, got %v (in-cluster calls %d)", s, err, calls)
+		}
+	}
+	inClusterConfig = func() (*rest.Config, error) { return nil, rest.ErrNotInCluster }
+	if _, err := (kubeSettings{}).restConfig(); err == nil || !strings.Contains(err.Error(), "run the provider in a pod") {
+		t.Errorf("outside a pod: want the no-cluster error naming the in-cluster option, got %v", err)
+	}
+	inClusterConfig = func() (*rest.Config, error) {
+		return nil, errors.New("open /var/run/secrets/kubernetes.io/serviceaccount/token: no such file")
+	}
+	if _, err := (kubeSettings{}).restConfig(); err == nil || !strings.Contains(err.Error(), "service account") || !strings.Contains(err.Error(), "token") {
+		t.Errorf("in a pod without a token: want the cause, got %v", err)
 	}
 }
 

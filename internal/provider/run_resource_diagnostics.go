@@ -118,6 +118,13 @@ func runFailureHint(e *containerdriver.RunError, action string) string {
 		return "The pod could not be scheduled within unschedulable_grace (the message above says why), so the runner never started. " +
 			"Check the node selectors, tolerations and resource requests of job.pod_template and of the runner's pod_template, " +
 			"or raise unschedulable_grace if the cluster needs longer to add a node."
+	case e.Reason == containerdriver.ReasonContractMismatch && e.ExitCode != nil: // a sidecar's refusal (exit code 78)
+		return "A sidecar of the run's sidecar image refused this provider's contract version before the runner started, so nothing was changed. Use " +
+			"the sidecar image of this provider's version: sidecar_image in the provider block (or in the runner configuration), or the " +
+			"CONTAINERDRIVER_SIDECAR_IMAGE environment variable."
+	case e.Reason == containerdriver.ReasonNativeSidecarsUnsupported:
+		return "The cluster does not run native sidecars (init containers with restartPolicy: Always), which the run's outputs-fetcher is, " +
+			"so nothing was run. Upgrade the cluster to Kubernetes 1.29 or later, or turn the SidecarContainers feature gate on."
 	case e.Reason == containerdriver.ReasonContractMismatch:
 		return "Nothing was recorded from this run's outputs. Use the sidecar image of this provider's version: sidecar_image in the provider " +
 			"block (or in the runner configuration), or the CONTAINERDRIVER_SIDECAR_IMAGE environment variable."

@@ -150,7 +150,9 @@ func runSchema(ctx context.Context) schema.Schema {
 				Attributes: map[string]schema.Attribute{
 					"image": schema.StringAttribute{
 						MarkdownDescription: "The image the `runner` container runs, e.g. `ghcr.io/my-org/my-runner:1.1.0`. " +
-							"Pin a digest (`@sha256:...`) to be sure that destroy runs the same code; otherwise destroy uses the digest create reported, when it can.",
+							"Pin a digest (`@sha256:...`) to be sure that destroy runs the same code; otherwise destroy uses the digest create reported, when it can. " +
+							"It is pulled as Kubernetes pulls a container that sets no `imagePullPolicy`: `Always` for the tag `latest` or no tag, " +
+							"`IfNotPresent` for any other tag or a digest; `job.pod_template` may set the `runner` container's `imagePullPolicy`.",
 						Required:   true,
 						Validators: []validator.String{validImage()},
 					},

@@ -41,6 +41,9 @@ func main() {
 		}
 		return
 	}
+	if refusal := contract.ContractMismatch(os.Getenv(contract.EnvContractVersion)); refusal != "" && !versionAsked(args) {
+		refuse(name, refusal)
+	}
 	run, ok := programs[name]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "usage: sidecar NAME, or a link named NAME to it; NAME is one of %v (sidecar -list)\n",
@@ -49,6 +52,22 @@ func main() {
 	}
 	os.Args = args
 	run()
+}
+
+// versionAsked reports whether the program is only asked for its version, which any
+// provider may ask.
+func versionAsked(args []string) bool {
+	return slices.Contains(args[1:], "--version") || slices.Contains(args[1:], "-version")
+}
+
+// refuse ends a sidecar started by a provider of another contract version before it
+// does anything: the reason goes to stderr and the termination log, where the provider
+// reads it, and the exit code ExitContractMismatch tells the provider what happened.
+func refuse(name, reason string) {
+	msg := name + ": " + reason + "\n"
+	_, _ = os.Stderr.WriteString(msg)
+	_ = os.WriteFile(contract.TerminationLogPath, []byte(msg), 0o644)
+	os.Exit(contract.ExitContractMismatch)
 }
 
 // program is the name of the program to run and its arguments (argv[0] first): the

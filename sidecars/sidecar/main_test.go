@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path"
@@ -86,6 +87,21 @@ func TestBinary_ThroughLinkAndSize(t *testing.T) {
 	out, err := exec.Command(link).CombinedOutput()
 	if err == nil || !strings.HasPrefix(string(out), "pre-checks: ") || !strings.Contains(string(out), "in-cluster") {
 		t.Errorf("%s: %v\n%s", link, err, out)
+	}
+	// Started by a provider of another contract version, a program refuses before it does
+	// anything, with the fix and ExitContractMismatch; the version it is told is its own
+	// (or none, an older provider) lets it run.
+	refused := exec.Command(link)
+	refused.Env = append(os.Environ(), contract.EnvContractVersion+"=99")
+	out, err = refused.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != contract.ExitContractMismatch || string(out) != "prechecks: "+contract.ContractMismatch("99")+"\n" {
+		t.Errorf("%s told version 99: %v\n%s", link, err, out)
+	}
+	same := exec.Command(link)
+	same.Env = append(os.Environ(), contract.EnvContractVersion+"="+contract.Version)
+	if out, _ := same.CombinedOutput(); !strings.HasPrefix(string(out), "pre-checks: ") {
+		t.Errorf("%s told its own version did not run: %s", link, out)
 	}
 	out, err = exec.Command(filepath.Join(dir, "sidecar"), "-list").Output()
 	if err != nil || strings.Fields(string(out))[0] != "inigit" {
