@@ -16,6 +16,9 @@ func TestValidate(t *testing.T) {
 		{"relative shared dir", func(s *RunSpec) { s.Job.SharedDirectory = "work" }, "job.shared_directory"},
 		{"root shared dir", func(s *RunSpec) { s.Job.SharedDirectory = "/" }, "job.shared_directory"},
 		{"bad namespace", func(s *RunSpec) { s.Job.Namespace = "Bad_NS" }, "job.namespace"},
+		// The API server refuses empty labels in a DNS-1123 subdomain; the hand-written
+		// regular expression accepted them.
+		{"service account with an empty label", func(s *RunSpec) { s.Job.ServiceAccount = "a..b" }, "job.service_account"},
 		{"reserved variable", func(s *RunSpec) { s.Job.Variables = map[string]string{"ACTION": "x"} }, `job.variables["ACTION"]`},
 		{"bad variable name", func(s *RunSpec) { s.Job.Variables = map[string]string{"1X": "x"} }, `job.variables["1X"]`},
 		{"dotdot file", func(s *RunSpec) { s.Files = map[string]string{"../x": "x"} }, `files["../x"]`},
