@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+	distreference "github.com/distribution/reference"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -219,8 +220,10 @@ func ValidateImage(ref string) error {
 	if ref == "" {
 		return errors.New("must not be empty")
 	}
-	if !imageRe.MatchString(ref) {
-		return fmt.Errorf("%q is not a valid image reference (expected [registry/]repository[:tag][@sha256:digest], lower case)", ref)
+	// The grammar the container runtimes read references with (distribution/reference, as
+	// containerd and the kubelet), digests checked for their algorithm's length.
+	if _, err := distreference.ParseNormalizedNamed(ref); err != nil {
+		return fmt.Errorf("%q is not a valid image reference (expected [registry/]repository[:tag][@sha256:digest], lower case): %w", ref, err)
 	}
 	return nil
 }

@@ -109,3 +109,25 @@ func TestValidate_ShortSecretsRefused(t *testing.T) {
 		}
 	}
 }
+
+// Image references are read with the runtimes' grammar (distribution/reference): a digest
+// must have its algorithm's length, which the hand-written pattern did not check.
+func TestValidateImage(t *testing.T) {
+	hex64 := strings.Repeat("a", 64)
+	for ref, ok := range map[string]bool{
+		"busybox":                                true,
+		"registry.example.com:5000/org/runner:1": true,
+		"ghcr.io/containerdriver/containerdriver-sidecars:1.2.0@sha256:" + hex64: true,
+		"localhost:5000/cd-byo/sidecars:test-0123abcd":                           true,
+		"ghcr.io/org/runner@sha256:" + strings.Repeat("a", 40):                   false,
+		"Not An Image":            false,
+		"ghcr.io/Org/runner:1":    false,
+		"ghcr.io/org/runner:-bad": false,
+		"":                        false,
+	} {
+		err := ValidateImage(ref)
+		if (err == nil) != ok {
+			t.Errorf("ValidateImage(%q) = %v, want ok=%v", ref, err, ok)
+		}
+	}
+}
