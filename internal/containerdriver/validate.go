@@ -29,9 +29,7 @@ func SubdomainNameError(name string) string {
 }
 
 var (
-	envNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	// A conservative form of an OCI reference: [registry[:port]/]path[:tag][@digest].
-	imageRe       = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@[a-z0-9]+:[a-f0-9]{32,})?$`)
+	envNameRe     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	sshShortURLRe = regexp.MustCompile(`^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/].*`)
 	hostPathURLRe = regexp.MustCompile(`^[A-Za-z0-9.-]+\.[A-Za-z]+:[^/].*`)
 )
