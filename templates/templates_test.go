@@ -277,7 +277,7 @@ func templateImage(t *testing.T, template string) string {
 	if ref, ok := images[template]; ok {
 		return ref
 	}
-	ref := "containerdriver.local/" + template + "-runner:test"
+	ref := testcluster.ImageRegistry + "/" + template + "-runner:test"
 	tar := filepath.Join(t.TempDir(), template+".tar")
 	cmd := exec.Command(filepath.Join(template, "build.sh"), tar)
 	cmd.Env = append(os.Environ(), "IMAGE="+ref)

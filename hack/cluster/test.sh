@@ -11,6 +11,13 @@
 # cluster is brought up (hack/cluster/bootstrap.sh): make test alone works on a fresh
 # machine. KUBECONFIG defaults to the local cluster's. Extra go test flags:
 # TESTARGS="-run X -v".
+#
+# A cluster of one's own (KUBECONFIG naming another cluster) needs no root and leaves the
+# local cluster alone; its nodes get the test images through a registry,
+# CONTAINERDRIVER_TEST_REGISTRY=host[:port][/path] (pushed with skopeo), or through
+# `kind load` when CONTAINERDRIVER_KIND_CLUSTER names a kind cluster (taken from a current
+# context kind-NAME when neither is set). OpenTofu is then built into
+# $CONTAINERDRIVER_CLUSTER_DIR/bin when writable, else ${XDG_CACHE_HOME:-~/.cache}/containerdriver-cluster/bin.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 MODE=${1:-all}
@@ -21,6 +28,28 @@ cd "$ROOT"
 "$CLUSTER_SRC/bootstrap.sh"
 if [ -z "${KUBECONFIG:-}" ]; then
 	export KUBECONFIG=$ADMIN_KUBECONFIG
+fi
+if [ "$KUBECONFIG" != "$ADMIN_KUBECONFIG" ]; then
+	# A cluster of one's own: its nodes cannot see the local containerd's images.
+	if [ -z "${CONTAINERDRIVER_TEST_REGISTRY:-}" ] && [ -z "${CONTAINERDRIVER_KIND_CLUSTER:-}" ]; then
+		ctx=$(sed -n 's/^current-context: *"\{0,1\}kind-\([^"]*\)"\{0,1\} *$/\1/p' "${KUBECONFIG%%:*}" 2>/dev/null | head -n 1)
+		[ -n "$ctx" ] || die "KUBECONFIG=$KUBECONFIG is not the local cluster: give its nodes the test images through a registry (CONTAINERDRIVER_TEST_REGISTRY=host[:port][/path], pushed with skopeo) or, for a kind cluster, CONTAINERDRIVER_KIND_CLUSTER=NAME"
+		export CONTAINERDRIVER_KIND_CLUSTER=$ctx
+	fi
+	if [ -n "${CONTAINERDRIVER_TEST_REGISTRY:-}" ]; then
+		command -v skopeo >/dev/null || die "CONTAINERDRIVER_TEST_REGISTRY is set and skopeo (which pushes the test images) is not on PATH: apt-get install skopeo"
+		say "test images: pushed to $CONTAINERDRIVER_TEST_REGISTRY"
+	else
+		command -v kind >/dev/null || die "CONTAINERDRIVER_KIND_CLUSTER=$CONTAINERDRIVER_KIND_CLUSTER and kind is not on PATH"
+		say "test images: kind load into the kind cluster $CONTAINERDRIVER_KIND_CLUSTER"
+	fi
+	# OpenTofu goes where this user may write (the local cluster's directory is root's).
+	if ! { mkdir -p "$BIN" 2>/dev/null && [ -w "$BIN" ]; }; then
+		export CONTAINERDRIVER_CLUSTER_DIR=${XDG_CACHE_HOME:-$HOME/.cache}/containerdriver-cluster
+		source "$CLUSTER_SRC/lib.sh"
+		mkdir -p "$BIN"
+		say "OpenTofu in $BIN (the default directory is not writable)"
+	fi
 fi
 export CONTAINERDRIVER_REQUIRE_CLUSTER=1 TF_ACC=1
 unset CONTAINERDRIVER_SKIP_CLUSTER

@@ -11,19 +11,27 @@ import (
 	"strings"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+	distreference "github.com/distribution/reference"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
+// NamespaceNameError says why name cannot be a namespace's name (a DNS-1123 label, as the
+// API server checks it), or returns "" when it can.
+func NamespaceNameError(name string) string {
+	return strings.Join(validation.IsDNS1123Label(name), "; ")
+}
+
+// SubdomainNameError says why name cannot be the name of a service account (or of
+// another object named by a DNS-1123 subdomain, as the API server checks it: dots only
+// between labels, so "a..b" is refused), or returns "" when it can.
+func SubdomainNameError(name string) string {
+	return strings.Join(validation.IsDNS1123Subdomain(name), "; ")
+}
+
 var (
-	envNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	// A conservative form of an OCI reference: [registry[:port]/]path[:tag][@digest].
-	imageRe = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@[a-z0-9]+:[a-f0-9]{32,})?$`)
-	// DNSLabelRe is the shape of a namespace name (a DNS-1123 label, at most 63 characters).
-	DNSLabelRe = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-	// DNSSubdomainRe is the shape of a service account name (a DNS-1123 subdomain, at most
-	// 253 characters).
-	DNSSubdomainRe = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
-	sshShortURLRe  = regexp.MustCompile(`^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/].*`)
-	hostPathURLRe  = regexp.MustCompile(`^[A-Za-z0-9.-]+\.[A-Za-z]+:[^/].*`)
+	envNameRe     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	sshShortURLRe = regexp.MustCompile(`^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/].*`)
+	hostPathURLRe = regexp.MustCompile(`^[A-Za-z0-9.-]+\.[A-Za-z]+:[^/].*`)
 )
 
 // reservedEnv are names the driver sets on the runner; a variable may not replace them.
@@ -56,11 +64,15 @@ func (s *RunSpec) Validate() error {
 	if err := ValidateSharedDirectory(s.Job.SharedDirectory); err != nil {
 		add(Root("job").Attr("shared_directory"), "%v", err)
 	}
-	if ns := s.Job.Namespace; ns != "" && (len(ns) > 63 || !DNSLabelRe.MatchString(ns)) {
-		add(Root("job").Attr("namespace"), "%q is not a valid namespace name (lower case letters, digits and '-', at most 63 characters)", ns)
+	if ns := s.Job.Namespace; ns != "" {
+		if why := NamespaceNameError(ns); why != "" {
+			add(Root("job").Attr("namespace"), "%q is not a valid namespace name: %s", ns, why)
+		}
 	}
-	if sa := s.Job.ServiceAccount; sa != "" && (len(sa) > 253 || !DNSSubdomainRe.MatchString(sa)) {
-		add(Root("job").Attr("service_account"), "%q is not a valid service account name", sa)
+	if sa := s.Job.ServiceAccount; sa != "" {
+		if why := SubdomainNameError(sa); why != "" {
+			add(Root("job").Attr("service_account"), "%q is not a valid service account name: %s", sa, why)
+		}
 	}
 	for _, pt := range s.Job.PodTemplates {
 		if _, err := ParsePodTemplate(pt); err != nil {
@@ -206,8 +218,10 @@ func ValidateImage(ref string) error {
 	if ref == "" {
 		return errors.New("must not be empty")
 	}
-	if !imageRe.MatchString(ref) {
-		return fmt.Errorf("%q is not a valid image reference (expected [registry/]repository[:tag][@sha256:digest], lower case)", ref)
+	// The grammar the container runtimes read references with (distribution/reference, as
+	// containerd and the kubelet), digests checked for their algorithm's length.
+	if _, err := distreference.ParseNormalizedNamed(ref); err != nil {
+		return fmt.Errorf("%q is not a valid image reference (expected [registry/]repository[:tag][@sha256:digest], lower case): %w", ref, err)
 	}
 	return nil
 }

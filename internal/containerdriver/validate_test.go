@@ -16,6 +16,9 @@ func TestValidate(t *testing.T) {
 		{"relative shared dir", func(s *RunSpec) { s.Job.SharedDirectory = "work" }, "job.shared_directory"},
 		{"root shared dir", func(s *RunSpec) { s.Job.SharedDirectory = "/" }, "job.shared_directory"},
 		{"bad namespace", func(s *RunSpec) { s.Job.Namespace = "Bad_NS" }, "job.namespace"},
+		// The API server refuses empty labels in a DNS-1123 subdomain; the hand-written
+		// regular expression accepted them.
+		{"service account with an empty label", func(s *RunSpec) { s.Job.ServiceAccount = "a..b" }, "job.service_account"},
 		{"reserved variable", func(s *RunSpec) { s.Job.Variables = map[string]string{"ACTION": "x"} }, `job.variables["ACTION"]`},
 		{"bad variable name", func(s *RunSpec) { s.Job.Variables = map[string]string{"1X": "x"} }, `job.variables["1X"]`},
 		{"dotdot file", func(s *RunSpec) { s.Files = map[string]string{"../x": "x"} }, `files["../x"]`},
@@ -103,6 +106,28 @@ func TestValidate_ShortSecretsRefused(t *testing.T) {
 	for _, not := range []string{`["OK"]`, `["EMPTY"]`, "abc"} {
 		if err != nil && strings.Contains(err.Error(), not) {
 			t.Errorf("Validate() = %v, must not mention %q", err, not)
+		}
+	}
+}
+
+// Image references are read with the runtimes' grammar (distribution/reference): a digest
+// must have its algorithm's length, which the hand-written pattern did not check.
+func TestValidateImage(t *testing.T) {
+	hex64 := strings.Repeat("a", 64)
+	for ref, ok := range map[string]bool{
+		"busybox":                                true,
+		"registry.example.com:5000/org/runner:1": true,
+		"ghcr.io/containerdriver/containerdriver-sidecars:1.2.0@sha256:" + hex64: true,
+		"localhost:5000/cd-byo/sidecars:test-0123abcd":                           true,
+		"ghcr.io/org/runner@sha256:" + strings.Repeat("a", 40):                   false,
+		"Not An Image":            false,
+		"ghcr.io/Org/runner:1":    false,
+		"ghcr.io/org/runner:-bad": false,
+		"":                        false,
+	} {
+		err := ValidateImage(ref)
+		if (err == nil) != ok {
+			t.Errorf("ValidateImage(%q) = %v, want ok=%v", ref, err, ok)
 		}
 	}
 }

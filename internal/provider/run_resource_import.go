@@ -13,18 +13,16 @@ import (
 
 var _ resource.ResourceWithImportState = (*runResource)(nil)
 
-// importRunIDRe is what a run id may look like: the provider's UUIDs, and names in the
-// same alphabet.
-var importRunIDRe = containerdriver.DNSSubdomainRe
-
 // ImportState adopts a run by NAMESPACE/RUN_ID. Only the identity is imported: the id
 // and the namespace. The next apply runs ACTION=create in place with that id, so the
 // runner finds what it keyed by CONTAINERDRIVER_RUN_ID (its state in the cluster, the
 // state directory), and fills in the outputs.
 func (r *runResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	ns, id, err := splitImportID(req.ID, "RUN_ID")
-	if err == nil && !importRunIDRe.MatchString(id) {
-		err = fmt.Errorf("the run id %q is not a run id (lower case letters, digits, '-' and '.')", id)
+	// A run id is the provider's UUID, or a name of the same alphabet: a DNS-1123
+	// subdomain, since it names the run's Jobs and Secrets.
+	if err == nil && containerdriver.SubdomainNameError(id) != "" {
+		err = fmt.Errorf("the run id %q is not a run id (%s)", id, containerdriver.SubdomainNameError(id))
 	}
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf(
@@ -46,8 +44,8 @@ func splitImportID(id, second string) (string, string, error) {
 	switch {
 	case !ok || ns == "" || name == "" || strings.Contains(name, "/"):
 		return "", "", fmt.Errorf("%q is not NAMESPACE/%s", id, second)
-	case len(ns) > 63 || !containerdriver.DNSLabelRe.MatchString(ns):
-		return "", "", fmt.Errorf("%q is not a valid namespace name", ns)
+	case containerdriver.NamespaceNameError(ns) != "":
+		return "", "", fmt.Errorf("%q is not a valid namespace name (%s)", ns, containerdriver.NamespaceNameError(ns))
 	}
 	return ns, name, nil
 }

@@ -116,7 +116,11 @@ func TestRunResource_PlanValidation(t *testing.T) {
 }`, `create_service_account`},
 		{`resource "containerdriver_runner" "test" {
   namespace = "Not_A_Namespace"
-}`, `must be a valid namespace name`},
+}`, `"Not_A_Namespace" is not a valid namespace name`},
+		// apimachinery's check, as the API server's: the old regular expression took "a..b".
+		{`resource "containerdriver_runner" "test" {
+  service_account = "a..b"
+}`, `"a..b" is not a valid service account name`},
 		{validRunPrefix + `  }
   target = { manifest = "kind: Target" }
 }`, `only given to runners of the "container-deployer" contract`},

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/dynamicvalidator"
@@ -28,15 +29,41 @@ const defaultSharedDirectory = "/workspace"
 
 func namespaceValidators() []validator.String {
 	return []validator.String{
-		stringvalidator.LengthBetween(1, 63),
-		stringvalidator.RegexMatches(containerdriver.DNSLabelRe, "must be a valid namespace name (lower case letters, digits and '-')"),
+		stringvalidator.LengthAtLeast(1),
+		kubernetesNameValidator{what: "namespace name", check: containerdriver.NamespaceNameError},
 	}
 }
 
 func serviceAccountValidators() []validator.String {
 	return []validator.String{
-		stringvalidator.LengthBetween(1, 253),
-		stringvalidator.RegexMatches(containerdriver.DNSSubdomainRe, "must be a valid service account name (lower case letters, digits, '-' and '.')"),
+		stringvalidator.LengthAtLeast(1),
+		kubernetesNameValidator{what: "service account name", check: containerdriver.SubdomainNameError},
+	}
+}
+
+// kubernetesNameValidator checks a name with apimachinery's validation, as the API server
+// will (stringvalidator has no validator that calls a function).
+type kubernetesNameValidator struct {
+	what  string
+	check func(string) string
+}
+
+func (v kubernetesNameValidator) Description(context.Context) string {
+	return "must be a valid Kubernetes " + v.what
+}
+
+func (v kubernetesNameValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (v kubernetesNameValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	name := req.ConfigValue.ValueString()
+	if why := v.check(name); why != "" {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Kubernetes Name",
+			fmt.Sprintf("%q is not a valid %s: %s.", name, v.what, why))
 	}
 }
 

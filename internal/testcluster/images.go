@@ -19,9 +19,22 @@ import (
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/imagebuild"
 )
 
-// ImageRegistry is the registry host of the images tests build: it has a dot, so
-// containerd never looks it up on docker.io, and the kubelet never pulls it.
-const ImageRegistry = "containerdriver.local"
+// ImageRegistry is where the images tests build are named: containerdriver.local (a host
+// with a dot, so containerd never looks it up on docker.io, and the kubelet never pulls
+// it: the images are imported into the local cluster's containerd), or the registry of
+// $CONTAINERDRIVER_TEST_REGISTRY, which they are pushed to for a cluster of one's own.
+// Name every test image under it.
+var ImageRegistry = imageRegistry()
+
+// LocalImageRegistry names the images imported into the local cluster's containerd.
+const LocalImageRegistry = "containerdriver.local"
+
+func imageRegistry() string {
+	if r := strings.TrimSuffix(os.Getenv(EnvTestRegistry), "/"); r != "" {
+		return r
+	}
+	return LocalImageRegistry
+}
 
 // configLabel is set on imported images to the image ID, so an image that is already
 // there is not imported again.
@@ -153,9 +166,12 @@ var loadMu sync.Mutex
 // imports counts the images loadImage imported (not those it found already there).
 var imports atomic.Int64
 
-// LoadImage imports a docker-archive tarball into the local cluster's containerd
-// (ctr -n k8s.io images import). An image whose every tag already names the same image
-// ID is not imported again.
+// LoadImage makes a docker-archive tarball's image available to the cluster's nodes: it
+// pushes it with skopeo to $CONTAINERDRIVER_TEST_REGISTRY when set (its tags must be
+// under ImageRegistry), else loads it with `kind load image-archive` into the kind cluster
+// $CONTAINERDRIVER_KIND_CLUSTER when set, else imports it into the local cluster's
+// containerd (ctr -n k8s.io images import; that one needs root). An image whose every tag
+// already names the same image ID is not loaded again.
 func LoadImage(t testing.TB, tarPath string) {
 	t.Helper()
 	if err := loadImage(tarPath); err != nil {
@@ -182,6 +198,12 @@ func ctr(args ...string) ([]byte, error) {
 }
 
 func loadImage(tarPath string) error {
+	if os.Getenv(EnvTestRegistry) != "" {
+		return pushImage(tarPath)
+	}
+	if os.Getenv(EnvKindCluster) != "" {
+		return kindLoad(tarPath)
+	}
 	sock := ContainerdAddress()
 	if _, err := os.Stat(sock); err != nil {
 		return fmt.Errorf("images are imported into the local cluster's containerd, and its socket is missing (%w): make cluster-up", err)
@@ -353,4 +375,79 @@ func hashFiles(files ...string) (string, error) {
 		h.Write(b)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// loaded remembers, per tag, the image ID pushed or loaded by this process, so an image
+// built twice is sent once.
+var loaded = map[string]string{}
+
+// alreadyLoaded reports whether every tag of info was sent by this process with the same
+// image ID (with loadMu held).
+func alreadyLoaded(info *imagebuild.Info) bool {
+	for _, ref := range info.RepoTags {
+		if loaded[ref] != info.ConfigDigest {
+			return false
+		}
+	}
+	return true
+}
+
+// pushImage copies the tarball's image to the registry of $CONTAINERDRIVER_TEST_REGISTRY
+// with skopeo, as the user running the tests (credentials from skopeo's and Docker's
+// usual files). $CONTAINERDRIVER_TEST_REGISTRY_INSECURE=1 allows plain HTTP or an
+// unverified certificate (a registry on localhost).
+func pushImage(tarPath string) error {
+	info, err := imagebuild.Inspect(tarPath)
+	if err != nil {
+		return err
+	}
+	if len(info.RepoTags) == 0 {
+		return fmt.Errorf("%s has no image name (RepoTags)", tarPath)
+	}
+	for _, ref := range info.RepoTags {
+		if !strings.HasPrefix(ref, ImageRegistry+"/") {
+			return fmt.Errorf("image %s is not under %s=%s: name test images with testcluster.ImageRegistry, so the cluster pulls them from there", ref, EnvTestRegistry, ImageRegistry)
+		}
+	}
+	loadMu.Lock()
+	defer loadMu.Unlock()
+	if alreadyLoaded(info) {
+		return nil
+	}
+	for _, ref := range info.RepoTags {
+		args := []string{"copy", "--quiet"}
+		if os.Getenv(EnvTestRegistryInsecure) == "1" {
+			args = append(args, "--dest-tls-verify=false")
+		}
+		args = append(args, "docker-archive:"+tarPath, "docker://"+ref)
+		if out, err := exec.Command("skopeo", args...).CombinedOutput(); err != nil {
+			return fmt.Errorf("push %s to %s (skopeo %s): %w: %s", ref, EnvTestRegistry, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+		}
+		loaded[ref] = info.ConfigDigest
+	}
+	imports.Add(1)
+	return nil
+}
+
+// kindLoad loads the tarball's image into the nodes of the kind cluster named by
+// $CONTAINERDRIVER_KIND_CLUSTER (kind load image-archive).
+func kindLoad(tarPath string) error {
+	info, err := imagebuild.Inspect(tarPath)
+	if err != nil {
+		return err
+	}
+	loadMu.Lock()
+	defer loadMu.Unlock()
+	if len(info.RepoTags) > 0 && alreadyLoaded(info) {
+		return nil
+	}
+	name := os.Getenv(EnvKindCluster)
+	if out, err := exec.Command("kind", "load", "image-archive", tarPath, "--name", name).CombinedOutput(); err != nil {
+		return fmt.Errorf("kind load image-archive %s --name %s: %w: %s", tarPath, name, err, strings.TrimSpace(string(out)))
+	}
+	for _, ref := range info.RepoTags {
+		loaded[ref] = info.ConfigDigest
+	}
+	imports.Add(1)
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path"
 	"slices"
 	"strings"
@@ -52,9 +53,14 @@ func restricted() *corev1.SecurityContext {
 
 func smokeJob(image, result, nonce string) *batchv1.Job {
 	shared := []corev1.VolumeMount{{Name: "shared", MountPath: "/shared"}}
+	// Imported images are never pulled; pushed ones are, from the test registry.
+	pull := corev1.PullNever
+	if os.Getenv(EnvTestRegistry) != "" {
+		pull = corev1.PullIfNotPresent
+	}
 	container := func(name string, args ...string) corev1.Container {
 		return corev1.Container{
-			Name: name, Image: image, ImagePullPolicy: corev1.PullNever, Args: args,
+			Name: name, Image: image, ImagePullPolicy: pull, Args: args,
 			VolumeMounts: shared, SecurityContext: restricted(),
 		}
 	}

@@ -41,6 +41,15 @@ const (
 	EnvKeepFailed     = "CONTAINERDRIVER_KEEP_FAILED"
 	// EnvContainerdAddress overrides the containerd socket images are imported into.
 	EnvContainerdAddress = "CONTAINERDRIVER_CONTAINERD_ADDRESS"
+	// EnvTestRegistry names a registry (host[:port][/path]) the test images are pushed
+	// to, with skopeo, for a cluster of one's own whose nodes pull from it.
+	EnvTestRegistry = "CONTAINERDRIVER_TEST_REGISTRY"
+	// EnvTestRegistryInsecure=1: push over plain HTTP or without verifying the
+	// registry's certificate.
+	EnvTestRegistryInsecure = "CONTAINERDRIVER_TEST_REGISTRY_INSECURE"
+	// EnvKindCluster names a kind cluster the test images are loaded into with
+	// `kind load image-archive` (instead of a registry).
+	EnvKindCluster = "CONTAINERDRIVER_KIND_CLUSTER"
 )
 
 // DefaultDir is the local cluster's state directory when $CONTAINERDRIVER_CLUSTER_DIR

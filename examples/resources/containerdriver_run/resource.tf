@@ -1,3 +1,34 @@
+terraform {
+  required_providers {
+    containerdriver = {
+      source = "containerdriver/containerdriver"
+    }
+  }
+}
+
+variable "git_token" {
+  type      = string
+  sensitive = true
+}
+
+variable "aws_access_key_id" {
+  type      = string
+  sensitive = true
+}
+
+variable "aws_secret_access_key" {
+  type      = string
+  sensitive = true
+}
+
+# Where the runs go: the namespace and service account (see containerdriver_runner).
+resource "containerdriver_runner" "main" {
+  namespace              = "iac-runners"
+  service_account        = "iac-runner"
+  create_namespace       = true
+  create_service_account = true
+}
+
 # Provision an S3 bucket by running OpenTofu code from a git repository in a runner image.
 resource "containerdriver_run" "s3" {
   runner = containerdriver_runner.main.config

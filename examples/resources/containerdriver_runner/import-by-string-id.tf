@@ -1,4 +1,4 @@
 import {
   to = containerdriver_runner.main
-  id = "humanitec-runner/humanitec-container-runner" # NAMESPACE/SERVICE_ACCOUNT
+  id = "iac-runners/iac-runner" # NAMESPACE/SERVICE_ACCOUNT
 }

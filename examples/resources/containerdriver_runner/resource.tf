@@ -1,7 +1,15 @@
+terraform {
+  required_providers {
+    containerdriver = {
+      source = "containerdriver/containerdriver"
+    }
+  }
+}
+
 # A namespace and service account for runs, created and deleted with this resource.
 resource "containerdriver_runner" "main" {
-  namespace              = "humanitec-runner"
-  service_account        = "humanitec-container-runner"
+  namespace              = "iac-runners"
+  service_account        = "iac-runner"
   create_namespace       = true
   create_service_account = true
 
