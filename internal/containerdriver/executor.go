@@ -391,29 +391,46 @@ func (e *Executor) waitOtherJobs(ctx context.Context, job *batchv1.Job) error {
 		}
 		return true
 	}
-	lw := e.jobsListWatch(ns, func(o *metav1.ListOptions) { o.LabelSelector = sel })
+	want, err := labels.Parse(sel)
+	if err != nil {
+		return err
+	}
+	sw, release := e.sharedWatches(ns)
+	defer release()
+	changed := make(chan struct{}, 1)
+	stop, err := follow(ctx, sw.jobs, true, func(any, bool) {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("wait for the earlier Jobs of run %s to end: %w", run, sw.explain(err))
+	}
+	defer stop()
 	reported := map[string]bool{}
-	none := func(store cache.Store) (bool, error) {
-		for _, o := range store.List() {
-			if j := o.(*batchv1.Job); active(j) {
-				if !reported[j.Name] {
-					reported[j.Name] = true
-					e.event("waiting for Job %s/%s, an earlier run of the same resource that is still running, to end", ns, j.Name)
-				}
-				return false, nil
+	for {
+		none := true
+		for _, o := range sw.jobs.GetStore().List() {
+			j := o.(*batchv1.Job)
+			if !want.Matches(labels.Set(j.Labels)) || !active(j) {
+				continue
+			}
+			none = false
+			if !reported[j.Name] {
+				reported[j.Name] = true
+				e.event("waiting for Job %s/%s, an earlier run of the same resource that is still running, to end", ns, j.Name)
 			}
 		}
-		return true, nil
+		if none {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the earlier Jobs of run %s to end: %w", run, sw.explain(ctx.Err()))
+		}
 	}
-	var store cache.Store
-	_, err := watchtools.UntilWithSync(ctx, lw, &batchv1.Job{}, func(s cache.Store) (bool, error) {
-		store = s
-		return none(s)
-	}, func(watch.Event) (bool, error) { return none(store) })
-	if err != nil {
-		return fmt.Errorf("wait for the earlier Jobs of run %s to end: %w", run, err)
-	}
-	return nil
 }
 
 // supersededJob reports whether another Job of the same run was created after job: then
