@@ -90,6 +90,10 @@ func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Resu
 	if err := e.preflight(ctx, spec, ns, name, action); err != nil {
 		return nil, err
 	}
+	// The namespace's shared watches (informers.go) serve the whole run: waiting for an
+	// earlier Job of the run, then for this one's pod.
+	_, release := e.sharedWatches(ns)
+	defer release()
 	if dl, ok := ctx.Deadline(); ok {
 		// The cluster stops the run too when the caller is gone; when the caller is still
 		// there, its own deadline comes first and stops the pod gracefully.

@@ -64,7 +64,9 @@ func (e *Executor) wait(ctx context.Context, spec *RunSpec, b *JobObjects, job *
 
 	// The Job and its events tell what the pod cannot: a pod that was never created (for
 	// example rejected by Pod Security admission) or a Job that ran out of time.
-	go e.watchJob(wctx, cancel, base, job.UID)
+	jobWatched := make(chan struct{})
+	go func() { defer close(jobWatched); e.watchJob(wctx, cancel, base, job.UID) }()
+	defer func() { cancel(nil); <-jobWatched }()
 
 	var logs sync.WaitGroup
 	w := &podWatch{
