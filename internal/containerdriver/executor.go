@@ -87,8 +87,13 @@ func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Resu
 	job := built.Job
 	ns, name := job.Namespace, job.Name
 	red := newRedactor(spec)
+	checked := e.startPermissionCheck(ctx, spec, job) // permissions.go
 	if err := e.preflight(ctx, spec, ns, name, action); err != nil {
 		return nil, err
+	}
+	if checked() {
+		dropInitContainer(job, contract.ContainerPreChecks)
+		e.event("the provider checked the rights of service account %q: no pre-checks container", job.Spec.Template.Spec.ServiceAccountName)
 	}
 	// The namespace's shared watches (informers.go) serve the whole run: waiting for an
 	// earlier Job of the run, then for this one's pod.
