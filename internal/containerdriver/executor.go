@@ -87,13 +87,8 @@ func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Resu
 	job := built.Job
 	ns, name := job.Namespace, job.Name
 	red := newRedactor(spec)
-	checked := e.startPermissionCheck(ctx, spec, job) // permissions.go
 	if err := e.preflight(ctx, spec, ns, name, action); err != nil {
 		return nil, err
-	}
-	if checked() {
-		dropInitContainer(job, contract.ContainerPreChecks)
-		e.event("the provider checked the rights of service account %q: no pre-checks container", job.Spec.Template.Spec.ServiceAccountName)
 	}
 	// The namespace's shared watches (informers.go) serve the whole run: waiting for an
 	// earlier Job of the run, then for this one's pod.
@@ -255,6 +250,8 @@ func (e *Executor) ensureJob(ctx context.Context, b *JobObjects, red *redactor) 
 	} else if !apierrors.IsNotFound(err) {
 		return ensured{}, fmt.Errorf("look up job %s/%s: %w", b.Job.Namespace, b.Job.Name, err)
 	}
+	// A new Job: the provider checks the pod's rights meanwhile (permissions.go).
+	checked := e.startPermissionCheck(ctx, b.Job)
 	if err := e.waitOtherJobs(ctx, b.Job); err != nil {
 		return ensured{}, err
 	}
@@ -262,6 +259,10 @@ func (e *Executor) ensureJob(ctx context.Context, b *JobObjects, red *redactor) 
 	// the moment it exists: whatever happens to the caller, nothing outlives the Job. The
 	// pod starts when the objects are there and the Job is resumed.
 	job := b.Job.DeepCopy()
+	if checked() {
+		dropInitContainer(job, contract.ContainerPreChecks)
+		e.event("the provider found the rights of service account %q allowed: the pod starts without pre-checks", job.Spec.Template.Spec.ServiceAccountName)
+	}
 	job.Spec.Suspend = ptr.To(true)
 	created, err := jobs.Create(ctx, job, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {

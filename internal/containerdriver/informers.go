@@ -193,3 +193,20 @@ func podOfJob(pod *corev1.Pod, job jobKey) bool {
 	}
 	return pod.Labels[batchv1.ControllerUidLabel] == string(job.UID)
 }
+
+// watchedPods returns the pods of the Job named job from the namespace's shared pod watch,
+// when one is running and has synced; ok is false otherwise. It starts no watch.
+func (e *Executor) watchedPods(ns, job string) (pods []corev1.Pod, ok bool) {
+	shared.Lock()
+	w := shared.m[sharedKey{client: e.Client, ns: ns}]
+	shared.Unlock()
+	if w == nil || !w.pods.HasSynced() {
+		return nil, false
+	}
+	for _, o := range w.pods.GetStore().List() {
+		if p, isPod := o.(*corev1.Pod); isPod && p.Labels[batchv1.JobNameLabel] == job {
+			pods = append(pods, *p)
+		}
+	}
+	return pods, true
+}

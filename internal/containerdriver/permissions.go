@@ -18,8 +18,8 @@ import (
 // the run with a clear message before the runner starts when it has not. Being one more
 // container that starts after the one before it, it cost about a third of a create. The
 // provider now asks the same questions itself, as SubjectAccessReviews about the service
-// account (LocalSubjectAccessReviews in the run's namespace), at the same time as its other
-// preflight reads: when every answer is "allowed", the Job is made without pre-checks. When
+// account (LocalSubjectAccessReviews in the run's namespace), before it creates a new Job,
+// at the same time as it waits for an earlier Job of the run to end: when every answer is "allowed", the Job is made without pre-checks. When
 // one is denied, or the provider may not ask (its credentials lack create on
 // localsubjectaccessreviews there) or the API server cannot answer,
 // the pre-checks container stays, and a denial fails exactly as before, with its message
@@ -56,20 +56,30 @@ func (e *Executor) checkPermissions(ctx context.Context, ns, sa string, perms []
 	return true
 }
 
-// runPermissions are the rights pre-checks would check for spec's pod.
-func runPermissions(spec *RunSpec) []contract.Permission {
-	perms := contract.SidecarPermissions()
-	if spec.State != nil {
-		perms = append(perms, contract.StatePermissions()...)
+// checkedPermissions are the rights the Job's pre-checks container would check, and
+// whether it has one: the sidecars' rights, and the state's when it has STATE_PATH.
+func checkedPermissions(job *batchv1.Job) ([]contract.Permission, bool) {
+	for _, c := range job.Spec.Template.Spec.InitContainers {
+		if c.Name != contract.ContainerPreChecks {
+			continue
+		}
+		perms := contract.SidecarPermissions()
+		for _, e := range c.Env {
+			if e.Name == contract.EnvStatePath && e.Value != "" {
+				perms = append(perms, contract.StatePermissions()...)
+			}
+		}
+		return perms, true
 	}
-	return perms
+	return nil, false
 }
 
-// startPermissionCheck starts the provider-side check of the pod's rights and returns a
-// function that waits for its answer. It answers false at once when the Job has no
-// pre-checks container (skip_permission_checks): nothing to replace.
-func (e *Executor) startPermissionCheck(ctx context.Context, spec *RunSpec, job *batchv1.Job) func() bool {
-	if !hasInitContainer(job, contract.ContainerPreChecks) {
+// startPermissionCheck starts the provider-side check of the rights the Job's pre-checks
+// container would check and returns a function that waits for its answer. It answers
+// false at once when the Job has no pre-checks container (skip_permission_checks).
+func (e *Executor) startPermissionCheck(ctx context.Context, job *batchv1.Job) func() bool {
+	perms, ok := checkedPermissions(job)
+	if !ok {
 		return func() bool { return false }
 	}
 	sa := job.Spec.Template.Spec.ServiceAccountName
@@ -77,17 +87,8 @@ func (e *Executor) startPermissionCheck(ctx context.Context, spec *RunSpec, job 
 		sa = "default"
 	}
 	done := make(chan bool, 1)
-	go func() { done <- e.checkPermissions(ctx, job.Namespace, sa, runPermissions(spec)) }()
+	go func() { done <- e.checkPermissions(ctx, job.Namespace, sa, perms) }()
 	return func() bool { return <-done }
-}
-
-func hasInitContainer(job *batchv1.Job, name string) bool {
-	for _, c := range job.Spec.Template.Spec.InitContainers {
-		if c.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 // dropInitContainer removes the named init container from the Job's pod. The Job's name

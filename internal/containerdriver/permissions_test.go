@@ -81,7 +81,7 @@ func TestRun_ProviderChecksPermissions(t *testing.T) {
 			t.Errorf("init containers %v: pre-checks was not dropped", ics)
 		}
 		want := map[string]bool{}
-		for _, p := range runPermissions(spec) {
+		for _, p := range append(contract.SidecarPermissions(), contract.StatePermissions()...) {
 			want[p.Verb+" "+p.Resource] = true
 		}
 		for _, a := range *asked {
