@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
@@ -104,11 +105,14 @@ func TestSharedWatches_Linger(t *testing.T) {
 	}
 	r2()
 	r2() // a second release is a no-op
-	time.Sleep(200 * time.Millisecond)
-	shared.Lock()
-	_, still := shared.m[sharedKey{client: e.Client, ns: "ns"}]
-	shared.Unlock()
-	if still {
-		t.Error("watches still running after the linger")
+	stopped := func() bool {
+		shared.Lock()
+		defer shared.Unlock()
+		_, still := shared.m[sharedKey{client: e.Client, ns: "ns"}]
+		return !still
+	}
+	if err := wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 5*time.Second, true,
+		func(context.Context) (bool, error) { return stopped(), nil }); err != nil {
+		t.Error("watches still running 5 s after a linger of 50 ms")
 	}
 }
