@@ -107,5 +107,18 @@ func TestAccExecutor_SharedWatches(t *testing.T) {
 			t.Errorf("%d runs listed %s %d times", n, kind, got)
 		}
 	}
+	// The test's identity may create LocalSubjectAccessReviews and the runner account has
+	// its rights: the provider checked them, so no pod started pre-checks.
+	jobs := e.seen.JobSpecs(map[string]string{contract.LabelManagedBy: contract.ManagedByValue})
+	if len(jobs) != n {
+		t.Errorf("saw %d jobs, want %d", len(jobs), n)
+	}
+	for _, j := range jobs {
+		for _, ic := range j.Spec.Template.Spec.InitContainers {
+			if ic.Name == contract.ContainerPreChecks {
+				t.Errorf("job %s has pre-checks though the provider found its rights allowed", j.Name)
+			}
+		}
+	}
 	e.assertEmpty(t)
 }
