@@ -152,7 +152,7 @@ func (w *nsWatches) explain(err error) error {
 	if w.lastErr == nil {
 		return err
 	}
-	return fmt.Errorf("%w (last error of the watch: %v)", err, w.lastErr)
+	return fmt.Errorf("%w (last error of the watch: %w)", err, w.lastErr)
 }
 
 // follow calls fn, one call at a time, with every version of the objects of inf (the ones
