@@ -68,13 +68,18 @@ func (e *Executor) Cleanup(ctx context.Context, ns, job string) error {
 		}
 	}
 	// Pods go with the Job in the background; delete them now so the namespace is empty
-	// when Run returns.
-	podSel := metav1.ListOptions{LabelSelector: labels.Set{batchv1.JobNameLabel: job}.String()}
-	if list, err := e.Client.CoreV1().Pods(ns).List(ctx, podSel); err == nil {
-		for _, o := range list.Items {
-			if err := e.Client.CoreV1().Pods(ns).Delete(ctx, o.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil && !apierrors.IsNotFound(err) {
-				errs = append(errs, err)
-			}
+	// when Run returns. The namespace's shared pod watch, when a run holds it, knows them
+	// without a request.
+	pods, ok := e.watchedPods(ns, job)
+	if !ok {
+		podSel := metav1.ListOptions{LabelSelector: labels.Set{batchv1.JobNameLabel: job}.String()}
+		if list, err := e.Client.CoreV1().Pods(ns).List(ctx, podSel); err == nil {
+			pods = list.Items
+		}
+	}
+	for _, o := range pods {
+		if err := e.Client.CoreV1().Pods(ns).Delete(ctx, o.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)

@@ -97,6 +97,10 @@ func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Resu
 	if err := e.preflight(ctx, spec, ns, name, action); err != nil {
 		return nil, err
 	}
+	// The namespace's shared watches (informers.go) serve the whole run: waiting for an
+	// earlier Job of the run, then for this one's pod.
+	_, release := e.sharedWatches(ns)
+	defer release()
 	if dl, ok := ctx.Deadline(); ok {
 		// The cluster stops the run too when the caller is gone; when the caller is still
 		// there, its own deadline comes first and stops the pod gracefully.
@@ -256,6 +260,8 @@ func (e *Executor) ensureJob(ctx context.Context, b *JobObjects, red *redactor) 
 	} else if !apierrors.IsNotFound(err) {
 		return ensured{}, fmt.Errorf("look up job %s/%s: %w", b.Job.Namespace, b.Job.Name, err)
 	}
+	// A new Job: the provider checks the pod's rights meanwhile (permissions.go).
+	checked := e.startPermissionCheck(ctx, b.Job)
 	if err := e.waitOtherJobs(ctx, b.Job); err != nil {
 		return ensured{}, err
 	}
@@ -263,6 +269,10 @@ func (e *Executor) ensureJob(ctx context.Context, b *JobObjects, red *redactor) 
 	// the moment it exists: whatever happens to the caller, nothing outlives the Job. The
 	// pod starts when the objects are there and the Job is resumed.
 	job := b.Job.DeepCopy()
+	if checked() {
+		dropInitContainer(job, contract.ContainerPreChecks)
+		e.event("the provider found the rights of service account %q allowed: the pod starts without pre-checks", job.Spec.Template.Spec.ServiceAccountName)
+	}
 	job.Spec.Suspend = ptr.To(true)
 	created, err := jobs.Create(ctx, job, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
@@ -409,29 +419,46 @@ func (e *Executor) waitOtherJobs(ctx context.Context, job *batchv1.Job) error {
 		}
 		return true
 	}
-	lw := e.jobsListWatch(ns, func(o *metav1.ListOptions) { o.LabelSelector = sel })
+	want, err := labels.Parse(sel)
+	if err != nil {
+		return err
+	}
+	sw, release := e.sharedWatches(ns)
+	defer release()
+	changed := make(chan struct{}, 1)
+	stop, err := follow(ctx, sw.jobs, true, func(any, bool) {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("wait for the earlier Jobs of run %s to end: %w", run, sw.explain(err))
+	}
+	defer stop()
 	reported := map[string]bool{}
-	none := func(store cache.Store) (bool, error) {
-		for _, o := range store.List() {
-			if j := o.(*batchv1.Job); active(j) {
-				if !reported[j.Name] {
-					reported[j.Name] = true
-					e.event("waiting for Job %s/%s, an earlier run of the same resource that is still running, to end", ns, j.Name)
-				}
-				return false, nil
+	for {
+		none := true
+		for _, o := range sw.jobs.GetStore().List() {
+			j := o.(*batchv1.Job)
+			if !want.Matches(labels.Set(j.Labels)) || !active(j) {
+				continue
+			}
+			none = false
+			if !reported[j.Name] {
+				reported[j.Name] = true
+				e.event("waiting for Job %s/%s, an earlier run of the same resource that is still running, to end", ns, j.Name)
 			}
 		}
-		return true, nil
+		if none {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the earlier Jobs of run %s to end: %w", run, sw.explain(ctx.Err()))
+		}
 	}
-	var store cache.Store
-	_, err := watchtools.UntilWithSync(ctx, lw, &batchv1.Job{}, func(s cache.Store) (bool, error) {
-		store = s
-		return none(s)
-	}, func(watch.Event) (bool, error) { return none(store) })
-	if err != nil {
-		return fmt.Errorf("wait for the earlier Jobs of run %s to end: %w", run, err)
-	}
-	return nil
 }
 
 // supersededJob reports whether another Job of the same run was created after job: then
