@@ -178,6 +178,7 @@ func newChecker(ctx context.Context, o *checkOptions, s streams) (*checker, int)
 		c.base.RunID = newRunID()
 	}
 	c.base.SidecarImage = sidecarImage(o.sidecarImage)
+	c.base.PlanSupport = o.plan
 	secrets := map[string]string{}
 	for k, v := range c.base.Job.SecretVariables {
 		secrets[k] = v
