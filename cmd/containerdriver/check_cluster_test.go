@@ -145,13 +145,13 @@ func TestAccCheck_BrokenImages(t *testing.T) {
 		{"not-idempotent", "1000:1000", []string{checkIdempotent}, `output "id": "`},
 		{"leaves-state", "1000:1000", []string{checkLeavesNothing}, "ConfigMap brokenrunner-"},
 		{"good", "", []string{checkNonRoot}, "image will run as root"},
-		{"plan-changes-state", "1000:1000", []string{checkPlanNoChange}, "ConfigMap brokenrunner-plan-"},
+		{"plan-changes-state", "1000:1000", []string{checkPlanNoChange}, "[plan #2 (of the update)] ConfigMap brokenrunner-plan-"},
 		{"plan-ignores-artifact", "1000:1000", []string{checkPlanApply}, "a create handed a stale artifact succeeded"},
 	} {
 		t.Run(tc.mode+map[bool]string{true: "-as-root", false: ""}[tc.user == ""], func(t *testing.T) {
 			t.Parallel()
 			image := brokenImage(t, tc.mode, tc.user)
-			code, report, statuses := runCheck(t, image, "--rule", "configmaps=delete")
+			code, report, statuses := runCheck(t, image, "--rule", "configmaps=update,delete")
 			if code != exitFailed {
 				t.Errorf("exit code %d, want %d", code, exitFailed)
 			}

@@ -8,7 +8,8 @@
 //	                    new thing each time instead of finding the one it made
 //	leaves-state        keeps a ConfigMap named after CONTAINERDRIVER_RUN_ID, which its
 //	                    destroy forgets to delete
-//	plan-changes-state  its plan writes: it creates a ConfigMap (which its destroy deletes)
+//	plan-changes-state  its plan writes: it creates or replaces a ConfigMap holding the name
+//	                    (which its destroy deletes)
 //	plan-ignores-artifact
 //	                    a create with PLAN_APPLY=true plans anew instead of applying the
 //	                    artifact, so it applies a stale plan as if it were fresh
@@ -107,7 +108,7 @@ func run(mode string) error {
 		}
 	case "plan":
 		if mode == "plan-changes-state" {
-			if err := keepConfigMap("brokenrunner-plan-"+runID, name); err != nil {
+			if err := replaceConfigMap("brokenrunner-plan-"+runID, name); err != nil {
 				return err
 			}
 		}
@@ -148,6 +149,17 @@ func keepConfigMap(cm, name string) error {
 		"data":     map[string]string{"name": name},
 	})
 	return apiRequest(http.MethodPost, "configmaps", body)
+}
+
+// replaceConfigMap creates the ConfigMap cm holding name, or replaces the one there.
+func replaceConfigMap(cm, name string) error {
+	if err := keepConfigMap(cm, name); err != nil {
+		return err
+	}
+	body, _ := json.Marshal(map[string]any{
+		"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": cm}, "data": map[string]string{"name": name},
+	})
+	return apiRequest(http.MethodPut, "configmaps/"+cm, body)
 }
 
 // apiRequest sends a request about the pod's namespace's resource with the service
