@@ -82,7 +82,8 @@ func planAttributes() map[string]schema.Attribute {
 				},
 				"detect_drift": schema.BoolAttribute{
 					MarkdownDescription: "Refresh runs the runner's plan (a Job per run and refresh) with the inputs, git commit and image digest of the last successful run. " +
-						"When it reports changes, `drift` holds its summary and text and the plan proposes an in-place update that runs the create again to converge. " +
+						"When it reports changes, `drift` holds its summary and text and the plan proposes an in-place update that runs the create again to converge; " +
+						"when it reports none, refresh says so in a warning `Runner Plan: no changes` with the runner's plan text (shown by every command that refreshes: plan, apply, destroy). " +
 						"`-refresh=false` skips it; `-refresh-only` records the drift without proposing anything. Defaults to `false`.",
 					Optional: true, Computed: true, Default: booldefault.StaticBool(false),
 				},
@@ -510,6 +511,10 @@ func (r *runResource) readDrift(ctx context.Context, state *runResourceModel, di
 	}
 	if !res.Plan.Summary.HasChanges {
 		state.Drift = types.ObjectNull(driftAttrTypes)
+		// Said where the plan is read, so that "No changes" is the runner's verdict too.
+		diags.AddWarning("Runner Plan: no changes", fmt.Sprintf(
+			"The runner's plan with the inputs, commit and image of the last successful run (run %s) reports no changes: nothing was changed outside of it.\n\n%s",
+			state.ID.ValueString(), planText(res.Plan)))
 		return
 	}
 	state.Drift = driftObject(res.Plan)

@@ -225,6 +225,8 @@ func TestAccRunPlan_PreviewApplyDriftDestroy(t *testing.T) {
 	}
 	if out := c.must("plan after the repair", "plan"); !strings.Contains(out, "No changes") {
 		t.Error("drift reported again after the repair")
+	} else if !strings.Contains(out, "Runner Plan: no changes") || !strings.Contains(out, "reports no changes: nothing was changed outside of it") {
+		t.Error("the plan after the repair does not show the runner's own no-change")
 	}
 
 	out = c.must("destroy preview", "plan", "-destroy")
