@@ -425,6 +425,11 @@ func (r *runResource) applyPreview(ctx context.Context, m *runResourceModel, upd
 	if m.PlanID.IsNull() || m.PlanID.IsUnknown() || id == "" || settings == nil || r.data == nil {
 		return nil, nil, false, diags
 	}
+	if update && settings.SkipUnchanged.ValueBool() && plannedNoChanges(ctx, m) {
+		// The plan showed that the runner has nothing to do and promised the outputs as they
+		// are: nothing to apply, so the artifact is not needed (and on_stale not asked).
+		return nil, nil, true, diags
+	}
 	client, d := r.data.kube.Client()
 	diags.Append(d...)
 	if diags.HasError() {
@@ -463,6 +468,24 @@ func (r *runResource) applyPreview(ctx context.Context, m *runResourceModel, upd
 		pinned(s, kept.GitCommit, kept.ImageID)
 		s.PlanApply = containerdriver.NewPlanApply(key, kept.Artifact)
 	}, kept, false, diags
+}
+
+// plannedNoChanges reports whether the plan's plan_summary (the preview the plan showed)
+// says has_changes = false.
+func plannedNoChanges(ctx context.Context, m *runResourceModel) bool {
+	if m.PlanSummary.IsNull() || m.PlanSummary.IsUnknown() {
+		return false
+	}
+	var s struct {
+		Add        types.Int64 `tfsdk:"add"`
+		Change     types.Int64 `tfsdk:"change"`
+		Destroy    types.Int64 `tfsdk:"destroy"`
+		HasChanges types.Bool  `tfsdk:"has_changes"`
+	}
+	if d := m.PlanSummary.As(ctx, &s, basetypes.ObjectAsOptions{}); d.HasError() {
+		return false
+	}
+	return !s.HasChanges.IsUnknown() && !s.HasChanges.IsNull() && !s.HasChanges.ValueBool()
 }
 
 // forgetPreview deletes the kept preview once applied (or once its apply failed: an
