@@ -474,3 +474,59 @@ output "applied_plan_id" {
 	}
 	c.destroyAndCheck(e)
 }
+
+// TestAccRunPlan_NoPlanBlock: a run without a plan block (a runner that does not declare
+// plan support) is never asked to plan: no plan Job at plan, apply, update, refresh or
+// destroy, no Runner Plan warning, no PLAN_* variable in its create, and plan_id,
+// plan_summary and drift stay null.
+func TestAccRunPlan_NoPlanBlock(t *testing.T) {
+	e, c := faultEnv(t)
+	e.grantInfra(t)
+	pods := countPods(t, e)
+	config := func(a string) string {
+		return e.providerBlock() + fmt.Sprintf(`
+resource "containerdriver_run" "test" {
+  %s
+  inputs = {
+    infra    = { name = "infra", data = { a = %q } }
+    echo_env = ["PLAN_FILE", "PLAN_SUMMARY_FILE", "PLAN_ARTIFACT_DIR", "PLAN_APPLY", "PLAN_DESTROY", "ACTION"]
+  }
+}
+`, e.jobBlock("mount_service_account_token = true"), a)
+	}
+	c.write(config("1"))
+	for _, step := range [][]string{{"plan"}, {"apply", "-auto-approve"}, {"plan", "-detailed-exitcode"}} {
+		if out := c.must(strings.Join(step, " "), step...); strings.Contains(out, "Runner Plan") || strings.Contains(out, "Drift") {
+			t.Errorf("%s shows a runner plan:\n%s", step[0], tail(out, 20))
+		}
+	}
+	c.write(config("2"))
+	if out := c.must("update", "apply", "-auto-approve"); strings.Contains(out, "Runner Plan") {
+		t.Errorf("the update shows a runner plan")
+	}
+	st := c.stateResource()
+	for _, a := range []string{"plan_id", "plan_summary", "drift"} {
+		if st[a] != nil {
+			t.Errorf("%s = %v, want null", a, st[a])
+		}
+	}
+	outputs, _ := st["outputs"].(map[string]any)
+	for k, v := range outputs {
+		if strings.HasPrefix(k, "env_PLAN_") && v != "" {
+			t.Errorf("the create got %s = %v", k, v)
+		}
+	}
+	if outputs["env_ACTION"] != "create" {
+		t.Errorf("env_ACTION = %v: the runner's environment was not echoed", outputs["env_ACTION"])
+	}
+	if out := c.must("destroy preview", "plan", "-destroy"); strings.Contains(out, "Runner Destroy Plan") {
+		t.Error("the destroy is previewed")
+	}
+	c.destroyAndCheck(e)
+	if n := pods.count(contract.ActionPlan); n != 0 {
+		t.Errorf("%d plan pods, want none", n)
+	}
+	if n := pods.count(contract.ActionCreate); n != 2 {
+		t.Errorf("%d create pods, want 2", n)
+	}
+}
