@@ -225,7 +225,7 @@ func TestAccRunPlan_PreviewApplyDriftDestroy(t *testing.T) {
 	}
 	if out := c.must("plan after the repair", "plan"); !strings.Contains(out, "No changes") {
 		t.Error("drift reported again after the repair")
-	} else if !strings.Contains(out, "Runner Plan: no changes") || !strings.Contains(out, "reports no changes: nothing was changed outside of it") {
+	} else if !strings.Contains(out, "Runner Plan: no changes") || !regexp.MustCompile(`reports\s+no\s+changes:\s+nothing\s+was\s+changed\s+outside\s+of\s+it`).MatchString(out) || !strings.Contains(out, "No changes. configmap/infra is up to date.") {
 		t.Error("the plan after the repair does not show the runner's own no-change")
 	}
 
