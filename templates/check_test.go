@@ -23,6 +23,7 @@ var checkIDs = []string{
 	"create", "outputs-are-json-objects", "outputs-within-limits", "create-is-idempotent",
 	"update-converges", "invalid-input-fails", "destroy", "destroy-leaves-nothing",
 	"create-after-destroy", "no-secret-in-log", "non-root-user",
+	"plan", "plan-changes-nothing", "plan-applied-as-shown", "destroy-preview",
 }
 
 // TestAccCheck_Templates runs `containerdriver check` on each template's image with the

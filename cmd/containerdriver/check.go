@@ -136,6 +136,12 @@ type checker struct {
 	results map[string]*checkResult
 	// errorFiles are the error files of failed runs, checked for secrets too.
 	errorFiles []labelled
+
+	// planWatched are the plans run between two snapshots of the namespace's Secrets and
+	// ConfigMaps, planChanges what changed across them, planWatchErr why none was taken.
+	planWatched  []string
+	planChanges  []string
+	planWatchErr error
 }
 
 type labelled struct{ run, text string }
@@ -172,6 +178,7 @@ func newChecker(ctx context.Context, o *checkOptions, s streams) (*checker, int)
 		c.base.RunID = newRunID()
 	}
 	c.base.SidecarImage = sidecarImage(o.sidecarImage)
+	c.base.PlanSupport = o.plan
 	secrets := map[string]string{}
 	for k, v := range c.base.Job.SecretVariables {
 		secrets[k] = v
@@ -225,15 +232,61 @@ func (c *checker) ordered() []*checkResult {
 func (c *checker) runAll(ctx context.Context) {
 	before, snapErr := snapshot(ctx, c.client, c.env.namespace)
 
+	// With --plan, the first create is planned first, as terraform plan does.
+	var first *planRun
+	planOK := false
+	if c.o.plan {
+		first = c.plan(ctx, "plan #1 (of the first create)", c.inputs, false, c.previewID(1))
+		planOK = c.judgePlan(first)
+	} else {
+		for _, id := range planChecks {
+			c.set(id, statusWarn, notDeclaredSummary)
+		}
+	}
+
 	created := c.exec(ctx, "create #1", c.inputs, contract.ActionCreate)
 	createdOK := c.judgeCreate(created)
 	last := c.inputs
 	if createdOK {
 		c.judgeIdempotent(created, c.exec(ctx, "create #2 (same inputs)", c.inputs, contract.ActionCreate))
-		if c.update == nil {
+		switch {
+		case planOK:
+			// The update is planned, and the create applies that plan's artifact.
+			u := c.update
+			if u == nil {
+				u = c.inputs
+			}
+			second := c.watchedPlan(ctx, "plan #2 (of the update)", u, false, c.previewID(2))
+			if second.err != nil {
+				c.set(checkPlanApply, statusFail, "the plan of the update failed", c.describeFailure(second.outcome)...)
+				if c.update != nil {
+					c.judgeUpdate(created, c.exec(ctx, "create #3 (update)", c.update, contract.ActionCreate))
+					last = c.update
+				}
+				break
+			}
+			applied := c.applyPlan(ctx, "create #3 (update, applying plan #2)", u, second.preview)
+			if c.update == nil {
+				c.set(checkUpdate, statusWarn, "not checked: give --update-inputs FILE, inputs that differ from --inputs")
+			} else if c.judgeUpdate(created, applied) {
+				last = c.update
+			}
+			if applied.err != nil {
+				c.judgePlanApply(applied, nil, nil, nil)
+				break
+			}
+			again := c.plan(ctx, "plan #3 (after applying plan #2)", u, false, "")
+			stale := c.applyPlan(ctx, "create #4 (applying plan #1, made before create #1: stale)", c.inputs, first.preview)
+			if stale.err == nil {
+				last = c.inputs
+			}
+			c.judgePlanApply(applied, again, first, stale)
+		case c.update == nil:
 			c.set(checkUpdate, statusWarn, "not checked: give --update-inputs FILE, inputs that differ from --inputs")
-		} else if c.judgeUpdate(created, c.exec(ctx, "create #3 (update)", c.update, contract.ActionCreate)) {
-			last = c.update
+		default:
+			if c.judgeUpdate(created, c.exec(ctx, "create #3 (update)", c.update, contract.ActionCreate)) {
+				last = c.update
+			}
 		}
 		if c.invalid == nil {
 			c.set(checkInvalidInput, statusWarn, "not checked: give --invalid-inputs FILE, inputs the runner must refuse")
@@ -243,6 +296,20 @@ func (c *checker) runAll(ctx context.Context) {
 	} else {
 		for _, id := range []string{checkIdempotent, checkUpdate, checkInvalidInput} {
 			c.set(id, statusSkip, "the first create did not succeed")
+		}
+		if planOK {
+			c.set(checkPlanApply, statusSkip, "the first create did not succeed")
+		}
+	}
+	if planOK {
+		if createdOK {
+			c.judgeDestroyPreview(c.watchedPlan(ctx, "plan #4 (destroy preview)", last, true, ""))
+		} else {
+			c.set(checkPlanDestroy, statusSkip, "the first create did not succeed")
+		}
+		c.judgePlanNoChange()
+		if err := c.ex.DeleteRunPreviews(context.WithoutCancel(ctx), c.env.namespace, c.base.RunID); err != nil {
+			fmt.Fprintf(c.progress, "containerdriver check: removing the kept previews: %v\n", err)
 		}
 	}
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -67,6 +68,8 @@ func checkArgs(t *testing.T) []string {
 		"--update-inputs", write("update.json", `{"name": "Grace"}`),
 		"--invalid-inputs", write("invalid.json", `{"name": ""}`),
 		"--secret-variables", write("secrets.env", "API_TOKEN=tok-0123456789abcdef\n"),
+		// brokenrunner implements the plan action, with its state in the state directory.
+		"--plan", "--state-path", "/state",
 	}
 }
 
@@ -75,13 +78,19 @@ func checkArgs(t *testing.T) []string {
 // statuses by check.
 func runCheck(t *testing.T, image string, extra ...string) (int, string, map[string]string) {
 	t.Helper()
+	return runCheckArgs(t, image, append(checkArgs(t), extra...))
+}
+
+// runCheckArgs is runCheck with flags of the caller's instead of checkArgs.
+func runCheckArgs(t *testing.T, image string, flags []string) (int, string, map[string]string) {
+	t.Helper()
 	c := testcluster.Client(t)
 	ns := testcluster.Namespace(t, c)
-	args := append([]string{"check", "--image", image, "--namespace", ns, "--service-account", testcluster.RunnerServiceAccount,
+	// --setup gives a service account of the check's own the rights a state_path needs.
+	args := append([]string{"check", "--image", image, "--namespace", ns, "--setup", "--service-account", "checker",
 		"--sidecar-image", testcluster.SidecarImage(t), "--timeout", "3m",
 		// The test runner keeps (or leaves) its state in a ConfigMap through the API.
-		"--mount-service-account-token"}, checkArgs(t)...)
-	args = append(args, extra...)
+		"--mount-service-account-token"}, flags...)
 	var stdout, stderr bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
@@ -136,11 +145,13 @@ func TestAccCheck_BrokenImages(t *testing.T) {
 		{"not-idempotent", "1000:1000", []string{checkIdempotent}, `output "id": "`},
 		{"leaves-state", "1000:1000", []string{checkLeavesNothing}, "ConfigMap brokenrunner-"},
 		{"good", "", []string{checkNonRoot}, "image will run as root"},
+		{"plan-changes-state", "1000:1000", []string{checkPlanNoChange}, "[plan #2 (of the update)] ConfigMap brokenrunner-plan-"},
+		{"plan-ignores-artifact", "1000:1000", []string{checkPlanApply}, "a create handed a stale artifact succeeded"},
 	} {
 		t.Run(tc.mode+map[bool]string{true: "-as-root", false: ""}[tc.user == ""], func(t *testing.T) {
 			t.Parallel()
 			image := brokenImage(t, tc.mode, tc.user)
-			code, report, statuses := runCheck(t, image)
+			code, report, statuses := runCheck(t, image, "--rule", "configmaps=update,delete")
 			if code != exitFailed {
 				t.Errorf("exit code %d, want %d", code, exitFailed)
 			}
@@ -183,4 +194,46 @@ func TestAccCheck_GoodImage(t *testing.T) {
 func shortHash(b []byte) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:6])
+}
+
+// TestAccCheck_NoPlanSupport checks the good runner without --plan: a runner that does not
+// declare plan support gets no plan run, and its plan checks are reported as such (WARN),
+// not failed.
+func TestAccCheck_NoPlanSupport(t *testing.T) {
+	t.Parallel()
+	image := brokenImage(t, "good", "1000:1000")
+	code, report, statuses := runCheckArgs(t, image, withoutFlags(checkArgs(t), "--plan", "--state-path"))
+	if code != exitOK {
+		t.Errorf("exit code %d, want 0", code)
+	}
+	for _, id := range checkOrder {
+		want := "PASS"
+		if slices.Contains(planChecks, id) {
+			want = "WARN"
+		}
+		if statuses[id] != want {
+			t.Errorf("check %s: %s, want %s", id, statuses[id], want)
+		}
+	}
+	if n := strings.Count(report, notDeclaredSummary); n != len(planChecks) {
+		t.Errorf("the report says %d times %q, want %d", n, notDeclaredSummary, len(planChecks))
+	}
+	if strings.Contains(report, "plan #") {
+		t.Error("the report shows a plan run")
+	}
+}
+
+// withoutFlags drops flags (and the value of those that take one) from args.
+func withoutFlags(args []string, flags ...string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		switch {
+		case args[i] == "--plan" && slices.Contains(flags, "--plan"):
+		case slices.Contains(flags, args[i]):
+			i++
+		default:
+			out = append(out, args[i])
+		}
+	}
+	return out
 }

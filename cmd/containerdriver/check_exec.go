@@ -45,6 +45,11 @@ func (c *checker) describeFailure(r *outcome) []string {
 
 func (c *checker) exec(ctx context.Context, label string, inputs map[string]any, action string) *outcome {
 	spec := c.base
+	return c.execSpec(ctx, label, &spec, inputs, action)
+}
+
+// execSpec runs spec (a copy of c.base, changed) with inputs.
+func (c *checker) execSpec(ctx context.Context, label string, spec *containerdriver.RunSpec, inputs map[string]any, action string) *outcome {
 	spec.Inputs = inputs
 	// The Job is kept so that its raw log and error file can be read (the executor masks
 	// what it reports), then removed by collect.
@@ -52,7 +57,7 @@ func (c *checker) exec(ctx context.Context, label string, inputs map[string]any,
 	rctx, cancel := context.WithTimeout(ctx, c.o.timeout)
 	defer cancel()
 	start := time.Now()
-	res, err := c.ex.Run(rctx, &spec, action)
+	res, err := c.ex.Run(rctx, spec, action)
 	r := &outcome{label: label, res: res, err: err, took: time.Since(start).Round(100 * time.Millisecond)}
 	verdict, job := "ok", ""
 	if res != nil {

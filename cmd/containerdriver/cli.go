@@ -98,6 +98,8 @@ type commonOptions struct {
 	variables       map[string]string
 	filesDir        string
 	sharedDirectory string
+	// statePath is state_path: a state directory kept between the runs of the run id.
+	statePath string
 
 	sourceURL          string
 	sourceRef          string
@@ -134,6 +136,8 @@ type checkOptions struct {
 	invalidInputsFile string
 	stateSecretLabel  string
 	junitFile         string
+	// plan: the runner declares plan support (a run's plan block): the plan checks run.
+	plan bool
 }
 
 func (o *commonOptions) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -153,6 +157,7 @@ func (o *commonOptions) register(fs *flag.FlagSet, getenv func(string) string) {
 	})
 	fs.StringVar(&o.filesDir, "files", "", "a directory whose files are given to the run (relative paths, in the shared directory)")
 	fs.StringVar(&o.sharedDirectory, "shared-directory", "/workspace", "job.shared_directory: where the runner works (SCRIPTS_DIRECTORY)")
+	fs.StringVar(&o.statePath, "state-path", "", "state_path: an absolute directory (STATE_PATH) restored before each run and saved after it, kept between the runs of the run id")
 	fs.StringVar(&o.sourceURL, "source", "", "a git repository checked out into the shared directory")
 	fs.StringVar(&o.sourceRef, "ref", "", "the git ref of --source (refs/heads/x, refs/tags/x, a commit; default HEAD)")
 	fs.StringVar(&o.sourcePath, "source-path", "", "the sub directory of --source to use")
@@ -238,13 +243,15 @@ func parseCheckArgs(args []string, getenv func(string) string, stderr io.Writer)
 	o := &checkOptions{}
 	fs := newFlagSet("check", "check --image IMG [--inputs FILE] [--update-inputs FILE] [--invalid-inputs FILE] [flags]\n\n"+
 		"Runs the image through create, a second create, an update, a failing create, destroy and a\n"+
-		"create after the destroy, and prints each check of the contract as PASS, FAIL, WARN or SKIP\n"+
+		"create after the destroy (with --plan, plans before them and a create that applies a plan),\n"+
+		"and prints each check of the contract as PASS, FAIL, WARN or SKIP\n"+
 		"with its evidence. Without --namespace it sets up a namespace of its own (--setup).", stderr)
 	o.register(fs, getenv)
 	fs.StringVar(&o.updateInputsFile, "update-inputs", "", "a JSON file of changed inputs, for the update check")
 	fs.StringVar(&o.invalidInputsFile, "invalid-inputs", "", "a JSON file of inputs the runner must refuse, for the invalid-input check")
 	fs.StringVar(&o.stateSecretLabel, "state-secret-label", "", "the runner keeps its state in Secrets labelled `KEY` = the run id (or a selector KEY=VALUE): none may remain after destroy")
 	fs.StringVar(&o.junitFile, "junit", "", "also write the results as a JUnit XML report to this file")
+	fs.BoolVar(&o.plan, "plan", false, "the runner implements the plan action (ACTION=plan, PLAN_APPLY), as a run with a plan block declares: check it too")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -114,7 +114,7 @@ func prepare(ctx context.Context, c kubernetes.Interface, o *commonOptions, pref
 	}
 	re := &runnerenv.Env{
 		Namespace: env.namespace, ServiceAccount: env.serviceAccount,
-		CreateServiceAccount: true, ExtraRules: o.rules,
+		CreateServiceAccount: true, ExtraRules: o.rules, AllowStatePath: o.statePath != "",
 	}
 	switch _, err := c.CoreV1().Namespaces().Get(ctx, env.namespace, metav1.GetOptions{}); {
 	case apierrors.IsNotFound(err):

@@ -147,6 +147,9 @@ func (o *commonOptions) runTemplate() (*containerdriver.RunSpec, error) {
 		},
 		SidecarImage: o.sidecarImage,
 	}
+	if o.statePath != "" {
+		spec.State = &containerdriver.StateSpec{Path: o.statePath}
+	}
 	if o.secretVarsFile != "" {
 		b, err := os.ReadFile(o.secretVarsFile)
 		if err != nil {
@@ -219,7 +222,7 @@ func flagOf(p containerdriver.Path) string {
 		"job.namespace": "--namespace", "job.service_account": "--service-account", "job.variables": "--variable",
 		"job.secret_variables": "--secret-variables", "files": "--files", "source.url": "--source",
 		"source.path": "--source-path", "source.ssh_key": "--source-ssh-key-file", "source.password": "--source-password-file",
-		"inputs": "--inputs", "id": "--run-id",
+		"inputs": "--inputs", "id": "--run-id", "state_path": "--state-path",
 	}
 	if f, ok := flags[attr.String()]; ok {
 		return f + key

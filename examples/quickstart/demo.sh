@@ -174,13 +174,19 @@ say "$tool apply: a Job runs the OpenTofu runner in namespace containerdriver-qu
 "$TF" -chdir="$WORK/config" apply -auto-approve -input=false
 T4=$(now_ms)
 
-# 5. A second plan must find nothing to do: the run is stable across re-applies.
+# 5. A second plan must find nothing to do: the run is stable across re-applies. Its
+# refresh runs OpenTofu's plan of the module in the cluster (plan.detect_drift), which must
+# find nothing either ("Runner Plan: no changes").
 set +e
-"$TF" -chdir="$WORK/config" plan -detailed-exitcode -input=false >"$WORK/replan.log" 2>&1
+"$TF" -chdir="$WORK/config" plan -detailed-exitcode -input=false -no-color >"$WORK/replan.log" 2>&1
 rc=$?
 set -e
 case $rc in
-0) say "a second plan finds no changes" ;;
+0)
+	grep -q "Runner Plan: no changes" "$WORK/replan.log" ||
+		die "the second plan does not show the runner's own plan (see $WORK/replan.log)"
+	say "a second plan finds no changes, and so does OpenTofu's plan of the module, run in the cluster"
+	;;
 2) say "WARNING: a second plan wants changes (see $WORK/replan.log)" ;;
 *)
 	cat "$WORK/replan.log" >&2

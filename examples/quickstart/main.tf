@@ -64,6 +64,13 @@ resource "containerdriver_run" "hello" {
     name        = var.name
     environment = "containerdriver-quickstart"
   }
+  # The runner implements the plan action: `terraform plan` shows OpenTofu's own plan of the
+  # module (a plan Job, ACTION=plan), the apply applies exactly that saved plan, and every
+  # refresh asks OpenTofu whether the module's resources changed outside of it.
+  plan = {
+    preview      = true
+    detect_drift = true
+  }
 }
 
 output "greeting" {

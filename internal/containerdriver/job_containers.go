@@ -129,6 +129,7 @@ func (b *jobBuilder) addGitInit() error {
 		b.objs.Secrets = append(b.objs.Secrets, &corev1.Secret{ObjectMeta: b.meta(objName, contract.RoleSource), Type: corev1.SecretTypeOpaque, Data: data})
 	}
 	env = append(env, b.fileEnv()...)
+	env = append(env, b.planGitEnv()...)
 	b.initContainers = append(b.initContainers, b.sidecarContainer(contract.ContainerGitInit, contract.GitInitCommand, "1Gi", env, false))
 	return nil
 }

@@ -88,6 +88,19 @@ func (b *jobBuilder) planFetcherEnv() []corev1.EnvVar {
 	}
 }
 
+// planGitEnv tells git-init which places of the shared directory the plan action takes,
+// so that a repository's files of those names are not copied there: in a plan run the
+// plan files and the artifact directory, in a create handed an artifact its directory.
+func (b *jobBuilder) planGitEnv() []corev1.EnvVar {
+	switch {
+	case b.action == contract.ActionPlan:
+		return b.planFetcherEnv()
+	case b.action == contract.ActionCreate && b.spec.PlanApply != nil:
+		return []corev1.EnvVar{{Name: contract.EnvPlanArtifactDir, Value: contract.PlanArtifactDir(b.shared)}}
+	}
+	return nil
+}
+
 // planRestoreEnv tells state-restore to make PLAN_ARTIFACT_DIR (plan run) and to fill it
 // with the handed artifact (create with PlanApply); nil when neither.
 func (b *jobBuilder) planRestoreEnv() []corev1.EnvVar {

@@ -156,3 +156,41 @@ func TestBuildJob_PlanDeployer(t *testing.T) {
 		t.Error("the deployer contract got ACTION")
 	}
 }
+
+// git-init leaves the plan's places free: in a plan Job it is told the plan files and the
+// artifact directory, in a create handed an artifact the directory, in other runs nothing
+// (a repository's plan.txt is copied as before).
+func TestBuildJob_PlanGitInit(t *testing.T) {
+	plan := map[string]string{"PLAN_FILE": "/workspace/plan.txt", "PLAN_SUMMARY_FILE": "/workspace/plan-summary.json", "PLAN_ARTIFACT_DIR": "/workspace/.containerdriver-plan"}
+	for _, tc := range []struct {
+		name   string
+		action string
+		edit   func(*RunSpec)
+		want   map[string]string
+	}{
+		{"plan", contract.ActionPlan, func(s *RunSpec) { s.Plan = &PlanSpec{} }, plan},
+		{"create applying a plan", contract.ActionCreate, func(s *RunSpec) { s.PlanApply = NewPlanApply("p", []byte("a")) },
+			map[string]string{"PLAN_ARTIFACT_DIR": "/workspace/.containerdriver-plan"}},
+		{"create", contract.ActionCreate, func(*RunSpec) {}, map[string]string{}},
+		{"destroy", contract.ActionDestroy, func(*RunSpec) {}, map[string]string{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := minimalSpec()
+			spec.Source = &SourceSpec{URL: "https://h/r.git"}
+			tc.edit(spec)
+			o, err := BuildJob(spec, tc.action)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for k, v := range envOf(containerOf(t, o, contract.ContainerGitInit)) {
+				if _, ok := plan[k]; ok {
+					got[k] = v
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("git-init's PLAN_* (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

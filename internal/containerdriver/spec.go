@@ -71,6 +71,9 @@ type RunSpec struct {
 	// PlanApply, with contract.ActionCreate, hands the runner a previewed artifact to apply
 	// (PLAN_APPLY=true).
 	PlanApply *PlanApply
+	// PlanSupport says that the runner is asked to plan (the run has a plan block): its
+	// files may then not take the plan files' places. Plan and PlanApply imply it.
+	PlanSupport bool `json:"-"`
 }
 
 // Contract is a runner contract.

@@ -117,6 +117,7 @@ func (s *RunSpec) Validate() error {
 		short(Root("target").Attr("content"), s.Target.Content)
 	}
 	seen := map[string]Path{}
+	planFiles := s.PlanSupport || s.Plan != nil || s.PlanApply != nil
 	// checkPath validates where the file at field (path p) lands: it must not collide with a
 	// driver path or with another file.
 	checkPath := func(field Path, p string) {
@@ -125,6 +126,12 @@ func (s *RunSpec) Validate() error {
 			return
 		}
 		abs := ResolveFilePath(p, s.Job.SharedDirectory)
+		if planFiles {
+			if f, ok := planFileAt(abs, s.Job.SharedDirectory); ok {
+				add(field, "%s is where a runner with plan support %s; this run has a plan block, so name the file differently", abs, f)
+				return
+			}
+		}
 		if s.Contract == ContractContainerDeployer && abs == contract.ExportsFile(s.Job.SharedDirectory) {
 			add(field, "%s is where the runner writes its exports (%s); name the file differently", abs, contract.EnvExportsPath)
 			return
@@ -282,6 +289,20 @@ func isContractFile(p, shared string) bool {
 		p = path.Base(p)
 	}
 	return slices.Contains(contractFiles, p)
+}
+
+// planFileAt says what a file at abs would take the place of in a run with plan support:
+// PLAN_FILE, PLAN_SUMMARY_FILE, or PLAN_ARTIFACT_DIR (the directory or a file in it).
+func planFileAt(abs, shared string) (string, bool) {
+	switch dir := contract.PlanArtifactDir(shared); {
+	case abs == contract.PlanFile(shared):
+		return "writes its plan (" + contract.EnvPlanFile + ")", true
+	case abs == contract.PlanSummaryFile(shared):
+		return "writes its plan summary (" + contract.EnvPlanSummaryFile + ")", true
+	case abs == dir || strings.HasPrefix(abs, dir+"/"):
+		return "leaves its plan artifact (" + contract.EnvPlanArtifactDir + ", " + dir + ")", true
+	}
+	return "", false
 }
 
 // ResolveFilePath is where a file lands: relative paths in the shared (scripts) directory,

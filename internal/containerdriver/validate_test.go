@@ -131,3 +131,59 @@ func TestValidateImage(t *testing.T) {
 		}
 	}
 }
+
+// TestValidate_PlanFiles: in a run with plan support, a file at PLAN_FILE, PLAN_SUMMARY_FILE
+// or in PLAN_ARTIFACT_DIR would be mounted read-only where the runner writes its plan (or
+// taken for the plan when the runner wrote none): refused, naming the file and the fix. A
+// run without plan support keeps using those names as before.
+func TestValidate_PlanFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		secret bool
+		path   string
+		want   string
+	}{
+		{"plan file", false, "plan.txt", "/workspace/plan.txt is where a runner with plan support writes its plan (PLAN_FILE); this run has a plan block, so name the file differently"},
+		{"summary by its absolute path", true, "/workspace/plan-summary.json", "writes its plan summary (PLAN_SUMMARY_FILE)"},
+		{"artifact directory", false, ".containerdriver-plan", "leaves its plan artifact (PLAN_ARTIFACT_DIR, /workspace/.containerdriver-plan)"},
+		{"file in the artifact directory", true, ".containerdriver-plan/tfplan", "leaves its plan artifact"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			field := `files["` + tc.path + `"]`
+			if tc.secret {
+				field = "secret_" + field
+			}
+			edit := func(s *RunSpec) {
+				if tc.secret {
+					s.SecretFiles = map[string]string{tc.path: "long-enough"}
+				} else {
+					s.Files = map[string]string{tc.path: "x"}
+				}
+			}
+			s := minimalSpec()
+			edit(s)
+			if err := s.Validate(); err != nil {
+				t.Errorf("without plan support: %v", err)
+			}
+			for _, with := range []func(*RunSpec){
+				func(s *RunSpec) { s.PlanSupport = true },
+				func(s *RunSpec) { s.Plan = &PlanSpec{} },
+			} {
+				s := minimalSpec()
+				edit(s)
+				with(s)
+				err := s.Validate()
+				var verrs ValidationErrors
+				if !errors.As(err, &verrs) || len(verrs) != 1 || verrs[0].Path.String() != field || !strings.Contains(verrs[0].Detail, tc.want) {
+					t.Errorf("got %v, want one error on %s saying %q", err, field, tc.want)
+				}
+			}
+		})
+	}
+	s := minimalSpec()
+	s.PlanSupport = true
+	s.Files = map[string]string{"plans/plan.txt": "x", "/etc/plan.txt": "x", ".containerdriver-planned": "x"}
+	if err := s.Validate(); err != nil {
+		t.Errorf("files elsewhere: %v", err)
+	}
+}

@@ -40,6 +40,8 @@ func validateRun(ctx context.Context, m *runResourceModel, diags *diag.Diagnosti
 	// attribute (the runner's or the run's) is wrong.
 	spec.Job.PodTemplates = nil
 	spec.SidecarImage = ""
+	// A run with a plan block is asked to plan: its files may not take the plan files' places.
+	spec.PlanSupport = !m.Plan.IsNull()
 	if b.isUnknown(root("job").Attr("image")) || spec.Job.Image == "" {
 		spec.Job.Image = "placeholder"
 	}

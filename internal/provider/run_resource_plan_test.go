@@ -137,6 +137,16 @@ func TestRunResource_PlanValidation(t *testing.T) {
 		{`resource "containerdriver_runner" "test" {
   pod_template = "metadata:\n  namespace: elsewhere\n"
 }`, `metadata.namespace cannot be overridden`},
+		// With a plan block, the runner writes its plan there: a file would be mounted
+		// read-only in its place.
+		{validRunPrefix + `  }
+  plan  = { preview = true }
+  files = { "plan.txt" = "x" }
+}`, `files\["plan.txt"\]:\s+/workspace/plan.txt\s+is\s+where\s+a\s+runner\s+with\s+plan\s+support\s+writes\s+its\s+plan\s+\(PLAN_FILE\);\s+this\s+run\s+has\s+a\s+plan\s+block,\s+so\s+name\s+the\s+file\s+differently`},
+		{validRunPrefix + `  }
+  plan         = { detect_drift = true }
+  secret_files = { ".containerdriver-plan/tfplan" = "long-enough" }
+}`, `(?s)secret_files\[".containerdriver-plan/tfplan"\].*leaves\s+its\s+plan\s+artifact`},
 	}
 	var ts []resource.TestStep
 	for _, s := range steps {

@@ -82,7 +82,8 @@ func planAttributes() map[string]schema.Attribute {
 				},
 				"detect_drift": schema.BoolAttribute{
 					MarkdownDescription: "Refresh runs the runner's plan (a Job per run and refresh) with the inputs, git commit and image digest of the last successful run. " +
-						"When it reports changes, `drift` holds its summary and text and the plan proposes an in-place update that runs the create again to converge. " +
+						"When it reports changes, `drift` holds its summary and text and the plan proposes an in-place update that runs the create again to converge; " +
+						"when it reports none, refresh says so in a warning `Runner Plan: no changes` with the runner's plan text (shown by every command that refreshes: plan, apply, destroy). " +
 						"`-refresh=false` skips it; `-refresh-only` records the drift without proposing anything. Defaults to `false`.",
 					Optional: true, Computed: true, Default: booldefault.StaticBool(false),
 				},
@@ -424,6 +425,11 @@ func (r *runResource) applyPreview(ctx context.Context, m *runResourceModel, upd
 	if m.PlanID.IsNull() || m.PlanID.IsUnknown() || id == "" || settings == nil || r.data == nil {
 		return nil, nil, false, diags
 	}
+	if update && settings.SkipUnchanged.ValueBool() && plannedNoChanges(ctx, m) {
+		// The plan showed that the runner has nothing to do and promised the outputs as they
+		// are: nothing to apply, so the artifact is not needed (and on_stale not asked).
+		return nil, nil, true, diags
+	}
 	client, d := r.data.kube.Client()
 	diags.Append(d...)
 	if diags.HasError() {
@@ -462,6 +468,24 @@ func (r *runResource) applyPreview(ctx context.Context, m *runResourceModel, upd
 		pinned(s, kept.GitCommit, kept.ImageID)
 		s.PlanApply = containerdriver.NewPlanApply(key, kept.Artifact)
 	}, kept, false, diags
+}
+
+// plannedNoChanges reports whether the plan's plan_summary (the preview the plan showed)
+// says has_changes = false.
+func plannedNoChanges(ctx context.Context, m *runResourceModel) bool {
+	if m.PlanSummary.IsNull() || m.PlanSummary.IsUnknown() {
+		return false
+	}
+	var s struct {
+		Add        types.Int64 `tfsdk:"add"`
+		Change     types.Int64 `tfsdk:"change"`
+		Destroy    types.Int64 `tfsdk:"destroy"`
+		HasChanges types.Bool  `tfsdk:"has_changes"`
+	}
+	if d := m.PlanSummary.As(ctx, &s, basetypes.ObjectAsOptions{}); d.HasError() {
+		return false
+	}
+	return !s.HasChanges.IsUnknown() && !s.HasChanges.IsNull() && !s.HasChanges.ValueBool()
 }
 
 // forgetPreview deletes the kept preview once applied (or once its apply failed: an
@@ -510,6 +534,10 @@ func (r *runResource) readDrift(ctx context.Context, state *runResourceModel, di
 	}
 	if !res.Plan.Summary.HasChanges {
 		state.Drift = types.ObjectNull(driftAttrTypes)
+		// Said where the plan is read, so that "No changes" is the runner's verdict too.
+		diags.AddWarning("Runner Plan: no changes", fmt.Sprintf(
+			"The runner's plan with the inputs, commit and image of the last successful run (run %s) reports no changes: nothing was changed outside of it.\n\n%s",
+			state.ID.ValueString(), planText(res.Plan)))
 		return
 	}
 	state.Drift = driftObject(res.Plan)

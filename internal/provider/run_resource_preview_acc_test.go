@@ -225,6 +225,8 @@ func TestAccRunPlan_PreviewApplyDriftDestroy(t *testing.T) {
 	}
 	if out := c.must("plan after the repair", "plan"); !strings.Contains(out, "No changes") {
 		t.Error("drift reported again after the repair")
+	} else if !strings.Contains(out, "Runner Plan: no changes") || !regexp.MustCompile(`reports\s+no\s+changes:\s+nothing\s+was\s+changed\s+outside\s+of\s+it`).MatchString(out) || !strings.Contains(out, "No changes. configmap/infra is up to date.") {
+		t.Error("the plan after the repair does not show the runner's own no-change")
 	}
 
 	out = c.must("destroy preview", "plan", "-destroy")
@@ -389,4 +391,142 @@ output "applied_plan_id" {
 		t.Errorf("ConfigMap = %v", d)
 	}
 	c.destroyAndCheck(e)
+}
+
+// TestAccRunPlan_SkipUnchangedReplan: skip_unchanged with on_stale = "replan". A saved plan
+// whose preview reported no changes promises the outputs as they are; when the preview's
+// artifact is gone before the apply, the apply still records the new inputs without
+// running the container (the plan showed nothing to do, and needs no artifact for that),
+// instead of running a create whose outputs would contradict the plan. A preview with
+// changes whose artifact is gone is planned and applied anew, as replan says.
+func TestAccRunPlan_SkipUnchangedReplan(t *testing.T) {
+	e, c := faultEnv(t)
+	e.grantInfra(t)
+	pods := countPods(t, e)
+	planFile := filepath.Join(c.dir, "p.tfplan")
+	config := func(a, note string) string {
+		return e.providerBlock() + fmt.Sprintf(`
+resource "containerdriver_run" "test" {
+  %s
+  inputs = { infra = { name = "infra", data = { a = %q } }, note = %q }
+  plan   = { skip_unchanged = true, on_stale = "replan" }
+}
+
+output "note" {
+  value = containerdriver_run.test.outputs.inputs.note
+}
+
+output "applied_plan_id" {
+  value = containerdriver_run.test.outputs.applied_plan_id
+}
+`, e.jobBlock("mount_service_account_token = true"), a, note)
+	}
+	artifactGone := func() {
+		t.Helper()
+		if err := e.client.CoreV1().Secrets(e.ns).DeleteCollection(context.Background(), metav1.DeleteOptions{},
+			metav1.ListOptions{LabelSelector: contract.LabelRole + "=" + contract.RolePlanPreviewChunk}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.write(config("1", "first"))
+	c.must("create", "apply", "-auto-approve")
+	applied := c.output("applied_plan_id")
+
+	c.write(config("1", "second"))
+	out := c.must("plan without runner changes", "plan", "-out="+planFile)
+	if !strings.Contains(out, "Runner Plan: no changes") {
+		t.Fatal("the preview's no-change is not shown")
+	}
+	artifactGone()
+	out, ok := c.applyPlanFile(planFile)
+	if !ok {
+		t.Fatalf("apply of a no-change plan whose artifact is gone failed: %s", tail(out, 30))
+	}
+	if n := pods.count(contract.ActionCreate); n != 1 {
+		t.Errorf("%d create pods, want still 1: the skipped update ran the container", n)
+	}
+	if got := c.output("note"); got != "first" {
+		t.Errorf("outputs changed (note = %q): the container ran", got)
+	}
+	if got := c.output("applied_plan_id"); got != applied {
+		t.Errorf("applied_plan_id = %q, want still %q", got, applied)
+	}
+	if st := c.stateResource(); !strings.Contains(fmt.Sprint(st["inputs"]), "second") {
+		t.Errorf("inputs in the state = %v, want the new ones", st["inputs"])
+	}
+
+	// A change whose artifact is gone: replanned and applied without an artifact.
+	c.write(config("2", "third"))
+	c.must("plan with runner changes", "plan", "-out="+planFile)
+	artifactGone()
+	out, ok = c.applyPlanFile(planFile)
+	if !ok || !strings.Contains(out, "Runner Plan Stale: Planning Again") {
+		t.Fatalf("apply with replan: %v\n%s", ok, tail(out, 30))
+	}
+	if n := pods.count(contract.ActionCreate); n != 2 {
+		t.Errorf("%d create pods, want 2", n)
+	}
+	if d, _ := e.infra(t); d["a"] != "2" {
+		t.Errorf("ConfigMap = %v", d)
+	}
+	if got := c.output("applied_plan_id"); got != "" {
+		t.Errorf("applied_plan_id = %q, want none: there was no artifact", got)
+	}
+	c.destroyAndCheck(e)
+}
+
+// TestAccRunPlan_NoPlanBlock: a run without a plan block (a runner that does not declare
+// plan support) is never asked to plan: no plan Job at plan, apply, update, refresh or
+// destroy, no Runner Plan warning, no PLAN_* variable in its create, and plan_id,
+// plan_summary and drift stay null.
+func TestAccRunPlan_NoPlanBlock(t *testing.T) {
+	e, c := faultEnv(t)
+	e.grantInfra(t)
+	pods := countPods(t, e)
+	config := func(a string) string {
+		return e.providerBlock() + fmt.Sprintf(`
+resource "containerdriver_run" "test" {
+  %s
+  inputs = {
+    infra    = { name = "infra", data = { a = %q } }
+    echo_env = ["PLAN_FILE", "PLAN_SUMMARY_FILE", "PLAN_ARTIFACT_DIR", "PLAN_APPLY", "PLAN_DESTROY", "ACTION"]
+  }
+}
+`, e.jobBlock("mount_service_account_token = true"), a)
+	}
+	c.write(config("1"))
+	for _, step := range [][]string{{"plan"}, {"apply", "-auto-approve"}, {"plan", "-detailed-exitcode"}} {
+		if out := c.must(strings.Join(step, " "), step...); strings.Contains(out, "Runner Plan") || strings.Contains(out, "Drift") {
+			t.Errorf("%s shows a runner plan:\n%s", step[0], tail(out, 20))
+		}
+	}
+	c.write(config("2"))
+	if out := c.must("update", "apply", "-auto-approve"); strings.Contains(out, "Runner Plan") {
+		t.Errorf("the update shows a runner plan")
+	}
+	st := c.stateResource()
+	for _, a := range []string{"plan_id", "plan_summary", "drift"} {
+		if st[a] != nil {
+			t.Errorf("%s = %v, want null", a, st[a])
+		}
+	}
+	outputs, _ := st["outputs"].(map[string]any)
+	for k, v := range outputs {
+		if strings.HasPrefix(k, "env_PLAN_") && v != "" {
+			t.Errorf("the create got %s = %v", k, v)
+		}
+	}
+	if outputs["env_ACTION"] != "create" {
+		t.Errorf("env_ACTION = %v: the runner's environment was not echoed", outputs["env_ACTION"])
+	}
+	if out := c.must("destroy preview", "plan", "-destroy"); strings.Contains(out, "Runner Destroy Plan") {
+		t.Error("the destroy is previewed")
+	}
+	c.destroyAndCheck(e)
+	if n := pods.count(contract.ActionPlan); n != 0 {
+		t.Errorf("%d plan pods, want none", n)
+	}
+	if n := pods.count(contract.ActionCreate); n != 2 {
+		t.Errorf("%d create pods, want 2", n)
+	}
 }

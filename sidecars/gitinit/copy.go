@@ -64,7 +64,7 @@ func copyTree(repo *git.Repository, commit plumbing.Hash, sub, dest string, rese
 		if err != nil {
 			return n, fmt.Errorf("walk the tree: %w", err)
 		}
-		if skip[name] {
+		if reservedPath(skip, name) {
 			logger.Printf("warning: %s is not copied: the shared directory's contract file of that name belongs to the runner", name)
 			continue
 		}
@@ -172,4 +172,14 @@ func blobContent(repo *git.Repository, h plumbing.Hash) (string, error) {
 	defer r.Close()
 	b, err := io.ReadAll(io.LimitReader(r, 4096))
 	return string(b), err
+}
+
+// reservedPath reports whether name, or a directory above it, is reserved.
+func reservedPath(skip map[string]bool, name string) bool {
+	for p := name; p != "." && p != "/" && p != ""; p = path.Dir(p) {
+		if skip[p] {
+			return true
+		}
+	}
+	return false
 }

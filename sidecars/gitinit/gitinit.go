@@ -33,7 +33,8 @@ type config struct {
 	// (contract.GitCommitMessage): its own termination log, which the runner cannot
 	// write, unlike CommitFile. Empty in tests that do not look.
 	TerminationLog string
-	// Reserved are the contract files in Dest a checkout must not overwrite.
+	// Reserved are the contract files (and directories, with everything in them) in Dest a
+	// checkout must not write.
 	Reserved []string
 	// ScratchDir holds the temporary clone; empty means os.TempDir(), the one writable place
 	// of the sidecar image.
@@ -62,6 +63,9 @@ func configFromEnv(getenv func(string) string) config {
 	for _, f := range []string{
 		file(contract.EnvOutputsFile, contract.OutputsFile), file(contract.EnvSecretOutputsFile, contract.SecretOutputsFile),
 		cfg.ErrorFile, cfg.CommitFile,
+		// In a plan Job (and a create applying a plan): the plan files and the artifact
+		// directory, so that a repository's plan.txt is never taken for the runner's plan.
+		getenv(contract.EnvPlanFile), getenv(contract.EnvPlanSummaryFile), getenv(contract.EnvPlanArtifactDir),
 	} {
 		if f != "" {
 			cfg.Reserved = append(cfg.Reserved, f)

@@ -500,3 +500,39 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Errorf("config mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// A reserved directory (PLAN_ARTIFACT_DIR in a plan Job) is not copied, nor anything in
+// it, while the rest of the repository is.
+func TestRun_ReservedDirectory(t *testing.T) {
+	f := newFixture(t)
+	dest := t.TempDir()
+	cfg := config{
+		URL: f.url, Ref: "light", Username: gitUser, Password: gitPassword, Dest: dest,
+		CommitFile: contract.GitCommitFile(dest), Reserved: []string{filepath.Join(dest, "modules")}, ScratchDir: t.TempDir(),
+	}
+	var logs bytes.Buffer
+	if err := run(context.Background(), cfg, &logs); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	got := tree(t, dest)
+	for name := range got {
+		if name == "modules" || strings.HasPrefix(name, "modules/") {
+			t.Errorf("%s was copied into the reserved directory", name)
+		}
+	}
+	if got["shared/common.tf"] == "" {
+		t.Errorf("shared/common.tf was not copied: %v", got)
+	}
+}
+
+// In a plan Job the executor gives git-init the plan files: they are reserved.
+func TestConfigFromEnv_Plan(t *testing.T) {
+	env := map[string]string{"GIT_URL": "https://h/r.git", "SCRIPTS_DIRECTORY": "/w",
+		"PLAN_FILE": "/w/plan.txt", "PLAN_SUMMARY_FILE": "/w/plan-summary.json", "PLAN_ARTIFACT_DIR": "/w/.containerdriver-plan"}
+	got := configFromEnv(func(k string) string { return env[k] }).Reserved
+	want := []string{"/w/outputs.json", "/w/secret-outputs.json", "/w/error.txt", "/w/.containerdriver-git-commit",
+		"/w/plan.txt", "/w/plan-summary.json", "/w/.containerdriver-plan"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("reserved (-want +got):\n%s", diff)
+	}
+}
