@@ -109,7 +109,9 @@ func startTracker(c kubernetes.Interface, ns string) (*tracker, error) {
 
 type syncError struct{ typ string }
 
-func (e *syncError) Error() string { return "the informer of " + e.typ + " did not sync within a minute" }
+func (e *syncError) Error() string {
+	return "the informer of " + e.typ + " did not sync within a minute"
+}
 
 func (tr *tracker) close() {
 	close(tr.stop)
