@@ -410,7 +410,8 @@ variable "n" {
 `
 
 // runHCL is the configuration of var.n runs of the no-op image; job and extra are added
-// to the job attribute and to the resource.
+// to the job attribute and to the resource. The runs differ in their index: runs of
+// the very same configuration get the same plan_id, and so the same id, with a preview.
 func (b *bench) runHCL(job, extra string) string {
 	return fmt.Sprintf(`resource "containerdriver_run" "bench" {
   count  = var.n
@@ -419,7 +420,7 @@ func (b *bench) runHCL(job, extra string) string {
     image = %q
     %s
   }
-  inputs = { tag = var.tag }
+  inputs = { tag = var.tag, i = count.index }
   %s
 }`, b.ns, testcluster.RunnerServiceAccount, b.img, job, extra)
 }

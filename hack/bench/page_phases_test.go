@@ -76,7 +76,9 @@ func (r *results) timelines(p func(string, ...any)) {
 	p("\n## Where the time goes\n\nEach phase ends at a milestone and starts at the one before it. The times are the moments the " +
 		"API server told the benchmark (client-go informers on pods, Jobs and ConfigMaps of the namespace) of each change: the Job " +
 		"created and resumed (`spec.suspend`), the pod created, its `PodScheduled` condition, each container's state " +
-		"running and terminated, the outputs ConfigMap created, the pod `Succeeded`, the Job and pod deleting and gone. The " +
+		"running and terminated, the outputs ConfigMap created, the pod `Succeeded`, the Job and pod deleting and gone, and the " +
+		"kubelet's `Started container` events (posted as soon as the runtime started a container: a container started at the first " +
+		"of its event and its status). The " +
 		"API's own timestamps have whole seconds, too coarse for these phases; the informers see a change within " +
 		"milliseconds. The kubelet reports container changes in batches (its relist runs every second), so a step it " +
 		"reported together with the one before reads 0 s and its time is in the phase before. Phases that the API learned " +

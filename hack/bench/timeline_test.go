@@ -55,15 +55,20 @@ type podTrace struct {
 }
 
 type jobTrace struct {
+	uid  types.UID
 	seen map[string]time.Time
 }
 
 // tracker records the milestones of the namespace's pods and Jobs.
 type tracker struct {
-	mu       sync.Mutex
-	pods     map[types.UID]*podTrace
-	jobs     map[string]*jobTrace // by name: a run's Job names are unique per spec and run
-	outputs  map[string]time.Time // job name -> outputs ConfigMap first seen
+	mu      sync.Mutex
+	pods    map[types.UID]*podTrace
+	jobs    map[string]*jobTrace // by name: a run's Job names are unique per spec and run
+	outputs map[string]time.Time // job name -> outputs ConfigMap first seen
+	// events are the milestones the kubelet's events tell, by pod UID: "Started container
+	// X" is posted as soon as the runtime started X, before the kubelet's next status
+	// report says so.
+	events   map[types.UID]map[string]time.Time
 	planJobs map[types.UID]time.Time
 	stop     chan struct{}
 	factory  informers.SharedInformerFactory
@@ -71,7 +76,7 @@ type tracker struct {
 
 func startTracker(c kubernetes.Interface, ns string) (*tracker, error) {
 	tr := &tracker{pods: map[types.UID]*podTrace{}, jobs: map[string]*jobTrace{}, outputs: map[string]time.Time{},
-		planJobs: map[types.UID]time.Time{}, stop: make(chan struct{})}
+		planJobs: map[types.UID]time.Time{}, events: map[types.UID]map[string]time.Time{}, stop: make(chan struct{})}
 	tr.factory = informers.NewSharedInformerFactoryWithOptions(c, 0, informers.WithNamespace(ns))
 	handlers := []struct {
 		inf cache.SharedIndexInformer
@@ -80,6 +85,7 @@ func startTracker(c kubernetes.Interface, ns string) (*tracker, error) {
 		{tr.factory.Core().V1().Pods().Informer(), tr.onPod},
 		{tr.factory.Batch().V1().Jobs().Informer(), tr.onJob},
 		{tr.factory.Core().V1().ConfigMaps().Informer(), tr.onConfigMap},
+		{tr.factory.Core().V1().Events().Informer(), tr.onEvent},
 	}
 	for _, h := range handlers {
 		on := h.on
@@ -181,8 +187,9 @@ func (tr *tracker) onJob(obj any, deleted bool) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	jt := tr.jobs[j.Name]
-	if jt == nil {
-		jt = &jobTrace{seen: map[string]time.Time{}}
+	if jt == nil || jt.uid != j.UID {
+		// A Job of a name seen before (deleted since) starts a trace of its own.
+		jt = &jobTrace{uid: j.UID, seen: map[string]time.Time{}}
 		tr.jobs[j.Name] = jt
 	}
 	note(jt.seen, msJobCreated, now)
@@ -222,6 +229,26 @@ func (tr *tracker) onConfigMap(obj any, _ bool) {
 	}
 }
 
+func (tr *tracker) onEvent(obj any, deleted bool) {
+	e, ok := obj.(*corev1.Event)
+	if !ok || deleted || e.InvolvedObject.Kind != "Pod" || e.Reason != "Started" {
+		return
+	}
+	name, ok := strings.CutPrefix(e.Message, "Started container ")
+	if !ok {
+		return
+	}
+	now := time.Now()
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	m := tr.events[e.InvolvedObject.UID]
+	if m == nil {
+		m = map[string]time.Time{}
+		tr.events[e.InvolvedObject.UID] = m
+	}
+	note(m, name+suffixStarted, now)
+}
+
 // planJobsSince is the number of plan Jobs (containerdriver.io/action=plan) created since t.
 func (tr *tracker) planJobsSince(t time.Time) int {
 	tr.mu.Lock()
@@ -243,7 +270,7 @@ func (tr *tracker) milestones(start, end time.Time, sel func(*podTrace) bool) []
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	var out [][]milestone
-	for _, pt := range tr.pods {
+	for uid, pt := range tr.pods {
 		created := pt.seen[msPodCreated]
 		if created.Before(start) || created.After(end) || !sel(pt) {
 			continue
@@ -251,6 +278,12 @@ func (tr *tracker) milestones(start, end time.Time, sel func(*podTrace) bool) []
 		seen := map[string]time.Time{}
 		for k, v := range pt.seen {
 			seen[k] = v
+		}
+		// A container started when the first of its event and the pod's status said so.
+		for k, v := range tr.events[uid] {
+			if t, ok := seen[k]; !ok || v.Before(t) {
+				seen[k] = v
+			}
 		}
 		order := []string{msCommandStart}
 		if pt.job != "" {
@@ -362,9 +395,12 @@ func (tl *timeline) add(all [][]milestone) {
 				tl.Order = slices.Insert(tl.Order, at, m.name)
 			}
 			if i > 0 {
-				tl.Phase[m.name] = append(tl.Phase[m.name], m.at.Sub(ms[i-1].at).Seconds())
+				tl.Phase[m.name] = append(tl.Phase[m.name], ms3(m.at.Sub(ms[i-1].at)))
 			}
-			tl.Offset[m.name] = append(tl.Offset[m.name], m.at.Sub(ms[0].at).Seconds())
+			tl.Offset[m.name] = append(tl.Offset[m.name], ms3(m.at.Sub(ms[0].at)))
 		}
 	}
 }
+
+// ms3 is d in seconds, to the millisecond (what results.json keeps).
+func ms3(d time.Duration) float64 { return float64(d.Milliseconds()) / 1000 }
