@@ -30,17 +30,18 @@ import (
 // The environment of make bench.
 const (
 	envBench       = "CONTAINERDRIVER_BENCH"
-	envRounds      = "BENCH_ROUNDS"       // rounds of the single-run rows (default 5)
-	envScaleRounds = "BENCH_SCALE_ROUNDS" // rounds of the 10 and 50 rows (default 1)
-	envScales      = "BENCH_SCALES"       // the many-runs sizes (default "10 50 200")
-	envPlanRuns    = "BENCH_PLAN_RUNS"    // runs of the many-previews plan row (default 20)
-	envPage        = "BENCH_PAGE"         // the page written (default the docs template)
-	envTF          = "BENCH_TF"           // the CLI (default terraform, else OpenTofu)
-	envCommand     = "BENCH_COMMAND"      // the command line quoted on the page
-	envRender      = "BENCH_RENDER"       // 1: write the page from results.json, measure nothing
-	envResults     = "BENCH_RESULTS"      // the results file (default hack/bench/results.json)
-	envBefore      = "BENCH_BEFORE"       // results of the code before, shown next to these
-	envBeforeLabel = "BENCH_BEFORE_LABEL" // what the code before was, e.g. "main at abc123"
+	envRounds      = "BENCH_ROUNDS"                 // rounds of the single-run rows (default 5)
+	envScaleRounds = "BENCH_SCALE_ROUNDS"           // rounds of the 10 and 50 rows (default 1)
+	envScales      = "BENCH_SCALES"                 // the many-runs sizes (default "10 50 200")
+	envPlanRuns    = "BENCH_PLAN_RUNS"              // runs of the many-previews plan row (default 20)
+	envParallelAt  = "BENCH_DEFAULT_PARALLELISM_AT" // the size also run with Terraform's default parallelism (default 50)
+	envPage        = "BENCH_PAGE"                   // the page written (default the docs template)
+	envTF          = "BENCH_TF"                     // the CLI (default terraform, else OpenTofu)
+	envCommand     = "BENCH_COMMAND"                // the command line quoted on the page
+	envRender      = "BENCH_RENDER"                 // 1: write the page from results.json, measure nothing
+	envResults     = "BENCH_RESULTS"                // the results file (default hack/bench/results.json)
+	envBefore      = "BENCH_BEFORE"                 // results of the code before, shown next to these
+	envBeforeLabel = "BENCH_BEFORE_LABEL"           // what the code before was, e.g. "main at abc123"
 	countRequests  = "CONTAINERDRIVER_COUNT_REQUESTS"
 )
 
@@ -90,7 +91,7 @@ func TestBench(t *testing.T) {
 		}
 		scales = append(scales, n)
 	}
-	planRuns := envInt(t, envPlanRuns, 20)
+	planRuns, parallelAt := envInt(t, envPlanRuns, 20), envInt(t, envParallelAt, 50)
 	b.progress("%d rounds of the single-run rows, %d of the %v rows and of the %d-run plan; %s, %d CPUs, load %s",
 		rounds, scaleRounds, scales, planRuns, b.tfVersion, runtime.NumCPU(), loadavg())
 	for r := 1; r <= rounds; r++ {
@@ -105,11 +106,11 @@ func TestBench(t *testing.T) {
 		b.measure(rowPlainPlan, func() time.Duration { return b.plan("run", 1) })
 		b.measure(rowPreviewPlan, func() time.Duration { return b.plan("plan", 1) })
 		if r <= scaleRounds {
-			for i, n := range scales {
+			for _, n := range scales {
 				b.measure(rowPods(n), func() time.Duration { return b.barePods(n) })
 				b.measure(rowRuns(n), func() time.Duration { return b.manyRuns(n, n) })
-				if i == len(scales)-1 && n > defaultParallelism {
-					// The largest size again with Terraform's own parallelism.
+				if n == parallelAt && n > defaultParallelism {
+					// Again with Terraform's own parallelism.
 					b.measure(rowRunsAt(n, defaultParallelism), func() time.Duration { return b.manyRuns(n, 0) })
 				}
 			}
@@ -117,7 +118,7 @@ func TestBench(t *testing.T) {
 		}
 	}
 	r0 := &b.res
-	r0.PlanRuns = planRuns
+	r0.PlanRuns, r0.ParallelAt = planRuns, parallelAt
 	r := &b.res
 	r.ImageBytes = b.sidecarImageSize()
 	r.Rounds, r.ScaleRounds, r.Scales = rounds, scaleRounds, scales
@@ -170,8 +171,10 @@ type results struct {
 	Timelines map[string]*timeline `json:",omitempty"`
 	// PlanRuns is the size of the many-previews plan; PlanJobs the plan Jobs counted
 	// through the API by row (the plan and its apply), in the last round.
-	PlanRuns int            `json:",omitempty"`
-	PlanJobs map[string]int `json:",omitempty"`
+	PlanRuns int `json:",omitempty"`
+	// ParallelAt is the size measured with Terraform's default parallelism too.
+	ParallelAt int            `json:",omitempty"`
+	PlanJobs   map[string]int `json:",omitempty"`
 	// Failures are the rows whose measurement failed in some round, and why.
 	Failures map[string]string `json:",omitempty"`
 	// Before are the results of the same benchmark on the code before (BENCH_BEFORE),

@@ -137,9 +137,8 @@ func (r *results) timelines(p func(string, ...any)) {
 			many(fmt.Sprintf("%d runs in one apply, next to %d bare pods", n, n), rowRuns(n), rowPods(n))
 		}
 	}
-	if n := r.Scales; len(n) > 0 && n[len(n)-1] > defaultParallelism {
-		last := n[len(n)-1]
-		many(fmt.Sprintf("%d runs with Terraform's default parallelism (10)", last), rowRunsAt(last, defaultParallelism), rowPods(last))
+	if n := r.ParallelAt; n > defaultParallelism {
+		many(fmt.Sprintf("%d runs with Terraform's default parallelism (10)", n), rowRunsAt(n, defaultParallelism), rowPods(n))
 	}
 }
 
@@ -242,7 +241,7 @@ func TestPagePhases(t *testing.T) {
 		{{msCommandStart, at(0)}, {msPodCreated, at(3)}, {msCommandEnd, at(10)}},
 	})
 	r := &results{
-		Rounds: 1, ScaleRounds: 1, Scales: []int{50, 200}, PlanRuns: 20,
+		Rounds: 1, ScaleRounds: 1, Scales: []int{50, 200}, PlanRuns: 20, ParallelAt: 200,
 		Samples: map[string][]float64{
 			rowBarePod: {2}, rowJobScript: {3}, rowEmptyApply: {0.5},
 			rowCreate: {4.5}, rowUpdate: {2.5}, rowDestroy: {3},

@@ -194,7 +194,7 @@ This page is written by `+"`make bench`"+`; the notes at its end are kept in
 		verdict(b.median(rowCreate)/bare, 1.3), b.rate(rowCreate), b.throttle(rowCreate), wasMany(rowCreate, rowBarePod))
 	for _, n := range scales {
 		rows := []string{rowRuns(n)}
-		if n == scales[len(scales)-1] && n > defaultParallelism {
+		if n == r.ParallelAt && n > defaultParallelism {
 			rows = append(rows, rowRunsAt(n, defaultParallelism))
 		}
 		for _, row := range rows {
