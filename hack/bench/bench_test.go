@@ -82,6 +82,7 @@ func TestBench(t *testing.T) {
 		return
 	}
 	b := setup(t, root)
+	b.resultsFile = resultsFile
 	rounds, scaleRounds := envInt(t, envRounds, 5), envInt(t, envScaleRounds, 1)
 	var scales []int
 	for _, f := range strings.Fields(envOr(envScales, "10 50 200")) {
@@ -92,6 +93,11 @@ func TestBench(t *testing.T) {
 		scales = append(scales, n)
 	}
 	planRuns, parallelAt := envInt(t, envPlanRuns, 20), envInt(t, envParallelAt, 50)
+	r0 := &b.res
+	r0.PlanRuns, r0.ParallelAt = planRuns, parallelAt
+	r0.ImageBytes, r0.Kubernetes = b.sidecarImageSize(), b.kubeVersion()
+	r0.Rounds, r0.ScaleRounds, r0.Scales = rounds, scaleRounds, scales
+	r0.Command = envOr(envCommand, fmt.Sprintf("BENCH_ROUNDS=%d BENCH_SCALE_ROUNDS=%d make bench", rounds, scaleRounds))
 	b.progress("%d rounds of the single-run rows, %d of the %v rows and of the %d-run plan; %s, %d CPUs, load %s",
 		rounds, scaleRounds, scales, planRuns, b.tfVersion, runtime.NumCPU(), loadavg())
 	for r := 1; r <= rounds; r++ {
@@ -117,14 +123,10 @@ func TestBench(t *testing.T) {
 			b.manyPreviews(planRuns)
 		}
 	}
-	r0 := &b.res
-	r0.PlanRuns, r0.ParallelAt = planRuns, parallelAt
 	r := &b.res
-	r.ImageBytes = b.sidecarImageSize()
-	r.Rounds, r.ScaleRounds, r.Scales = rounds, scaleRounds, scales
-	r.Command = envOr(envCommand, fmt.Sprintf("BENCH_ROUNDS=%d BENCH_SCALE_ROUNDS=%d make bench", rounds, scaleRounds))
+	r.Partial = ""
 	r.Date = time.Now().UTC().Format("2006-01-02 15:04 UTC")
-	r.Machine, r.Kubernetes, r.CLI = machine(), b.kubeVersion(), b.tfVersion
+	r.Machine, r.CLI = machine(), b.tfVersion
 	r.LoadEnd, r.Duration = loadavg(), time.Since(b.start).Round(time.Second).String()
 	r.addBefore(t, before)
 	r.writeResults(t, resultsFile)
@@ -172,6 +174,8 @@ type results struct {
 	// PlanRuns is the size of the many-previews plan; PlanJobs the plan Jobs counted
 	// through the API by row (the plan and its apply), in the last round.
 	PlanRuns int `json:",omitempty"`
+	// Partial says where a benchmark cut short stopped (empty when it ran to the end).
+	Partial string `json:",omitempty"`
 	// ParallelAt is the size measured with Terraform's default parallelism too.
 	ParallelAt int            `json:",omitempty"`
 	PlanJobs   map[string]int `json:",omitempty"`
@@ -264,6 +268,21 @@ type bench struct {
 	round                  int
 	res                    results
 	tr                     *tracker
+	resultsFile            string
+}
+
+// checkpoint writes the results so far after each row, marked Partial, so that a
+// benchmark cut short (a shared cluster that goes away) still leaves what it measured;
+// BENCH_RENDER=1 makes a page of them that says so.
+func (b *bench) checkpoint(row string) {
+	if b.resultsFile == "" {
+		return
+	}
+	r := b.res
+	r.Partial = fmt.Sprintf("cut short after round %d, row %q (%s into the benchmark)", b.round, plain(row), time.Since(b.start).Round(time.Second))
+	r.Date, r.LoadEnd, r.Duration = time.Now().UTC().Format("2006-01-02 15:04 UTC"), loadavg(), time.Since(b.start).Round(time.Second).String()
+	r.Machine, r.CLI = machine(), b.tfVersion
+	r.writeResults(b.t, b.resultsFile)
 }
 
 // requestCounts is what the provider writes with CONTAINERDRIVER_COUNT_REQUESTS
@@ -459,6 +478,7 @@ func (b *bench) measure(row string, f func() time.Duration) {
 	}
 	b.res.Samples[row] = append(b.res.Samples[row], d.Seconds())
 	b.progress("round %d: %-60s %6.2fs", b.round, plain(row), d.Seconds())
+	defer b.checkpoint(row)
 	if sel := podsOf(row); sel != nil && b.tr != nil {
 		tl := b.res.Timelines[row]
 		if tl == nil {

@@ -122,6 +122,9 @@ This page is written by `+"`make bench`"+`; the notes at its end are kept in
 `, r.Command, rounds, plural(rounds, "round"), scaleRounds, plural(scaleRounds, "round"), r.Date,
 		r.Machine, r.Kubernetes, r.CLI, r.LoadStart, r.LoadEnd, r.Duration)
 
+	if r.Partial != "" {
+		p("**This benchmark did not run to its end** (%s): the rows below are what it measured until then.\n\n", r.Partial)
+	}
 	bb := r.Before
 	if bb != nil {
 		p("The \"before\" columns are the same benchmark run on %s (`%s`, %s, %s; load %s to %s): "+
