@@ -794,12 +794,18 @@ func (b *bench) podSpec() map[string]any {
 // a list for more) and waits until all have Succeeded; deleting them is not timed.
 func (b *bench) barePods(n int) time.Duration {
 	set := fmt.Sprintf("pods-%d-%d", b.round, n)
-	wait := []string{"wait", "--for=jsonpath={.status.phase}=Succeeded", "--timeout=300s"}
+	row := rowPods(n)
+	if n == 1 {
+		row = rowBarePod
+	}
+	// A busy node starts a pod or two a second: the wait grows with n.
+	wait := []string{"wait", "--for=jsonpath={.status.phase}=Succeeded", fmt.Sprintf("--timeout=%ds", 300+3*n)}
 	start := time.Now()
+	var err error
 	if n == 1 {
 		overrides, _ := json.Marshal(map[string]any{"apiVersion": "v1", "spec": b.podSpec()})
 		b.kubectl("run", set, "--image="+b.img, "--restart=Never", "--labels=bench-set="+set, "--overrides="+string(overrides))
-		b.kubectl(append(wait, "pod/"+set)...)
+		_, err = b.try(nil, "kubectl", append([]string{"-n", b.ns}, append(wait, "pod/"+set)...)...)
 	} else {
 		var items []any
 		for i := range n {
@@ -811,10 +817,13 @@ func (b *bench) barePods(n int) time.Duration {
 		}
 		f := b.writeJSON(set+".json", map[string]any{"apiVersion": "v1", "kind": "List", "items": items})
 		b.kubectl("create", "-f", f)
-		b.kubectl(append(wait, "pod", "-l", "bench-set="+set)...)
+		_, err = b.try(nil, "kubectl", append([]string{"-n", b.ns}, append(wait, "pod", "-l", "bench-set="+set)...)...)
 	}
 	d := time.Since(start)
 	b.kubectl("delete", "pods", "-l", "bench-set="+set, "--wait=true")
+	if err != nil {
+		return b.failed(row, err)
+	}
 	return d
 }
 
