@@ -87,9 +87,18 @@ func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Resu
 	job := built.Job
 	ns, name := job.Namespace, job.Name
 	red := newRedactor(spec)
+	checked := e.startPermissionCheck(ctx, spec, job) // permissions.go
 	if err := e.preflight(ctx, spec, ns, name, action); err != nil {
 		return nil, err
 	}
+	if checked() {
+		dropInitContainer(job, contract.ContainerPreChecks)
+		e.event("the provider checked the rights of service account %q: no pre-checks container", job.Spec.Template.Spec.ServiceAccountName)
+	}
+	// The namespace's shared watches (informers.go) serve the whole run: waiting for an
+	// earlier Job of the run, then for this one's pod.
+	_, release := e.sharedWatches(ns)
+	defer release()
 	if dl, ok := ctx.Deadline(); ok {
 		// The cluster stops the run too when the caller is gone; when the caller is still
 		// there, its own deadline comes first and stops the pod gracefully.
@@ -391,29 +400,46 @@ func (e *Executor) waitOtherJobs(ctx context.Context, job *batchv1.Job) error {
 		}
 		return true
 	}
-	lw := e.jobsListWatch(ns, func(o *metav1.ListOptions) { o.LabelSelector = sel })
+	want, err := labels.Parse(sel)
+	if err != nil {
+		return err
+	}
+	sw, release := e.sharedWatches(ns)
+	defer release()
+	changed := make(chan struct{}, 1)
+	stop, err := follow(ctx, sw.jobs, true, func(any, bool) {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("wait for the earlier Jobs of run %s to end: %w", run, sw.explain(err))
+	}
+	defer stop()
 	reported := map[string]bool{}
-	none := func(store cache.Store) (bool, error) {
-		for _, o := range store.List() {
-			if j := o.(*batchv1.Job); active(j) {
-				if !reported[j.Name] {
-					reported[j.Name] = true
-					e.event("waiting for Job %s/%s, an earlier run of the same resource that is still running, to end", ns, j.Name)
-				}
-				return false, nil
+	for {
+		none := true
+		for _, o := range sw.jobs.GetStore().List() {
+			j := o.(*batchv1.Job)
+			if !want.Matches(labels.Set(j.Labels)) || !active(j) {
+				continue
+			}
+			none = false
+			if !reported[j.Name] {
+				reported[j.Name] = true
+				e.event("waiting for Job %s/%s, an earlier run of the same resource that is still running, to end", ns, j.Name)
 			}
 		}
-		return true, nil
+		if none {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the earlier Jobs of run %s to end: %w", run, sw.explain(ctx.Err()))
+		}
 	}
-	var store cache.Store
-	_, err := watchtools.UntilWithSync(ctx, lw, &batchv1.Job{}, func(s cache.Store) (bool, error) {
-		store = s
-		return none(s)
-	}, func(watch.Event) (bool, error) { return none(store) })
-	if err != nil {
-		return fmt.Errorf("wait for the earlier Jobs of run %s to end: %w", run, err)
-	}
-	return nil
 }
 
 // supersededJob reports whether another Job of the same run was created after job: then

@@ -32,7 +32,7 @@ func fakeCluster(objs ...runtime.Object) *fake.Clientset {
 // finishedPod is the pod the Job controller would have made, in a terminal phase.
 func finishedPod(job string, phase corev1.PodPhase, runnerExit int32) *corev1.Pod {
 	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: job + "-abcde", Namespace: "ns", Labels: map[string]string{batchv1.JobNameLabel: job}},
+		ObjectMeta: metav1.ObjectMeta{Name: job + "-abcde", Namespace: "ns", Labels: map[string]string{batchv1.JobNameLabel: job, contract.LabelManagedBy: contract.ManagedByValue}},
 		Status: corev1.PodStatus{
 			Phase: phase,
 			ContainerStatuses: []corev1.ContainerStatus{{

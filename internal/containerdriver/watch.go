@@ -11,13 +11,11 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
-	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 )
@@ -66,7 +64,9 @@ func (e *Executor) wait(ctx context.Context, spec *RunSpec, b *JobObjects, job *
 
 	// The Job and its events tell what the pod cannot: a pod that was never created (for
 	// example rejected by Pod Security admission) or a Job that ran out of time.
-	go e.watchJob(wctx, cancel, base, job.UID)
+	jobWatched := make(chan struct{})
+	go func() { defer close(jobWatched); e.watchJob(wctx, cancel, base, job.UID) }()
+	defer func() { cancel(nil); <-jobWatched }()
 
 	var logs sync.WaitGroup
 	w := &podWatch{
@@ -107,25 +107,46 @@ func (e *Executor) wait(ctx context.Context, spec *RunSpec, b *JobObjects, job *
 	return e.harvest(ctx, spec, w.last, key, base, red, w.tail)
 }
 
-// until runs the pod watch; it returns when the pod is over (every container ended, or a
-// terminal phase), gone, or in a state that will not recover.
+// until follows the run's pod on the namespace's shared pod watch; it returns when the pod
+// is over (every container ended, or a terminal phase), gone, or in a state that will not
+// recover, or when ctx ends. observe is never called again once until has returned.
 func (w *podWatch) until(ctx context.Context, job jobKey) error {
-	podSel := podSelector(job)
-	podLW := listWatch(func(o *metav1.ListOptions) { o.LabelSelector = podSel },
-		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return w.e.Client.CoreV1().Pods(w.ns).List(ctx, o)
-		},
-		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return w.e.Client.CoreV1().Pods(w.ns).Watch(ctx, o)
-		})
-	_, err := watchtools.UntilWithSync(ctx, podLW, &corev1.Pod{}, nil, func(ev watch.Event) (bool, error) {
-		pod, ok := ev.Object.(*corev1.Pod)
-		if !ok {
-			return false, nil
+	sw, release := w.e.sharedWatches(w.ns)
+	defer release()
+	var mu sync.Mutex
+	finished := false
+	done := make(chan struct{})
+	stop, err := follow(ctx, sw.pods, false, func(o any, gone bool) {
+		pod, ok := o.(*corev1.Pod)
+		if !ok || !podOfJob(pod, job) {
+			return
 		}
-		return w.observe(ctx, pod, ev.Type == watch.Deleted), nil
+		mu.Lock()
+		defer mu.Unlock()
+		if finished {
+			return
+		}
+		if w.observe(ctx, pod, gone) {
+			finished = true
+			close(done)
+		}
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	defer stop()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		mu.Lock()
+		defer mu.Unlock()
+		if finished {
+			return nil
+		}
+		finished = true
+		return sw.explain(ctx.Err())
+	}
 }
 
 // observe takes one version of the pod and reports whether the wait is over.
@@ -330,56 +351,49 @@ func (e *Executor) jobsListWatch(ns string, sel func(*metav1.ListOptions)) *cach
 }
 
 // watchJob cancels the wait with a RunError when the Job fails or its pod cannot be
-// created. Events are matched by the Job's UID: an earlier Job of the same name (a retried
-// update) has events of its own that must not fail this one.
+// created, until ctx ends. Events are matched by the Job's UID: an earlier Job of the same
+// name (a retried update) has events of its own that must not fail this one.
 func (e *Executor) watchJob(ctx context.Context, cancel context.CancelCauseFunc, base RunError, uid types.UID) {
-	ns, name := base.Namespace, base.JobName
-	sel := fields.Set{"involvedObject.uid": string(uid)}.AsSelector().String()
-	evLW := listWatch(func(o *metav1.ListOptions) { o.FieldSelector = sel },
-		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return e.Client.CoreV1().Events(ns).List(ctx, o)
-		},
-		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return e.Client.CoreV1().Events(ns).Watch(ctx, o)
-		})
-	go func() {
-		_, _ = watchtools.UntilWithSync(ctx, evLW, &corev1.Event{}, nil, func(ev watch.Event) (bool, error) {
-			if x, ok := ev.Object.(*corev1.Event); ok && x.Reason == "FailedCreate" && x.InvolvedObject.Kind == "Job" && string(x.InvolvedObject.UID) == string(uid) {
-				re := base
-				re.Reason = "FailedCreate"
-				re.Message = "the Job's pod could not be created: " + x.Message
-				cancel(&re)
-				return true, nil
-			}
-			return false, nil
-		})
-	}()
-	jobLW := e.jobsListWatch(ns, func(o *metav1.ListOptions) {
-		o.FieldSelector = fields.OneTermEqualSelector("metadata.name", name).String()
-	})
-	_, _ = watchtools.UntilWithSync(ctx, jobLW, &batchv1.Job{}, nil, func(ev watch.Event) (bool, error) {
-		j, ok := ev.Object.(*batchv1.Job)
-		if !ok || string(j.UID) != string(uid) {
-			return false, nil
-		}
-		if ev.Type == watch.Deleted {
+	sw, release := e.sharedWatches(base.Namespace)
+	defer release()
+	var once sync.Once
+	fail := func(reason, msg string) {
+		once.Do(func() {
 			re := base
-			re.Reason = ReasonJobDeleted
-			re.Message = "the Job was deleted while the run was in progress"
+			re.Reason, re.Message = reason, msg
 			cancel(&re)
-			return true, nil
+		})
+	}
+	stopEvents, err := follow(ctx, sw.events, false, func(o any, gone bool) {
+		if x, ok := o.(*corev1.Event); ok && !gone && x.Reason == "FailedCreate" && x.InvolvedObject.Kind == "Job" && string(x.InvolvedObject.UID) == string(uid) {
+			fail("FailedCreate", "the Job's pod could not be created: "+x.Message)
+		}
+	})
+	if err != nil {
+		return
+	}
+	defer stopEvents()
+	stopJobs, err := follow(ctx, sw.jobs, false, func(o any, gone bool) {
+		j, ok := o.(*batchv1.Job)
+		if !ok || j.Name != base.JobName || string(j.UID) != string(uid) {
+			return
+		}
+		if gone {
+			fail(ReasonJobDeleted, "the Job was deleted while the run was in progress")
+			return
 		}
 		for _, c := range j.Status.Conditions {
 			// BackoffLimitExceeded follows a failed pod, which the pod watch reports with
 			// more detail; only a deadline can fail a Job whose pod is still running.
 			if c.Type == batchv1.JobFailed && c.Status == corev1.ConditionTrue && c.Reason == batchv1.JobReasonDeadlineExceeded {
-				re := base
-				re.Reason = c.Reason
-				re.Message = c.Message
-				cancel(&re)
-				return true, nil
+				fail(c.Reason, c.Message)
+				return
 			}
 		}
-		return false, nil
 	})
+	if err != nil {
+		return
+	}
+	defer stopJobs()
+	<-ctx.Done()
 }

@@ -382,8 +382,9 @@ func runSchema(ctx context.Context) schema.Schema {
 				Optional: true,
 			},
 			"skip_permission_checks": schema.BoolAttribute{
-				MarkdownDescription: "Skip the `pre-checks` init container, which verifies that the service account may create the ConfigMaps and " +
-					"Secrets the outputs are returned through. Taken from `runner` when not set, else `false`.",
+				MarkdownDescription: "Skip the permission checks: that the service account may create the ConfigMaps and Secrets the outputs " +
+					"are returned through, checked by the provider (`LocalSubjectAccessReview`s, when its credentials may create them) or else by " +
+					"the `pre-checks` init container. Taken from `runner` when not set, else `false`.",
 				Optional: true,
 			},
 			"manifests_output": schema.StringAttribute{

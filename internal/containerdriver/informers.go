@@ -1,0 +1,195 @@
+package containerdriver
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+)
+
+// One watch per namespace and kind, shared by every run of the provider process.
+//
+// A run used to list and watch its own pod, Job and events: N runs in one namespace opened
+// 3N watches and made 3N lists. Now the runs of one client (one provider configuration:
+// one cluster and one set of credentials) in one namespace share three client-go
+// informers: the Jobs and pods that carry the driver's managed-by label, and the events
+// that say a Job could not create its pod. Each run registers handlers that pick out its
+// own objects. The informers start with the first run that needs them and stop when the
+// last run releasing them has been gone for SharedWatchLinger (so the runs of one apply
+// that follow each other reuse them).
+
+// SharedWatchLinger is how long the shared watches of a namespace outlive their last run.
+var SharedWatchLinger = 30 * time.Second
+
+// sharedKey names the shared watches: the client stands for the cluster and the
+// credentials (two provider configurations never share a watch, since their rights may
+// differ), and the namespace.
+type sharedKey struct {
+	client kubernetes.Interface
+	ns     string
+}
+
+// nsWatches are the informers of one namespace.
+type nsWatches struct {
+	pods, jobs, events cache.SharedIndexInformer
+
+	refs   int
+	cancel context.CancelFunc
+	linger *time.Timer
+
+	mu      sync.Mutex
+	lastErr error // the last list or watch error, for the message of a run that timed out
+}
+
+var shared = struct {
+	sync.Mutex
+	m map[sharedKey]*nsWatches
+}{m: map[sharedKey]*nsWatches{}}
+
+// sharedWatches returns the shared informers of ns, starting them if needed, and a release
+// function the run calls once it no longer waits on them.
+func (e *Executor) sharedWatches(ns string) (*nsWatches, func()) {
+	key := sharedKey{client: e.Client, ns: ns}
+	shared.Lock()
+	defer shared.Unlock()
+	w := shared.m[key]
+	if w == nil {
+		w = newNSWatches(e.Client, ns)
+		shared.m[key] = w
+	}
+	if w.linger != nil {
+		w.linger.Stop()
+		w.linger = nil
+	}
+	w.refs++
+	var once sync.Once
+	return w, func() {
+		once.Do(func() {
+			shared.Lock()
+			defer shared.Unlock()
+			w.refs--
+			if w.refs > 0 {
+				return
+			}
+			stop := func() {
+				shared.Lock()
+				defer shared.Unlock()
+				if w.refs == 0 && shared.m[key] == w {
+					delete(shared.m, key)
+					w.cancel()
+				}
+			}
+			if SharedWatchLinger <= 0 {
+				delete(shared.m, key)
+				w.cancel()
+				return
+			}
+			w.linger = time.AfterFunc(SharedWatchLinger, stop)
+		})
+	}
+}
+
+// managedSelector selects the objects the driver made.
+var managedSelector = labels.Set{contract.LabelManagedBy: contract.ManagedByValue}.String()
+
+// failedCreateSelector selects the events that say a Job could not create its pod.
+var failedCreateSelector = fields.Set{"involvedObject.kind": "Job", "reason": "FailedCreate"}.String()
+
+func newNSWatches(c kubernetes.Interface, ns string) *nsWatches {
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &nsWatches{cancel: cancel}
+	byLabel := func(o *metav1.ListOptions) { o.LabelSelector = managedSelector }
+	w.pods = cache.NewSharedIndexInformer(listWatch(byLabel,
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.CoreV1().Pods(ns).List(ctx, o)
+		},
+		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return c.CoreV1().Pods(ns).Watch(ctx, o)
+		}), &corev1.Pod{}, 0, cache.Indexers{})
+	w.jobs = cache.NewSharedIndexInformer(listWatch(byLabel,
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.BatchV1().Jobs(ns).List(ctx, o)
+		},
+		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return c.BatchV1().Jobs(ns).Watch(ctx, o)
+		}), &batchv1.Job{}, 0, cache.Indexers{})
+	w.events = cache.NewSharedIndexInformer(listWatch(func(o *metav1.ListOptions) { o.FieldSelector = failedCreateSelector },
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.CoreV1().Events(ns).List(ctx, o)
+		},
+		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return c.CoreV1().Events(ns).Watch(ctx, o)
+		}), &corev1.Event{}, 0, cache.Indexers{})
+	for _, inf := range []cache.SharedIndexInformer{w.pods, w.jobs, w.events} {
+		_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+			w.mu.Lock()
+			w.lastErr = err
+			w.mu.Unlock()
+		})
+		go inf.RunWithContext(ctx)
+	}
+	return w
+}
+
+// explain adds the shared watches' last error to a wait that ended without an answer, so
+// a run that could not watch (for example a missing list or watch right) says why.
+func (w *nsWatches) explain(err error) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.lastErr == nil {
+		return err
+	}
+	return fmt.Errorf("%w (last error of the watch: %v)", err, w.lastErr)
+}
+
+// follow calls fn, one call at a time, with every version of the objects of inf (the ones
+// already there first), and with gone set for a deletion, until the returned stop is called.
+// With synced, it returns only once inf has delivered the objects it already had.
+func follow(ctx context.Context, inf cache.SharedIndexInformer, synced bool, fn func(obj any, gone bool)) (stop func(), err error) {
+	reg, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { fn(o, false) },
+		UpdateFunc: func(_, o any) { fn(o, false) },
+		DeleteFunc: func(o any) {
+			if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
+				o = d.Obj
+			}
+			fn(o, true)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	stop = func() { _ = inf.RemoveEventHandler(reg) }
+	if !synced {
+		return stop, nil
+	}
+	if err := wait.PollUntilContextCancel(ctx, 10*time.Millisecond, true, func(context.Context) (bool, error) {
+		return reg.HasSynced(), nil
+	}); err != nil {
+		stop()
+		return nil, err
+	}
+	return stop, nil
+}
+
+// podOfJob reports whether pod belongs to job: by the controller's UID label, or by the
+// Job's name when the UID is unknown (a fake clientset), as podSelector does.
+func podOfJob(pod *corev1.Pod, job jobKey) bool {
+	if job.UID == "" {
+		return pod.Labels[batchv1.JobNameLabel] == job.Name
+	}
+	return pod.Labels[batchv1.ControllerUidLabel] == string(job.UID)
+}

@@ -1,0 +1,111 @@
+package containerdriver_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+
+	cd "github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/testcluster"
+)
+
+// countingTransport counts the requests that reach the API server, by verb and resource
+// ("watch pods", "list jobs", "create secrets").
+type countingTransport struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	n    map[string]int
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	resource, named := "", false
+	for i, p := range parts {
+		if p == "namespaces" && i+2 < len(parts) {
+			rest := parts[i+2:] // kind [name [subresource]]
+			resource, named = rest[0], len(rest) > 1
+			if len(rest) > 2 {
+				resource += "/" + rest[2]
+			}
+		}
+	}
+	verb := strings.ToLower(r.Method)
+	switch {
+	case r.URL.Query().Get("watch") == "true":
+		verb = "watch"
+	case verb == "get" && !named:
+		verb = "list"
+	}
+	c.mu.Lock()
+	c.n[verb+" "+resource]++
+	c.mu.Unlock()
+	return c.next.RoundTrip(r)
+}
+
+func (c *countingTransport) get(k string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[k]
+}
+
+func (c *countingTransport) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return fmt.Sprint(c.n)
+}
+
+// Runs of one provider process in one namespace share one watch per kind: N runs at once
+// open one watch of pods, one of jobs and one of events, where each run used to open its
+// own (issue 21). Counted on the wire, with a wrapping RoundTripper.
+func TestAccExecutor_SharedWatches(t *testing.T) {
+	e := setup(t)
+	counter := &countingTransport{n: map[string]int{}}
+	cfg := testcluster.RestConfig(t)
+	cfg.QPS, cfg.Burst = 200, 400
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { counter.next = rt; return counter })
+	c, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 5
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			spec := e.spec(t, map[string]any{"outputs": map[string]any{"i": i}})
+			spec.RunID = fmt.Sprintf("%s-%d", spec.RunID, i)
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			res, err := (&cd.Executor{Client: c}).Run(ctx, spec, contract.ActionCreate)
+			if err == nil && fmt.Sprint(res.Outputs["i"]) != fmt.Sprint(i) {
+				err = fmt.Errorf("run %d: outputs %v", i, res.Outputs)
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("run %d: %v\n%s", i, err, detail(err))
+		}
+	}
+	t.Logf("requests of %d runs: %s", n, counter)
+	for _, kind := range []string{"pods", "jobs", "events"} {
+		if got := counter.get("watch " + kind); got != 1 {
+			t.Errorf("%d runs opened %d watches of %s, want 1", n, got, kind)
+		}
+		if got := counter.get("list " + kind); got > 1+n {
+			t.Errorf("%d runs listed %s %d times", n, kind, got)
+		}
+	}
+	e.assertEmpty(t)
+}
