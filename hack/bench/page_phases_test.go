@@ -114,17 +114,17 @@ func (r *results) timelines(p func(string, ...any)) {
 		}
 		p("### %s\n\nPer pod: the median and the 90th percentile of each phase over the %d pods; \"last\": when the last pod reached the "+
 			"milestone, in seconds since the command started.\n\n"+
-			"| phase: from | to | runs: median | p90 | last | bare pods: median | p90 | last |\n|---|---|---|---|---|---|---|---|\n", title, tl.Pods)
+			"| phase: from | to | runs: median | p90 | last | bare pods: from | median | p90 | last |\n|---|---|---|---|---|---|---|---|---|\n", title, tl.Pods)
 		for _, m := range tl.Order[1:] {
 			med, _, _ := stats(tl.Phase[m])
 			_, _, last := stats(tl.Offset[m])
-			pm, p9, pl := "", "", ""
+			pf, pm, p9, pl := "", "", "", ""
 			if pod != nil && len(pod.Phase[m]) > 0 {
 				x, _, _ := stats(pod.Phase[m])
 				_, _, l := stats(pod.Offset[m])
-				pm, p9, pl = fmt.Sprintf("%.2f s", x), fmt.Sprintf("%.2f s", p90(pod.Phase[m])), fmt.Sprintf("%.2f s", l)
+				pf, pm, p9, pl = pod.from(m), fmt.Sprintf("%.2f s", x), fmt.Sprintf("%.2f s", p90(pod.Phase[m])), fmt.Sprintf("%.2f s", l)
 			}
-			p("| %s | %s | %.2f s | %.2f s | %.2f s | %s | %s | %s |\n", tl.from(m), m, med, p90(tl.Phase[m]), last, pm, p9, pl)
+			p("| %s | %s | %.2f s | %.2f s | %.2f s | %s | %s | %s | %s |\n", tl.from(m), m, med, p90(tl.Phase[m]), last, pf, pm, p9, pl)
 		}
 		p("\n")
 	}
@@ -264,6 +264,7 @@ func TestPagePhases(t *testing.T) {
 		"| pod created | runner started | 1.50 s | 38% | pod created | 0.75 s |",
 		"| | **sum of the medians** | **4.00 s** | | | **2.00 s** |",
 		"| command started | pod created | 2.00 s | 3.00 s | 3.00 s |",
+		"| pod created | command ended | 8.00 s | 9.00 s | 10.00 s |",
 		// Scale: the RSS, the request rate, the throttling, both parallelism settings.
 		"| 50 (`-parallelism=50`) | 11.00 s | 10.00 s | 1.10x | at most 1.15x: met | not measured | 50.0/s | 7 (0.50 s) |",
 		"| 200 (`-parallelism=200`) | 40.00 s | 40.00 s | 1.00x | at most 1.15x: met | 150 MiB |",
