@@ -208,8 +208,13 @@ This page is written by `+"`make bench`"+`; the notes at its end are kept in
 			} else if n > defaultParallelism {
 				label = fmt.Sprintf("%d (`-parallelism=%d`)", n, n)
 			}
-			if len(r.Samples[row]) == 0 {
-				p("| %s | failed (below) | %.2f s | | at most %s: **not met** | | | |%s\n", label, pods, manyTarget(n), wasMany(row, rowPods(n)))
+			if len(r.Samples[row]) == 0 || len(r.Samples[rowPods(n)]) == 0 {
+				rm, _ := b.cell(row)
+				pm, _ := b.cell(rowPods(n))
+				if r.Failures[row] != "" {
+					rm = "failed (below)"
+				}
+				p("| %s | %s | %s | | at most %s: **not met** | | | |%s\n", label, rm, pm, manyTarget(n), wasMany(row, rowPods(n)))
 				continue
 			}
 			lim, _ := strconv.ParseFloat(strings.TrimSuffix(manyTarget(n), "x"), 64)
