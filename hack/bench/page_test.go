@@ -265,6 +265,10 @@ This page is written by `+"`make bench`"+`; the notes at its end are kept in
 	var totals, throttled []string
 	for _, c := range cols {
 		m, l := b.medianRequests(c)
+		if len(b.Requests[c]) == 0 {
+			totals, throttled = append(totals, "not measured"), append(throttled, "")
+			continue
+		}
 		lim := 12.0
 		if l.Runs >= 50 {
 			lim = 8
