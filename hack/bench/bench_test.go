@@ -22,6 +22,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/imagebuild"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/testcluster"
 )
@@ -29,16 +30,18 @@ import (
 // The environment of make bench.
 const (
 	envBench       = "CONTAINERDRIVER_BENCH"
-	envRounds      = "BENCH_ROUNDS"       // rounds of the single-run rows (default 5)
-	envScaleRounds = "BENCH_SCALE_ROUNDS" // rounds of the 10 and 50 rows (default 1)
-	envScales      = "BENCH_SCALES"       // the many-runs sizes (default "10 50")
-	envPage        = "BENCH_PAGE"         // the page written (default the docs template)
-	envTF          = "BENCH_TF"           // the CLI (default terraform, else OpenTofu)
-	envCommand     = "BENCH_COMMAND"      // the command line quoted on the page
-	envRender      = "BENCH_RENDER"       // 1: write the page from results.json, measure nothing
-	envResults     = "BENCH_RESULTS"      // the results file (default hack/bench/results.json)
-	envBefore      = "BENCH_BEFORE"       // results of the code before, shown next to these
-	envBeforeLabel = "BENCH_BEFORE_LABEL" // what the code before was, e.g. "main at abc123"
+	envRounds      = "BENCH_ROUNDS"                 // rounds of the single-run rows (default 5)
+	envScaleRounds = "BENCH_SCALE_ROUNDS"           // rounds of the 10 and 50 rows (default 1)
+	envScales      = "BENCH_SCALES"                 // the many-runs sizes (default "10 50 200")
+	envPlanRuns    = "BENCH_PLAN_RUNS"              // runs of the many-previews plan row (default 20)
+	envParallelAt  = "BENCH_DEFAULT_PARALLELISM_AT" // the size also run with Terraform's default parallelism (default 50)
+	envPage        = "BENCH_PAGE"                   // the page written (default the docs template)
+	envTF          = "BENCH_TF"                     // the CLI (default terraform, else OpenTofu)
+	envCommand     = "BENCH_COMMAND"                // the command line quoted on the page
+	envRender      = "BENCH_RENDER"                 // 1: write the page from results.json, measure nothing
+	envResults     = "BENCH_RESULTS"                // the results file (default hack/bench/results.json)
+	envBefore      = "BENCH_BEFORE"                 // results of the code before, shown next to these
+	envBeforeLabel = "BENCH_BEFORE_LABEL"           // what the code before was, e.g. "main at abc123"
 	countRequests  = "CONTAINERDRIVER_COUNT_REQUESTS"
 )
 
@@ -79,17 +82,24 @@ func TestBench(t *testing.T) {
 		return
 	}
 	b := setup(t, root)
+	b.resultsFile = resultsFile
 	rounds, scaleRounds := envInt(t, envRounds, 5), envInt(t, envScaleRounds, 1)
 	var scales []int
-	for _, f := range strings.Fields(envOr(envScales, "10 50")) {
+	for _, f := range strings.Fields(envOr(envScales, "10 50 200")) {
 		n, err := strconv.Atoi(f)
 		if err != nil || n < 2 {
 			t.Fatalf("%s: %q is not a number of runs above 1", envScales, f)
 		}
 		scales = append(scales, n)
 	}
-	b.progress("%d rounds of the single-run rows, %d of the %v rows; %s, %d CPUs, load %s",
-		rounds, scaleRounds, scales, b.tfVersion, runtime.NumCPU(), loadavg())
+	planRuns, parallelAt := envInt(t, envPlanRuns, 20), envInt(t, envParallelAt, 50)
+	r0 := &b.res
+	r0.PlanRuns, r0.ParallelAt = planRuns, parallelAt
+	r0.ImageBytes, r0.Kubernetes = b.sidecarImageSize(), b.kubeVersion()
+	r0.Rounds, r0.ScaleRounds, r0.Scales = rounds, scaleRounds, scales
+	r0.Command = envOr(envCommand, fmt.Sprintf("BENCH_ROUNDS=%d BENCH_SCALE_ROUNDS=%d make bench", rounds, scaleRounds))
+	b.progress("%d rounds of the single-run rows, %d of the %v rows and of the %d-run plan; %s, %d CPUs, load %s",
+		rounds, scaleRounds, scales, planRuns, b.tfVersion, runtime.NumCPU(), loadavg())
 	for r := 1; r <= rounds; r++ {
 		b.round = r
 		b.measure(rowBarePod, func() time.Duration { return b.barePods(1) })
@@ -99,19 +109,25 @@ func TestBench(t *testing.T) {
 		for _, v := range variants {
 			b.measure(v.row, func() time.Duration { return b.variant(v) })
 		}
+		b.measure(rowPlainPlan, func() time.Duration { return b.plan("run", 1) })
+		b.measure(rowPreviewPlan, func() time.Duration { return b.plan("plan", 1) })
 		if r <= scaleRounds {
-			for _, n := range scales {
-				b.measure(rowPods(n), func() time.Duration { return b.barePods(n) })
-				b.measure(rowRuns(n), func() time.Duration { return b.manyRuns(n) })
+			for _, n := range scales[:len(scales)-1] {
+				b.scale(n, parallelAt)
 			}
+			b.manyPreviews(planRuns)
 		}
 	}
+	// The largest size last: on a busy machine it takes longest, and a benchmark cut
+	// short (see checkpoint) then keeps every other row.
+	for r := 1; r <= scaleRounds && len(scales) > 0; r++ {
+		b.round = r
+		b.scale(scales[len(scales)-1], parallelAt)
+	}
 	r := &b.res
-	r.ImageBytes = b.sidecarImageSize()
-	r.Rounds, r.ScaleRounds, r.Scales = rounds, scaleRounds, scales
-	r.Command = envOr(envCommand, fmt.Sprintf("BENCH_ROUNDS=%d BENCH_SCALE_ROUNDS=%d make bench", rounds, scaleRounds))
+	r.Partial = ""
 	r.Date = time.Now().UTC().Format("2006-01-02 15:04 UTC")
-	r.Machine, r.Kubernetes, r.CLI = machine(), b.kubeVersion(), b.tfVersion
+	r.Machine, r.CLI = machine(), b.tfVersion
 	r.LoadEnd, r.Duration = loadavg(), time.Since(b.start).Round(time.Second).String()
 	r.addBefore(t, before)
 	r.writeResults(t, resultsFile)
@@ -151,7 +167,19 @@ type results struct {
 	Samples    map[string][]float64
 	Requests   map[string][]requestCounts
 	PeakRSSKiB map[int]int64
-	ImageBytes int64
+	// PeakRSSByRow is the provider's peak RSS by many-run row (KiB).
+	PeakRSSByRow map[string]int64 `json:",omitempty"`
+	ImageBytes   int64
+	// Timelines are the per-phase timelines by row (timeline_test.go).
+	Timelines map[string]*timeline `json:",omitempty"`
+	// PlanRuns is the size of the many-previews plan; PlanJobs the plan Jobs counted
+	// through the API by row (the plan and its apply), in the last round.
+	PlanRuns int `json:",omitempty"`
+	// Partial says where a benchmark cut short stopped (empty when it ran to the end).
+	Partial string `json:",omitempty"`
+	// ParallelAt is the size measured with Terraform's default parallelism too.
+	ParallelAt int            `json:",omitempty"`
+	PlanJobs   map[string]int `json:",omitempty"`
 	// Failures are the rows whose measurement failed in some round, and why.
 	Failures map[string]string `json:",omitempty"`
 	// Before are the results of the same benchmark on the code before (BENCH_BEFORE),
@@ -190,7 +218,29 @@ const (
 func rowRuns(n int) string {
 	return fmt.Sprintf("%d `containerdriver_run` in one apply (`-parallelism=%d`)", n, n)
 }
-func rowPods(n int) string { return fmt.Sprintf("%d bare pods started at once", n) }
+
+// rowRunsAt is n runs with Terraform's default parallelism.
+func rowRunsAt(n, p int) string {
+	return fmt.Sprintf("%d `containerdriver_run` in one apply (Terraform's default `-parallelism=%d`)", n, p)
+}
+
+const (
+	podsSuffix = " bare pods started at once"
+	// defaultParallelism is Terraform's and OpenTofu's -parallelism when not given.
+	defaultParallelism = 10
+	rowPlainPlan       = "`terraform plan` of one `containerdriver_run` (a create, no `plan` block: no Job)"
+	rowPreviewPlan     = "`terraform plan` of one `containerdriver_run` with `plan = {}` (a create: one preview Job)"
+)
+
+func rowPods(n int) string { return fmt.Sprintf("%d%s", n, podsSuffix) }
+
+func rowPlanMany(n int) string {
+	return fmt.Sprintf("`terraform plan` of %d `containerdriver_run` with `plan = {}` (`-parallelism=%d`)", n, n)
+}
+
+func rowPlanManyApply(n int) string {
+	return fmt.Sprintf("then `terraform apply` of the same %d (it plans again, and applies the previews)", n)
+}
 
 // variant is a create of one run with one more feature.
 type variant struct {
@@ -218,6 +268,32 @@ type bench struct {
 	start                  time.Time
 	round                  int
 	res                    results
+	tr                     *tracker
+	resultsFile            string
+}
+
+// scale measures n bare pods and n runs at once, and n runs with Terraform's default
+// parallelism when n is parallelAt.
+func (b *bench) scale(n, parallelAt int) {
+	b.measure(rowPods(n), func() time.Duration { return b.barePods(n) })
+	b.measure(rowRuns(n), func() time.Duration { return b.manyRuns(n, n) })
+	if n == parallelAt && n > defaultParallelism {
+		b.measure(rowRunsAt(n, defaultParallelism), func() time.Duration { return b.manyRuns(n, 0) })
+	}
+}
+
+// checkpoint writes the results so far after each row, marked Partial, so that a
+// benchmark cut short (a shared cluster that goes away) still leaves what it measured;
+// BENCH_RENDER=1 makes a page of them that says so.
+func (b *bench) checkpoint(row string) {
+	if b.resultsFile == "" {
+		return
+	}
+	r := b.res
+	r.Partial = fmt.Sprintf("cut short after round %d, row %q (%s into the benchmark)", b.round, plain(row), time.Since(b.start).Round(time.Second))
+	r.Date, r.LoadEnd, r.Duration = time.Now().UTC().Format("2006-01-02 15:04 UTC"), loadavg(), time.Since(b.start).Round(time.Second).String()
+	r.Machine, r.CLI = machine(), b.tfVersion
+	r.writeResults(b.t, b.resultsFile)
 }
 
 // requestCounts is what the provider writes with CONTAINERDRIVER_COUNT_REQUESTS
@@ -227,6 +303,8 @@ type requestCounts struct {
 	Throttled        int            `json:"throttled"`
 	ThrottledSeconds float64        `json:"throttled_seconds"`
 	Runs             int            `json:"runs"`
+	// Seconds is how long the command ran (set by the bench, for the request rate).
+	Seconds float64 `json:"seconds,omitempty"`
 }
 
 func (r requestCounts) total() int {
@@ -248,11 +326,18 @@ func moduleRoot(t *testing.T) string {
 func setup(t *testing.T, root string) *bench {
 	b := &bench{t: t, root: root, start: time.Now(), res: results{
 		LoadStart: loadavg(), Samples: map[string][]float64{}, Requests: map[string][]requestCounts{}, PeakRSSKiB: map[int]int64{},
+		PeakRSSByRow: map[string]int64{}, Timelines: map[string]*timeline{}, PlanJobs: map[string]int{},
 	}}
 	b.work = t.TempDir()
 	b.kubeconfig = envOr("KUBECONFIG", testcluster.KubeconfigPath())
 	c := testcluster.Client(t)
 	b.ns = testcluster.Namespace(t, c)
+	tr, err := startTracker(c, b.ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.tr = tr
+	t.Cleanup(tr.close)
 	// state_path needs more than the specification's permissions (docs of state_path).
 	ctx := context.Background()
 	if _, err := c.RbacV1().Roles(b.ns).Create(ctx, &rbacv1.Role{
@@ -328,6 +413,8 @@ func setup(t *testing.T, root string) *bench {
 }`)
 	b.config("run", b.runHCL("", ""))
 	b.config("many", b.runHCL(manyRunsJob, ""))
+	b.config("plan", b.runHCL("", "plan = {}"))
+	b.config("plan-many", b.runHCL(manyRunsJob, "plan = {}"))
 	for _, v := range variants {
 		b.config(v.dir, b.runHCL("", v.hcl(b)))
 	}
@@ -356,7 +443,8 @@ variable "n" {
 `
 
 // runHCL is the configuration of var.n runs of the no-op image; job and extra are added
-// to the job attribute and to the resource.
+// to the job attribute and to the resource. The runs differ in their index: runs of
+// the very same configuration get the same plan_id, and so the same id, with a preview.
 func (b *bench) runHCL(job, extra string) string {
 	return fmt.Sprintf(`resource "containerdriver_run" "bench" {
   count  = var.n
@@ -365,7 +453,7 @@ func (b *bench) runHCL(job, extra string) string {
     image = %q
     %s
   }
-  inputs = { tag = var.tag }
+  inputs = { tag = var.tag, i = count.index }
   %s
 }`, b.ns, testcluster.RunnerServiceAccount, b.img, job, extra)
 }
@@ -391,13 +479,40 @@ func (b *bench) progress(format string, args ...any) {
 }
 
 // measure runs f and records its duration under row (not when f reports a failure).
+// measure runs f and records its duration under row (not when f reports a failure),
+// and the timeline of the pods it made (a command starts within microseconds of f).
 func (b *bench) measure(row string, f func() time.Duration) {
+	start := time.Now()
 	d := f()
 	if d < 0 {
 		return
 	}
 	b.res.Samples[row] = append(b.res.Samples[row], d.Seconds())
 	b.progress("round %d: %-60s %6.2fs", b.round, plain(row), d.Seconds())
+	defer b.checkpoint(row)
+	if sel := podsOf(row); sel != nil && b.tr != nil {
+		tl := b.res.Timelines[row]
+		if tl == nil {
+			tl = &timeline{}
+			b.res.Timelines[row] = tl
+		}
+		tl.add(b.tr.milestones(start, start.Add(d), sel))
+	}
+}
+
+// podsOf says which pods of a row's window make its timeline.
+func podsOf(row string) func(*podTrace) bool {
+	switch {
+	case row == rowBarePod || strings.HasSuffix(row, podsSuffix):
+		return func(p *podTrace) bool { return p.set != "" }
+	case row == rowJobScript:
+		return func(p *podTrace) bool { return p.job != "" && p.action == "" }
+	case row == rowPreviewPlan || strings.HasPrefix(row, "`terraform plan` of "):
+		return func(p *podTrace) bool { return p.action == "plan" }
+	case row == rowEmptyApply || row == rowPlainPlan:
+		return nil
+	}
+	return func(p *podTrace) bool { return p.action != "" && p.action != "plan" }
 }
 
 func plain(row string) string { return strings.ReplaceAll(row, "`", "") }
@@ -466,7 +581,10 @@ func (b *bench) tfTry(dir string, args ...string) (time.Duration, requestCounts,
 	}
 	defer os.RemoveAll(counts)
 	full := append([]string{"-chdir=" + filepath.Join(b.work, dir)}, args...)
-	full = append(full, "-auto-approve", "-input=false", "-no-color")
+	if args[0] != "plan" {
+		full = append(full, "-auto-approve")
+	}
+	full = append(full, "-input=false", "-no-color")
 	start := time.Now()
 	_, runErr := b.try([]string{countRequests + "=" + counts}, b.tf, full...)
 	d := time.Since(start)
@@ -487,6 +605,7 @@ func (b *bench) tfTry(dir string, args ...string) (time.Duration, requestCounts,
 		sum.Throttled += c.Throttled
 		sum.ThrottledSeconds += c.ThrottledSeconds
 	}
+	sum.Seconds = d.Seconds()
 	return d, sum, runErr
 }
 
@@ -530,25 +649,97 @@ func (b *bench) variant(v variant) time.Duration {
 	return d
 }
 
-// manyRuns applies n runs at once while sampling the provider's peak RSS.
-func (b *bench) manyRuns(n int) time.Duration {
+// manyRuns applies n runs with -parallelism=p (Terraform's default for 0) while
+// sampling the provider's peak RSS.
+func (b *bench) manyRuns(n, p int) time.Duration {
+	row := rowRuns(n)
+	args := []string{"apply"}
+	if p > 0 {
+		args = append(args, fmt.Sprintf("-parallelism=%d", p))
+	} else {
+		row = rowRunsAt(n, defaultParallelism)
+	}
 	stop := make(chan struct{})
 	peak := make(chan int64)
 	go func() { peak <- b.samplePeakRSS(stop) }()
-	d, c, err := b.tfTry("many", "apply", fmt.Sprintf("-parallelism=%d", n), "-var", fmt.Sprintf("n=%d", n), "-var", fmt.Sprintf("tag=r%d", b.round))
+	d, c, err := b.tfTry("many", append(args, "-var", fmt.Sprintf("n=%d", n), "-var", fmt.Sprintf("tag=r%d-p%d", b.round, p))...)
 	close(stop)
 	if err != nil {
 		<-peak
 		b.forget("many")
-		return b.failed(rowRuns(n), err)
+		return b.failed(row, err)
 	}
-	if p := <-peak; p > b.res.PeakRSSKiB[n] {
-		b.res.PeakRSSKiB[n] = p
+	pk := <-peak
+	if p == n && pk > b.res.PeakRSSKiB[n] {
+		b.res.PeakRSSKiB[n] = pk
+	}
+	if pk > b.res.PeakRSSByRow[row] {
+		b.res.PeakRSSByRow[row] = pk
 	}
 	c.Runs = n
-	b.res.Requests[rowRuns(n)] = append(b.res.Requests[rowRuns(n)], c)
+	b.res.Requests[row] = append(b.res.Requests[row], c)
 	b.forget("many")
 	return d
+}
+
+// plan runs terraform plan of n runs of a configuration (no state: each run is a
+// create) and drops the previews it kept; it returns how long the plan took.
+func (b *bench) plan(dir string, n int) time.Duration {
+	d, c := b.tfRun(dir, "plan", fmt.Sprintf("-parallelism=%d", max(n, defaultParallelism)), "-var", fmt.Sprintf("n=%d", n),
+		"-var", fmt.Sprintf("tag=plan-r%d-%d", b.round, time.Now().UnixNano()))
+	c.Runs = n
+	row := rowPlainPlan
+	if dir != "run" {
+		row = rowPreviewPlan
+	}
+	b.res.Requests[row] = append(b.res.Requests[row], c)
+	b.dropPreviews()
+	return d
+}
+
+// dropPreviews deletes the previews a plan kept and nothing applied (the provider keeps
+// them a day).
+func (b *bench) dropPreviews() {
+	b.kubectl("delete", "secrets", "-l", contract.LabelPlanID, "--ignore-not-found")
+}
+
+// manyPreviews plans n runs with a preview each, then applies them, and counts the plan
+// Jobs through the API: the plan must run exactly n, the apply (which plans again) none.
+func (b *bench) manyPreviews(n int) {
+	planRow, applyRow := rowPlanMany(n), rowPlanManyApply(n)
+	tag := fmt.Sprintf("previews-r%d", b.round)
+	vars := []string{fmt.Sprintf("-parallelism=%d", n), "-var", fmt.Sprintf("n=%d", n), "-var", "tag=" + tag}
+	start := time.Now()
+	b.measure(planRow, func() time.Duration {
+		d, c, err := b.tfTry("plan-many", append([]string{"plan"}, vars...)...)
+		if err != nil {
+			return b.failed(planRow, err)
+		}
+		c.Runs = n
+		b.res.Requests[planRow] = append(b.res.Requests[planRow], c)
+		return d
+	})
+	afterPlan := time.Now()
+	b.measure(applyRow, func() time.Duration {
+		d, c, err := b.tfTry("plan-many", append([]string{"apply"}, vars...)...)
+		if err != nil {
+			return b.failed(applyRow, err)
+		}
+		c.Runs = n
+		b.res.Requests[applyRow] = append(b.res.Requests[applyRow], c)
+		return d
+	})
+	// The informer sees a Job within milliseconds of its creation; both commands have
+	// returned, so every plan Job they made has been created.
+	inPlan := b.tr.planJobsSince(start) - b.tr.planJobsSince(afterPlan)
+	inApply := b.tr.planJobsSince(afterPlan)
+	b.res.PlanJobs[planRow], b.res.PlanJobs[applyRow] = inPlan, inApply
+	b.progress("round %d: plan Jobs counted through the API: %d in the plan of %d runs, %d in its apply", b.round, inPlan, n, inApply)
+	if inPlan != n || inApply != 0 {
+		b.t.Errorf("a plan of %d runs with previews ran %d plan Jobs and its apply %d more: want %d and 0 (each preview once)", n, inPlan, inApply, n)
+	}
+	b.forget("plan-many")
+	b.dropPreviews()
 }
 
 // samplePeakRSS reads VmHWM (the peak resident set) of every process running the
@@ -603,12 +794,18 @@ func (b *bench) podSpec() map[string]any {
 // a list for more) and waits until all have Succeeded; deleting them is not timed.
 func (b *bench) barePods(n int) time.Duration {
 	set := fmt.Sprintf("pods-%d-%d", b.round, n)
-	wait := []string{"wait", "--for=jsonpath={.status.phase}=Succeeded", "--timeout=300s"}
+	row := rowPods(n)
+	if n == 1 {
+		row = rowBarePod
+	}
+	// A busy node starts a pod or two a second: the wait grows with n.
+	wait := []string{"wait", "--for=jsonpath={.status.phase}=Succeeded", fmt.Sprintf("--timeout=%ds", 300+3*n)}
 	start := time.Now()
+	var err error
 	if n == 1 {
 		overrides, _ := json.Marshal(map[string]any{"apiVersion": "v1", "spec": b.podSpec()})
 		b.kubectl("run", set, "--image="+b.img, "--restart=Never", "--labels=bench-set="+set, "--overrides="+string(overrides))
-		b.kubectl(append(wait, "pod/"+set)...)
+		_, err = b.try(nil, "kubectl", append([]string{"-n", b.ns}, append(wait, "pod/"+set)...)...)
 	} else {
 		var items []any
 		for i := range n {
@@ -620,10 +817,13 @@ func (b *bench) barePods(n int) time.Duration {
 		}
 		f := b.writeJSON(set+".json", map[string]any{"apiVersion": "v1", "kind": "List", "items": items})
 		b.kubectl("create", "-f", f)
-		b.kubectl(append(wait, "pod", "-l", "bench-set="+set)...)
+		_, err = b.try(nil, "kubectl", append([]string{"-n", b.ns}, append(wait, "pod", "-l", "bench-set="+set)...)...)
 	}
 	d := time.Since(start)
 	b.kubectl("delete", "pods", "-l", "bench-set="+set, "--wait=true")
+	if err != nil {
+		return b.failed(row, err)
+	}
 	return d
 }
 

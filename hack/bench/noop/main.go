@@ -1,6 +1,8 @@
 // Command noop is the runner of make bench: it writes {"ok":"yes"} to OUTPUTS_FILE and
 // SECRET_OUTPUTS_FILE (to stdout when they are not set, as in a bare pod) and exits 0, so
-// the benchmark measures what a run costs around the runner, not the runner.
+// the benchmark measures what a run costs around the runner, not the runner. With
+// ACTION=plan (a run with a plan block) it writes a plan of one thing to add to PLAN_FILE
+// and PLAN_SUMMARY_FILE instead, and changes nothing.
 package main
 
 import (
@@ -9,14 +11,20 @@ import (
 )
 
 func main() {
-	const out = `{"ok":"yes"}`
-	for _, env := range []string{"OUTPUTS_FILE", "SECRET_OUTPUTS_FILE"} {
+	files := map[string]string{"OUTPUTS_FILE": `{"ok":"yes"}`, "SECRET_OUTPUTS_FILE": `{"ok":"yes"}`}
+	if os.Getenv("ACTION") == "plan" {
+		files = map[string]string{
+			"PLAN_FILE":         "+ ok = \"yes\"\n",
+			"PLAN_SUMMARY_FILE": `{"add": 1, "change": 0, "destroy": 0, "has_changes": true}`,
+		}
+	}
+	for env, content := range files {
 		f := os.Getenv(env)
 		if f == "" {
-			fmt.Println(out)
+			fmt.Println(content)
 			continue
 		}
-		if err := os.WriteFile(f, []byte(out), 0o644); err != nil {
+		if err := os.WriteFile(f, []byte(content), 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
