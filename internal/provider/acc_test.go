@@ -20,7 +20,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
@@ -404,43 +403,32 @@ func (c *cli) stateRuns() []stateRun {
 	return runs
 }
 
-// podCounter counts the distinct runner pods of each action started in a namespace.
+// podCounter counts the distinct runner pods of each action started in a namespace since
+// countPods was called. It reads the namespace's recorder (informers, which list again when
+// a watch ends), not a watch of its own: a single watch closed by the API server stops
+// counting without a word, and a count that stops reads as "no pod ran".
 type podCounter struct {
-	mu   sync.Mutex
-	seen map[string]map[string]bool // action -> pod UID
+	seen   *testcluster.Recorder
+	before map[string]bool // names of the pods seen before countPods
 }
 
 func countPods(t *testing.T, e *accEnv) *podCounter {
 	t.Helper()
-	pc := &podCounter{seen: map[string]map[string]bool{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	w, err := e.client.CoreV1().Pods(e.ns).Watch(ctx, metav1.ListOptions{LabelSelector: contract.LabelManagedBy + "=" + contract.ManagedByValue})
-	if err != nil {
-		t.Fatal(err)
+	pc := &podCounter{seen: e.seen, before: map[string]bool{}}
+	for _, name := range e.seen.Pods(nil) {
+		pc.before[name] = true
 	}
-	go func() {
-		for ev := range w.ResultChan() {
-			p, ok := ev.Object.(*corev1.Pod)
-			if !ok || ev.Type == watch.Error {
-				continue
-			}
-			pc.mu.Lock()
-			a := p.Labels[contract.LabelAction]
-			if pc.seen[a] == nil {
-				pc.seen[a] = map[string]bool{}
-			}
-			pc.seen[a][string(p.UID)] = true
-			pc.mu.Unlock()
-		}
-	}()
 	return pc
 }
 
 func (pc *podCounter) count(action string) int {
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	return len(pc.seen[action])
+	n := 0
+	for _, name := range pc.seen.Pods(map[string]string{contract.LabelManagedBy: contract.ManagedByValue, contract.LabelAction: action}) {
+		if !pc.before[name] {
+			n++
+		}
+	}
+	return n
 }
 
 // waitRunner waits until a runner of action runs in the namespace and returns its pod.
