@@ -24,6 +24,7 @@ import (
 
 	cd "github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/testcluster"
 )
 
 func runCtx(t *testing.T, e *env, ctx context.Context, spec *cd.RunSpec, action string) (*cd.Result, error) {
@@ -504,9 +505,15 @@ func TestAccExecutor_RefusedSecretLeavesNothing(t *testing.T) {
 // service account's "get secrets" (RBAC changes reach the authorizer through a cache).
 func waitStateAccess(t *testing.T, e *env, allowed bool) {
 	t.Helper()
+	waitAccess(t, e, "get", "secrets", allowed)
+}
+
+// waitAccess waits until the runner's service account may (or may not) verb resource.
+func waitAccess(t *testing.T, e *env, verb, resource string, allowed bool) {
+	t.Helper()
 	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
 		User:               "system:serviceaccount:" + e.ns + ":runner",
-		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: e.ns, Verb: "get", Resource: "secrets"},
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: e.ns, Verb: verb, Resource: resource},
 	}}
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		r, err := e.c.AuthorizationV1().SubjectAccessReviews().Create(context.Background(), sar, metav1.CreateOptions{})
@@ -517,12 +524,14 @@ func waitStateAccess(t *testing.T, e *env, allowed bool) {
 			return
 		}
 	}
-	t.Fatalf("the runner's access to secrets did not become allowed=%v within a minute", allowed)
+	t.Fatalf("the runner's right to %s %s did not become allowed=%v within a minute", verb, resource, allowed)
 }
 
 // A pre-checks failure between two successful runs keeps the state directory as it was:
 // the run stopped before state-restore marked the directory restored, so nothing is saved
-// over the last good state.
+// over the last good state. Pre-checks is made to fail on a right the state does not need
+// (create configmaps), so the state's Secrets stay writable by outputs-fetcher: were the
+// empty directory saved, the next run would count 1, not 2.
 func TestAccExecutor_PreChecksFailureKeepsState(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
@@ -533,28 +542,32 @@ func TestAccExecutor_PreChecksFailureKeepsState(t *testing.T) {
 	res, _, err := e.run(t, spec, contract.ActionCreate)
 	wantCount(t, "first run", res, err, 1)
 
-	// The state's rights are withdrawn: pre-checks refuses the next run.
-	if err := e.c.RbacV1().RoleBindings(e.ns).Delete(ctx, "state", metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
+	setRunnerVerbs := func(resources []string, allowed bool) {
+		t.Helper()
+		role, err := e.c.RbacV1().Roles(e.ns).Get(ctx, testcluster.RunnerServiceAccount, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		role.Rules = []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: resources, Verbs: []string{"create"}}}
+		if _, err := e.c.RbacV1().Roles(e.ns).Update(ctx, role, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitAccess(t, e, "create", "configmaps", allowed)
 	}
-	waitStateAccess(t, e, false)
+	// create configmaps is withdrawn: pre-checks refuses the next run; the state's rights stay.
+	setRunnerVerbs([]string{"secrets"}, false)
+	waitStateAccess(t, e, true)
 	spec.Inputs = map[string]any{"count_state": true, "v": 2}
 	_, _, err = e.run(t, spec, contract.ActionCreate)
 	var re *cd.RunError
 	if !errors.As(err, &re) || re.Container != contract.ContainerPreChecks {
-		t.Fatalf("without the state's rights: got %v, want pre-checks to fail", err)
+		t.Fatalf("without create configmaps: got %v, want pre-checks to fail", err)
 	}
 	if re.RunnerStarted() {
 		t.Errorf("a run stopped at pre-checks counts as started: %+v", re)
 	}
 
-	rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "state", Namespace: e.ns},
-		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "state"},
-		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "runner", Namespace: e.ns}}}
-	if _, err := e.c.RbacV1().RoleBindings(e.ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitStateAccess(t, e, true)
+	setRunnerVerbs([]string{"configmaps", "secrets"}, true)
 	spec.Inputs = map[string]any{"count_state": true, "v": 3}
 	res, _, err = e.run(t, spec, contract.ActionCreate)
 	wantCount(t, "run after the pre-checks failure", res, err, 2)
