@@ -522,3 +522,23 @@ func tellContractVersion(job *batchv1.Job, v string) {
 		}
 	}
 }
+
+// MissingTarget names what a run of spec needs that does not exist yet: its namespace or
+// its service account ("" when both exist, or when the client may not read them). A plan
+// preview asks it first: in a configuration that creates them (a containerdriver_runner
+// with create_namespace), they exist only once the apply has made them, so the preview waits
+// for the apply instead of failing the plan.
+func (e *Executor) MissingTarget(ctx context.Context, spec *RunSpec) string {
+	ns := spec.Namespace()
+	if _, err := e.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		return fmt.Sprintf("namespace %q", ns)
+	}
+	sa := spec.Job.ServiceAccount
+	if sa == "" {
+		sa = "default"
+	}
+	if _, err := e.Client.CoreV1().ServiceAccounts(ns).Get(ctx, sa, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		return fmt.Sprintf("service account %q of namespace %q", sa, ns)
+	}
+	return ""
+}

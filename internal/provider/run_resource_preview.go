@@ -64,8 +64,9 @@ func planAttributes() map[string]schema.Attribute {
 						"its text as a warning of the plan, its summary as `plan_summary`. The preview of a create or update is kept in the run's namespace " +
 						"(in Secrets: plans hold secrets) under `plan_id`, and the apply hands its artifact to the runner (`PLAN_APPLY=true`), which applies exactly it, " +
 						"with the git commit and image digest the preview ran. A preview runs once per `plan_id`: the second plan of an apply finds it. " +
-						"When an input is unknown until `terraform plan` ends there is no preview at plan (a warning says which) and `plan_id` is unknown; " +
-						"the apply then previews once the inputs are known, shows that plan in its output, and applies it. Defaults to `true`.",
+						"When an input is unknown until `terraform plan` ends, or the run's namespace or service account does not exist yet (a `containerdriver_runner` " +
+						"of the same configuration creates it), there is no preview at plan (a warning says why) and `plan_id` is unknown; " +
+						"the apply then previews once they are known and exist, shows that plan in its output, and applies it. Defaults to `true`.",
 					Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				},
 				"on_stale": schema.StringAttribute{
@@ -258,6 +259,12 @@ func (r *runResource) modifyPlanPreview(ctx context.Context, req resource.Modify
 			"The runner's plan is not previewed: %s unknown until apply. The apply previews once they are known, shows that plan in its output and applies it: nobody reviews it before.", joinPaths(b.unknown)))
 		return
 	}
+	if missing := r.missingTarget(ctx, spec); missing != "" {
+		setPlanAttributes(ctx, resp, types.StringUnknown(), types.ObjectUnknown(planSummaryAttrTypes))
+		resp.Diagnostics.AddWarning("No Runner Plan Preview", fmt.Sprintf(
+			"The runner's plan is not previewed: %s does not exist yet (a resource of this configuration, such as a containerdriver_runner with create_namespace, may create it during the apply). The apply previews once it exists, shows that plan in its output and applies it: nobody reviews it before.", missing))
+		return
+	}
 	key, err := planKey(spec, prior, r.secretKey(ctx, spec))
 	if err != nil {
 		resp.Diagnostics.AddError("Runner Plan Preview Failed", err.Error())
@@ -294,6 +301,16 @@ func (r *runResource) modifyPlanPreview(ctx context.Context, req resource.Modify
 			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(name), v)...)
 		}
 	}
+}
+
+// missingTarget is what the preview's Job needs and does not exist yet ("" when the
+// cluster cannot be asked: the preview then reports the error itself).
+func (r *runResource) missingTarget(ctx context.Context, spec *containerdriver.RunSpec) string {
+	client, d := r.data.kube.Client()
+	if d.HasError() {
+		return ""
+	}
+	return (&containerdriver.Executor{Client: client}).MissingTarget(ctx, spec)
 }
 
 func commitNote(c string) string {

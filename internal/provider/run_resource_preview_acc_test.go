@@ -530,3 +530,54 @@ resource "containerdriver_run" "test" {
 		t.Errorf("%d create pods, want 2", n)
 	}
 }
+
+// TestAccRunPlan_PreviewWaitsForItsNamespace: the quickstart's shape, a containerdriver_runner
+// that creates the namespace and service account the run previews in. The first plan cannot
+// preview (nothing exists yet): it says why instead of failing the plan, and the apply
+// previews once the runner made them, shows that plan, and applies it.
+func TestAccRunPlan_PreviewWaitsForItsNamespace(t *testing.T) {
+	e, c := faultEnv(t)
+	ns := "cd-acc-pvns-" + strings.ToLower(newRunID()[:8])
+	t.Cleanup(func() {
+		_ = e.client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
+	})
+	c.write(e.providerBlock() + fmt.Sprintf(`
+resource "containerdriver_runner" "main" {
+  namespace              = %q
+  service_account        = "runs"
+  create_namespace       = true
+  create_service_account = true
+}
+
+resource "containerdriver_run" "test" {
+  runner = containerdriver_runner.main.config
+  job = {
+    image   = %q
+    command = ["/testrunner"]
+  }
+  inputs = { outputs = { hello = "previewed once the namespace exists" } }
+  plan   = {}
+}
+
+output "hello" {
+  value = containerdriver_run.test.outputs.hello
+}
+`, ns, e.runner))
+	out := c.must("plan", "plan")
+	words := strings.Join(strings.Fields(out), " ") // the CLI wraps warnings
+	if !strings.Contains(words, "No Runner Plan Preview") || !strings.Contains(words, fmt.Sprintf("namespace %q does not exist yet", ns)) ||
+		!strings.Contains(words, "plan_id = (known after apply)") {
+		t.Errorf("the first plan does not say that the namespace does not exist yet, or plan_id is known:\n%s", out)
+	}
+	if _, err := e.client.CoreV1().Namespaces().Get(context.Background(), ns, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("namespace %s after the plan: %v, want it not to exist", ns, err)
+	}
+	out = c.must("apply", "apply", "-auto-approve")
+	if !artifactRe.MatchString(out) {
+		t.Errorf("the apply does not show the runner's plan it applies:\n%s", out)
+	}
+	if got := c.output("hello"); got != "previewed once the namespace exists" {
+		t.Errorf("output hello = %q", got)
+	}
+	c.must("destroy", "destroy", "-auto-approve")
+}
