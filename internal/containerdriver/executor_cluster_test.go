@@ -433,12 +433,20 @@ func (e *env) grantState(t *testing.T) {
 	}
 }
 
-func TestAccExecutor_StateDirectory(t *testing.T) {
-	t.Parallel()
+// stateEnv is a test's namespace whose runner may keep a state directory, and a spec of the
+// test runner that counts its runs in it (inputs {count_state: true, v: 1}).
+func stateEnv(t *testing.T) (*env, *cd.RunSpec) {
+	t.Helper()
 	e := setup(t)
 	e.grantState(t)
 	spec := e.spec(t, map[string]any{"count_state": true, "v": 1})
 	spec.State = &cd.StateSpec{Path: "/state"}
+	return e, spec
+}
+
+func TestAccExecutor_StateDirectory(t *testing.T) {
+	t.Parallel()
+	e, spec := stateEnv(t)
 	count := func(step string, action string, want int) *cd.Result {
 		t.Helper()
 		res, _, err := e.run(t, spec, action)

@@ -48,11 +48,8 @@ func wantCount(t *testing.T, step string, res *cd.Result, err error, want int) {
 // Defect 1: a git-init failure between two successful runs kept nothing of the state.
 func TestAccExecutor_InitFailureKeepsState(t *testing.T) {
 	t.Parallel()
-	e := setup(t)
-	e.grantState(t)
+	e, spec := stateEnv(t)
 	repoURL, _ := serveGitRepo(t, map[string]string{"main.tf": "# v1\n"})
-	spec := e.spec(t, map[string]any{"count_state": true, "v": 1})
-	spec.State = &cd.StateSpec{Path: "/state"}
 	spec.Source = &cd.SourceSpec{URL: repoURL, Ref: "refs/heads/main", Password: "git-pass-123"}
 	res, _, err := e.run(t, spec, contract.ActionCreate)
 	wantCount(t, "first run", res, err, 1)
@@ -534,11 +531,8 @@ func waitAccess(t *testing.T, e *env, verb, resource string, allowed bool) {
 // empty directory saved, the next run would count 1, not 2.
 func TestAccExecutor_PreChecksFailureKeepsState(t *testing.T) {
 	t.Parallel()
-	e := setup(t)
-	e.grantState(t)
+	e, spec := stateEnv(t)
 	ctx := context.Background()
-	spec := e.spec(t, map[string]any{"count_state": true, "v": 1})
-	spec.State = &cd.StateSpec{Path: "/state"}
 	res, _, err := e.run(t, spec, contract.ActionCreate)
 	wantCount(t, "first run", res, err, 1)
 

@@ -135,10 +135,7 @@ func stateSecrets(t *testing.T, e *env) []string {
 // refusal is lifted within its budget, and the run succeeds with its state saved.
 func TestAccExecutor_StateSaveRetriesRefusedAPI(t *testing.T) {
 	t.Parallel()
-	e := setup(t)
-	e.grantState(t)
-	spec := e.spec(t, map[string]any{"count_state": true, "v": 1})
-	spec.State = &cd.StateSpec{Path: "/state"}
+	e, spec := stateEnv(t)
 	lift := refuseStateWrites(t, e)
 	done := make(chan struct{})
 	go func() {
@@ -161,10 +158,7 @@ func TestAccExecutor_StateSaveRetriesRefusedAPI(t *testing.T) {
 // counts on from it).
 func TestAccExecutor_StateSaveRefusedPastBudgetKeepsState(t *testing.T) {
 	t.Parallel()
-	e := setup(t)
-	e.grantState(t)
-	spec := e.spec(t, map[string]any{"count_state": true, "v": 1})
-	spec.State = &cd.StateSpec{Path: "/state"}
+	e, spec := stateEnv(t)
 	res, _, err := e.run(t, spec, contract.ActionCreate)
 	wantCount(t, "first run", res, err, 1)
 	saved := stateSecrets(t, e)
@@ -195,11 +189,8 @@ func TestAccExecutor_StateSaveRefusedPastBudgetKeepsState(t *testing.T) {
 // overwritten by the failed run.
 func TestAccExecutor_CorruptStateFailsBeforeRunner(t *testing.T) {
 	t.Parallel()
-	e := setup(t)
-	e.grantState(t)
+	e, spec := stateEnv(t)
 	ctx := context.Background()
-	spec := e.spec(t, map[string]any{"count_state": true, "v": 1})
-	spec.State = &cd.StateSpec{Path: "/state"}
 	res, _, err := e.run(t, spec, contract.ActionCreate)
 	wantCount(t, "first run", res, err, 1)
 
