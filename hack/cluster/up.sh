@@ -142,6 +142,9 @@ syncFrequency: 10s
 fileCheckFrequency: 5s
 serializeImagePulls: false
 EOC
+# "primary" (the node's primary addresses) exists from Kubernetes 1.30 on; before, a CIDR.
+NODEPORT_ADDRESSES=primary
+[ "$(cut -d. -f2 <<<"$KUBE_VERSION")" -ge 30 ] || NODEPORT_ADDRESSES=$IP/32
 cat >"$DIR/kube-proxy.yaml" <<EOC
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
@@ -150,7 +153,7 @@ mode: iptables
 hostnameOverride: $NODE
 clusterCIDR: 10.244.0.0/16
 conntrack: {maxPerCore: 0}
-nodePortAddresses: [primary]
+nodePortAddresses: [$NODEPORT_ADDRESSES]
 metricsBindAddress: 127.0.0.1:10249
 healthzBindAddress: 127.0.0.1:10256
 EOC
