@@ -85,8 +85,10 @@ rm -rf "$DIR/cni/ipam"
 # What a cluster leaves machine-wide: only touched when no other cluster runs.
 machine_wide_cleanup() {
 	# iptables: the rules kube-proxy, the kubelet and the CNI plugins added, then their chains.
-	if [ -x "$KUBE" ] && iptables-save 2>/dev/null | grep -q -- '-j KUBE-'; then
-		"$KUBE" kube-proxy --cleanup >/dev/null 2>&1
+	local kube
+	kube=$(running_kube)
+	if [ -x "$kube" ] && iptables-save 2>/dev/null | grep -q -- '-j KUBE-'; then
+		"$kube" kube-proxy --cleanup >/dev/null 2>&1
 	fi
 	chains_removed=0
 	for ipt in iptables ip6tables; do
@@ -124,6 +126,7 @@ machine_wide_cleanup() {
 	done
 }
 [ -n "$foreign" ] || machine_wide_cleanup
+rm -f "$RUNNING_VERSION_FILE"
 
 # What must not be left behind.
 left=()

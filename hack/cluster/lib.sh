@@ -4,6 +4,11 @@
 # Everything the cluster writes lives in $DIR (outside the work tree, so a fresh clone on
 # the same machine finds the same cluster). $DIR/bin holds the binaries and survives a
 # reset; the rest is state.
+#
+# The Kubernetes version is CONTAINERDRIVER_KUBE_VERSION, by default the k8s.io/kubernetes
+# release of hack/cluster/go.mod. Other versions build from hack/cluster/versions/V.mod
+# (written by kube-mod.sh). Each version's binaries live in $BIN/k8s/V, so switching
+# versions rebuilds nothing that was built before.
 
 DIR=${CONTAINERDRIVER_CLUSTER_DIR:-/var/tmp/containerdriver-cluster}
 DIR=${DIR%/}
@@ -11,10 +16,44 @@ BIN=$DIR/bin
 CLUSTER_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$CLUSTER_SRC/../.." && pwd)
 
-KUBE_VERSION=v1.33.13
+# default_kube_version: the k8s.io/kubernetes release hack/cluster/go.mod requires.
+default_kube_version() { awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v1\./ {print $2; exit}' "$CLUSTER_SRC/go.mod"; }
+KUBE_VERSION=${CONTAINERDRIVER_KUBE_VERSION:-$(default_kube_version)}
+[[ $KUBE_VERSION =~ ^v1\.[0-9]+\.[0-9]+$ ]] || {
+	echo "cluster: ERROR: CONTAINERDRIVER_KUBE_VERSION=$KUBE_VERSION: want a release such as v1.37.2" >&2
+	exit 1
+}
+# kube_modfile: the module file that builds KUBE_VERSION, relative to $CLUSTER_SRC.
+kube_modfile() {
+	if [ "$KUBE_VERSION" = "$(default_kube_version)" ]; then
+		echo go.mod
+	else
+		echo "versions/$KUBE_VERSION.mod"
+	fi
+}
+KUBE_BIN=$BIN/k8s/$KUBE_VERSION
+
+# OpenTofu for the acceptance tests: CONTAINERDRIVER_TOFU_VERSION, by default the release
+# hack/tofu/go.mod requires (built into $BIN/tofu); another version builds from
+# hack/tofu/versions/V.mod (tofu-mod.sh) into $BIN/tofu-V.
+default_tofu_version() { awk '$1 == "github.com/opentofu/opentofu" {print $2; exit}' "$ROOT/hack/tofu/go.mod"; }
+TOFU_VERSION=${CONTAINERDRIVER_TOFU_VERSION:-$(default_tofu_version)}
+[[ $TOFU_VERSION =~ ^v1\.[0-9]+\.[0-9]+$ ]] || {
+	echo "cluster: ERROR: CONTAINERDRIVER_TOFU_VERSION=$TOFU_VERSION: want a release such as v1.12.6" >&2
+	exit 1
+}
+if [ "$TOFU_VERSION" = "$(default_tofu_version)" ]; then
+	TOFU_MODFILE=go.mod TOFU=$BIN/tofu
+else
+	TOFU_MODFILE=versions/$TOFU_VERSION.mod TOFU=$BIN/tofu-$TOFU_VERSION
+fi
 NODE=containerdriver-node
 SOCK=$DIR/run/containerd.sock
-KUBE=$BIN/kube
+KUBE=$KUBE_BIN/kube
+# The version of the running cluster's binaries (up.sh writes it; state of a run).
+RUNNING_VERSION_FILE=$DIR/run/kube-version
+# The version whose objects etcd holds: another version starts from empty state.
+STATE_VERSION_FILE=$DIR/etcd/kube-version
 ADMIN_KUBECONFIG=$DIR/kubeconfig/admin.kubeconfig
 PAUSE_IMAGE=containerdriver.local/pause:1
 # One cluster per machine: these ports are fixed (etcd, apiserver, kubelet, kube-proxy,
@@ -35,7 +74,23 @@ die() {
 	exit 1
 }
 ctr_k8s() { ctr --address "$SOCK" -n k8s.io "$@"; }
-kubectl() { "$KUBE" kubectl --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
+# running_version: the Kubernetes version of the running cluster's binaries (empty when
+# none was recorded).
+running_version() { cat "$RUNNING_VERSION_FILE" 2>/dev/null || true; }
+# running_kube: the kube binary of the running cluster's version when it is there, else
+# KUBE_VERSION's (any of them talks to any cluster the scripts need).
+running_kube() {
+	local r
+	r=$(running_version)
+	if [ -n "$r" ] && [ -x "$BIN/k8s/$r/kube" ]; then
+		echo "$BIN/k8s/$r/kube"
+	elif [ ! -x "$KUBE" ] && [ -x "$BIN/kube" ]; then
+		echo "$BIN/kube" # a cluster started before versions were kept apart
+	else
+		echo "$KUBE"
+	fi
+}
+kubectl() { "$(running_kube)" kubectl --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
 
 # is_ours PID: the process exists and its command line names this state directory.
 is_ours() {
@@ -61,7 +116,9 @@ stray_pids() {
 		p=${d#/proc/}
 		exe=$(readlink "$d/exe" 2>/dev/null) || continue
 		case $exe in
-		"$KUBE" | "$KUBE (deleted)" | */containerd | */etcd | */containerd-shim-runc-v2) ;;
+		# Any version's kube (and the single $BIN/kube of before versions were kept apart).
+		"$BIN"/k8s/*/kube | "$BIN"/k8s/*/kube" (deleted)" | "$BIN/kube" | "$BIN/kube (deleted)") ;;
+		*/containerd | */etcd | */containerd-shim-runc-v2) ;;
 		*) continue ;;
 		esac
 		is_ours "$p" && echo "$p"
@@ -94,6 +151,13 @@ node_ip() {
 apiserver_ready() {
 	[ -f "$DIR/pki/admin.crt" ] || return 1
 	[ "$(curl -s --max-time 2 --cacert "$DIR/pki/ca.crt" --cert "$DIR/pki/admin.crt" --key "$DIR/pki/admin.key" https://127.0.0.1:6443/readyz 2>/dev/null)" = ok ]
+}
+
+# apiserver_version: the gitVersion the running API server reports (empty when none answers).
+apiserver_version() {
+	[ -f "$DIR/pki/admin.crt" ] || return 0
+	curl -s --max-time 2 --cacert "$DIR/pki/ca.crt" --cert "$DIR/pki/admin.crt" --key "$DIR/pki/admin.key" https://127.0.0.1:6443/version 2>/dev/null |
+		sed -n 's/.*"gitVersion": *"\([^"]*\)".*/\1/p'
 }
 
 # healthy: every component is running and the API server is ready.

@@ -6,6 +6,13 @@
 #   test.sh        everything: go test ./... with Terraform (when installed), then
 #                  ./internal/provider/... with OpenTofu
 #   test.sh acc    only the provider's acceptance tests, with both
+#   test.sh smoke  the smoke subset ($SMOKE_TESTS: create, outputs, update, destroy,
+#                  a failing runner, write-only secrets, plan preview) with both
+#
+# Versions: CONTAINERDRIVER_KUBE_VERSION (the local cluster is switched to it) and
+# CONTAINERDRIVER_TOFU_VERSION (built when missing); both default to the newest tested
+# (hack/cluster/go.mod, hack/tofu/go.mod). Each pass appends a line to $DIR/matrix.tsv,
+# which make versions prints as a table.
 #
 # Missing Debian packages are installed first (as root), and without KUBECONFIG the local
 # cluster is brought up (hack/cluster/bootstrap.sh): make test alone works on a fresh
@@ -22,6 +29,14 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 MODE=${1:-all}
 TIMEOUT=${GO_TEST_TIMEOUT:-60m}
+# The smoke subset: the provider's acceptance tests of create + outputs + in-place update +
+# destroy, a failing runner, write-only secrets, and plan preview + apply of the saved plan
+# + drift + destroy; and the cluster tests of the cluster itself and of one Job run with
+# its native sidecar (outputs-fetcher) without Terraform.
+SMOKE_TESTS='^(TestAccRun_Lifecycle|TestAccRun_Failure|TestAccRun_WriteOnlySecrets|TestAccRunPlan_PreviewApplyDriftDestroy)$'
+SMOKE_CLUSTER_PKGS=(./internal/testcluster ./internal/containerdriver)
+SMOKE_CLUSTER_TESTS='^(TestAccCluster_Smoke|TestAccExecutor_CreateDestroyOutputs)$'
+
 read -r -a EXTRA <<<"${TESTARGS:-}"
 cd "$ROOT"
 
@@ -60,23 +75,34 @@ have_provider=0
 [ -d internal/provider ] && have_provider=1
 
 "$CLUSTER_SRC/tofu.sh"
-TOFU_ENV=(TF_ACC_TERRAFORM_PATH="$BIN/tofu" TF_ACC_PROVIDER_HOST=registry.opentofu.org)
+TOFU_ENV=(TF_ACC_TERRAFORM_PATH="$TOFU" TF_ACC_PROVIDER_HOST=registry.opentofu.org)
+KUBE_RUNNING=$(KUBECONFIG=$KUBECONFIG "$(running_kube)" kubectl version -o json 2>/dev/null | sed -n '/"serverVersion"/,/}/s/.*"gitVersion": *"\([^"]*\)".*/\1/p' | head -n1)
+say "Kubernetes ${KUBE_RUNNING:-unknown}, OpenTofu $TOFU_VERSION"
 
 failed=()
-run() { # NAME ENV... -- go test args...
-	local name=$1 T
-	shift
+# record CLI SCOPE RESULT SECONDS: a line of $DIR/matrix.tsv (make versions prints them).
+record() {
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "${KUBE_RUNNING:-unknown}" "$1" "$2" "$3" "$4" >>"$DIR/matrix.tsv"
+}
+run() { # NAME CLI SCOPE ENV... -- go test args...
+	local name=$1 cli=$2 scope=$3 T
+	shift 3
 	T=$(now_ms)
 	say "== $name"
 	if env "$@"; then
 		say "== $name: ok in $(secs "$T")s"
+		record "$cli" "$scope" passed "$(secs "$T")"
 	else
 		say "== $name: FAILED after $(secs "$T")s"
+		record "$cli" "$scope" FAILED "$(secs "$T")"
 		failed+=("$name")
 	fi
 }
 
 TF=$(command -v terraform || true)
+TF_CLI=""
+[ -z "$TF" ] || TF_CLI="terraform $("$TF" version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([^"]*\)".*/v\1/p')"
+TOFU_CLI="opentofu $TOFU_VERSION"
 if [ -z "$TF" ]; then
 	cat >&2 <<'EOW'
 ################################################################################
@@ -89,22 +115,28 @@ fi
 case $MODE in
 all)
 	if [ -n "$TF" ]; then
-		run "go test ./... (acceptance with Terraform $TF)" TF_ACC_TERRAFORM_PATH="$TF" go test ./... -count=1 -timeout "$TIMEOUT" "${EXTRA[@]}"
+		run "go test ./... (acceptance with Terraform $TF)" "$TF_CLI" "all packages" TF_ACC_TERRAFORM_PATH="$TF" go test ./... -count=1 -timeout "$TIMEOUT" "${EXTRA[@]}"
 		if [ $have_provider = 1 ]; then
-			run "provider acceptance with OpenTofu" "${TOFU_ENV[@]}" go test $PROVIDER_PKGS -count=1 -timeout "$TIMEOUT" "${EXTRA[@]}"
+			run "provider acceptance with OpenTofu $TOFU_VERSION" "$TOFU_CLI" "provider acceptance" "${TOFU_ENV[@]}" go test $PROVIDER_PKGS -count=1 -timeout "$TIMEOUT" "${EXTRA[@]}"
 		fi
 	else
 		# Without Terraform the one pass over every package already runs the provider's
 		# acceptance tests with OpenTofu; a second pass would repeat it.
-		run "go test ./... (acceptance with OpenTofu)" "${TOFU_ENV[@]}" go test ./... -count=1 -timeout "$TIMEOUT" "${EXTRA[@]}"
+		run "go test ./... (acceptance with OpenTofu $TOFU_VERSION)" "$TOFU_CLI" "all packages" "${TOFU_ENV[@]}" go test ./... -count=1 -timeout "$TIMEOUT" "${EXTRA[@]}"
 	fi
 	;;
 acc)
 	[ $have_provider = 1 ] || die "no ./internal/provider package yet"
-	[ -z "$TF" ] || run "provider acceptance with Terraform $TF" TF_ACC_TERRAFORM_PATH="$TF" go test $PROVIDER_PKGS -count=1 -timeout "$TIMEOUT" "${EXTRA[@]}"
-	run "provider acceptance with OpenTofu" "${TOFU_ENV[@]}" go test $PROVIDER_PKGS -count=1 -timeout "$TIMEOUT" "${EXTRA[@]}"
+	[ -z "$TF" ] || run "provider acceptance with Terraform $TF" "$TF_CLI" "provider acceptance" TF_ACC_TERRAFORM_PATH="$TF" go test $PROVIDER_PKGS -count=1 -timeout "$TIMEOUT" "${EXTRA[@]}"
+	run "provider acceptance with OpenTofu $TOFU_VERSION" "$TOFU_CLI" "provider acceptance" "${TOFU_ENV[@]}" go test $PROVIDER_PKGS -count=1 -timeout "$TIMEOUT" "${EXTRA[@]}"
 	;;
-*) die "usage: test.sh [all|acc]" ;;
+smoke)
+	[ $have_provider = 1 ] || die "no ./internal/provider package yet"
+	run "smoke subset: cluster tests" "-" smoke go test "${SMOKE_CLUSTER_PKGS[@]}" -run "$SMOKE_CLUSTER_TESTS" -count=1 -timeout "$TIMEOUT" "${EXTRA[@]}"
+	[ -z "$TF" ] || run "smoke subset with Terraform $TF" "$TF_CLI" smoke TF_ACC_TERRAFORM_PATH="$TF" go test ./internal/provider -run "$SMOKE_TESTS" -count=1 -timeout "$TIMEOUT" "${EXTRA[@]}"
+	run "smoke subset with OpenTofu $TOFU_VERSION" "$TOFU_CLI" smoke "${TOFU_ENV[@]}" go test ./internal/provider -run "$SMOKE_TESTS" -count=1 -timeout "$TIMEOUT" "${EXTRA[@]}"
+	;;
+*) die "usage: test.sh [all|acc|smoke]" ;;
 esac
 [ $have_provider = 1 ] || say "note: ./internal/provider does not exist yet: no provider acceptance tests ran"
 if [ ${#failed[@]} != 0 ]; then

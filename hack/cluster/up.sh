@@ -1,11 +1,18 @@
 #!/bin/bash
 # Starts the local single-node cluster (containerd, etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler, kubelet, kube-proxy) from $DIR and waits until
-# the node is Ready and the default service account exists.
+# kube-controller-manager, kube-scheduler, kubelet, kube-proxy) at Kubernetes $KUBE_VERSION
+# (CONTAINERDRIVER_KUBE_VERSION; default: hack/cluster/go.mod's release) from $DIR and
+# waits until the node is Ready and the default service account exists.
 #
-# Idempotent: returns at once when the cluster answers. Otherwise it first cleans up what
-# a cluster whose processes are gone left behind (stale PID files, mounts, iptables
+# Idempotent: returns at once when the cluster answers at that version. Otherwise it builds
+# the version's binaries when needed (while a running cluster keeps running), first cleans
+# up what a cluster whose processes are gone left behind (stale PID files, mounts, iptables
 # chains, the cni0 bridge, pod processes), checks the ports, and starts everything.
+#
+# Switching versions: a cluster running another version is stopped and started at this
+# one. Kubernetes supports neither skipping minor versions nor downgrades, so the API
+# objects (etcd's data) and the kubelet's state of another version are wiped; the images in
+# containerd, the certificates and the binaries are kept.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root
@@ -17,10 +24,16 @@ report() {
 }
 
 T0=$(now_ms)
+switch_from=""
 if healthy; then
-	say "already running (state in $DIR)"
-	report
-	exit 0
+	running=$(apiserver_version)
+	if [ "$running" = "$KUBE_VERSION" ]; then
+		say "already running Kubernetes $running (state in $DIR)"
+		report
+		exit 0
+	fi
+	switch_from=${running:-unknown}
+	say "running Kubernetes $switch_from: switching to $KUBE_VERSION (the binaries are built first, while it runs)"
 fi
 
 check_host
@@ -29,7 +42,19 @@ foreign=$(foreign_listeners)
 "$CLUSTER_SRC/build.sh"
 T_BUILD=$(secs "$T0")
 
-"$CLUSTER_SRC/down.sh" --recover
+T_DOWN=$(now_ms)
+if [ -n "$switch_from" ]; then
+	"$CLUSTER_SRC/down.sh"
+else
+	"$CLUSTER_SRC/down.sh" --recover
+fi
+
+# API objects and kubelet state of another version (or of an unrecorded one) start over.
+state_version=$(cat "$STATE_VERSION_FILE" 2>/dev/null || echo unrecorded)
+if [ "$state_version" != "$KUBE_VERSION" ] && [ -d "$DIR/etcd/data" ]; then
+	say "etcd and kubelet state are of Kubernetes $state_version: wiping them for $KUBE_VERSION (images, certificates and binaries are kept)"
+	rm -rf "$DIR/etcd/data" "$DIR/kubelet/root" "$DIR/kubelet/pod-logs" "$DIR/kubelet/pki"
+fi
 
 busy=()
 for p in "${PORTS[@]}"; do
@@ -117,6 +142,9 @@ syncFrequency: 10s
 fileCheckFrequency: 5s
 serializeImagePulls: false
 EOC
+# "primary" (the node's primary addresses) exists from Kubernetes 1.30 on; before, a CIDR.
+NODEPORT_ADDRESSES=primary
+[ "$(cut -d. -f2 <<<"$KUBE_VERSION")" -ge 30 ] || NODEPORT_ADDRESSES=$IP/32
 cat >"$DIR/kube-proxy.yaml" <<EOC
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
@@ -125,7 +153,7 @@ mode: iptables
 hostnameOverride: $NODE
 clusterCIDR: 10.244.0.0/16
 conntrack: {maxPerCore: 0}
-nodePortAddresses: [primary]
+nodePortAddresses: [$NODEPORT_ADDRESSES]
 metricsBindAddress: 127.0.0.1:10249
 healthzBindAddress: 127.0.0.1:10256
 EOC
@@ -179,8 +207,9 @@ start etcd etcd --name containerdriver --data-dir "$DIR/etcd/data" \
 	--initial-cluster containerdriver=http://127.0.0.1:2380 --listen-metrics-urls http://127.0.0.1:2381 \
 	--unsafe-no-fsync
 wait_for containerd "containerd answering on $SOCK" 30 ctr_k8s version
-ctr_k8s images import "$BIN/pause.tar" >/dev/null || fail containerd "importing the pause image failed"
+ctr_k8s images import "$KUBE_BIN/pause.tar" >/dev/null || fail containerd "importing the pause image failed"
 wait_for etcd "etcd healthy (if its data is damaged: make cluster-reset)" 30 bash -c '[[ $(curl -s --max-time 2 http://127.0.0.1:2379/health) == *true* ]]'
+echo "$KUBE_VERSION" >"$STATE_VERSION_FILE"
 say "containerd, etcd: $(secs "$T_START")s"
 
 P=$DIR/pki KC=$DIR/kubeconfig
@@ -206,6 +235,8 @@ start kube-scheduler "$KUBE" kube-scheduler --kubeconfig="$KC/scheduler.kubeconf
 start kubelet "$KUBE" kubelet --config="$DIR/kubelet/config.yaml" --kubeconfig="$KC/kubelet.kubeconfig" \
 	--root-dir="$DIR/kubelet/root" --cert-dir="$DIR/kubelet/pki" --hostname-override="$NODE" --node-ip="$IP"
 start kube-proxy "$KUBE" kube-proxy --config="$DIR/kube-proxy.yaml"
+echo "$KUBE_VERSION" >"$RUNNING_VERSION_FILE"
+ln -sfn "k8s/$KUBE_VERSION/kube" "$BIN/kubectl"
 
 wait_for kube-controller-manager "kube-controller-manager /healthz" 60 ok_url https://127.0.0.1:10257/healthz
 wait_for kube-scheduler "kube-scheduler /healthz" 60 ok_url https://127.0.0.1:10259/healthz
@@ -214,5 +245,6 @@ wait_for kube-proxy "kube-proxy /healthz" 60 curl -sf --max-time 2 http://127.0.
 wait_for kubelet "node $NODE Ready" 120 node_ready
 say "node Ready: $(secs "$T_START")s"
 wait_for kube-controller-manager "service account default/default and configmap kube-root-ca.crt" 60 accounts_ready
-say "cluster ready: start $(secs "$T_START")s (certificates/config $((T_START - T1))ms), build check ${T_BUILD}s, total $(secs "$T0")s"
+[ -z "$switch_from" ] || say "switched from Kubernetes $switch_from to $KUBE_VERSION: down for $(secs "$T_DOWN")s"
+say "Kubernetes $(apiserver_version) ready: start $(secs "$T_START")s (certificates/config $((T_START - T1))ms), build check ${T_BUILD}s, total $(secs "$T0")s"
 report
