@@ -295,6 +295,10 @@ This page is written by `+"`make bench`"+`; the notes at its end are kept in
 		if bb != nil && bb.PeakRSSKiB[n] > 0 {
 			wasRSS = fmt.Sprintf("%.0f MiB (%s)", float64(bb.PeakRSSKiB[n])/1024, r.BeforeLabel)
 		}
+		if r.PeakRSSKiB[n] <= 0 {
+			p("| provider's peak RSS (VmHWM) with %d runs in flight | not measured | at most 200 MiB | **not met** (not measured) | %s |\n", n, wasRSS)
+			continue
+		}
 		p("| provider's peak RSS (VmHWM) with %d runs in flight | %.0f MiB | at most 200 MiB | %s | %s |\n", n, mib, verdict(mib, 200), wasRSS)
 	}
 	mb := float64(r.ImageBytes) / 1e6
