@@ -619,19 +619,23 @@ func TestAccExecutor_KeptJobIsNotReused(t *testing.T) {
 // contract version (as a provider of that version would tell them) refuse to start; the
 // run fails as ContractMismatch with the fix as soon as one refuses, before the runner
 // starts (pre-checks' refusal would fail the pod anyway), not after the runner ran.
+//
+// The run keeps a state directory, so state-restore, an ordinary init container, comes
+// before the runner (the provider leaves pre-checks out when it finds every right allowed,
+// and without an init container nothing holds the runner back: the contract guide says so).
 func TestAccExecutor_ContractVersionRefusedBeforeRunner(t *testing.T) {
 	t.Parallel()
-	e := setup(t)
-	spec := e.spec(t, map[string]any{"print": []string{"the runner ran"}})
+	e, spec := stateEnv(t)
+	spec.Inputs = map[string]any{"print": []string{"the runner ran"}}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	rec := &recorder{}
 	_, err := cd.WithContractVersion(&cd.Executor{Client: e.c, Observer: rec}, "99").Run(ctx, spec, contract.ActionCreate)
 	var re *cd.RunError
-	// outputs-fetcher starts first and refuses first; pre-checks, were it first seen,
-	// would have refused too, before the runner.
+	// outputs-fetcher starts first and refuses first; state-restore (or pre-checks), were it
+	// first seen, would have refused too, before the runner.
 	if !errors.As(err, &re) || re.Reason != cd.ReasonContractMismatch ||
-		(re.Container != contract.ContainerOutputsFetcher && re.Container != contract.ContainerPreChecks) {
+		(re.Container != contract.ContainerOutputsFetcher && re.Container != contract.ContainerStateRestore && re.Container != contract.ContainerPreChecks) {
 		t.Fatalf("got %v, want a %s on outputs-fetcher or pre-checks", err, cd.ReasonContractMismatch)
 	}
 	if !strings.Contains(re.Message, "sidecar_image") || !strings.Contains(re.Message, "version 99") {
