@@ -76,7 +76,11 @@ have_provider=0
 
 "$CLUSTER_SRC/tofu.sh"
 TOFU_ENV=(TF_ACC_TERRAFORM_PATH="$TOFU" TF_ACC_PROVIDER_HOST=registry.opentofu.org)
-KUBE_RUNNING=$(KUBECONFIG=$KUBECONFIG "$(running_kube)" kubectl version -o json 2>/dev/null | sed -n '/"serverVersion"/,/}/s/.*"gitVersion": *"\([^"]*\)".*/\1/p' | head -n1)
+# The server's version, for the record: through the local cluster's kubectl, or the one on
+# PATH for a cluster of one's own (none: "unknown", never a failure).
+kubectl_cmd=("$(running_kube)" kubectl)
+[ -x "${kubectl_cmd[0]}" ] || kubectl_cmd=(kubectl)
+KUBE_RUNNING=$(KUBECONFIG=$KUBECONFIG "${kubectl_cmd[@]}" version -o json 2>/dev/null | sed -n '/"serverVersion"/,/}/s/.*"gitVersion": *"\([^"]*\)".*/\1/p' | head -n1 || true)
 say "Kubernetes ${KUBE_RUNNING:-unknown}, OpenTofu $TOFU_VERSION"
 
 failed=()

@@ -47,7 +47,7 @@ func TestRecord(t *testing.T) {
 		"kubeconfig": "apiVersion: v1\nkind: Config\ncurrent-context: my-cluster\n",
 		"record":     "",
 	}
-	for _, f := range []string{"hack/cluster/lib.sh", "hack/cluster/bootstrap.sh", "hack/cluster/test.sh", "hack/cluster/tofu.sh", "hack/cluster/setup-host.sh", "hack/tofu/go.mod"} {
+	for _, f := range []string{"hack/cluster/lib.sh", "hack/cluster/bootstrap.sh", "hack/cluster/test.sh", "hack/cluster/tofu.sh", "hack/cluster/setup-host.sh", "hack/cluster/go.mod", "hack/tofu/go.mod"} {
 		b, err := os.ReadFile(filepath.Join(root, f))
 		if err != nil {
 			t.Fatal(err)
