@@ -202,21 +202,47 @@ func (e *Executor) preflight(ctx context.Context, spec *RunSpec, ns, name, actio
 	if err := e.checkNativeSidecars(fail); err != nil { // sidecarsupport.go
 		return err
 	}
-	if _, err := e.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+	sa := serviceAccountOf(spec)
+	switch missing, err := e.missingTarget(ctx, ns, sa); {
+	case err != nil:
+		return err
+	case missing == targetNamespace:
 		return fail("NamespaceNotFound", fmt.Sprintf("namespace %q does not exist: create it (for example with a containerdriver_runner that has create_namespace = true) or set job.namespace", ns))
-	} else if err != nil && !apierrors.IsForbidden(err) {
-		return fmt.Errorf("look up namespace %s: %w", ns, err)
-	}
-	sa := spec.Job.ServiceAccount
-	if sa == "" {
-		sa = "default"
-	}
-	if _, err := e.Client.CoreV1().ServiceAccounts(ns).Get(ctx, sa, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+	case missing == targetServiceAccount:
 		return fail("ServiceAccountNotFound", fmt.Sprintf("service account %q does not exist in namespace %q: create it with a Role allowing create on configmaps and secrets (a containerdriver_runner with create_service_account = true does that), or set job.service_account", sa, ns))
-	} else if err != nil && !apierrors.IsForbidden(err) {
-		return fmt.Errorf("look up service account %s/%s: %w", ns, sa, err)
 	}
 	return nil
+}
+
+// What missingTarget finds missing.
+const (
+	targetNamespace      = "namespace"
+	targetServiceAccount = "service account"
+)
+
+// missingTarget reads the namespace and service account a run needs and returns which of
+// the two does not exist ("" when both do). A Forbidden answer counts as existing: the
+// provider's credentials need not read them.
+func (e *Executor) missingTarget(ctx context.Context, ns, sa string) (string, error) {
+	if _, err := e.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		return targetNamespace, nil
+	} else if err != nil && !apierrors.IsForbidden(err) {
+		return "", fmt.Errorf("look up namespace %s: %w", ns, err)
+	}
+	if _, err := e.Client.CoreV1().ServiceAccounts(ns).Get(ctx, sa, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		return targetServiceAccount, nil
+	} else if err != nil && !apierrors.IsForbidden(err) {
+		return "", fmt.Errorf("look up service account %s/%s: %w", ns, sa, err)
+	}
+	return "", nil
+}
+
+// serviceAccountOf is the service account the run's pod runs as.
+func serviceAccountOf(spec *RunSpec) string {
+	if spec.Job.ServiceAccount == "" {
+		return "default"
+	}
+	return spec.Job.ServiceAccount
 }
 
 // ensured is the Job a run waits for.
@@ -529,15 +555,11 @@ func tellContractVersion(job *batchv1.Job, v string) {
 // with create_namespace), they exist only once the apply has made them, so the preview waits
 // for the apply instead of failing the plan.
 func (e *Executor) MissingTarget(ctx context.Context, spec *RunSpec) string {
-	ns := spec.Namespace()
-	if _, err := e.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+	ns, sa := spec.Namespace(), serviceAccountOf(spec)
+	switch missing, _ := e.missingTarget(ctx, ns, sa); missing {
+	case targetNamespace:
 		return fmt.Sprintf("namespace %q", ns)
-	}
-	sa := spec.Job.ServiceAccount
-	if sa == "" {
-		sa = "default"
-	}
-	if _, err := e.Client.CoreV1().ServiceAccounts(ns).Get(ctx, sa, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+	case targetServiceAccount:
 		return fmt.Sprintf("service account %q of namespace %q", sa, ns)
 	}
 	return ""
