@@ -79,7 +79,7 @@ if [ -n "$mounts" ]; then
 fi
 
 # No container is left, so no address is in use: stale host-local reservations would
-# otherwise pile up across crashes until the /24 is exhausted.
+# otherwise pile up across crashes until the /22 is exhausted.
 rm -rf "$DIR/cni/ipam"
 
 # What a cluster leaves machine-wide: only touched when no other cluster runs.

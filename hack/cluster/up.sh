@@ -110,7 +110,7 @@ EOC
 cat >"$DIR/cni/net.d/10-containerdriver.conflist" <<EOC
 {"cniVersion": "1.0.0", "name": "containerdriver", "plugins": [
   {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": true, "hairpinMode": true,
-   "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.244.0.0/24"}]], "routes": [{"dst": "0.0.0.0/0"}], "dataDir": "$DIR/cni/ipam"}},
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.244.0.0/22"}]], "routes": [{"dst": "0.0.0.0/0"}], "dataDir": "$DIR/cni/ipam"}},
   {"type": "portmap", "capabilities": {"portMappings": true}}]}
 EOC
 cat >"$DIR/kubelet/config.yaml" <<EOC
@@ -141,6 +141,9 @@ nodeStatusUpdateFrequency: 5s
 syncFrequency: 10s
 fileCheckFrequency: 5s
 serializeImagePulls: false
+# Room for the bench's 500-run row (hack/bench, BENCH_SCALES): the default is 110 pods, and
+# the CNI range above (a /22, 1,021 addresses) holds them all.
+maxPods: 520
 EOC
 # "primary" (the node's primary addresses) exists from Kubernetes 1.30 on; before, a CIDR.
 NODEPORT_ADDRESSES=primary
