@@ -10,7 +10,8 @@ import (
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/outputs"
 )
 
-// interpret is pure: the same pod and harvest give the same Result or RunError.
+// interpret is pure: the same pod and harvest give the same Result or Failure, and the
+// RunError made of a Failure says where the run was.
 func TestInterpret(t *testing.T) {
 	terminated := func(name string, code int32, reason string) corev1.ContainerStatus {
 		return corev1.ContainerStatus{Name: name, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Reason: reason, Message: "the tail s3cret-value"}}}
@@ -81,12 +82,12 @@ func TestInterpret(t *testing.T) {
 			} else if c.h != nil && c.h.ContractVersion == "none" {
 				c.h.ContractVersion = ""
 			}
-			res, re, withLogs := interpret(c.pod, c.h, c.harvestErr, spec, base, newRedactor(spec))
+			res, f := interpret(c.pod, c.h, c.harvestErr, spec, newRedactor(spec))
 			if c.reason == "" {
-				if re != nil {
-					t.Fatalf("got %v, want success", re)
+				if f != nil {
+					t.Fatalf("got %+v, want success", f)
 				}
-				if len(res.Manifests) != 2 || res.Outputs["a"] == nil || res.JobName != "job" {
+				if len(res.Manifests) != 2 || res.Outputs["a"] == nil {
 					t.Errorf("result %+v", res)
 				}
 				if res.Runner.Message != "the tail (sensitive value)" {
@@ -94,9 +95,10 @@ func TestInterpret(t *testing.T) {
 				}
 				return
 			}
-			if re == nil {
+			if f == nil {
 				t.Fatalf("got success %+v, want %s", res, c.reason)
 			}
+			re, withLogs := newRunError(base, f, nil), f.WithLogs
 			if re.Reason != c.reason || re.Container != c.container || withLogs != c.withLogs {
 				t.Errorf("got %s in %q (logs %v), want %s in %q (logs %v)", re.Reason, re.Container, withLogs, c.reason, c.container, c.withLogs)
 			}
