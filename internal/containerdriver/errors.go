@@ -68,6 +68,22 @@ func (e *RunError) ContainerNotCreated() bool {
 	return e.Container != "" && (e.Reason == ReasonCreateContainerConfigError || e.Reason == ReasonCreateContainerError)
 }
 
+// Path is the attribute a failure of action points at, when one attribute is its likely
+// cause: the runner's image that could not be pulled, or the timeout the Job's own deadline
+// carried (timeouts.delete for a destroy, timeouts.create otherwise); nil for none.
+func (e *RunError) Path(action string) Path {
+	switch {
+	case e.InRunner() && e.ImageNotPulled():
+		return Root("job").Attr("image")
+	case e.Reason == ReasonDeadlineExceeded:
+		if action == contract.ActionDestroy {
+			return Root("timeouts").Attr("delete")
+		}
+		return Root("timeouts").Attr("create")
+	}
+	return nil
+}
+
 // InRunner reports that the runner container failed.
 func (e *RunError) InRunner() bool { return e.Container == contract.ContainerRunner }
 
