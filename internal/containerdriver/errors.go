@@ -17,11 +17,14 @@ type RunError struct {
 	Namespace string
 	JobName   string
 	Action    string
+	// Outcome says what ended the run (failure.go).
+	Outcome Outcome
 	// Container is the container that failed (runner, pre-checks, git-init, outputs-fetcher),
 	// or empty when the pod never ran (for example it could not be scheduled).
 	Container string
 	// Reason is a short CamelCase cause: Error, OOMKilled, ErrImagePull, Unschedulable,
-	// CreateContainerConfigError, DeadlineExceeded, InvalidOutputs...
+	// CreateContainerConfigError, DeadlineExceeded, InvalidOutputs... (the constants are
+	// in failure.go).
 	Reason  string
 	Message string
 	// ExitCode of Container; nil when it did not terminate.
@@ -42,48 +45,14 @@ type RunError struct {
 	Problems []OutputProblem
 }
 
-// Reasons the executor itself gives (the others come from Kubernetes: Error, OOMKilled,
-// ErrImagePull, Unschedulable, FailedCreate, DeadlineExceeded...).
-const (
-	// ReasonTimeout: the caller's deadline passed; the pod was stopped gracefully.
-	ReasonTimeout = "Timeout"
-	// ReasonInterrupted: the caller gave up (Ctrl-C); the pod was stopped gracefully.
-	ReasonInterrupted = "Interrupted"
-	// ReasonPodDeleted: the run's pod was deleted (by someone, an eviction or node loss)
-	// before it finished.
-	ReasonPodDeleted = "PodDeleted"
-	// ReasonJobDeleted: the run's Job was deleted while the run was in progress.
-	ReasonJobDeleted = "JobDeleted"
-	// ReasonInvalidOutputs: the runner's output files break the contract.
-	ReasonInvalidOutputs = "InvalidOutputs"
-	// ReasonInvalidManifests: the manifests_output property is not a list.
-	ReasonInvalidManifests = "InvalidManifests"
-	// ReasonOutputsMissing: outputs-fetcher stored nothing.
-	ReasonOutputsMissing = "OutputsMissing"
-	// ReasonStateNotSaved: the state directory could not be saved.
-	ReasonStateNotSaved = "StateNotSaved"
-	// ReasonContractMismatch: the sidecars speak another version of the sidecar contract.
-	ReasonContractMismatch = "ContractMismatch"
-	// ReasonUnschedulable: the pod stayed unschedulable for longer than its grace.
-	ReasonUnschedulable = "Unschedulable"
-)
-
-// Reasons that come from Kubernetes, which the executor passes on and judges by.
-const (
-	// ReasonDeadlineExceeded: the Job's activeDeadlineSeconds passed (the caller was gone).
-	ReasonDeadlineExceeded = "DeadlineExceeded"
-	// ReasonOOMKilled: the container used more memory than its limit.
-	ReasonOOMKilled = "OOMKilled"
-	// The waiting reasons of a container whose image is not there.
-	ReasonErrImagePull      = "ErrImagePull"
-	ReasonImagePullBackOff  = "ImagePullBackOff"
-	ReasonInvalidImageName  = "InvalidImageName"
-	ReasonErrImageNeverPull = "ErrImageNeverPull"
-	// The waiting reasons of a container that could not be created or started.
-	ReasonCreateContainerConfigError = "CreateContainerConfigError"
-	ReasonCreateContainerError       = "CreateContainerError"
-	ReasonRunContainerError          = "RunContainerError"
-)
+// newRunError is the one place a run's Failure becomes the RunError its caller gets: at
+// names the Job (Namespace, JobName, Action; nothing else of it is read), logs are the
+// containers' log tails (nil for none).
+func newRunError(at RunError, f *Failure, logs map[string]string) *RunError {
+	return &RunError{Namespace: at.Namespace, JobName: at.JobName, Action: at.Action,
+		Outcome: f.Outcome, Container: f.Container, Reason: f.Reason, Message: f.Message, ExitCode: f.ExitCode,
+		ErrorFile: f.ErrorFile, Logs: logs, Runner: f.Runner, StateSaved: f.StateSaved, Problems: f.Problems}
+}
 
 // ImageNotPulled reports that Container's image could not be pulled.
 func (e *RunError) ImageNotPulled() bool {
@@ -97,6 +66,22 @@ func (e *RunError) ImageNotPulled() bool {
 // ContainerNotCreated reports that Container could not be created, so it never started.
 func (e *RunError) ContainerNotCreated() bool {
 	return e.Container != "" && (e.Reason == ReasonCreateContainerConfigError || e.Reason == ReasonCreateContainerError)
+}
+
+// Path is the attribute a failure of action points at, when one attribute is its likely
+// cause: the runner's image that could not be pulled, or the timeout the Job's own deadline
+// carried (timeouts.delete for a destroy, timeouts.create otherwise); nil for none.
+func (e *RunError) Path(action string) Path {
+	switch {
+	case e.InRunner() && e.ImageNotPulled():
+		return Root("job").Attr("image")
+	case e.Reason == ReasonDeadlineExceeded:
+		if action == contract.ActionDestroy {
+			return Root("timeouts").Attr("delete")
+		}
+		return Root("timeouts").Attr("create")
+	}
+	return nil
 }
 
 // InRunner reports that the runner container failed.

@@ -1,6 +1,10 @@
 package containerdriver
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+)
 
 // A failed create is recorded in Terraform's state exactly when the runner may have
 // changed something: a silent runner stopped by a timeout counts (issue 9, defect 4).
@@ -25,6 +29,26 @@ func TestRunError_RunnerStarted(t *testing.T) {
 	} {
 		if got := tt.e.RunnerStarted(); got != tt.want {
 			t.Errorf("RunnerStarted(%s) = %v, want %v", tt.e.Error(), got, tt.want)
+		}
+	}
+}
+
+// A failure points at the attribute to change when one is its likely cause.
+func TestRunError_Path(t *testing.T) {
+	for _, tt := range []struct {
+		e      RunError
+		action string
+		want   string
+	}{
+		{RunError{Container: contract.ContainerRunner, Reason: ReasonErrImagePull}, contract.ActionCreate, "job.image"},
+		{RunError{Container: contract.ContainerRunner, Reason: ReasonInvalidImageName}, contract.ActionDestroy, "job.image"},
+		{RunError{Container: contract.ContainerPreChecks, Reason: ReasonErrImagePull}, contract.ActionCreate, ""}, // the sidecar image
+		{RunError{Reason: ReasonDeadlineExceeded}, contract.ActionDestroy, "timeouts.delete"},
+		{RunError{Reason: ReasonDeadlineExceeded}, contract.ActionCreate, "timeouts.create"},
+		{RunError{Container: contract.ContainerRunner, Reason: "Error"}, contract.ActionCreate, ""},
+	} {
+		if got := tt.e.Path(tt.action).String(); got != tt.want {
+			t.Errorf("%s on %s: path %q, want %q", tt.e.Error(), tt.action, got, tt.want)
 		}
 	}
 }

@@ -57,16 +57,6 @@ type Executor struct {
 // defaultGracePeriod is Kubernetes' default terminationGracePeriodSeconds.
 const defaultGracePeriod = 30 * time.Second
 
-// failure reasons that will not recover by waiting. Image pull errors are judged by
-// their message (pullFailurePermanent).
-var unrecoverableWaiting = map[string]bool{
-	ReasonInvalidImageName:           true,
-	ReasonErrImageNeverPull:          true,
-	ReasonCreateContainerConfigError: true,
-	ReasonCreateContainerError:       true,
-	ReasonRunContainerError:          true,
-}
-
 // Run runs spec with action (contract.ActionCreate or contract.ActionDestroy) and returns
 // its result. A failed run returns a *RunError. A second call with the same RunID, action
 // and spec re-attaches to the Job the first one created instead of starting another.
@@ -197,7 +187,7 @@ func (e *Executor) event(format string, a ...any) {
 // created: a cluster without native sidecars, a missing namespace or service account.
 func (e *Executor) preflight(ctx context.Context, spec *RunSpec, ns, name, action string) error {
 	fail := func(reason, msg string) error {
-		return &RunError{Namespace: ns, JobName: name, Action: action, Reason: reason, Message: msg}
+		return newRunError(RunError{Namespace: ns, JobName: name, Action: action}, &Failure{Outcome: OutcomeNotRun, Reason: reason, Message: msg}, nil)
 	}
 	if err := e.checkNativeSidecars(fail); err != nil { // sidecarsupport.go
 		return err
@@ -317,8 +307,8 @@ func (e *Executor) ensureJob(ctx context.Context, b *JobObjects, red *redactor) 
 		if err := e.Cleanup(ctx, created.Namespace, created.Name); err != nil {
 			msg += fmt.Sprintf(" (deleting the Job failed: %v)", err)
 		}
-		return ensured{}, &RunError{Namespace: created.Namespace, JobName: created.Name, Action: created.Labels[contract.LabelAction],
-			Container: contract.ContainerOutputsFetcher, Reason: ReasonNativeSidecarsUnsupported, Message: msg}
+		return ensured{}, newRunError(RunError{Namespace: created.Namespace, JobName: created.Name, Action: created.Labels[contract.LabelAction]},
+			&Failure{Outcome: OutcomeNotRun, Container: contract.ContainerOutputsFetcher, Reason: ReasonNativeSidecarsUnsupported, Message: msg}, nil)
 	}
 	if err := e.createInputs(ctx, b, created, red); err != nil {
 		return ensured{}, err
@@ -329,10 +319,6 @@ func (e *Executor) ensureJob(ctx context.Context, b *JobObjects, red *redactor) 
 	}
 	return ensured{job: resumed, fresh: true}, nil
 }
-
-// ReasonAdoptedMismatch is the reason of a create that adopted an interrupted create's run
-// id and found a Job of that run made with other inputs.
-const ReasonAdoptedMismatch = "AdoptedRunMismatch"
 
 // checkAdopted refuses to re-attach an adopted run id to a Job of that run made for other
 // inputs: another spec (its spec-hash annotation differs) or, under the same name, other
@@ -347,12 +333,12 @@ func (e *Executor) checkAdopted(ctx context.Context, spec *RunSpec, b *JobObject
 		return fmt.Errorf("list the jobs of adopted run %s in namespace %s: %w", spec.RunID, ns, err)
 	}
 	refuse := func(j, why string) error {
-		return &RunError{Namespace: ns, JobName: j, Action: contract.ActionCreate, Reason: ReasonAdoptedMismatch, Message: fmt.Sprintf(
+		return newRunError(RunError{Namespace: ns, JobName: j, Action: contract.ActionCreate}, &Failure{Outcome: OutcomeNotRun, Reason: ReasonAdoptedMismatch, Message: fmt.Sprintf(
 			"this create took over run id %s from an interrupted create, but Job %s/%s of that run was made %s: "+
 				"refusing to attach this configuration to it. Nothing was started. Find out which configuration owns run %s "+
 				"(kubectl -n %s get jobs,secrets,configmaps -l %s=%s), destroy or delete what it made, delete its claim "+
 				"(kubectl -n %s delete lease %s), then apply again.",
-			spec.RunID, ns, j, why, spec.RunID, ns, contract.LabelRunID, runLabel(spec.RunID), ns, ClaimName(spec.RunID))}
+			spec.RunID, ns, j, why, spec.RunID, ns, contract.LabelRunID, runLabel(spec.RunID), ns, ClaimName(spec.RunID))}, nil)
 	}
 	for _, j := range list.Items {
 		if j.Labels[contract.LabelAction] != contract.ActionCreate || j.DeletionTimestamp != nil {

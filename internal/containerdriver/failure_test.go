@@ -40,11 +40,10 @@ func TestWaitingCauseOf(t *testing.T) {
 	}
 }
 
-// outputs-fetcher's findings reach the RunError typed, whatever their text, secrets masked.
+// outputs-fetcher's findings reach the Failure typed, whatever their text, secrets masked.
 func TestInterpret_TypedOutputProblems(t *testing.T) {
 	spec := minimalSpec()
 	spec.Job.SecretVariables = map[string]string{"TOKEN": "s3cret-value"}
-	base := RunError{Namespace: "ns", JobName: "job", Action: contract.ActionCreate}
 	pod := func(code int32) *corev1.Pod {
 		phase, reason := corev1.PodSucceeded, "Completed"
 		if code != 0 {
@@ -66,7 +65,7 @@ func TestInterpret_TypedOutputProblems(t *testing.T) {
 			[]OutputProblem{{ProblemInvalid, "/w/error.txt (" + MaskedText + ") was refused: it is a symbolic link"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, re, _ := interpret(pod(tc.code), &outputs.Harvest{Problems: tc.problems, ContractVersion: contract.Version}, nil, spec, base, newRedactor(spec))
+			_, re := interpret(pod(tc.code), &outputs.Harvest{Problems: tc.problems, ContractVersion: contract.Version}, nil, spec, newRedactor(spec))
 			if re == nil {
 				t.Fatal("success")
 			}

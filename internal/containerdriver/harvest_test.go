@@ -10,7 +10,8 @@ import (
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/outputs"
 )
 
-// interpret is pure: the same pod and harvest give the same Result or RunError.
+// interpret is pure: the same pod and harvest give the same Result or Failure, and the
+// RunError made of a Failure says where the run was.
 func TestInterpret(t *testing.T) {
 	terminated := func(name string, code int32, reason string) corev1.ContainerStatus {
 		return corev1.ContainerStatus{Name: name, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Reason: reason, Message: "the tail s3cret-value"}}}
@@ -81,12 +82,12 @@ func TestInterpret(t *testing.T) {
 			} else if c.h != nil && c.h.ContractVersion == "none" {
 				c.h.ContractVersion = ""
 			}
-			res, re, withLogs := interpret(c.pod, c.h, c.harvestErr, spec, base, newRedactor(spec))
+			res, f := interpret(c.pod, c.h, c.harvestErr, spec, newRedactor(spec))
 			if c.reason == "" {
-				if re != nil {
-					t.Fatalf("got %v, want success", re)
+				if f != nil {
+					t.Fatalf("got %+v, want success", f)
 				}
-				if len(res.Manifests) != 2 || res.Outputs["a"] == nil || res.JobName != "job" {
+				if len(res.Manifests) != 2 || res.Outputs["a"] == nil {
 					t.Errorf("result %+v", res)
 				}
 				if res.Runner.Message != "the tail (sensitive value)" {
@@ -94,9 +95,10 @@ func TestInterpret(t *testing.T) {
 				}
 				return
 			}
-			if re == nil {
+			if f == nil {
 				t.Fatalf("got success %+v, want %s", res, c.reason)
 			}
+			re, withLogs := newRunError(base, f, nil), f.WithLogs
 			if re.Reason != c.reason || re.Container != c.container || withLogs != c.withLogs {
 				t.Errorf("got %s in %q (logs %v), want %s in %q (logs %v)", re.Reason, re.Container, withLogs, c.reason, c.container, c.withLogs)
 			}
@@ -105,35 +107,6 @@ func TestInterpret(t *testing.T) {
 			}
 			if re.Namespace != "ns" || re.JobName != "job" || re.Runner == nil {
 				t.Errorf("the RunError lost where the run was: %+v", re)
-			}
-		})
-	}
-}
-
-// The commit comes from git-init's termination message, which only git-init can write;
-// anything else (a failed git-init, another container, a line that is not a commit) gives
-// none.
-func TestGitInitCommit(t *testing.T) {
-	commit := "0123456789abcdef0123456789abcdef01234567"
-	status := func(name string, code int32, msg string) corev1.ContainerStatus {
-		return corev1.ContainerStatus{Name: name, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Message: msg}}}
-	}
-	for _, c := range []struct {
-		name   string
-		init   []corev1.ContainerStatus
-		runner corev1.ContainerStatus
-		want   string
-	}{
-		{name: "git-init's message", init: []corev1.ContainerStatus{status(contract.ContainerGitInit, 0, contract.GitCommitMessage(commit))}, want: commit},
-		{name: "git-init failed", init: []corev1.ContainerStatus{status(contract.ContainerGitInit, 1, contract.GitCommitMessage(commit))}},
-		{name: "not a commit", init: []corev1.ContainerStatus{status(contract.ContainerGitInit, 0, "commit=main\n")}},
-		{name: "the runner's message", runner: status(contract.ContainerRunner, 0, contract.GitCommitMessage(commit))},
-		{name: "old sidecar image", init: []corev1.ContainerStatus{status(contract.ContainerGitInit, 0, "")}},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			pod := &corev1.Pod{Status: corev1.PodStatus{InitContainerStatuses: c.init, ContainerStatuses: []corev1.ContainerStatus{c.runner}}}
-			if got := gitInitCommit(pod); got != c.want {
-				t.Errorf("gitInitCommit = %q, want %q", got, c.want)
 			}
 		})
 	}

@@ -50,9 +50,6 @@ type Preview struct {
 	Artifact []byte
 }
 
-// ReasonInvalidPlan: a plan run succeeded but left no valid plan summary.
-const ReasonInvalidPlan = "InvalidPlan"
-
 // PreviewMaxAge is how long a preview nobody applied is kept: the next preview in the same
 // namespace deletes older ones.
 const PreviewMaxAge = 24 * time.Hour
@@ -65,7 +62,8 @@ func (e *Executor) readPlan(ctx context.Context, ns, job string, red *redactor) 
 		return nil, nil, fmt.Errorf("read the plan of job %s/%s: %w", ns, job, err)
 	}
 	fail := func(msg string) error {
-		return &RunError{Namespace: ns, JobName: job, Action: contract.ActionPlan, Container: contract.ContainerRunner, Reason: ReasonInvalidPlan, Message: red.mask(msg)}
+		return newRunError(RunError{Namespace: ns, JobName: job, Action: contract.ActionPlan},
+			&Failure{Outcome: OutcomeOutputsRejected, Container: contract.ContainerRunner, Reason: ReasonInvalidPlan, Message: red.mask(msg)}, nil)
 	}
 	artifact, head, err := assembleChunks(list.Items, contract.KeyPlanArtifact)
 	if err != nil {

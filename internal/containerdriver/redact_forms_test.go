@@ -105,20 +105,19 @@ func TestRedactor_EncodedForms(t *testing.T) {
 			pod := &corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodFailed, ContainerStatuses: []corev1.ContainerStatus{{
 				Name: contract.ContainerRunner, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 3, Reason: "Error", Message: line}},
 			}}}}
-			base := RunError{Namespace: "ns", JobName: "job", Action: contract.ActionCreate}
 			// The error file.
-			_, re, _ := interpret(pod, &outputs.Harvest{ErrorText: line, ContractVersion: contract.Version}, nil, spec, base, red)
+			_, re := interpret(pod, &outputs.Harvest{ErrorText: line, ContractVersion: contract.Version}, nil, spec, red)
 			if re == nil || leaks(re.ErrorFile, text, v) || leaks(re.Runner.Message, text, v) || !strings.Contains(re.ErrorFile, redactedText) {
 				t.Errorf("%s as %s: run error %+v (runner %+v)", input, form, re, re.Runner)
 			}
 			// No error file: the termination message is the error's message.
-			_, re, _ = interpret(pod, &outputs.Harvest{ContractVersion: contract.Version}, nil, spec, base, red)
+			_, re = interpret(pod, &outputs.Harvest{ContractVersion: contract.Version}, nil, spec, red)
 			if re == nil || leaks(re.Message, text, v) || !strings.Contains(re.Message, redactedText) {
 				t.Errorf("%s as %s: run error message %+v", input, form, re)
 			}
 			// A succeeding run's status.
 			pod.Status.Phase, pod.Status.ContainerStatuses[0].State.Terminated.ExitCode = corev1.PodSucceeded, 0
-			res, re, _ := interpret(pod, &outputs.Harvest{Outputs: []byte(`{}`), ContractVersion: contract.Version}, nil, spec, base, red)
+			res, re := interpret(pod, &outputs.Harvest{Outputs: []byte(`{}`), ContractVersion: contract.Version}, nil, spec, red)
 			if re != nil || leaks(res.Runner.Message, text, v) || !strings.Contains(res.Runner.Message, redactedText) {
 				t.Errorf("%s as %s: runner status %+v, error %v", input, form, res, re)
 			}

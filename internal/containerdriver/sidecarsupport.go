@@ -13,12 +13,6 @@ import (
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 )
 
-// ReasonNativeSidecarsUnsupported: the cluster does not run init containers with
-// restartPolicy: Always (native sidecars), which outputs-fetcher is. Without them the
-// outputs-fetcher would wait for the runner as an ordinary init container, before it, and
-// the run would hang until its timeout.
-const ReasonNativeSidecarsUnsupported = "NativeSidecarsUnsupported"
-
 // nativeSidecarsFix is what to do about a cluster without native sidecars.
 const nativeSidecarsFix = "upgrade the cluster to Kubernetes 1.29 or later, where native sidecars are on by default; " +
 	"on 1.29 to 1.32, check that the SidecarContainers feature gate is not turned off on the API server and the kubelets " +

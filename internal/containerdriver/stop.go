@@ -2,16 +2,11 @@ package containerdriver
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
-
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/outputs"
 )
 
 // stop ends a run whose caller gave up (ctx is done): the pod is deleted with its
@@ -21,10 +16,6 @@ import (
 // run timed out or was interrupted, and whether the state was saved. A pod that ended just
 // as ctx did is not stopped: its result is returned as if the caller had waited.
 func (e *Executor) stop(ctx context.Context, w *podWatch, job jobKey, grace time.Duration, spec *RunSpec, base RunError) (*Result, error) {
-	reason, what := ReasonInterrupted, "was interrupted before it finished"
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		reason, what = ReasonTimeout, "timed out: it did not finish in time"
-	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace+StopMargin)
 	defer cancel()
 	if w.last != nil && podOver(w.last) {
@@ -60,78 +51,22 @@ func (e *Executor) stop(ctx context.Context, w *podWatch, job jobKey, grace time
 		}
 	}
 	if stopped > 0 {
+		_, what := stopWhy(ctx.Err())
 		e.event("stopping pod of Job %s/%s gracefully: the run %s", base.Namespace, base.JobName, what)
 		_ = w.until(sctx, job)
 		w.drainLogs()
 	}
-	re := base
-	re.Reason = reason
-	re.Runner = w.runnerStatus()
-	re.Message = fmt.Sprintf("the run %s (%v)", what, ctx.Err())
-	if stopped > 0 {
-		re.Message += "; its pod was stopped gracefully (SIGTERM to the runner, then outputs-fetcher)"
-	}
-	re.Message += e.stateNote(sctx, spec, base, &re)
-	re.Logs = e.logTails(sctx, base.Namespace, job, w.red, w.tail)
-	return nil, &re
+	f := stoppedFailure(ctx.Err(), stopped > 0)
+	return nil, e.stoppedRunError(sctx, w, job, spec, base, f)
 }
 
-// deletedPodError reports a pod deleted before the run finished: by a person, an
-// eviction, a node drain or the loss of its node.
-func (e *Executor) deletedPodError(ctx context.Context, w *podWatch, job jobKey, spec *RunSpec, base RunError) error {
-	re := base
-	re.Reason = ReasonPodDeleted
-	name := ""
-	why := ""
-	if w.last != nil {
-		name = " " + w.last.Name
-		for _, c := range w.last.Status.Conditions {
-			if c.Type == corev1.DisruptionTarget && c.Status == corev1.ConditionTrue {
-				why = fmt.Sprintf(" (%s: %s)", c.Reason, c.Message)
-			}
-		}
-		if why == "" && w.last.Status.Reason != "" {
-			why = fmt.Sprintf(" (%s: %s)", w.last.Status.Reason, w.last.Status.Message)
-		}
+// stoppedRunError is the RunError of a run stopped before it finished (f): with the
+// runner's last status, whether its state directory was saved, and the log tails.
+func (e *Executor) stoppedRunError(ctx context.Context, w *podWatch, job jobKey, spec *RunSpec, base RunError, f *Failure) *RunError {
+	f.Runner = runnerOf(w.last, w.red)
+	if spec.State != nil {
+		h, err := e.readHarvest(ctx, base.Namespace, base.JobName)
+		f.noteState(spec, h, err)
 	}
-	re.Message = fmt.Sprintf("the run's pod%s was deleted before the run finished%s: by kubectl delete, an eviction, a node drain or the loss of its node; the runner was stopped", name, why)
-	re.Runner = w.runnerStatus()
-	re.Message += e.stateNote(ctx, spec, base, &re)
-	re.Logs = e.logTails(ctx, base.Namespace, job, w.red, w.tail)
-	return &re
-}
-
-// stateNote says whether a stopped run's state directory was saved, as outputs-fetcher
-// recorded it with the outputs.
-func (e *Executor) stateNote(ctx context.Context, spec *RunSpec, base RunError, re *RunError) string {
-	if spec.State == nil {
-		return ""
-	}
-	h, err := e.readHarvest(ctx, base.Namespace, base.JobName)
-	switch {
-	case err != nil || h == nil:
-		return "; whether its state directory was saved is unknown (outputs-fetcher stored nothing): the last saved state is kept"
-	case h.StateError != "":
-		re.StateSaved = ptr.To(false)
-		return "; its state directory was NOT saved (" + h.StateError + "): the previously saved state is kept"
-	default:
-		re.StateSaved = ptr.To(true)
-		return fmt.Sprintf("; its state directory was saved (%d bytes)", h.StateBytes)
-	}
-}
-
-// readHarvest reads what outputs-fetcher stored for a Job; nil when it stored nothing.
-func (e *Executor) readHarvest(ctx context.Context, ns, job string) (*outputs.Harvest, error) {
-	cms, err := e.Client.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{LabelSelector: outputsSelector(job, false)})
-	if err != nil {
-		return nil, fmt.Errorf("read outputs of job %s/%s: %w", ns, job, err)
-	}
-	secrets, err := e.Client.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: outputsSelector(job, true)})
-	if err != nil {
-		return nil, fmt.Errorf("read secret outputs of job %s/%s: %w", ns, job, err)
-	}
-	if len(cms.Items) == 0 && len(secrets.Items) == 0 {
-		return nil, nil
-	}
-	return outputs.Assemble(cms.Items, secrets.Items)
+	return newRunError(base, f, e.logTails(ctx, base.Namespace, job, w.red, w.tail))
 }

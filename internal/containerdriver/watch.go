@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
-	"strings"
 	"sync"
 	"time"
 
@@ -17,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/utils/ptr"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 )
@@ -34,7 +31,6 @@ type podWatch struct {
 	ns     string
 	red    *redactor
 	cancel context.CancelCauseFunc
-	base   RunError
 
 	streaming map[string]bool
 	logs      *sync.WaitGroup
@@ -49,7 +45,8 @@ type podWatch struct {
 	deleted bool
 	// stopping: the executor itself is stopping the pod (timeout, interrupt).
 	stopping bool
-	fast     *RunError
+	// fast is a failure that ends the wait before the pod does.
+	fast *Failure
 
 	unschedulableTimer *time.Timer
 	tail               *logRing
@@ -72,7 +69,7 @@ func (e *Executor) wait(ctx context.Context, spec *RunSpec, b *JobObjects, job *
 
 	var logs sync.WaitGroup
 	w := &podWatch{
-		e: e, spec: spec, ns: ns, red: red, cancel: cancel, base: base,
+		e: e, spec: spec, ns: ns, red: red, cancel: cancel,
 		streaming: map[string]bool{}, logs: &logs, lastState: map[string]string{},
 		pulls: map[string]int{}, pullSeen: map[string]string{}, tail: newLogRing(200),
 	}
@@ -84,10 +81,10 @@ func (e *Executor) wait(ctx context.Context, spec *RunSpec, b *JobObjects, job *
 			return e.stop(ctx, w, key, e.gracePeriod(b.Job), spec, base)
 		}
 		if cause != nil && !errors.Is(cause, context.Canceled) && !errors.Is(cause, context.DeadlineExceeded) {
-			var re *RunError
-			if errors.As(cause, &re) {
-				re.Runner = w.runnerStatus()
-				re.Logs = e.logTails(context.WithoutCancel(ctx), ns, key, red, w.tail)
+			var fc *failureCause
+			if errors.As(cause, &fc) {
+				fc.f.Runner = runnerOf(w.last, red)
+				return nil, newRunError(base, fc.f, e.logTails(context.WithoutCancel(ctx), ns, key, red, w.tail))
 			}
 			return nil, cause
 		}
@@ -97,14 +94,11 @@ func (e *Executor) wait(ctx context.Context, spec *RunSpec, b *JobObjects, job *
 	cancel(nil)
 
 	if w.fast != nil {
-		re := base
-		re.Container, re.Reason, re.Message, re.ExitCode = w.fast.Container, w.fast.Reason, w.fast.Message, w.fast.ExitCode
-		re.Runner = w.runnerStatus()
-		re.Logs = e.logTails(ctx, ns, key, red, w.tail)
-		return nil, &re
+		w.fast.Runner = runnerOf(w.last, red)
+		return nil, newRunError(base, w.fast, e.logTails(ctx, ns, key, red, w.tail))
 	}
 	if w.deleted {
-		return nil, e.deletedPodError(context.WithoutCancel(ctx), w, key, spec, base)
+		return nil, e.stoppedRunError(context.WithoutCancel(ctx), w, key, spec, base, deletedPodFailure(w.last))
 	}
 	return e.harvest(ctx, spec, w.last, key, base, red, w.tail)
 }
@@ -170,11 +164,10 @@ func (w *podWatch) observe(ctx context.Context, pod *corev1.Pod, gone bool) bool
 		w.lastPhase = pod.Status.Phase
 		w.e.event("pod %s: %s", pod.Name, pod.Status.Phase)
 	}
-	if refused := contractRefusal(pod); refused != nil && !w.deleted { // harvest.go
+	if f := refusal(pod, w.red); f != nil && !w.deleted { // interpret.go
 		// A sidecar refused this provider's contract version: pre-checks, when it runs,
 		// kept the runner from starting; outputs-fetcher would be restarted in vain.
-		w.fast = &RunError{Container: refused.Name, Reason: ReasonContractMismatch, Message: w.red.mask(strings.TrimSpace(refusedMessage(refused))),
-			ExitCode: ptr.To(int32(contract.ExitContractMismatch))}
+		w.fast = f
 		return true
 	}
 	for _, cs := range allStatuses(pod) {
@@ -193,12 +186,12 @@ func (w *podWatch) observe(ctx context.Context, pod *corev1.Pod, gone bool) bool
 		}
 		if wt := cs.State.Waiting; wt != nil && !w.deleted {
 			if unrecoverableWaiting[wt.Reason] {
-				w.fast = &RunError{Container: cs.Name, Reason: wt.Reason, Message: w.red.mask(wt.Message)}
+				w.fast = waitingFailure(cs.Name, wt, w.red)
 				return true
 			}
 			if wt.Reason == ReasonErrImagePull || wt.Reason == ReasonImagePullBackOff {
 				if w.pullFailed(cs.Name, wt) {
-					w.fast = &RunError{Container: cs.Name, Reason: wt.Reason, Message: w.red.mask(wt.Message)}
+					w.fast = waitingFailure(cs.Name, wt, w.red)
 					return true
 				}
 			}
@@ -229,21 +222,10 @@ func (w *podWatch) pullFailed(container string, wt *corev1.ContainerStateWaiting
 	return false
 }
 
-// permanentPull matches the image pull failures that no retry fixes: the image or tag does
-// not exist, access is denied, the registry's host does not exist, the name is invalid.
-var permanentPull = regexp.MustCompile(`(?i)not found|manifest unknown|name unknown|unauthorized|authentication required|access denied|denied:|forbidden|no such host|invalid reference|repository does not exist`)
-
-func pullFailurePermanent(msg string) bool { return permanentPull.MatchString(msg) }
-
 // checkSchedulable arms a timer when the scheduler cannot place the pod and disarms it
 // when it can: the run fails only when the pod stayed unschedulable for the whole grace.
 func (w *podWatch) checkSchedulable(pod *corev1.Pod) {
-	var unsched *corev1.PodCondition
-	for i, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
-			unsched = &pod.Status.Conditions[i]
-		}
-	}
+	unsched := unschedulableCondition(pod)
 	if unsched == nil {
 		if w.unschedulableTimer != nil {
 			w.unschedulableTimer.Stop()
@@ -261,12 +243,8 @@ func (w *podWatch) checkSchedulable(pod *corev1.Pod) {
 		return
 	}
 	w.e.event("pod %s cannot be scheduled yet (%s); waiting up to %s for the cluster to make room", pod.Name, msg, grace)
-	base := w.base
 	w.unschedulableTimer = time.AfterFunc(grace, func() {
-		re := base
-		re.Reason = ReasonUnschedulable
-		re.Message = fmt.Sprintf("the pod could not be scheduled for %s: %s", grace, msg)
-		w.cancel(&re)
+		w.cancel(&failureCause{unschedulableFailure(grace, msg)})
 	})
 }
 
@@ -286,20 +264,6 @@ func (w *podWatch) drainLogs() {
 	}
 }
 
-func (w *podWatch) runnerStatus() *RunnerStatus {
-	if w.last == nil {
-		return nil
-	}
-	for _, cs := range w.last.Status.ContainerStatuses {
-		if cs.Name == contract.ContainerRunner {
-			st := runnerStatus(cs)
-			st.Message = w.red.mask(st.Message)
-			return &st
-		}
-	}
-	return nil
-}
-
 // jobKey names a Job and, on a real cluster, its UID: pods and events are matched by the
 // UID, so an earlier Job of the same name cannot be mistaken for this one.
 type jobKey struct {
@@ -314,24 +278,6 @@ func podSelector(job jobKey) string {
 		return labels.Set{batchv1.JobNameLabel: job.Name}.String()
 	}
 	return labels.Set{batchv1.ControllerUidLabel: string(job.UID)}.String()
-}
-
-// podOver reports whether the pod will not change any more in a way that matters: a
-// terminal phase, or every container (the native sidecar included) has ended, which the
-// kubelet reports a few seconds before the phase.
-func podOver(pod *corev1.Pod) bool {
-	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
-		return true
-	}
-	if len(pod.Status.ContainerStatuses) == 0 {
-		return false
-	}
-	for _, cs := range allStatuses(pod) {
-		if cs.State.Terminated == nil {
-			return false
-		}
-	}
-	return true
 }
 
 // listWatch is a ListWatch whose list and watch calls both get the same selector.
@@ -359,23 +305,20 @@ func (e *Executor) jobsListWatch(ns string, sel func(*metav1.ListOptions)) *cach
 		})
 }
 
-// watchJob cancels the wait with a RunError when the Job fails or its pod cannot be
-// created, until ctx ends. Events are matched by the Job's UID: an earlier Job of the same
-// name (a retried update) has events of its own that must not fail this one.
+// watchJob cancels the wait with a Failure when the Job fails or its pod cannot be
+// created, until ctx ends. Events are matched by the Job's UID (jobEventFailure).
 func (e *Executor) watchJob(ctx context.Context, cancel context.CancelCauseFunc, base RunError, uid types.UID) {
 	sw, release := e.sharedWatches(base.Namespace)
 	defer release()
 	var once sync.Once
-	fail := func(reason, msg string) {
-		once.Do(func() {
-			re := base
-			re.Reason, re.Message = reason, msg
-			cancel(&re)
-		})
+	fail := func(f *Failure) {
+		if f != nil {
+			once.Do(func() { cancel(&failureCause{f}) })
+		}
 	}
 	stopEvents, err := follow(ctx, sw.events, false, func(o any, gone bool) {
-		if x, ok := o.(*corev1.Event); ok && !gone && x.Reason == "FailedCreate" && x.InvolvedObject.Kind == "Job" && string(x.InvolvedObject.UID) == string(uid) {
-			fail("FailedCreate", "the Job's pod could not be created: "+x.Message)
+		if x, ok := o.(*corev1.Event); ok && !gone {
+			fail(jobEventFailure(x, uid))
 		}
 	})
 	if err != nil {
@@ -387,18 +330,7 @@ func (e *Executor) watchJob(ctx context.Context, cancel context.CancelCauseFunc,
 		if !ok || j.Name != base.JobName || string(j.UID) != string(uid) {
 			return
 		}
-		if gone {
-			fail(ReasonJobDeleted, "the Job was deleted while the run was in progress")
-			return
-		}
-		for _, c := range j.Status.Conditions {
-			// BackoffLimitExceeded follows a failed pod, which the pod watch reports with
-			// more detail; only a deadline can fail a Job whose pod is still running.
-			if c.Type == batchv1.JobFailed && c.Status == corev1.ConditionTrue && c.Reason == batchv1.JobReasonDeadlineExceeded {
-				fail(c.Reason, c.Message)
-				return
-			}
-		}
+		fail(jobFailure(j, gone))
 	})
 	if err != nil {
 		return

@@ -28,23 +28,13 @@ func addRunFailure(diags *diag.Diagnostics, e *containerdriver.RunError, action 
 	diags.AddError("Container Run Failed", detail)
 }
 
-// runFailurePath is the attribute a failure points at, when one attribute is the likely
-// cause: the runner's image, or the timeout.
+// runFailurePath is the attribute a failure points at (RunError.Path), when one attribute
+// is the likely cause.
 func runFailurePath(e *containerdriver.RunError, action string) (path.Path, bool) {
-	switch {
-	case e.InRunner() && e.ImageNotPulled():
-		return path.Root("job").AtName("image"), true
-	case e.Reason == containerdriver.ReasonDeadlineExceeded:
-		return path.Root("timeouts").AtName(timeoutName(action)), true
+	if p := e.Path(action); p != nil {
+		return attrPath(p), true
 	}
 	return path.Empty(), false
-}
-
-func timeoutName(action string) string {
-	if action == contract.ActionDestroy {
-		return "delete"
-	}
-	return "create"
 }
 
 // timeoutHint tells how to raise the timeout, in the attribute syntax of the schema's
