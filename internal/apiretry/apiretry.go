@@ -1,14 +1,23 @@
 // Package apiretry retries Kubernetes API calls that may succeed when tried again, for
 // the sidecars, which run while the cluster may be busy or briefly unreachable.
+//
+// The loop is apimachinery's (wait.Backoff: exponential, capped, jittered, ended by the
+// context). client-go's retry.OnError is not used: it takes no context, so a pause could
+// outlast the sidecar's budget, and it ends after a number of steps, where the sidecars
+// retry until their context ends. What this package adds is which errors are worth a
+// retry (Transient, Permanent) and the "gave up after N attempts" that names the last
+// error once the context ends.
 package apiretry
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // The pauses the sidecars retry with: a quarter of a second at first, doubling up to two
@@ -18,29 +27,47 @@ const (
 	MaxPause   = 2 * time.Second
 )
 
+// Jitter is the share of a pause added at random (up to 10%), so that the sidecars of many
+// runs refused by the same busy API server do not all come back at the same instant.
+const Jitter = 0.1
+
+// Backoff is the schedule of pauses Do keeps to: first, doubling up to maxPause, each
+// lengthened by up to Jitter of itself; it never runs out of steps (the context ends Do).
+func Backoff(first, maxPause time.Duration) wait.Backoff {
+	return wait.Backoff{Duration: first, Factor: 2, Jitter: Jitter, Cap: maxPause, Steps: math.MaxInt32}
+}
+
 // Do calls f until it succeeds, fails permanently (see Transient) or ctx ends, pausing
-// first between the first two calls and doubling the pause up to maxPause. logf, when not
-// nil, hears about every failed attempt that is retried.
+// between calls as Backoff(first, maxPause) says. logf, when not nil, hears about every
+// failed attempt that is retried. When ctx ends first, the error says after how many
+// attempts it gave up and wraps the last attempt's error.
 func Do(ctx context.Context, first, maxPause time.Duration, logf func(attempt int, err error), f func(context.Context) error) error {
-	pause := first
-	for attempt := 1; ; attempt++ {
+	attempt := 0
+	var last, permanent error
+	err := Backoff(first, maxPause).DelayFunc().Until(ctx, true, true, func(ctx context.Context) (bool, error) {
+		attempt++
 		err := f(ctx)
-		if err == nil || !Transient(err) {
-			return err
+		switch {
+		case err == nil:
+			return true, nil
+		case !Transient(err):
+			permanent = err
+			return false, err
 		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("gave up after %d attempts: %w", attempt, err)
-		}
-		if logf != nil {
+		last = err
+		if logf != nil && ctx.Err() == nil {
 			logf(attempt, err)
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("gave up after %d attempts: %w", attempt, err)
-		case <-time.After(pause):
-		}
-		pause = min(2*pause, maxPause)
+		return false, nil
+	})
+	switch {
+	case err == nil, permanent != nil:
+		return err
+	case last == nil:
+		// Not an attempt's error (the first attempt always runs, so this is not expected).
+		return err
 	}
+	return fmt.Errorf("gave up after %d attempts: %w", attempt, last)
 }
 
 // Permanent marks err as one that trying again cannot cure although it did not come from

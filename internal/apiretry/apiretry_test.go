@@ -49,3 +49,48 @@ func TestDo_Permanent(t *testing.T) {
 		t.Error("Permanent(nil) is not nil")
 	}
 }
+
+// The attempts are counted in the error once the context ends, which wraps the last
+// attempt's error; the attempt that saw the context end is not reported as retried.
+func TestDo_GaveUpAfterAttempts(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	calls := 0
+	var logged []int
+	last := apierrors.NewTooManyRequests("slow down", 1)
+	err := Do(ctx, time.Millisecond, time.Millisecond, func(attempt int, _ error) { logged = append(logged, attempt) }, func(context.Context) error {
+		calls++
+		if calls == 3 {
+			cancel()
+		}
+		return last
+	})
+	if err == nil || err.Error() != "gave up after 3 attempts: slow down" || !errors.Is(err, last) {
+		t.Fatalf("got %v after %d calls, want gave up after 3 attempts wrapping %v", err, calls, last)
+	}
+	if len(logged) != 2 || logged[0] != 1 || logged[1] != 2 {
+		t.Errorf("retried attempts logged: %v, want [1 2]", logged)
+	}
+}
+
+// The pauses double from the first up to the cap, each lengthened by up to a tenth at
+// random; the schedule never runs out.
+func TestBackoff(t *testing.T) {
+	first, maxPause := 100*time.Millisecond, 700*time.Millisecond
+	base := []time.Duration{100, 200, 400, 700, 700, 700, 700, 700, 700, 700}
+	jittered := false
+	for range 50 {
+		next := Backoff(first, maxPause).DelayFunc()
+		for i, b := range base {
+			b *= time.Millisecond
+			d := next()
+			if d < b || d > b+b/10 {
+				t.Fatalf("pause %d = %v, want between %v and %v", i+1, d, b, b+b/10)
+			}
+			jittered = jittered || d != b
+		}
+	}
+	if !jittered {
+		t.Error("no pause was jittered")
+	}
+}

@@ -257,8 +257,9 @@ func ensureError(env runnerenv.Env, err error) diag.Diagnostic {
 	}
 	return diag.NewErrorDiagnostic("Runner Environment Setup Failed", fmt.Sprintf(
 		"Could not set up namespace %s and service account %s for runners: %v\n\n"+
-			"The provider's credentials need to create namespaces (create_namespace), service accounts, Roles and RoleBindings "+
-			"(create_service_account); creating a Role also needs every permission it grants.", env.Namespace, env.ServiceAccount, err))
+			"The objects are server-side applied: the provider's credentials need get, create, patch and delete on namespaces "+
+			"(create_namespace, also list and watch), and on service accounts, Roles and RoleBindings (create_service_account); "+
+			"a Role also needs every permission it grants (see the Requirements guide).", env.Namespace, env.ServiceAccount, err))
 }
 
 func capitalize(s string) string {

@@ -2,6 +2,7 @@ package runnerenv
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -10,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -89,7 +91,9 @@ func (e Env) DeleteServiceAccount(ctx context.Context, c kubernetes.Interface) e
 
 // Release stops managing objects without deleting them: it removes the runner-env labels
 // from the namespace (namespace true) and from the service account, Role and RoleBinding
-// (serviceAccount true), so a later Delete leaves them alone.
+// (serviceAccount true), so a later Delete leaves them alone. It patches (a JSON merge
+// patch, guarded by the resourceVersion it read), as Ensure's applies do, so the provider
+// needs patch on them, not update.
 func (e Env) Release(ctx context.Context, c kubernetes.Interface, namespace, serviceAccount bool) error {
 	var errs []error
 	note := func(kind string, err error) {
@@ -98,13 +102,13 @@ func (e Env) Release(ctx context.Context, c kubernetes.Interface, namespace, ser
 		}
 	}
 	if namespace {
-		note("namespace", release(ctx, e.Namespace, c.CoreV1().Namespaces().Get, c.CoreV1().Namespaces().Update))
+		note("namespace", release(ctx, e.Namespace, c.CoreV1().Namespaces().Get, c.CoreV1().Namespaces().Patch))
 	}
 	if serviceAccount {
 		ns, name := e.Namespace, e.ServiceAccount
-		note("service account", release(ctx, name, c.CoreV1().ServiceAccounts(ns).Get, c.CoreV1().ServiceAccounts(ns).Update))
-		note("role", release(ctx, name, c.RbacV1().Roles(ns).Get, c.RbacV1().Roles(ns).Update))
-		note("role binding", release(ctx, name, c.RbacV1().RoleBindings(ns).Get, c.RbacV1().RoleBindings(ns).Update))
+		note("service account", release(ctx, name, c.CoreV1().ServiceAccounts(ns).Get, c.CoreV1().ServiceAccounts(ns).Patch))
+		note("role", release(ctx, name, c.RbacV1().Roles(ns).Get, c.RbacV1().Roles(ns).Patch))
+		note("role binding", release(ctx, name, c.RbacV1().RoleBindings(ns).Get, c.RbacV1().RoleBindings(ns).Patch))
 	}
 	return errors.Join(errs...)
 }
@@ -112,20 +116,25 @@ func (e Env) Release(ctx context.Context, c kubernetes.Interface, namespace, ser
 // release removes the runner-env labels from one object, if it carries them.
 func release[T metav1.Object](ctx context.Context, name string,
 	get func(context.Context, string, metav1.GetOptions) (T, error),
-	update func(context.Context, T, metav1.UpdateOptions) (T, error),
+	patch func(context.Context, string, types.PatchType, []byte, metav1.PatchOptions, ...string) (T, error),
 ) error {
 	x, err := get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return err
 	}
-	l := x.GetLabels()
-	if l[contract.LabelRole] != RoleRunnerEnv {
+	if x.GetLabels()[contract.LabelRole] != RoleRunnerEnv {
 		return nil
 	}
-	delete(l, contract.LabelRole)
-	delete(l, contract.LabelManagedBy)
-	x.SetLabels(l)
-	_, err = update(ctx, x, metav1.UpdateOptions{})
+	// null deletes a key in a merge patch; the resourceVersion makes it fail with a
+	// conflict if the object changed since it was read, as an update would.
+	body, err := json.Marshal(map[string]any{"metadata": map[string]any{
+		"resourceVersion": x.GetResourceVersion(),
+		"labels":          map[string]any{contract.LabelRole: nil, contract.LabelManagedBy: nil},
+	}})
+	if err != nil {
+		return err
+	}
+	_, err = patch(ctx, name, types.MergePatchType, body, metav1.PatchOptions{FieldManager: FieldManager})
 	return err
 }
 

@@ -10,6 +10,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
@@ -87,95 +89,100 @@ func (e Env) Objects() (*corev1.Namespace, *corev1.ServiceAccount, *rbacv1.Role,
 	return ns, sa, role, rb
 }
 
-// Ensure creates the managed objects, or brings them back to what e declares. An object
-// that exists without the runner-env labels is an error (*NotManagedError): it belongs to
-// someone else. Objects created by an earlier attempt are adopted.
+// FieldManager is the field manager of Ensure's server-side applies: the fields it sets
+// (the labels, the Role's rules, the binding's roleRef and subjects) are owned by it, and
+// taken over (Force) from whoever changed them since.
+const FieldManager = "containerdriver-runner"
+
+// Ensure creates the managed objects, or brings them back to what e declares, with
+// server-side apply (so it needs patch, and create for an apply that creates, not update). An object that
+// exists without the runner-env labels is an error (*NotManagedError): it belongs to
+// someone else, and is read first so that an apply never adopts it. Objects created by an
+// earlier attempt are adopted. Labels others added to a managed object are kept; the
+// Role's rules and the binding's subjects are replaced as a whole.
 func (e Env) Ensure(ctx context.Context, c kubernetes.Interface) error {
 	ns, sa, role, rb := e.Objects()
+	apply := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
 	if ns != nil {
 		cur, err := c.CoreV1().Namespaces().Get(ctx, ns.Name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
-			if _, err := c.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
-				return fmt.Errorf("create namespace %s: %w", ns.Name, err)
-			}
 		case err != nil:
 			return fmt.Errorf("get namespace %s: %w", ns.Name, err)
 		case !isManaged(cur.ObjectMeta):
 			return &NotManagedError{Kind: "namespace", Name: ns.Name}
 		case cur.DeletionTimestamp != nil:
 			return fmt.Errorf("namespace %s is being deleted; wait until it is gone", ns.Name)
-		default:
-			if !hasLabels(cur.Labels, ns.Labels) {
-				cur.Labels = mergeLabels(cur.Labels, ns.Labels)
-				if _, err := c.CoreV1().Namespaces().Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
-					return fmt.Errorf("update namespace %s: %w", ns.Name, err)
-				}
-			}
+		}
+		if _, err := c.CoreV1().Namespaces().Apply(ctx, corev1ac.Namespace(ns.Name).WithLabels(ns.Labels), apply); err != nil {
+			return fmt.Errorf("apply namespace %s: %w", ns.Name, err)
 		}
 	}
 	if sa == nil {
 		return nil
 	}
 	sas := c.CoreV1().ServiceAccounts(sa.Namespace)
-	if err := ensureObject(ctx, "service account", sa, sas.Get, sas.Create, nil); err != nil {
+	if _, err := refuseUnmanaged(ctx, "service account", sa.Namespace, sa.Name, sas.Get); err != nil {
 		return err
+	}
+	if _, err := sas.Apply(ctx, corev1ac.ServiceAccount(sa.Name, sa.Namespace).WithLabels(sa.Labels), apply); err != nil {
+		return fmt.Errorf("apply service account %s/%s: %w", sa.Namespace, sa.Name, err)
 	}
 	roles := c.RbacV1().Roles(role.Namespace)
-	if err := ensureObject(ctx, "role", role, roles.Get, roles.Create, func(cur *rbacv1.Role) error {
-		if equalRules(cur.Rules, role.Rules) {
-			return nil
-		}
-		cur.Rules = role.Rules
-		_, err := roles.Update(ctx, cur, metav1.UpdateOptions{})
-		return err
-	}); err != nil {
+	if _, err := refuseUnmanaged(ctx, "role", role.Namespace, role.Name, roles.Get); err != nil {
 		return err
 	}
+	if _, err := roles.Apply(ctx, rbacv1ac.Role(role.Name, role.Namespace).WithLabels(role.Labels).WithRules(policyRules(role.Rules)...), apply); err != nil {
+		return fmt.Errorf("apply role %s/%s: %w", role.Namespace, role.Name, err)
+	}
 	rbs := c.RbacV1().RoleBindings(rb.Namespace)
-	return ensureObject(ctx, "role binding", rb, rbs.Get, rbs.Create, func(cur *rbacv1.RoleBinding) error {
-		if cur.RoleRef == rb.RoleRef && equalSubjects(cur.Subjects, rb.Subjects) {
-			return nil
-		}
-		if cur.RoleRef != rb.RoleRef {
-			// roleRef is immutable: replace the binding.
-			if err := rbs.Delete(ctx, rb.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-				return err
-			}
-			_, err := rbs.Create(ctx, rb, metav1.CreateOptions{})
-			return err
-		}
-		cur.Subjects = rb.Subjects
-		_, err := rbs.Update(ctx, cur, metav1.UpdateOptions{})
+	cur, err := refuseUnmanaged(ctx, "role binding", rb.Namespace, rb.Name, rbs.Get)
+	if err != nil {
 		return err
-	})
+	}
+	if cur != nil && cur.RoleRef != rb.RoleRef {
+		// roleRef is immutable (an apply that changes it is refused): replace the binding.
+		if err := rbs.Delete(ctx, rb.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("replace role binding %s/%s: %w", rb.Namespace, rb.Name, err)
+		}
+	}
+	var subjects []*rbacv1ac.SubjectApplyConfiguration
+	for _, s := range rb.Subjects {
+		subjects = append(subjects, rbacv1ac.Subject().WithKind(s.Kind).WithAPIGroup(s.APIGroup).WithName(s.Name).WithNamespace(s.Namespace))
+	}
+	ref := rbacv1ac.RoleRef().WithAPIGroup(rb.RoleRef.APIGroup).WithKind(rb.RoleRef.Kind).WithName(rb.RoleRef.Name)
+	if _, err := rbs.Apply(ctx, rbacv1ac.RoleBinding(rb.Name, rb.Namespace).WithLabels(rb.Labels).WithRoleRef(ref).WithSubjects(subjects...), apply); err != nil {
+		return fmt.Errorf("apply role binding %s/%s: %w", rb.Namespace, rb.Name, err)
+	}
+	return nil
 }
 
-// ensureObject creates want when no object of its name exists, refuses one that is not
-// managed, and lets update (nil: nothing to keep in step) bring a managed one in line.
-func ensureObject[T metav1.Object](ctx context.Context, kind string, want T,
+// refuseUnmanaged reads the object of that name: nil when there is none, a
+// *NotManagedError when it is not managed.
+func refuseUnmanaged[T metav1.Object](ctx context.Context, kind, ns, name string,
 	get func(context.Context, string, metav1.GetOptions) (T, error),
-	create func(context.Context, T, metav1.CreateOptions) (T, error),
-	update func(cur T) error,
-) error {
-	ns, name := want.GetNamespace(), want.GetName()
+) (T, error) {
+	var none T
 	cur, err := get(ctx, name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
-		if _, err := create(ctx, want, metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("create %s %s/%s: %w", kind, ns, name, err)
-		}
-		return nil
+		return none, nil
 	case err != nil:
-		return fmt.Errorf("get %s %s/%s: %w", kind, ns, name, err)
+		return none, fmt.Errorf("get %s %s/%s: %w", kind, ns, name, err)
 	case !isManaged(metav1.ObjectMeta{Labels: cur.GetLabels()}):
-		return &NotManagedError{Kind: kind, Namespace: ns, Name: name}
-	case update != nil:
-		if err := update(cur); err != nil {
-			return fmt.Errorf("update %s %s/%s: %w", kind, ns, name, err)
-		}
+		return none, &NotManagedError{Kind: kind, Namespace: ns, Name: name}
 	}
-	return nil
+	return cur, nil
+}
+
+// policyRules is rules as an apply configuration.
+func policyRules(rules []rbacv1.PolicyRule) []*rbacv1ac.PolicyRuleApplyConfiguration {
+	var out []*rbacv1ac.PolicyRuleApplyConfiguration
+	for _, r := range rules {
+		out = append(out, rbacv1ac.PolicyRule().WithAPIGroups(r.APIGroups...).WithResources(r.Resources...).
+			WithVerbs(r.Verbs...).WithResourceNames(r.ResourceNames...).WithNonResourceURLs(r.NonResourceURLs...))
+	}
+	return out
 }
 
 // Missing lists the managed objects that do not exist (as "kind namespace/name").
@@ -216,48 +223,4 @@ func (e Env) Missing(ctx context.Context, c kubernetes.Interface) ([]string, err
 		}
 	}
 	return missing, nil
-}
-
-func hasLabels(have, want map[string]string) bool {
-	for k, v := range want {
-		if have[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
-func mergeLabels(have, want map[string]string) map[string]string {
-	out := map[string]string{}
-	for k, v := range have {
-		out[k] = v
-	}
-	for k, v := range want {
-		out[k] = v
-	}
-	return out
-}
-
-func equalSubjects(a, b []rbacv1.Subject) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -3,6 +3,7 @@ package runnerenv
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,7 +12,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 func testCtx(t *testing.T) context.Context {
@@ -182,3 +185,81 @@ var ignoreServerFields = cmp.Options{
 }
 
 func get[T any](_ T, err error) error { return err }
+
+// Ensure server-side applies every object under its field manager (the rights it needs are
+// get, patch and, for an apply that creates, create: not update), and Release patches.
+func TestEnv_EnsureAppliesAndReleasePatches(t *testing.T) {
+	ctx := testCtx(t)
+	c := fake.NewClientset()
+	env := Env{Namespace: "runners", ServiceAccount: "runner", CreateNamespace: true, CreateServiceAccount: true}
+	if err := env.Ensure(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	env.AllowStatePath = true
+	if err := env.Ensure(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Release(ctx, c, true, true); err != nil {
+		t.Fatal(err)
+	}
+	applied := map[string]int{}
+	for _, a := range c.Actions() {
+		switch a.GetVerb() {
+		case "get":
+		case "patch":
+			p := a.(k8stesting.PatchAction)
+			if p.GetPatchType() == types.ApplyPatchType {
+				applied[a.GetResource().Resource]++
+			}
+		default:
+			t.Errorf("%s %s: Ensure and Release only get and patch", a.GetVerb(), a.GetResource().Resource)
+		}
+	}
+	if d := cmp.Diff(map[string]int{"namespaces": 2, "serviceaccounts": 2, "roles": 2, "rolebindings": 2}, applied); d != "" {
+		t.Errorf("server-side applies per resource (-want +got):\n%s", d)
+	}
+	role, err := c.RbacV1().Roles("runners").Get(ctx, "runner", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var managers []string
+	for _, m := range role.ManagedFields {
+		managers = append(managers, m.Manager)
+	}
+	if !slices.Contains(managers, FieldManager) {
+		t.Errorf("the Role's field managers are %v, want %s among them", managers, FieldManager)
+	}
+}
+
+// Labels someone else added to a managed namespace stay; the ones Ensure sets come back.
+func TestEnv_EnsureKeepsOthersLabels(t *testing.T) {
+	ctx := testCtx(t)
+	c := fake.NewClientset()
+	env := Env{Namespace: "runners", ServiceAccount: "runner", CreateNamespace: true}
+	if err := env.Ensure(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	ns, err := c.CoreV1().Namespaces().Get(ctx, "runners", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Labels["team"] = "platform"
+	ns.Labels[LabelPodSecurityEnforce] = "baseline"
+	if _, err := c.CoreV1().Namespaces().Update(ctx, ns, metav1.UpdateOptions{FieldManager: "someone"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Ensure(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	ns, err = c.CoreV1().Namespaces().Get(ctx, "runners", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"app.kubernetes.io/managed-by": "containerdriver", "containerdriver.io/role": "runner-env",
+		LabelPodSecurityEnforce: "restricted", "team": "platform",
+	}
+	if d := cmp.Diff(want, ns.Labels); d != "" {
+		t.Errorf("labels (-want +got):\n%s", d)
+	}
+}

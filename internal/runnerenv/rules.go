@@ -48,17 +48,3 @@ func rulesOf(perms []contract.Permission) []rbacv1.PolicyRule {
 	}
 	return rules
 }
-
-func equalRules(a, b []rbacv1.PolicyRule) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if !equalStrings(a[i].APIGroups, b[i].APIGroups) || !equalStrings(a[i].Resources, b[i].Resources) ||
-			!equalStrings(a[i].Verbs, b[i].Verbs) || !equalStrings(a[i].ResourceNames, b[i].ResourceNames) ||
-			!equalStrings(a[i].NonResourceURLs, b[i].NonResourceURLs) {
-			return false
-		}
-	}
-	return true
-}

@@ -103,3 +103,109 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// tarEntry is one entry of a crafted archive.
+type tarEntry struct {
+	name     string
+	typeflag byte
+	content  string
+	link     string
+}
+
+func craftTarGz(t *testing.T, entries ...tarEntry) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	for _, e := range entries {
+		hdr := &tar.Header{Name: e.name, Typeflag: e.typeflag, Mode: 0o644, Size: int64(len(e.content)), Linkname: e.link}
+		if e.typeflag != tar.TypeReg {
+			hdr.Size = 0
+		}
+		must(t, tw.WriteHeader(hdr))
+		if hdr.Size > 0 {
+			_, err := tw.Write([]byte(e.content))
+			must(t, err)
+		}
+	}
+	must(t, tw.Close())
+	must(t, gz.Close())
+	return buf.Bytes()
+}
+
+// A crafted saved state (whoever may write the run's state Secrets can craft one) writes
+// nothing outside STATE_PATH: not by a name that climbs out or is absolute, not through a
+// link the archive carries, and not through a link already in the directory, inside the
+// path or as the file itself. Every such archive fails, and the directory beside
+// STATE_PATH, with a file in it, is left as it was.
+func TestExtract_CraftedArchivesStayInside(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		plant   func(dir, outside string) error // what is in STATE_PATH before
+		entries func(outside string) []tarEntry
+	}{
+		{"name climbing out", nil, func(string) []tarEntry {
+			return []tarEntry{{name: "../outside/planted", typeflag: tar.TypeReg, content: "x"}}
+		}},
+		{"name climbing out through a sub directory", nil, func(string) []tarEntry {
+			return []tarEntry{{name: "a/../../outside/planted", typeflag: tar.TypeReg, content: "x"}}
+		}},
+		{"absolute name", nil, func(outside string) []tarEntry {
+			return []tarEntry{{name: filepath.ToSlash(filepath.Join(outside, "planted")), typeflag: tar.TypeReg, content: "x"}}
+		}},
+		{"directory climbing out", nil, func(string) []tarEntry {
+			return []tarEntry{{name: "../outside/planted/", typeflag: tar.TypeDir}}
+		}},
+		{"symbolic link entry, then a file through it", nil, func(outside string) []tarEntry {
+			return []tarEntry{
+				{name: "link", typeflag: tar.TypeSymlink, link: outside},
+				{name: "link/planted", typeflag: tar.TypeReg, content: "x"},
+			}
+		}},
+		{"hard link entry to a file outside", nil, func(outside string) []tarEntry {
+			return []tarEntry{{name: "victim", typeflag: tar.TypeLink, link: filepath.ToSlash(filepath.Join(outside, "victim"))}}
+		}},
+		{"link to a directory outside, already there", func(dir, outside string) error {
+			return os.Symlink(outside, filepath.Join(dir, "out"))
+		}, func(string) []tarEntry {
+			return []tarEntry{{name: "out/planted", typeflag: tar.TypeReg, content: "x"}}
+		}},
+		{"relative link climbing out, already there", func(dir, _ string) error {
+			return os.Symlink("../outside", filepath.Join(dir, "out"))
+		}, func(string) []tarEntry {
+			return []tarEntry{{name: "out/victim", typeflag: tar.TypeReg, content: "overwritten"}}
+		}},
+		{"link to a file outside, already there", func(dir, outside string) error {
+			return os.Symlink(filepath.Join(outside, "victim"), filepath.Join(dir, "victim"))
+		}, func(string) []tarEntry {
+			return []tarEntry{{name: "victim", typeflag: tar.TypeReg, content: "overwritten"}}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			parent := t.TempDir()
+			dir, outside := filepath.Join(parent, "state"), filepath.Join(parent, "outside")
+			must(t, os.Mkdir(dir, 0o755))
+			must(t, os.Mkdir(outside, 0o755))
+			must(t, os.WriteFile(filepath.Join(outside, "victim"), []byte("original"), 0o644))
+			if c.plant != nil {
+				must(t, c.plant(dir, outside))
+			}
+			err := Extract(craftTarGz(t, c.entries(outside)...), dir)
+			if err == nil {
+				t.Error("the crafted archive was extracted without an error")
+			}
+			entries, rerr := os.ReadDir(outside)
+			must(t, rerr)
+			if len(entries) != 1 || entries[0].Name() != "victim" {
+				var names []string
+				for _, e := range entries {
+					names = append(names, e.Name())
+				}
+				t.Errorf("the directory beside STATE_PATH holds %v, want only victim", names)
+			}
+			if b, _ := os.ReadFile(filepath.Join(outside, "victim")); string(b) != "original" {
+				t.Errorf("a file outside STATE_PATH was overwritten: %q", b)
+			}
+		})
+	}
+}
