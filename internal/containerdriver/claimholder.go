@@ -35,13 +35,13 @@ type claimHolder struct {
 	identity string // this process's id and a sequence number: one Lease per holder
 	name     string
 
-	mu    sync.Mutex // guards made, err and last; held while the Lease is made
-	made  bool
-	err   error
-	last  *coordinationv1.Lease
-	stop  chan struct{}
-	done  sync.WaitGroup
-	refs  int // under holders' lock
+	mu   sync.Mutex // guards made, err and last; held while the Lease is made
+	made bool
+	err  error
+	last *coordinationv1.Lease
+	stop chan struct{}
+	done sync.WaitGroup
+	refs int // under holders' lock
 }
 
 var holders = struct {
