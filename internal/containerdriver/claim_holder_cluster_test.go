@@ -49,9 +49,9 @@ func TestAccClaim_ManyClaimsRenewOneLease(t *testing.T) {
 			t.Fatalf("claim %d: %v", i, err)
 		}
 	}
-	before := counter.get("update leases") + counter.get("get leases")
+	before := counter.get("put leases") + counter.get("get leases")
 	time.Sleep(claimHold)
-	renewals := counter.get("update leases") + counter.get("get leases") - before
+	renewals := counter.get("put leases") + counter.get("get leases") - before
 	t.Logf("requests of %d claims held %s: %s", n, claimHold, counter)
 	if renewals > 3 {
 		t.Errorf("%d claims held for %s cost %d lease reads and updates, want at most 3 (one renewal every 5 s for all)", n, claimHold, renewals)
