@@ -42,6 +42,9 @@ type claimHolder struct {
 	stop chan struct{}
 	done sync.WaitGroup
 	refs int // under holders' lock
+
+	secretMu sync.Mutex
+	secret   []byte // the namespace's claim key, read once for the holder's claims
 }
 
 var holders = struct {
@@ -166,6 +169,24 @@ func (h *claimHolder) renew(e *Executor) {
 			cancel()
 		}
 	}()
+}
+
+// claimKey is the namespace's claim key (claimSecret), read once for all the claims of the
+// holder: while the process holds claims in the namespace, the key is one read, not one per
+// create. A key replaced meanwhile (its Secret deleted by hand) would be so for these
+// claims' retries anyway.
+func (h *claimHolder) claimKey(ctx context.Context, e *Executor) ([]byte, error) {
+	h.secretMu.Lock()
+	defer h.secretMu.Unlock()
+	if h.secret != nil {
+		return h.secret, nil
+	}
+	k, err := e.claimSecret(ctx, h.key.ns)
+	if err != nil {
+		return nil, err
+	}
+	h.secret = k
+	return k, nil
 }
 
 // close stops the renewal and deletes the Lease: no claim of this process refers to it

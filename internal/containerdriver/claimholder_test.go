@@ -65,6 +65,15 @@ func TestClaimCreate_OneHolderLeasePerProcessAndNamespace(t *testing.T) {
 	if holderCreates != 1 {
 		t.Errorf("%d concurrent claims made %d holder Leases, want 1", n, holderCreates)
 	}
+	keyReads := 0
+	for _, a := range c.Actions() {
+		if a.GetResource().Resource == "secrets" && a.GetVerb() == "get" {
+			keyReads++
+		}
+	}
+	if keyReads != 1 {
+		t.Errorf("%d concurrent claims read the claim key %d times, want once", n, keyReads)
+	}
 	names := map[string]bool{}
 	for _, cl := range claims {
 		l, err := c.CoordinationV1().Leases("ns").Get(ctx, cl.name, metav1.GetOptions{})

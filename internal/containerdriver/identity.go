@@ -114,7 +114,26 @@ type CreateClaim struct {
 // key may not be used it returns an error wrapping ErrClaimsUnavailable.
 func (e *Executor) ClaimCreate(ctx context.Context, spec *RunSpec, newID func() string) (*CreateClaim, error) {
 	ns := spec.Namespace()
-	key, err := e.CreateKey(ctx, spec)
+	h, unhold, err := e.holdClaims(ctx, ns)
+	if err != nil {
+		return nil, err
+	}
+	claim, err := e.claimCreate(ctx, spec, newID, h)
+	if err != nil {
+		unhold()
+		return nil, err
+	}
+	claim.unhold = unhold
+	return claim, nil
+}
+
+func (e *Executor) claimCreate(ctx context.Context, spec *RunSpec, newID func() string, h *claimHolder) (*CreateClaim, error) {
+	ns := spec.Namespace()
+	secret, err := h.claimKey(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	key, err := createKey(secret, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -156,11 +175,6 @@ func (e *Executor) ClaimCreate(ctx context.Context, spec *RunSpec, newID func() 
 			claim.Orphans = append(claim.Orphans, orphanNote(&l, claimLastSeen(&l, byName)))
 		}
 	}
-	h, unhold, err := e.holdClaims(ctx, ns)
-	if err != nil {
-		return nil, err
-	}
-	claim.unhold = unhold
 	sort.Slice(same, func(i, j int) bool { return same[i].CreationTimestamp.Before(&same[j].CreationTimestamp) })
 	for i := range same {
 		l := &same[i]
@@ -212,7 +226,6 @@ func (e *Executor) ClaimCreate(ctx context.Context, spec *RunSpec, newID func() 
 	}
 	made, err := leases.Create(ctx, lease, metav1.CreateOptions{})
 	if err != nil {
-		unhold()
 		if apierrors.IsForbidden(err) {
 			return nil, fmt.Errorf("%w: %w", ErrClaimsUnavailable, err)
 		}
