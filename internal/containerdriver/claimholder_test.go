@@ -191,4 +191,7 @@ func TestHolderDead_FollowsTheHolderLease(t *testing.T) {
 	if !got["c-gone"] {
 		t.Errorf("a claim whose holder Lease is gone was taken for alive")
 	}
+	if _, err := c.CoordinationV1().Leases("ns").Get(ctx, "h-dead", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the holder Lease seen dead stays: %v", err)
+	}
 }

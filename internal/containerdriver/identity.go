@@ -401,6 +401,11 @@ func (e *Executor) holderDead(ctx context.Context, l *coordinationv1.Lease, byNa
 			return false // renewed: alive
 		}
 	}
+	if watched != l.Name && first != "absent" {
+		// A dead process's holder Lease goes once seen dead (its other claims, if any, see it
+		// gone and are judged the same way); the precondition spares one renewed meanwhile.
+		_ = leases.Delete(ctx, watched, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: ptr.To(first)}})
+	}
 	return true
 }
 
