@@ -152,7 +152,7 @@ func TestHolderDead_FollowsTheHolderLease(t *testing.T) {
 		}
 	}
 	alive, dead := holder("h-alive"), holder("h-dead")
-	c := fakeCluster(alive, dead, claim("c-alive", "h-alive"), claim("c-dead", "h-dead"), claim("c-gone", "h-gone"))
+	c := fakeCluster(alive, dead, claim("c-alive", "h-alive"), claim("c-dead", "h-dead"), claim("c-gone", "h-gone"), claim("c-vanish", "h-vanish"))
 	c.PrependReactor("get", "leases", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		if a.(k8stesting.GetAction).GetName() != "h-alive" {
 			return false, nil, nil
@@ -161,12 +161,14 @@ func TestHolderDead_FollowsTheHolderLease(t *testing.T) {
 		l.ResourceVersion = "2" // renewed by its process
 		return true, l, nil
 	})
-	byName := map[string]*coordinationv1.Lease{"h-alive": alive, "h-dead": dead}
+	// h-vanish was listed, and is deleted before it is first observed (as by another
+	// create that saw it dead).
+	byName := map[string]*coordinationv1.Lease{"h-alive": alive, "h-dead": dead, "h-vanish": holder("h-vanish")}
 	e := &Executor{Client: c}
 	got := map[string]bool{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, name := range []string{"c-alive", "c-dead", "c-gone"} {
+	for _, name := range []string{"c-alive", "c-dead", "c-gone", "c-vanish"} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -187,6 +189,9 @@ func TestHolderDead_FollowsTheHolderLease(t *testing.T) {
 	}
 	if !got["c-dead"] {
 		t.Errorf("a claim whose holder Lease nobody renews was taken for alive")
+	}
+	if !got["c-vanish"] {
+		t.Errorf("a claim whose holder Lease vanished while watched was taken for alive")
 	}
 	if !got["c-gone"] {
 		t.Errorf("a claim whose holder Lease is gone was taken for alive")

@@ -397,9 +397,13 @@ func (e *Executor) holderDead(ctx context.Context, l *coordinationv1.Lease, byNa
 		case <-time.After(e.claimPoll()):
 		}
 		cur, ok := observe()
-		if !ok || cur != first {
-			return false // renewed: alive
+		if !ok {
+			return false
 		}
+		if cur != first && cur != "absent" {
+			return false // renewed (or made again): alive
+		}
+		// Gone since the list (another create saw it dead and deleted it) is no sign of life.
 	}
 	if watched != l.Name && first != "absent" {
 		// A dead process's holder Lease goes once seen dead (its other claims, if any, see it
