@@ -18,7 +18,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/ptr"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
@@ -38,9 +37,11 @@ import (
 //
 // A later create with the same digest adopts the id of a claim whose holder is dead, and
 // so re-attaches to the Job that holder started; it never adopts the claim of a holder
-// that is alive (two identical resources in one apply stay two runs). Whether a holder is
-// alive is observed, never computed from timestamps: a claim whose resourceVersion does
-// not change during ClaimDuration of this process's monotonic clock was not renewed.
+// that is alive (two identical resources in one apply stay two runs). A claim is held by
+// its process's claim-holder Lease (claimholder.go), which the process renews for all its
+// claims in the namespace. Whether a holder is alive is observed, never computed from
+// timestamps: a holder Lease whose resourceVersion does not change during ClaimDuration of
+// this process's monotonic clock was not renewed.
 //
 // When the create returns, its claim is marked returned instead of deleted: Terraform
 // persists the state only after the provider has answered, and a caller killed in between
@@ -98,12 +99,12 @@ type CreateClaim struct {
 	client    *Executor
 	namespace string
 	name      string
-	// last is the claim as this create last wrote it (renew keeps it current), so that
-	// Returned needs no read.
+	// last is the claim as this create last wrote it, so that Returned and Abandon need no
+	// read.
 	last *coordinationv1.Lease
-	stop chan struct{}
-	done sync.WaitGroup
-	once sync.Once
+	// unhold gives the process's claim-holder Lease back once the claim no longer needs it.
+	unhold func()
+	once   sync.Once
 }
 
 // ClaimCreate returns the run id a create of spec must use (spec.RunID is ignored): the
@@ -113,22 +114,56 @@ type CreateClaim struct {
 // key may not be used it returns an error wrapping ErrClaimsUnavailable.
 func (e *Executor) ClaimCreate(ctx context.Context, spec *RunSpec, newID func() string) (*CreateClaim, error) {
 	ns := spec.Namespace()
-	key, err := e.CreateKey(ctx, spec)
+	h, unhold, err := e.holdClaims(ctx, ns)
+	if err != nil {
+		return nil, err
+	}
+	claim, err := e.claimCreate(ctx, spec, newID, h)
+	if err != nil {
+		unhold()
+		return nil, err
+	}
+	claim.unhold = unhold
+	return claim, nil
+}
+
+func (e *Executor) claimCreate(ctx context.Context, spec *RunSpec, newID func() string, h *claimHolder) (*CreateClaim, error) {
+	ns := spec.Namespace()
+	secret, err := h.claimKey(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	key, err := createKey(secret, spec)
 	if err != nil {
 		return nil, err
 	}
 	leases := e.Client.CoordinationV1().Leases(ns)
-	list, err := leases.List(ctx, metav1.ListOptions{LabelSelector: labels.Set{
-		contract.LabelManagedBy: contract.ManagedByValue, contract.LabelRole: RoleCreateClaim}.String()})
+	// One list gives the claims and the claim-holder Leases they refer to.
+	selector := metav1.ListOptions{LabelSelector: contract.LabelManagedBy + "=" + contract.ManagedByValue + "," +
+		contract.LabelRole + " in (" + RoleCreateClaim + "," + RoleClaimHolder + ")"}
+	list, err := leases.List(ctx, selector)
 	if apierrors.IsForbidden(err) || apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("%w: %w", ErrClaimsUnavailable, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list the create claims in namespace %s: %w", ns, err)
 	}
-	claim := &CreateClaim{client: e, namespace: ns, stop: make(chan struct{})}
+	claim := &CreateClaim{client: e, namespace: ns}
+	byName := map[string]*coordinationv1.Lease{}
+	referred := map[string]bool{}
+	for i := range list.Items {
+		l := &list.Items[i]
+		byName[l.Name] = l
+		if l.Labels[contract.LabelRole] == RoleCreateClaim {
+			referred[l.Annotations[AnnotationClaimHolder]] = true
+		}
+	}
 	var same []coordinationv1.Lease
 	for _, l := range list.Items {
+		if l.Labels[contract.LabelRole] == RoleClaimHolder {
+			e.dropStaleHolder(ctx, &l, referred[l.Name])
+			continue
+		}
 		if l.Labels[LabelCreateKey] == key {
 			same = append(same, l)
 			continue
@@ -136,8 +171,8 @@ func (e *Executor) ClaimCreate(ctx context.Context, spec *RunSpec, newID func() 
 		// Only a hint, so a timestamp may do: which claim is adopted never depends on one. A
 		// returned claim is not reported: its run is most likely in a state whose resources
 		// were not planned since (another workspace), and a warning would cry wolf.
-		if holderOf(&l) != processID && l.Annotations[AnnotationReturned] == "" && lastRenewal(&l).Before(time.Now().Add(-orphanAge)) {
-			claim.Orphans = append(claim.Orphans, orphanNote(&l))
+		if holderOf(&l) != processID && l.Annotations[AnnotationReturned] == "" && claimLastSeen(&l, byName).Before(time.Now().Add(-orphanAge)) {
+			claim.Orphans = append(claim.Orphans, orphanNote(&l, claimLastSeen(&l, byName)))
 		}
 	}
 	sort.Slice(same, func(i, j int) bool { return same[i].CreationTimestamp.Before(&same[j].CreationTimestamp) })
@@ -147,7 +182,7 @@ func (e *Executor) ClaimCreate(ctx context.Context, spec *RunSpec, newID func() 
 			continue // a create of this very process: another resource with the same configuration
 		}
 		returned := l.Annotations[AnnotationReturned] != ""
-		if !returned && !e.holderDead(ctx, l) {
+		if !returned && !e.holderDead(ctx, l, byName) {
 			continue
 		}
 		now := metav1.NewMicroTime(time.Now())
@@ -156,6 +191,7 @@ func (e *Executor) ClaimCreate(ctx context.Context, spec *RunSpec, newID func() 
 		l.Spec.AcquireTime = &now
 		l.Spec.LeaseTransitions = ptr.To(ptr.Deref(l.Spec.LeaseTransitions, 0) + 1)
 		delete(l.Annotations, AnnotationReturned)
+		l.Annotations[AnnotationClaimHolder] = h.name
 		// The update carries the resourceVersion observed: of two creates adopting the same
 		// claim, the API server lets one win.
 		updated, err := leases.Update(ctx, l, metav1.UpdateOptions{})
@@ -168,7 +204,6 @@ func (e *Executor) ClaimCreate(ctx context.Context, spec *RunSpec, newID func() 
 		} else {
 			e.event("adopted run %s: a create with the same configuration was interrupted (its claim %s/%s was no longer renewed)", claim.RunID, ns, l.Name)
 		}
-		claim.renew()
 		return claim, nil
 	}
 	claim.RunID = newID()
@@ -180,7 +215,7 @@ func (e *Executor) ClaimCreate(ctx context.Context, spec *RunSpec, newID func() 
 				contract.LabelManagedBy: contract.ManagedByValue, contract.LabelRole: RoleCreateClaim,
 				LabelCreateKey: key, contract.LabelRunID: runLabel(claim.RunID),
 			},
-			Annotations: map[string]string{AnnotationRunID: claim.RunID},
+			Annotations: map[string]string{AnnotationRunID: claim.RunID, AnnotationClaimHolder: h.name},
 		},
 		Spec: coordinationv1.LeaseSpec{
 			HolderIdentity:       ptr.To(processID),
@@ -197,7 +232,6 @@ func (e *Executor) ClaimCreate(ctx context.Context, spec *RunSpec, newID func() 
 		return nil, fmt.Errorf("create the claim of run %s in namespace %s: %w", claim.RunID, ns, err)
 	}
 	claim.name, claim.last = lease.Name, made
-	claim.renew()
 	return claim, nil
 }
 
@@ -207,13 +241,13 @@ func RunLabel(runID string) string { return runLabel(runID) }
 // ClaimName is the name of the Lease that claims runID.
 func ClaimName(runID string) string { return "cd-create-" + contract.ShortHash(runID, 20) }
 
-func orphanNote(l *coordinationv1.Lease) string {
+func orphanNote(l *coordinationv1.Lease, lastSeen time.Time) string {
 	id := l.Annotations[AnnotationRunID]
 	return fmt.Sprintf(
 		"a create of run %s (claim %s/%s, last seen %s) was interrupted and neither completed nor retried with the same configuration: "+
 			"its runner may have made something no Terraform state records. Its Jobs carry the label %s=%s. "+
 			"Destroy what it made (or re-apply that configuration to adopt it), then delete the Lease.",
-		id, l.Namespace, l.Name, lastRenewal(l).UTC().Format(time.RFC3339), contract.LabelRunID, runLabel(id))
+		id, l.Namespace, l.Name, lastSeen.UTC().Format(time.RFC3339), contract.LabelRunID, runLabel(id))
 }
 
 // CreateKey is the claim digest of spec: an HMAC-SHA256, under the namespace's claim key,
@@ -296,11 +330,64 @@ func lastRenewal(l *coordinationv1.Lease) time.Time {
 	return l.CreationTimestamp.Time
 }
 
-// holderDead tells whether the claim's holder stopped renewing it: the claim is watched
-// for one claim duration (plus a margin) of this process's monotonic clock, and a holder
-// that renews every claimRenew changes its resourceVersion in that time. No timestamp
-// written by another machine is compared with this one's clock.
-func (e *Executor) holderDead(ctx context.Context, l *coordinationv1.Lease) bool {
+// claimLastSeen is when the holder of claim l was last seen alive, from timestamps (a hint
+// for the report of interrupted creates, never for adoption): its holder Lease's last
+// renewal, or the claim's own for a claim that names none or whose holder Lease is gone.
+func claimLastSeen(l *coordinationv1.Lease, byName map[string]*coordinationv1.Lease) time.Time {
+	if h := byName[l.Annotations[AnnotationClaimHolder]]; h != nil && h.Labels[contract.LabelRole] == RoleClaimHolder {
+		return lastRenewal(h)
+	}
+	return lastRenewal(l)
+}
+
+// dropStaleHolder deletes the claim-holder Lease of a process that died (it was not
+// renewed for orphanAge, and no claim refers to it any more), so that crashed processes
+// leave no Lease behind for ever. Only tidying: a live holder deleted by a clock far off
+// makes itself again on its next renewal, and a claim is taken for dead only after its
+// holder is seen unchanged for ClaimDuration.
+func (e *Executor) dropStaleHolder(ctx context.Context, l *coordinationv1.Lease, referred bool) {
+	if referred || ownHolder(holderOf(l)) || !lastRenewal(l).Before(time.Now().Add(-orphanAge)) {
+		return
+	}
+	_ = e.Client.CoordinationV1().Leases(l.Namespace).Delete(ctx, l.Name, metav1.DeleteOptions{
+		Preconditions: &metav1.Preconditions{ResourceVersion: ptr.To(l.ResourceVersion)}})
+}
+
+// holderDead tells whether the claim's holder stopped renewing it: the claim's holder Lease
+// (or, for a claim that names none, the claim itself) is watched for one claim duration
+// (plus a margin) of this process's monotonic clock, and a holder that renews every
+// claimRenew changes its resourceVersion in that time. No timestamp written by another
+// machine is compared with this one's clock. byName holds the Leases as listed.
+func (e *Executor) holderDead(ctx context.Context, l *coordinationv1.Lease, byName map[string]*coordinationv1.Lease) bool {
+	leases := e.Client.CoordinationV1().Leases(l.Namespace)
+	watched, first := l.Name, l.ResourceVersion
+	// observe returns the watched object's state; ok is false when the answer is that the
+	// claim is not ours to take.
+	observe := func() (string, bool) {
+		cur, err := leases.Get(ctx, watched, metav1.GetOptions{})
+		if err != nil {
+			return "", false // released (its create completed) or unreadable
+		}
+		return cur.ResourceVersion, true
+	}
+	if ref := l.Annotations[AnnotationClaimHolder]; ref != "" {
+		watched, first = ref, "absent"
+		if h := byName[ref]; h != nil {
+			first = h.ResourceVersion
+		}
+		observe = func() (string, bool) {
+			cur, err := leases.Get(ctx, watched, metav1.GetOptions{})
+			switch {
+			case apierrors.IsNotFound(err):
+				// Gone: its process ended without this claim (a graceful process deletes
+				// it only when none of its claims is in flight) or died and it was tidied.
+				return "absent", true
+			case err != nil:
+				return "", false
+			}
+			return cur.ResourceVersion, true
+		}
+	}
 	e.event("waiting up to %s to see whether the create holding claim %s/%s is still alive", ClaimDuration, l.Namespace, l.Name)
 	start := time.Now() // carries the monotonic reading that time.Since uses
 	for time.Since(start) < ClaimDuration+2*time.Second {
@@ -309,85 +396,65 @@ func (e *Executor) holderDead(ctx context.Context, l *coordinationv1.Lease) bool
 			return false
 		case <-time.After(e.claimPoll()):
 		}
-		cur, err := e.Client.CoordinationV1().Leases(l.Namespace).Get(ctx, l.Name, metav1.GetOptions{})
-		if err != nil {
-			return false // released (its create completed) or unreadable: not ours to take
+		cur, ok := observe()
+		if !ok {
+			return false
 		}
-		if cur.ResourceVersion != l.ResourceVersion {
-			return false // renewed: alive
+		if cur != first && cur != "absent" {
+			return false // renewed (or made again): alive
 		}
+		// Gone since the list (another create saw it dead and deleted it) is no sign of life.
+	}
+	if watched != l.Name && first != "absent" {
+		// A dead process's holder Lease goes once seen dead (its other claims, if any, see it
+		// gone and are judged the same way); the precondition spares one renewed meanwhile.
+		_ = leases.Delete(ctx, watched, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: ptr.To(first)}})
 	}
 	return true
 }
 
 func (e *Executor) claimPoll() time.Duration { return time.Second }
 
-// renew keeps the claim alive until Release or Returned.
-func (c *CreateClaim) renew() {
-	c.done.Add(1)
-	go func() {
-		defer c.done.Done()
-		leases := c.client.Client.CoordinationV1().Leases(c.namespace)
-		t := time.NewTicker(claimRenew)
-		defer t.Stop()
-		for {
-			select {
-			case <-c.stop:
-				return
-			case <-t.C:
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), claimRenew)
-			l, err := leases.Get(ctx, c.name, metav1.GetOptions{})
-			if err == nil && holderOf(l) == processID {
-				now := metav1.NewMicroTime(time.Now())
-				l.Spec.RenewTime = &now
-				if updated, err := leases.Update(ctx, l, metav1.UpdateOptions{}); err == nil {
-					c.last = updated
-				}
-			}
-			cancel()
-		}
-	}()
-}
-
-// Release stops renewing the claim and deletes it: nothing of the run is recorded and
-// nothing ran, so nobody must adopt its id.
+// Release deletes the claim: nothing of the run is recorded and nothing ran, so nobody
+// must adopt its id.
 func (c *CreateClaim) Release(ctx context.Context) {
 	if c == nil {
 		return
 	}
 	c.once.Do(func() {
-		close(c.stop)
-		c.done.Wait()
 		_ = c.client.Client.CoordinationV1().Leases(c.namespace).Delete(context.WithoutCancel(ctx), c.name, metav1.DeleteOptions{})
+		c.unhold()
 	})
 }
 
-// Abandon stops renewing the claim and leaves it as it is, for a create that refused to
-// run under the adopted id (see checkAdopted): the claim stays the interrupted create's.
+// Abandon leaves the claim to the interrupted create it was adopted from, for a create
+// that refused to run under the adopted id (see checkAdopted): the claim no longer names
+// this process's holder Lease, so it is no longer renewed, as when its first holder died.
 func (c *CreateClaim) Abandon() {
 	if c == nil {
 		return
 	}
 	c.once.Do(func() {
-		close(c.stop)
-		c.done.Wait()
+		l := c.last.DeepCopy()
+		delete(l.Annotations, AnnotationClaimHolder)
+		ctx, cancel := context.WithTimeout(context.Background(), claimRenew)
+		defer cancel()
+		_, _ = c.client.Client.CoordinationV1().Leases(c.namespace).Update(ctx, l, metav1.UpdateOptions{})
+		c.unhold()
 	})
 }
 
-// Returned stops renewing the claim and marks it returned: the run goes into the state
-// Terraform is about to persist. The claim stays until ConfirmRecorded, so that a create
-// retried after Terraform died before persisting still finds the run's id. It returns an
-// error when the mark could not be made: the claim then looks like a dead create's, which
-// a retry adopts just the same.
+// Returned marks the claim returned: the run goes into the state Terraform is about to
+// persist. The claim stays until ConfirmRecorded, so that a create retried after Terraform
+// died before persisting still finds the run's id. It returns an error when the mark could
+// not be made: the claim then looks like a dead create's once the process's holder Lease
+// is no longer renewed, which a retry adopts just the same.
 func (c *CreateClaim) Returned(ctx context.Context) error {
 	if c == nil {
 		return nil
 	}
 	var err error
 	c.once.Do(func() {
-		close(c.stop)
-		c.done.Wait()
 		// An update of the claim as last written (the verbs a create needs anyway, and no
 		// read): a conflict means another create adopted it, which makes it its claim.
 		leases := c.client.Client.CoordinationV1().Leases(c.namespace)
@@ -397,6 +464,7 @@ func (c *CreateClaim) Returned(ctx context.Context) error {
 		}
 		l.Annotations[AnnotationReturned] = "true"
 		_, err = leases.Update(context.WithoutCancel(ctx), l, metav1.UpdateOptions{})
+		c.unhold()
 	})
 	return err
 }

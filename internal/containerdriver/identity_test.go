@@ -223,8 +223,8 @@ func TestHolderDead_ObservesInsteadOfComparingClocks(t *testing.T) {
 	var wg sync.WaitGroup
 	var deadGot, aliveGot bool
 	wg.Add(2)
-	go func() { defer wg.Done(); deadGot = e.holderDead(ctx, dead) }()
-	go func() { defer wg.Done(); aliveGot = e.holderDead(ctx, alive) }()
+	go func() { defer wg.Done(); deadGot = e.holderDead(ctx, dead, nil) }()
+	go func() { defer wg.Done(); aliveGot = e.holderDead(ctx, alive, nil) }()
 	wg.Wait()
 	if !deadGot {
 		t.Errorf("a claim nobody renewed, stamped by a clock a day ahead, was taken for alive")
