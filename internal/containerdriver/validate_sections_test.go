@@ -193,7 +193,9 @@ func TestValidate_Inputs(t *testing.T) {
 
 func TestValidate_GitSource(t *testing.T) {
 	runValidateCases(t, nil, []validateCase{
-		{"https with a password", func(s *RunSpec) { s.Source = &SourceSpec{URL: "https://h/o/r.git", Password: "long-enough", Path: "sub/dir"} }, nil},
+		{"https with a password", func(s *RunSpec) {
+			s.Source = &SourceSpec{URL: "https://h/o/r.git", Password: "long-enough", Path: "sub/dir"}
+		}, nil},
 		{"ssh with a key", func(s *RunSpec) { s.Source = &SourceSpec{URL: "git@h:o/r.git", SSHKey: "long-enough"} }, nil},
 		{"host:path form", func(s *RunSpec) { s.Source = &SourceSpec{URL: "github.com:o/r.git"} }, nil},
 		{"empty url", func(s *RunSpec) { s.Source = &SourceSpec{} }, []string{"source.url: must not be empty"}},
@@ -206,7 +208,9 @@ func TestValidate_GitSource(t *testing.T) {
 			"source.path: must be relative to the repository root and must not contain '..'"}},
 		{"path with ..", func(s *RunSpec) { s.Source = &SourceSpec{URL: "https://h/r.git", Path: "a/../.."} }, []string{
 			"source.path: must be relative to the repository root and must not contain '..'"}},
-		{"password and key", func(s *RunSpec) { s.Source = &SourceSpec{URL: "https://h/r.git", Password: "long-enough", SSHKey: "long-enough"} }, []string{
+		{"password and key", func(s *RunSpec) {
+			s.Source = &SourceSpec{URL: "https://h/r.git", Password: "long-enough", SSHKey: "long-enough"}
+		}, []string{
 			"source.ssh_key: set either a password (HTTPS) or an SSH key, not both",
 			`source.ssh_key: an SSH key needs an SSH URL (git@host:org/repo.git or ssh://...), not "https://h/r.git"`}},
 		{"password over ssh", func(s *RunSpec) { s.Source = &SourceSpec{URL: "ssh://git@h/r.git", Password: "long-enough"} }, []string{
@@ -226,7 +230,9 @@ func TestValidate_FilePaths(t *testing.T) {
 		{"escapes", func(s *RunSpec) { s.Files = map[string]string{"../x": "x"} }, []string{
 			`files["../x"]: the path must not contain '..': a file must stay inside the shared directory; name it relative to the shared directory, for example "conf/app.json"`}},
 		{"the shared directory", func(s *RunSpec) { s.Files = map[string]string{"/workspace": "x"} }, []string{`files["/workspace"]: the path is the shared directory itself`}},
-		{"the inputs", func(s *RunSpec) { s.SecretFiles = map[string]string{"/var/run/containerdriver/inputs/x": "long-enough"} }, []string{
+		{"the inputs", func(s *RunSpec) {
+			s.SecretFiles = map[string]string{"/var/run/containerdriver/inputs/x": "long-enough"}
+		}, []string{
 			`secret_files["/var/run/containerdriver/inputs/x"]: the path collides with a path the driver mounts`}},
 		{"a contract file", func(s *RunSpec) { s.Files = map[string]string{"error.txt": "x"} }, []string{`files["error.txt"]: "error.txt" is a contract file of the shared directory`}},
 		{"twice", func(s *RunSpec) {
