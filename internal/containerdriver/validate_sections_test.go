@@ -65,7 +65,7 @@ func TestValidate_Identity(t *testing.T) {
 }
 
 func TestValidate_Images(t *testing.T) {
-	runValidateCases(t, nil, []validateCase{
+	runValidateCases(t, (*RunSpec).validateImages, []validateCase{
 		{"no sidecar image of the run's own", func(s *RunSpec) { s.SidecarImage = "" }, nil},
 		{"empty image", func(s *RunSpec) { s.Job.Image = "" }, []string{"job.image: must not be empty"}},
 		{"upper case image", func(s *RunSpec) { s.Job.Image = "ghcr.io/Org/runner:1" }, []string{
@@ -76,7 +76,7 @@ func TestValidate_Images(t *testing.T) {
 }
 
 func TestValidate_JobPlacement(t *testing.T) {
-	runValidateCases(t, nil, []validateCase{
+	runValidateCases(t, (*RunSpec).validateJobPlacement, []validateCase{
 		{"no namespace nor service account", func(s *RunSpec) { s.Job.Namespace, s.Job.ServiceAccount = "", "" }, nil},
 		{"empty shared directory", func(s *RunSpec) { s.Job.SharedDirectory = "" }, []string{"job.shared_directory: must not be empty"}},
 		{"relative shared directory", func(s *RunSpec) { s.Job.SharedDirectory = "work" }, []string{`job.shared_directory: "work" must be an absolute path`}},
@@ -95,7 +95,7 @@ func TestValidate_JobPlacement(t *testing.T) {
 }
 
 func TestValidate_Variables(t *testing.T) {
-	runValidateCases(t, nil, []validateCase{
+	runValidateCases(t, (*RunSpec).validateVariables, []validateCase{
 		{"plain and secret variables", func(s *RunSpec) {
 			s.Job.Variables = map[string]string{"A": "1", "_B2": "2"}
 			s.Job.SecretVariables = map[string]string{"C": "long-enough"}
@@ -118,7 +118,7 @@ func TestValidate_Variables(t *testing.T) {
 func TestValidate_SecretLengths(t *testing.T) {
 	short := "is shorter than 4 characters: a value that short cannot be masked in logs without masking unrelated text, " +
 		"and is guessed in no time; use a longer secret, or a non-sensitive attribute if it is not a secret"
-	runValidateCases(t, nil, []validateCase{
+	runValidateCases(t, (*RunSpec).validateSecretLengths, []validateCase{
 		{"empty and long enough", func(s *RunSpec) {
 			s.Job.SecretVariables = map[string]string{"E": "", "L": "abcd"}
 			s.SecretFiles = map[string]string{"f": ""}
@@ -137,7 +137,7 @@ func TestValidate_SecretLengths(t *testing.T) {
 }
 
 func TestValidate_Contract(t *testing.T) {
-	runValidateCases(t, nil, []validateCase{
+	runValidateCases(t, func(s *RunSpec) ValidationErrors { return append(s.validateContract(), s.validateDeployerInputs()...) }, []validateCase{
 		{"container driver by name", func(s *RunSpec) { s.Contract = ContractContainerDriver }, nil},
 		{"deployer with its inputs", func(s *RunSpec) {
 			s.Contract = ContractContainerDeployer
@@ -165,7 +165,7 @@ func TestValidate_Contract(t *testing.T) {
 }
 
 func TestValidate_State(t *testing.T) {
-	runValidateCases(t, nil, []validateCase{
+	runValidateCases(t, (*RunSpec).validateState, []validateCase{
 		{"state beside the shared directory", func(s *RunSpec) { s.State = &StateSpec{Path: "/state"} }, nil},
 		{"relative", func(s *RunSpec) { s.State = &StateSpec{Path: "state"} }, []string{`state_path: "state" must be a clean absolute path other than /`}},
 		{"root", func(s *RunSpec) { s.State = &StateSpec{Path: "/"} }, []string{`state_path: "/" must be a clean absolute path other than /`}},
@@ -184,77 +184,10 @@ func TestValidate_State(t *testing.T) {
 }
 
 func TestValidate_Inputs(t *testing.T) {
-	runValidateCases(t, nil, []validateCase{
+	runValidateCases(t, (*RunSpec).validateInputs, []validateCase{
 		{"an object", func(s *RunSpec) { s.Inputs = map[string]any{"a": []any{1, "b"}} }, nil},
 		{"not JSON", func(s *RunSpec) { s.Inputs = map[string]any{"f": func() {}} }, []string{
 			"inputs: cannot be written as JSON: json: unsupported type: func()"}},
-	})
-}
-
-func TestValidate_GitSource(t *testing.T) {
-	runValidateCases(t, nil, []validateCase{
-		{"https with a password", func(s *RunSpec) {
-			s.Source = &SourceSpec{URL: "https://h/o/r.git", Password: "long-enough", Path: "sub/dir"}
-		}, nil},
-		{"ssh with a key", func(s *RunSpec) { s.Source = &SourceSpec{URL: "git@h:o/r.git", SSHKey: "long-enough"} }, nil},
-		{"host:path form", func(s *RunSpec) { s.Source = &SourceSpec{URL: "github.com:o/r.git"} }, nil},
-		{"empty url", func(s *RunSpec) { s.Source = &SourceSpec{} }, []string{"source.url: must not be empty"}},
-		{"ftp url", func(s *RunSpec) { s.Source = &SourceSpec{URL: "ftp://h/r"} }, []string{
-			`source.url: "ftp://h/r" is neither an HTTPS URL (https://host/org/repo.git) nor an SSH URL (git@host:org/repo.git or ssh://git@host/org/repo.git)`}},
-		{"url with a token, not echoed", func(s *RunSpec) { s.Source = &SourceSpec{URL: "https://SECRET@h/o/r.git"} }, []string{
-			"source.url: must not hold credentials (user:password@ or token@ in an HTTPS URL, user:password@ in an SSH URL): " +
-				"they would be shown in the Job spec and in errors. Use source.username and source.password (or source.ssh_key)"}},
-		{"absolute path", func(s *RunSpec) { s.Source = &SourceSpec{URL: "https://h/r.git", Path: "/etc"} }, []string{
-			"source.path: must be relative to the repository root and must not contain '..'"}},
-		{"path with ..", func(s *RunSpec) { s.Source = &SourceSpec{URL: "https://h/r.git", Path: "a/../.."} }, []string{
-			"source.path: must be relative to the repository root and must not contain '..'"}},
-		{"password and key", func(s *RunSpec) {
-			s.Source = &SourceSpec{URL: "https://h/r.git", Password: "long-enough", SSHKey: "long-enough"}
-		}, []string{
-			"source.ssh_key: set either a password (HTTPS) or an SSH key, not both",
-			`source.ssh_key: an SSH key needs an SSH URL (git@host:org/repo.git or ssh://...), not "https://h/r.git"`}},
-		{"password over ssh", func(s *RunSpec) { s.Source = &SourceSpec{URL: "ssh://git@h/r.git", Password: "long-enough"} }, []string{
-			"source.password: a password needs an HTTPS URL"}},
-	})
-}
-
-func TestValidate_FilePaths(t *testing.T) {
-	runValidateCases(t, nil, []validateCase{
-		{"relative, absolute and nested", func(s *RunSpec) {
-			s.Files = map[string]string{"a.txt": "x", "/etc/app/b.txt": "x", "conf/c.json": "{}"}
-			s.SecretFiles = map[string]string{"d.txt": "long-enough"}
-		}, nil},
-		{"empty path", func(s *RunSpec) { s.Files = map[string]string{"": "x"} }, []string{`files[""]: the path must not be empty`}},
-		{"directory", func(s *RunSpec) { s.Files = map[string]string{"conf/": "x"} }, []string{`files["conf/"]: the path names a directory; it must name a file`}},
-		{"unclean", func(s *RunSpec) { s.Files = map[string]string{"a//b": "x"} }, []string{`files["a//b"]: the path must be clean and must not contain '..' (use "a/b")`}},
-		{"escapes", func(s *RunSpec) { s.Files = map[string]string{"../x": "x"} }, []string{
-			`files["../x"]: the path must not contain '..': a file must stay inside the shared directory; name it relative to the shared directory, for example "conf/app.json"`}},
-		{"the shared directory", func(s *RunSpec) { s.Files = map[string]string{"/workspace": "x"} }, []string{`files["/workspace"]: the path is the shared directory itself`}},
-		{"the inputs", func(s *RunSpec) {
-			s.SecretFiles = map[string]string{"/var/run/containerdriver/inputs/x": "long-enough"}
-		}, []string{
-			`secret_files["/var/run/containerdriver/inputs/x"]: the path collides with a path the driver mounts`}},
-		{"a contract file", func(s *RunSpec) { s.Files = map[string]string{"error.txt": "x"} }, []string{`files["error.txt"]: "error.txt" is a contract file of the shared directory`}},
-		{"twice", func(s *RunSpec) {
-			s.Files = map[string]string{"a": "x"}
-			s.SecretFiles = map[string]string{"/workspace/a": "long-enough"}
-		}, []string{`secret_files["/workspace/a"]: resolves to /workspace/a, as files["a"] does`}},
-		{"plan file with plan support", func(s *RunSpec) {
-			s.PlanSupport = true
-			s.Files = map[string]string{"plan.txt": "x"}
-		}, []string{`files["plan.txt"]: /workspace/plan.txt is where a runner with plan support writes its plan (PLAN_FILE); this run has a plan block, so name the file differently`}},
-		{"deployer exports", func(s *RunSpec) {
-			s.Contract = ContractContainerDeployer
-			s.Files = map[string]string{"exports": "x"}
-		}, []string{`files["exports"]: /workspace/exports is where the runner writes its exports (EXPORTS_PATH); name the file differently`}},
-		{"credentials file beside a file", func(s *RunSpec) {
-			s.Files = map[string]string{"creds.json": "x"}
-			s.CredentialsConfig = &CredentialsConfig{File: "creds.json"}
-		}, []string{`credentials_config.file: resolves to /workspace/creds.json, as files["creds.json"] does`}},
-		{"script variables file beside a secret file", func(s *RunSpec) {
-			s.SecretFiles = map[string]string{"/etc/vars.json": "long-enough"}
-			s.CredentialsConfig = &CredentialsConfig{File: "c.json", ScriptVariables: &ScriptVariables{File: "/etc/vars.json"}}
-		}, []string{`credentials_config.script_variables.file: resolves to /etc/vars.json, as secret_files["/etc/vars.json"] does`}},
 	})
 }
 
