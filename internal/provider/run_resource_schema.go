@@ -221,7 +221,9 @@ var runInputAttributes = []string{
 // runComputedAttributes are set from a run's result.
 var runComputedAttributes = []string{"outputs", "secret_outputs", "secret_outputs_json", "manifests", "git_commit", "image_digest", "job_name", "state_size", "runner_status"}
 
-// timeoutsAttribute is the timeouts attribute with a description of its defaults.
+// timeoutsAttribute is the timeouts attribute with a description of its defaults. Its
+// durations stay the timeouts module's strings, not timetypes.GoDuration: timeouts.Value
+// reads them with that object type, and durationCheck names the attribute and the syntax.
 func timeoutsAttribute(ctx context.Context, desc string) schema.Attribute {
 	a := withTimeoutChecks(timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}))
 	if n, ok := a.(schema.SingleNestedAttribute); ok {

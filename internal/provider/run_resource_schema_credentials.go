@@ -72,8 +72,12 @@ func credentialsAttributes() map[string]schema.Attribute {
 				"`TF_LOG=debug` logs. Set one of `credentials`, `credentials_json` and `credentials_json_wo`.",
 			Optional:   true,
 			Sensitive:  true,
+			CustomType: credentialsJSONType{}, // jsontypes.Normalized that never prints the value
+
 			Validators: []validator.String{stringvalidator.ConflictsWith(path.MatchRoot("credentials_json_wo"))},
 		},
+		// Write-only: never in the plan or the state, so jsontypes.Normalized's semantic
+		// equality has nothing to compare; writeOnlyToSpec checks it is a JSON object.
 		"credentials_json_wo": schema.StringAttribute{
 			MarkdownDescription: "Like `credentials_json`, but write-only: never stored in the plan or the state, kept for destroy as " +
 				"`secret_variables_wo` is. Requires `secrets_wo_version`.",
