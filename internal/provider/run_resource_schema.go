@@ -53,7 +53,8 @@ func runSchema(ctx context.Context) schema.Schema {
 			"* **Create** runs the image with `ACTION=create`.\n" +
 			"* **A change of any input** runs it again with `ACTION=create`, in place: runners are expected to be idempotent " +
 			"(an IaC tool converges to the new inputs). Only a change of the namespace the run uses replaces the resource, " +
-			"because a runner's state lives there. Changing only `keep_job` or `timeouts` runs nothing.\n" +
+			"because a runner's state lives there. Changing only `keep_job` or `timeouts`, or only the formatting of the JSON in " +
+			"`credentials_json` or `component_descriptor` (whitespace, key order), runs nothing.\n" +
 			"* **Destroy** runs it with `ACTION=destroy` and the inputs of the last successful run, with `source.ref` replaced by the " +
 			"commit that run checked out and the image pinned to the digest that run used, when the image has a repository digest.\n" +
 			"* **Refresh** does not run anything: the state keeps the outputs of the last run.\n\n" +
