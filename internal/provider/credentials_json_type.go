@@ -61,6 +61,15 @@ type credentialsJSON struct {
 
 func (v credentialsJSON) Type(context.Context) attr.Type { return credentialsJSONType{} }
 
+// String hides the value: the framework logs String() at TRACE ("tf_value_type") each
+// time it checks semantic equality, which would put the secret in TF_LOG=trace logs.
+func (v credentialsJSON) String() string {
+	if v.IsNull() || v.IsUnknown() {
+		return v.Normalized.String()
+	}
+	return "<sensitive JSON>"
+}
+
 func (v credentialsJSON) Equal(o attr.Value) bool {
 	other, ok := o.(credentialsJSON)
 	return ok && v.Normalized.Equal(other.Normalized)

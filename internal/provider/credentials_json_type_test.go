@@ -77,6 +77,17 @@ func TestCredentialsJSON_ValidationHoldsNoSecret(t *testing.T) {
 	}
 }
 
+// TestCredentialsJSON_StringHidesTheValue: the framework logs a value's String() at TRACE
+// around semantic equality (TestAccRun_CredentialsJSONKeptOutOfCoreLog reads that log).
+func TestCredentialsJSON_StringHidesTheValue(t *testing.T) {
+	if s := credsValue(`{"aws":{"k":"s3cr3t-value"}}`).String(); strings.Contains(s, "s3cr3t") {
+		t.Errorf("String() = %q", s)
+	}
+	if s := (credentialsJSON{Normalized: jsontypes.NewNormalizedNull()}).String(); s != "<null>" {
+		t.Errorf("null String() = %q", s)
+	}
+}
+
 // TestCredentialsJSONType_RoundTrip: the type reads a state's plain string (what earlier
 // versions wrote) and gives back a credentialsJSON.
 func TestCredentialsJSONType_RoundTrip(t *testing.T) {
