@@ -8,15 +8,16 @@ import (
 )
 
 type runResourceModel struct {
-	ID                types.String    `tfsdk:"id"`
-	Runner            types.Object    `tfsdk:"runner"`
-	Job               types.Object    `tfsdk:"job"`
-	Files             types.Map       `tfsdk:"files"`
-	SecretFiles       types.Map       `tfsdk:"secret_files"`
-	Source            types.Object    `tfsdk:"source"`
-	CredentialsConfig types.Object    `tfsdk:"credentials_config"`
-	Credentials       types.Dynamic   `tfsdk:"credentials"`
-	CredentialsJSON   credentialsJSON `tfsdk:"credentials_json"` // jsontypes.Normalized, validated without echoing the secret
+	ID                types.String  `tfsdk:"id"`
+	Runner            types.Object  `tfsdk:"runner"`
+	Job               types.Object  `tfsdk:"job"`
+	Files             types.Map     `tfsdk:"files"`
+	SecretFiles       types.Map     `tfsdk:"secret_files"`
+	Source            types.Object  `tfsdk:"source"`
+	CredentialsConfig types.Object  `tfsdk:"credentials_config"`
+	Credentials       types.Dynamic `tfsdk:"credentials"`
+	// jsontypes.Normalized that never prints the value (credentials_json_type.go).
+	CredentialsJSON credentialsJSON `tfsdk:"credentials_json"`
 	// Write-only: set from the configuration in Create and Update (readWriteOnly), null
 	// everywhere else; so are source.password_wo, source.ssh_key_wo and target.content_wo.
 	CredentialsJSONWO    types.String   `tfsdk:"credentials_json_wo"`
