@@ -2,7 +2,8 @@ package provider
 
 import (
 	"fmt"
-	"time"
+	"github.com/hashicorp/terraform-plugin-framework-jsontypes/jsontypes"
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -66,6 +67,7 @@ func deployerAttributes() map[string]schema.Attribute {
 				"`{\"target\": <manifest>, \"content\": <content>}`, mounted from a Secret.",
 			Optional: true,
 			Attributes: map[string]schema.Attribute{
+				// YAML or JSON, so not jsontypes.Normalized (which refuses YAML).
 				"manifest": schema.StringAttribute{
 					MarkdownDescription: "The target object, as YAML or JSON (for example a `Target` with `spec.secretRef` or `spec.config`).",
 					Required:            true,
@@ -89,6 +91,8 @@ func deployerAttributes() map[string]schema.Attribute {
 		"component_descriptor": schema.StringAttribute{
 			MarkdownDescription: "A resolved component descriptor list (JSON) for `COMPONENT_DESCRIPTOR_PATH` (`contract = \"container-deployer\"`).",
 			Optional:            true,
+			// The same descriptor reformatted (whitespace, key order) plans no change.
+			CustomType: jsontypes.NormalizedType{},
 		},
 		"content": schema.MapAttribute{
 			MarkdownDescription: "The content blob (relative path to file content) under `CONTENT_PATH` (`contract = \"container-deployer\"`).",
@@ -109,6 +113,9 @@ func deployerAttributes() map[string]schema.Attribute {
 				"as a Go duration (`90s`, `10m`). The default, `5m`, gives a cluster autoscaler, Karpenter or preemption time to make " +
 				"room. Changing it runs nothing. See the [failure modes](../guides/failure-modes.md) guide.",
 			Optional: true,
+			// A Go duration ("300s" is "5m": no change). The type accepts zero and negative
+			// durations; deployerToSpec refuses them at plan time, naming the attribute.
+			CustomType: timetypes.GoDurationType{},
 		},
 		"state_size": schema.Int64Attribute{
 			MarkdownDescription: "The size in bytes of the compressed state saved by the last run, when `state_path` is set.",
@@ -151,11 +158,12 @@ func (m *runResourceModel) deployerToSpec(b *specBuilder, spec *containerdriver.
 		}
 		spec.Target = &containerdriver.TargetSpec{Target: obj, Content: b.str(root("target").Attr("content"), t.Content)}
 	}
-	spec.ComponentDescriptor = b.str(root("component_descriptor"), m.ComponentDescriptor)
+	spec.ComponentDescriptor = b.str(root("component_descriptor"), m.ComponentDescriptor.StringValue)
 	spec.Content = b.strMap(root("content"), m.Content)
-	if g := b.str(root("unschedulable_grace"), m.UnschedulableGrace); g != "" {
-		d, err := time.ParseDuration(g)
-		if err != nil || d <= 0 {
+	if g := b.str(root("unschedulable_grace"), m.UnschedulableGrace.StringValue); g != "" {
+		// The type refused what is not a duration; a run needs a positive one.
+		d, diags := m.UnschedulableGrace.ValueGoDuration()
+		if diags.HasError() || d <= 0 {
 			b.diags.AddAttributeError(path.Root("unschedulable_grace"), "Invalid Unschedulable Grace",
 				fmt.Sprintf("unschedulable_grace must be a positive duration such as \"90s\" or \"10m\", not %q.", g))
 		}

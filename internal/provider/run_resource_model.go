@@ -1,7 +1,9 @@
 package provider
 
 import (
+	"github.com/hashicorp/terraform-plugin-framework-jsontypes/jsontypes"
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 )
 
@@ -14,7 +16,8 @@ type runResourceModel struct {
 	Source            types.Object  `tfsdk:"source"`
 	CredentialsConfig types.Object  `tfsdk:"credentials_config"`
 	Credentials       types.Dynamic `tfsdk:"credentials"`
-	CredentialsJSON   types.String  `tfsdk:"credentials_json"`
+	// jsontypes.Normalized that never prints the value (credentials_json_type.go).
+	CredentialsJSON credentialsJSON `tfsdk:"credentials_json"`
 	// Write-only: set from the configuration in Create and Update (readWriteOnly), null
 	// everywhere else; so are source.password_wo, source.ssh_key_wo and target.content_wo.
 	CredentialsJSONWO    types.String   `tfsdk:"credentials_json_wo"`
@@ -34,15 +37,15 @@ type runResourceModel struct {
 	JobName              types.String   `tfsdk:"job_name"`
 	Namespace            types.String   `tfsdk:"namespace"`
 	// The state directory and the container deployer contract (run_resource_deployer.go).
-	Contract            types.String `tfsdk:"contract"`
-	StatePath           types.String `tfsdk:"state_path"`
-	Target              types.Object `tfsdk:"target"`
-	ComponentDescriptor types.String `tfsdk:"component_descriptor"`
-	Content             types.Map    `tfsdk:"content"`
-	ForceDestroy        types.Bool   `tfsdk:"force_destroy"`
-	UnschedulableGrace  types.String `tfsdk:"unschedulable_grace"`
-	StateSize           types.Int64  `tfsdk:"state_size"`
-	RunnerStatus        types.Object `tfsdk:"runner_status"`
+	Contract            types.String         `tfsdk:"contract"`
+	StatePath           types.String         `tfsdk:"state_path"`
+	Target              types.Object         `tfsdk:"target"`
+	ComponentDescriptor jsontypes.Normalized `tfsdk:"component_descriptor"`
+	Content             types.Map            `tfsdk:"content"`
+	ForceDestroy        types.Bool           `tfsdk:"force_destroy"`
+	UnschedulableGrace  timetypes.GoDuration `tfsdk:"unschedulable_grace"`
+	StateSize           types.Int64          `tfsdk:"state_size"`
+	RunnerStatus        types.Object         `tfsdk:"runner_status"`
 	// Secret outputs as a JSON string (secret_outputs_json.go).
 	SecretOutputsAsJSON types.Bool   `tfsdk:"secret_outputs_as_json"`
 	SecretOutputsJSON   types.String `tfsdk:"secret_outputs_json"`

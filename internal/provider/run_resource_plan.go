@@ -136,7 +136,10 @@ func (r *runResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanReq
 }
 
 // runInputsChanged reports whether an attribute that shapes the run differs between the
-// plan and the state.
+// plan and the state. A value of a type with semantic equality (credentials_json and
+// component_descriptor, JSON) that means the same, reformatted, is no change: the plan
+// records the new text, and nothing runs. (Terraform requires the plan to hold the
+// configuration's text, so the framework's semantic equality cannot hide that diff.)
 func runInputsChanged(ctx context.Context, plan tfsdk.Plan, state tfsdk.State) (bool, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	for _, name := range runInputAttributes {
@@ -146,9 +149,28 @@ func runInputsChanged(ctx context.Context, plan tfsdk.Plan, state tfsdk.State) (
 		if diags.HasError() {
 			return true, diags
 		}
-		if !p.Equal(s) {
+		if p.Equal(s) {
+			continue
+		}
+		same, d := semanticallyEqual(ctx, s, p)
+		diags.Append(d...)
+		if !same || diags.HasError() {
 			return true, diags
 		}
 	}
 	return false, diags
+}
+
+// semanticallyEqual reports whether two known strings of a type with semantic equality
+// (jsontypes.Normalized, timetypes.GoDuration) mean the same.
+func semanticallyEqual(ctx context.Context, prior, planned attr.Value) (bool, diag.Diagnostics) {
+	s, ok := prior.(basetypes.StringValuableWithSemanticEquals)
+	if !ok || prior.IsNull() || prior.IsUnknown() || planned.IsNull() || planned.IsUnknown() {
+		return false, nil
+	}
+	p, ok := planned.(basetypes.StringValuable)
+	if !ok {
+		return false, nil
+	}
+	return s.StringSemanticEquals(ctx, p)
 }

@@ -60,7 +60,20 @@ func TestRunResource_PlanValidation(t *testing.T) {
 }`, `content: holds 1200000 bytes, more than the 1032192`},
 		{validRunPrefix + `  }
   unschedulable_grace = "5 minutes"
-}`, `unschedulable_grace must be a positive duration`},
+}`, `(?s)Invalid Time Duration String Value.*unschedulable_grace = "5 minutes".*"300ms", "-1.5h" or "2h45m"`},
+		// jsontypes.Normalized's message, at validation (the domain's "is not valid JSON"
+		// before): the attribute is underlined.
+		{validRunPrefix + `  }
+  contract             = "container-deployer"
+  component_descriptor = "{\"components\": [}"
+}`, `(?s)Invalid JSON String Value.*component_descriptor = "\{\\"components\\": \[\}".*not valid JSON string format`},
+		// timetypes.GoDuration accepts these; the run does not.
+		{validRunPrefix + `  }
+  unschedulable_grace = "0s"
+}`, `unschedulable_grace must be a positive duration such as "90s" or "10m",\s+not\s+"0s"`},
+		{validRunPrefix + `  }
+  unschedulable_grace = "-5m"
+}`, `unschedulable_grace must be a positive duration such as "90s" or "10m",\s+not\s+"-5m"`},
 		{validRunPrefix + `  }
   files        = { "conf/a.json" = "{}" }
   secret_files = { "/workspace/conf/a.json" = "{}" }

@@ -150,7 +150,7 @@ func (m *runResourceModel) toSpec(ctx context.Context, providerSidecar string) (
 	if !m.CredentialsJSON.IsNull() {
 		// A string: credentialsValue reads it as JSON. The two conflict (schema validator).
 		credsAttr = "credentials_json"
-		credsValue = types.DynamicValue(m.CredentialsJSON)
+		credsValue = types.DynamicValue(m.CredentialsJSON.StringValue)
 		if m.CredentialsJSON.IsUnknown() {
 			credsValue = types.DynamicUnknown()
 		}

@@ -23,6 +23,8 @@ func secretOutputsJSONAttributes() map[string]schema.Attribute {
 				"they do not print `secret_outputs_json`. Set it when such logs are kept, for example in CI. Changing it runs the container again.",
 			Optional: true,
 		},
+		// A plain string, not jsontypes.Normalized: the provider writes it (json.Marshal, one
+		// form for one object), so there is no other formatting for semantic equality to accept.
 		"secret_outputs_json": schema.StringAttribute{
 			MarkdownDescription: "With `secret_outputs_as_json = true`: the object the runner wrote to `SECRET_OUTPUTS_FILE`, as a JSON string " +
 				"(`jsondecode(containerdriver_run.x.secret_outputs_json).password`). Null otherwise. Sensitive.",
