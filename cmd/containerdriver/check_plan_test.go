@@ -20,10 +20,10 @@ func TestDigestOf_LabelsAndData(t *testing.T) {
 		t.Error("the same object gives another digest")
 	}
 	for name, other := range map[string]string{
-		"label value": digestOf(map[string]string{"a": "1", "b": "3"}, map[string][]byte{"k": []byte("v"), "l": []byte("w")}),
-		"label gone":  digestOf(map[string]string{"a": "1"}, map[string][]byte{"k": []byte("v"), "l": []byte("w")}),
-		"data value":  digestOf(map[string]string{"a": "1", "b": "2"}, map[string][]byte{"k": []byte("v"), "l": []byte("x")}),
-		"data key":    digestOf(map[string]string{"a": "1", "b": "2"}, map[string][]byte{"k": []byte("v"), "m": []byte("w")}),
+		"label value":              digestOf(map[string]string{"a": "1", "b": "3"}, map[string][]byte{"k": []byte("v"), "l": []byte("w")}),
+		"label gone":               digestOf(map[string]string{"a": "1"}, map[string][]byte{"k": []byte("v"), "l": []byte("w")}),
+		"data value":               digestOf(map[string]string{"a": "1", "b": "2"}, map[string][]byte{"k": []byte("v"), "l": []byte("x")}),
+		"data key":                 digestOf(map[string]string{"a": "1", "b": "2"}, map[string][]byte{"k": []byte("v"), "m": []byte("w")}),
 		"bytes moved between keys": digestOf(map[string]string{"a": "1", "b": "2"}, map[string][]byte{"k": []byte("vw"), "l": []byte("")}),
 		"data as a label":          digestOf(map[string]string{"a": "1", "b": "2", "k": "v"}, map[string][]byte{"l": []byte("w")}),
 	} {
