@@ -57,10 +57,10 @@ func TestPlant(t *testing.T) {
 	if l, err := os.Readlink(filepath.Join(dir, "link")); err != nil || l != target {
 		t.Errorf("symlink: %q, %v", l, err)
 	}
-	if a, b := stat(t, filepath.Join(dir, "hard")), stat(t, target); !os.SameFile(a, b) {
+	if a, b := lstatOf(t, filepath.Join(dir, "hard")), lstatOf(t, target); !os.SameFile(a, b) {
 		t.Error("hardlink is not the target")
 	}
-	if fi := stat(t, filepath.Join(dir, "fifo")); fi.Mode()&os.ModeNamedPipe == 0 {
+	if fi := lstatOf(t, filepath.Join(dir, "fifo")); fi.Mode()&os.ModeNamedPipe == 0 {
 		t.Errorf("fifo is %v", fi.Mode())
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "replaced")); err != nil || string(b) != "new" {
@@ -80,7 +80,7 @@ func TestPlant(t *testing.T) {
 	}
 }
 
-func stat(t *testing.T, p string) os.FileInfo {
+func lstatOf(t *testing.T, p string) os.FileInfo {
 	t.Helper()
 	fi, err := os.Lstat(p)
 	if err != nil {
