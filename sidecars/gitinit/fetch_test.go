@@ -135,7 +135,7 @@ func TestExplain(t *testing.T) {
 		}
 	}
 	other := errors.New("connection reset")
-	if got := explain(other); got != other {
+	if got := explain(other); !errors.Is(got, other) || got.Error() != "connection reset" {
 		t.Errorf("an error without advice changed: %v", got)
 	}
 	h := &hinted{errors.New("authentication required\n"), "do this"}
