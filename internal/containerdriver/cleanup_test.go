@@ -1,0 +1,133 @@
+package containerdriver
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strings"
+	"testing"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/statedir"
+)
+
+// jobAndObjects is a Job of a run with an input Secret, an input ConfigMap and a pod.
+func jobAndObjects(runID, job string) []runtime.Object {
+	return []runtime.Object{
+		&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: job, Namespace: "ns", Labels: map[string]string{
+			contract.LabelManagedBy: contract.ManagedByValue, contract.LabelRunID: runLabel(runID)}}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: job + "-env", Namespace: "ns", Labels: map[string]string{contract.LabelJob: job}}},
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: job + "-files", Namespace: "ns", Labels: map[string]string{contract.LabelJob: job}}},
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: job + "-abcde", Namespace: "ns", Labels: map[string]string{batchv1.JobNameLabel: job}}},
+	}
+}
+
+// namesIn lists what is left in namespace ns, as kind/name, sorted.
+func namesIn(t *testing.T, c *fake.Clientset) []string {
+	t.Helper()
+	ctx := context.Background()
+	var out []string
+	jobs, err := c.BatchV1().Jobs("ns").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range jobs.Items {
+		out = append(out, "job/"+o.Name)
+	}
+	secrets, err := c.CoreV1().Secrets("ns").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range secrets.Items {
+		out = append(out, "secret/"+o.Name)
+	}
+	cms, err := c.CoreV1().ConfigMaps("ns").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range cms.Items {
+		out = append(out, "configmap/"+o.Name)
+	}
+	pods, err := c.CoreV1().Pods("ns").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range pods.Items {
+		out = append(out, "pod/"+o.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestCleanup_DeletesTheJobAndItsObjectsOnly(t *testing.T) {
+	objs := append(jobAndObjects("run-1", "job-a"), jobAndObjects("run-1", "job-b")...)
+	c := fakeCluster(objs...)
+	if err := (&Executor{Client: c}).Cleanup(context.Background(), "ns", "job-a"); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"configmap/job-b-files", "job/job-b", "pod/job-b-abcde", "secret/job-b-env"}
+	if got := namesIn(t, c); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("left %v, want %v", got, want)
+	}
+	// Again: everything is gone already, which is no error.
+	if err := (&Executor{Client: c}).Cleanup(context.Background(), "ns", "job-a"); err != nil {
+		t.Errorf("second cleanup: %v", err)
+	}
+}
+
+func TestCleanup_GoesOnAfterAFailedDelete(t *testing.T) {
+	c := fakeCluster(jobAndObjects("run-1", "job-a")...)
+	c.PrependReactor("delete", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("secrets are not deletable here")
+	})
+	err := (&Executor{Client: c}).Cleanup(context.Background(), "ns", "job-a")
+	if err == nil || !strings.Contains(err.Error(), "secrets are not deletable here") {
+		t.Fatalf("err %v, want the failed secret delete", err)
+	}
+	// The other objects are deleted all the same.
+	if got := namesIn(t, c); strings.Join(got, " ") != "secret/job-a-env" {
+		t.Errorf("left %v, want only the secret that could not be deleted", got)
+	}
+}
+
+func TestForceCleanup_EverythingOfTheRun(t *testing.T) {
+	spec := minimalSpec()
+	objs := append(jobAndObjects(spec.RunID, "job-a"), jobAndObjects(spec.RunID, "job-b")...)
+	objs = append(objs, jobAndObjects("run-2", "job-c")...)
+	objs = append(objs,
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: statedir.HeadName(spec.RunID), Namespace: "ns"}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: statedir.HeadName("run-2"), Namespace: "ns"}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: WriteOnlySecretName(spec.RunID), Namespace: "ns"}},
+	)
+	c := fakeCluster(objs...)
+	if err := (&Executor{Client: c}).ForceCleanup(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"configmap/job-c-files", "job/job-c", "pod/job-c-abcde", "secret/" + statedir.HeadName("run-2"), "secret/job-c-env"}
+	sort.Strings(want)
+	if got := namesIn(t, c); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("left %v\nwant %v", got, want)
+	}
+}
+
+func TestForceCleanup_ListFails(t *testing.T) {
+	c := fakeCluster(jobAndObjects("run-1", "job-a")...)
+	c.PrependReactor("list", "jobs", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("forbidden")
+	})
+	err := (&Executor{Client: c}).ForceCleanup(context.Background(), minimalSpec())
+	if err == nil || !strings.Contains(err.Error(), "list jobs of run run-1: forbidden") {
+		t.Fatalf("err %v", err)
+	}
+	c.ReactionChain = c.ReactionChain[1:] // lists work again, for the check
+	if got := namesIn(t, c); len(got) != 4 {
+		t.Errorf("deleted without knowing the run's jobs: left %v", got)
+	}
+}
