@@ -169,7 +169,7 @@ func waitPodsCanStart(ctx context.Context, c kubernetes.Interface, ns string) er
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	sel := fields.OneTermEqualSelector("metadata.name", name).String()
-	lw := &cache.ListWatch{
+	lw := cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			o.FieldSelector = sel
 			return c.CoreV1().ConfigMaps(ns).List(ctx, o)
@@ -178,7 +178,7 @@ func waitPodsCanStart(ctx context.Context, c kubernetes.Interface, ns string) er
 			o.FieldSelector = sel
 			return c.CoreV1().ConfigMaps(ns).Watch(ctx, o)
 		},
-	}
+	}, c) // whether the client serves watch-list streams (the fake clientset does not)
 	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.ConfigMap{},
 		func(store cache.Store) (bool, error) {
 			_, ok, err := store.GetByKey(ns + "/" + name)

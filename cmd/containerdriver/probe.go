@@ -87,7 +87,7 @@ func (c *checker) probeNonRoot(ctx context.Context) probeVerdict {
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	sel := fields.OneTermEqualSelector("metadata.name", pod.Name).String()
-	lw := &cache.ListWatch{
+	lw := cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			o.FieldSelector = sel
 			return pods.List(ctx, o)
@@ -96,7 +96,7 @@ func (c *checker) probeNonRoot(ctx context.Context) probeVerdict {
 			o.FieldSelector = sel
 			return pods.Watch(ctx, o)
 		},
-	}
+	}, c.client) // whether the client serves watch-list streams (the fake clientset does not)
 	var v *probeVerdict
 	_, err = watchtools.UntilWithSync(wctx, lw, &corev1.Pod{}, nil, func(ev watch.Event) (bool, error) {
 		p, ok := ev.Object.(*corev1.Pod)

@@ -112,21 +112,21 @@ func newNSWatches(c kubernetes.Interface, ns string) *nsWatches {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &nsWatches{cancel: cancel}
 	byLabel := func(o *metav1.ListOptions) { o.LabelSelector = managedSelector }
-	w.pods = cache.NewSharedIndexInformer(listWatch(byLabel,
+	w.pods = cache.NewSharedIndexInformer(listWatch(c, byLabel,
 		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			return c.CoreV1().Pods(ns).List(ctx, o)
 		},
 		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			return c.CoreV1().Pods(ns).Watch(ctx, o)
 		}), &corev1.Pod{}, 0, cache.Indexers{})
-	w.jobs = cache.NewSharedIndexInformer(listWatch(byLabel,
+	w.jobs = cache.NewSharedIndexInformer(listWatch(c, byLabel,
 		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			return c.BatchV1().Jobs(ns).List(ctx, o)
 		},
 		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			return c.BatchV1().Jobs(ns).Watch(ctx, o)
 		}), &batchv1.Job{}, 0, cache.Indexers{})
-	w.events = cache.NewSharedIndexInformer(listWatch(func(o *metav1.ListOptions) { o.FieldSelector = failedCreateSelector },
+	w.events = cache.NewSharedIndexInformer(listWatch(c, func(o *metav1.ListOptions) { o.FieldSelector = failedCreateSelector },
 		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			return c.CoreV1().Events(ns).List(ctx, o)
 		},

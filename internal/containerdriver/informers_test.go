@@ -7,9 +7,14 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/watchlist"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/outputs"
@@ -114,5 +119,34 @@ func TestSharedWatches_Linger(t *testing.T) {
 	if err := wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 5*time.Second, true,
 		func(context.Context) (bool, error) { return stopped(), nil }); err != nil {
 		t.Error("watches still running 5 s after a linger of 50 ms")
+	}
+}
+
+// client-go turns its reflectors' watch-list streams on by default since v0.35; the fake
+// clientset serves none, so a reflector on it must be told, or it waits for an
+// initial-events bookmark that never comes. A real clientset keeps the stream: the
+// reflector falls back to a list by itself where the server does not serve it.
+func TestListWatch_WatchListOnlyWhereTheClientServesIt(t *testing.T) {
+	all := func(*metav1.ListOptions) {}
+	faked := &Executor{Client: fake.NewClientset()}
+	if !watchlist.DoesClientNotSupportWatchListSemantics(faked.jobsListWatch("ns", all)) {
+		t.Error("the Job list-watch on a fake clientset asks for a watch-list stream the fake does not serve")
+	}
+	clientset, err := kubernetes.NewForConfig(&rest.Config{Host: "https://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if watchlist.DoesClientNotSupportWatchListSemantics((&Executor{Client: clientset}).jobsListWatch("ns", all)) {
+		t.Error("the Job list-watch on a real clientset turned client-go's watch-list stream off")
+	}
+	// The shared watches are built the same way.
+	w := newNSWatches(faked.Client, "ns")
+	defer w.cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for kind, inf := range map[string]cache.SharedIndexInformer{"pods": w.pods, "jobs": w.jobs, "events": w.events} {
+		if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+			t.Errorf("the shared %s watch on a fake clientset never synced", kind)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package containerdriver
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -99,7 +100,7 @@ func TestAddInputs_SecretWithTheInputsFile(t *testing.T) {
 			}
 			mounted := false
 			for _, m := range runner.VolumeMounts {
-				if m == apiAccessMount() {
+				if reflect.DeepEqual(m, apiAccessMount()) {
 					mounted = true
 				}
 			}

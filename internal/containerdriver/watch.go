@@ -280,9 +280,14 @@ func podSelector(job jobKey) string {
 	return labels.Set{batchv1.ControllerUidLabel: string(job.UID)}.String()
 }
 
-// listWatch is a ListWatch whose list and watch calls both get the same selector.
-func listWatch(sel func(*metav1.ListOptions), list func(context.Context, metav1.ListOptions) (runtime.Object, error), w func(context.Context, metav1.ListOptions) (watch.Interface, error)) *cache.ListWatch {
-	return &cache.ListWatch{
+// listWatch is a ListWatch of client whose list and watch calls both get the same selector.
+// Like client-go's generated informers, it tells the reflector whether client serves
+// watch-list streams (client-go's fake clientset does not: its reflectors then list, where
+// they would otherwise wait for an initial-events bookmark that never comes); a real
+// clientset keeps client-go's default, a watch-list stream where the server has it and a
+// list where it has not.
+func listWatch(client any, sel func(*metav1.ListOptions), list func(context.Context, metav1.ListOptions) (runtime.Object, error), w func(context.Context, metav1.ListOptions) (watch.Interface, error)) cache.ListerWatcher {
+	return cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			sel(&o)
 			return list(ctx, o)
@@ -291,12 +296,12 @@ func listWatch(sel func(*metav1.ListOptions), list func(context.Context, metav1.
 			sel(&o)
 			return w(ctx, o)
 		},
-	}
+	}, client)
 }
 
 // jobsListWatch lists and watches the Jobs of a namespace that sel selects.
-func (e *Executor) jobsListWatch(ns string, sel func(*metav1.ListOptions)) *cache.ListWatch {
-	return listWatch(sel,
+func (e *Executor) jobsListWatch(ns string, sel func(*metav1.ListOptions)) cache.ListerWatcher {
+	return listWatch(e.Client, sel,
 		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			return e.Client.BatchV1().Jobs(ns).List(ctx, o)
 		},

@@ -165,7 +165,7 @@ func providerSchema() schema.Schema {
 						Validators:          []validator.String{stringvalidator.AlsoRequires(path.MatchRelative().AtParent().AtName("command"))},
 					},
 					"command": schema.StringAttribute{
-						MarkdownDescription: "The command to run.",
+						MarkdownDescription: "The command to run: a name is looked up in `PATH`, a relative path (`./get-token`) is relative to the directory Terraform runs in.",
 						Optional:            true,
 						Validators:          []validator.String{stringvalidator.AlsoRequires(path.MatchRelative().AtParent().AtName("api_version"))},
 					},

@@ -288,7 +288,19 @@ func (s kubeSettings) restConfig() (*rest.Config, error) {
 		overrides.AuthInfo.Token = s.Token
 	}
 	if s.Exec != nil {
-		overrides.AuthInfo.Exec = s.Exec
+		execCfg := *s.Exec
+		// A relative path runs from the directory Terraform runs in. client-go (since
+		// v0.37) cleans the command, and filepath.Clean turns "./get-token" into
+		// "get-token", which exec then looks up in PATH; an absolute path keeps the
+		// command the user wrote. A bare name is still looked up in PATH.
+		if strings.ContainsRune(execCfg.Command, filepath.Separator) && !filepath.IsAbs(execCfg.Command) {
+			abs, err := filepath.Abs(execCfg.Command)
+			if err != nil {
+				return nil, fmt.Errorf("exec command %q: %w", execCfg.Command, err)
+			}
+			execCfg.Command = abs
+		}
+		overrides.AuthInfo.Exec = &execCfg
 	}
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
 	if err != nil {

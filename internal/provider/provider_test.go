@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -385,5 +386,54 @@ func TestDefaultSidecarImage(t *testing.T) {
 		if got := defaultSidecarImage(version); got != want {
 			t.Errorf("defaultSidecarImage(%q) = %q, want %q", version, got, want)
 		}
+	}
+}
+
+// An exec plugin given by a relative path (`command = "./get-token"`) runs from the
+// directory Terraform runs in, and a bare name is looked up in PATH. client-go v0.37
+// cleans the command (filepath.Clean drops "./"), which alone would turn "./get-token"
+// into a PATH lookup of "get-token" and fail with "executable get-token not found".
+func TestRestConfig_ExecRelativeCommand(t *testing.T) {
+	var got []string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"major":"1","minor":"37","gitVersion":"v1.37.2"}`))
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "get-token"), []byte(`#!/bin/sh
+echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"from-plugin"}}'
+`), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	for _, command := range []string{"./get-token", "get-token"} {
+		t.Run(command, func(t *testing.T) {
+			got = nil
+			if command == "get-token" {
+				t.Setenv("PATH", dir)
+			}
+			s := kubeSettings{Host: srv.URL, Insecure: true, Exec: &clientcmdapi.ExecConfig{
+				APIVersion: "client.authentication.k8s.io/v1", Command: command, InteractiveMode: clientcmdapi.NeverExecInteractiveMode,
+			}}
+			cfg, err := s.restConfig()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := kubernetes.NewForConfig(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Discovery().ServerVersion(); err != nil {
+				t.Fatalf("exec command %q: %v", command, err)
+			}
+			if len(got) != 1 || got[0] != "Bearer from-plugin" {
+				t.Errorf("exec command %q: the server saw Authorization %q, want the plugin's token", command, got)
+			}
+			if s.Exec.Command != command {
+				t.Errorf("restConfig changed the settings' command to %q", s.Exec.Command)
+			}
+		})
 	}
 }

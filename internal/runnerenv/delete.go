@@ -141,7 +141,7 @@ func release[T metav1.Object](ctx context.Context, name string,
 // waitNamespaceGone watches the namespace until it is deleted or ctx ends.
 func waitNamespaceGone(ctx context.Context, c kubernetes.Interface, name string) error {
 	selector := fields.OneTermEqualSelector("metadata.name", name).String()
-	lw := &cache.ListWatch{
+	lw := cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			o.FieldSelector = selector
 			return c.CoreV1().Namespaces().List(ctx, o)
@@ -150,7 +150,7 @@ func waitNamespaceGone(ctx context.Context, c kubernetes.Interface, name string)
 			o.FieldSelector = selector
 			return c.CoreV1().Namespaces().Watch(ctx, o)
 		},
-	}
+	}, c) // whether the client serves watch-list streams (the fake clientset does not)
 	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Namespace{},
 		func(store cache.Store) (bool, error) {
 			_, exists, err := store.GetByKey(name)
