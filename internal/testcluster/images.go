@@ -43,7 +43,7 @@ const configLabel = "containerdriver.dev/image-id"
 // The sidecar image's binaries: the multi-call one (./sidecars/sidecar), which the
 // contract's command paths link to, and the runner helper, a binary of its own because the
 // runner templates copy it into their images.
-var sidecarPackages = []string{"./sidecars/sidecar", "./sidecars/runnerhelper"}
+var sidecarPackages = []string{"./sidecars/sidecar", "./cmd/runner-helper"}
 
 // sidecarImageSpec is the sidecar image's content, from the binaries of sidecarPackages
 // built into dir.
@@ -53,7 +53,7 @@ func sidecarImageSpec(dir string) imagebuild.Spec {
 		Dirs: []imagebuild.Dir{{Path: "/tmp", Mode: 0o1777}},
 		Files: []imagebuild.File{
 			{Path: contract.SidecarBinary, Source: filepath.Join(dir, "sidecar"), Mode: 0o755},
-			{Path: contract.RunnerHelperCommand, Source: filepath.Join(dir, "runnerhelper"), Mode: 0o755},
+			{Path: contract.RunnerHelperCommand, Source: filepath.Join(dir, "runner-helper"), Mode: 0o755},
 		},
 	}
 	for _, c := range contract.SidecarCommands() {
@@ -73,8 +73,8 @@ var (
 )
 
 // SidecarImage builds the sidecar image from this module's ./sidecars (the multi-call
-// binary at /opt/container-driver/sidecar with the contract's command paths linked to it,
-// and runner-helper), imports it into the local cluster, and returns its reference,
+// binary at /opt/container-driver/sidecar with the contract's command paths linked to it)
+// and ./cmd/runner-helper, imports it into the local cluster, and returns its reference,
 // containerdriver.local/sidecars:test-<content hash>. It builds once per test process;
 // the same code gives the same tag, which is not imported twice.
 func SidecarImage(t testing.TB) string {
