@@ -20,7 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/testcluster"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/testsupport/testcluster"
 )
 
 // The runner helper's plan action against the kubernetes backend of the cluster, with the

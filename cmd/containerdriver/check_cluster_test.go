@@ -19,7 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/imagebuild"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/testcluster"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/testsupport/testcluster"
 )
 
 // brokenImage builds the image of ./internal/brokenrunner whose one mistake is mode, with

@@ -24,7 +24,7 @@ import (
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/imagebuild"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/testcluster"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/testsupport/testcluster"
 )
 
 // The environment of make bench.

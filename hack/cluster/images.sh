@@ -3,7 +3,7 @@
 # and ./cmd/runner-helper, and imports it into the local cluster: the multi-call binary
 # ./sidecars/sidecar at /opt/container-driver/sidecar with outputsfetcher, prechecks, inigit
 # and statekeeper linked to it, and runner-helper (the same contents as
-# internal/testcluster.SidecarImage).
+# internal/testsupport/testcluster.SidecarImage).
 # SIDECAR_IMAGE=REF names it otherwise.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

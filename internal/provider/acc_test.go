@@ -23,7 +23,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/testcluster"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/testsupport/testcluster"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"

@@ -18,7 +18,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/imagebuild"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/testcluster"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/testsupport/testcluster"
 )
 
 // TestAccProvider_InClusterServiceAccount runs the CLI the test drives (Terraform or

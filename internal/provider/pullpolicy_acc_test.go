@@ -8,7 +8,7 @@ import (
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/imagebuild"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/testcluster"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/testsupport/testcluster"
 )
 
 // TestAccRun_RunnerPullPolicyFollowsTag: a runner image tagged latest is pulled Always, as
