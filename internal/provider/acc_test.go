@@ -32,7 +32,7 @@ import (
 // accEnv is what an acceptance test against the cluster needs: a kubeconfig for the
 // provider block, a client for the checks, a fresh namespace with the service account
 // "runner" (allowed to create ConfigMaps and Secrets), the sidecar image and the test
-// runner image (internal/testrunner, whose behaviour the run's inputs script).
+// runner image (internal/testsupport/testrunner, whose behaviour the run's inputs script).
 type accEnv struct {
 	kubeconfig string
 	client     kubernetes.Interface

@@ -19,7 +19,7 @@ import (
 func TestAccRun_RunnerPullPolicyFollowsTag(t *testing.T) {
 	t.Parallel()
 	e, c := faultEnv(t)
-	bin := testcluster.GoBinary(t, "./internal/testrunner")
+	bin := testcluster.GoBinary(t, "./internal/testsupport/testrunner")
 	image := testcluster.ImageRegistry + "/pull-policy:latest"
 	testcluster.BuildImage(t, image, imagebuild.Spec{
 		Files:      []imagebuild.File{{Path: "/testrunner", Source: bin, Mode: 0o755}},

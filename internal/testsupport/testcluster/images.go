@@ -113,7 +113,7 @@ func buildSidecarImage() (string, error) {
 	return ref, buildImage(ref, spec)
 }
 
-// RunnerImage builds the project's test runner (./internal/testrunner) into an image,
+// RunnerImage builds the project's test runner (./internal/testsupport/testrunner) into an image,
 // containerdriver.local/testrunner:test-<content hash> with the program at /testrunner,
 // imports it into the local cluster, and returns its reference. Once per test process.
 func RunnerImage(t testing.TB) string {
@@ -121,7 +121,7 @@ func RunnerImage(t testing.TB) string {
 	RestConfig(t)
 	runnerOnce.Do(func() {
 		var bin string
-		if bin, runnerErr = goBinary("./internal/testrunner"); runnerErr != nil {
+		if bin, runnerErr = goBinary("./internal/testsupport/testrunner"); runnerErr != nil {
 			return
 		}
 		var sum string
@@ -255,7 +255,7 @@ type binResult struct {
 }
 
 // GoBinary builds a static, stripped binary (CGO_ENABLED=0, -trimpath) of a package of this
-// module, e.g. "./internal/testrunner", once per test process, and returns its path.
+// module, e.g. "./internal/testsupport/testrunner", once per test process, and returns its path.
 func GoBinary(t testing.TB, pkg string) string {
 	t.Helper()
 	p, err := goBinary(pkg)
