@@ -7,8 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/imagebuild"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/testsupport/testcluster"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/tooling/imagebuild"
 )
 
 // TestAccRun_RunnerPullPolicyFollowsTag: a runner image tagged latest is pulled Always, as

@@ -16,7 +16,7 @@ import (
 	"testing"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/imagebuild"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/tooling/imagebuild"
 )
 
 // ImageRegistry is where the images tests build are named: containerdriver.local (a host
