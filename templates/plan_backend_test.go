@@ -20,7 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/testcluster"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/testsupport/testcluster"
 )
 
 // The runner helper's plan action against the kubernetes backend of the cluster, with the
@@ -31,7 +31,7 @@ import (
 // cannot run ACTION=plan; in a pod it is the same backend through in_cluster_config.
 func TestAccTemplate_PlanKubernetesBackend(t *testing.T) {
 	c := testcluster.Client(t)
-	helper := testcluster.GoBinary(t, "./sidecars/runnerhelper")
+	helper := testcluster.GoBinary(t, "./cmd/runner-helper")
 	for _, tool := range []struct{ name, bin string }{
 		{"tofu", filepath.Join(testcluster.Dir(), "bin", "tofu")},
 		{"terraform", "/usr/local/bin/terraform"},

@@ -18,8 +18,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/imagebuild"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/testcluster"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/testsupport/testcluster"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/tooling/imagebuild"
 )
 
 // brokenImage builds the image of ./internal/brokenrunner whose one mistake is mode, with

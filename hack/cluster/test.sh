@@ -34,7 +34,7 @@ TIMEOUT=${GO_TEST_TIMEOUT:-60m}
 # + drift + destroy; and the cluster tests of the cluster itself and of one Job run with
 # its native sidecar (outputs-fetcher) without Terraform.
 SMOKE_TESTS='^(TestAccRun_Lifecycle|TestAccRun_Failure|TestAccRun_WriteOnlySecrets|TestAccRunPlan_PreviewApplyDriftDestroy)$'
-SMOKE_CLUSTER_PKGS=(./internal/testcluster ./internal/containerdriver)
+SMOKE_CLUSTER_PKGS=(./internal/testsupport/testcluster ./internal/containerdriver)
 SMOKE_CLUSTER_TESTS='^(TestAccCluster_Smoke|TestAccExecutor_CreateDestroyOutputs)$'
 
 read -r -a EXTRA <<<"${TESTARGS:-}"

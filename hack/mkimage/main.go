@@ -20,7 +20,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/imagebuild"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/tooling/imagebuild"
 )
 
 // list is a repeatable string flag.

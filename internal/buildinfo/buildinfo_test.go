@@ -34,7 +34,7 @@ func TestSidecarsCarryTheVersion(t *testing.T) {
 	const v = "9.8.7-rc.1"
 	ldflags := "-s -w -X github.com/containerdriver/terraform-provider-containerdriver/internal/buildinfo.Version=" + v
 	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", ldflags, "-o", dir+"/",
-		"../../sidecars/sidecar", "../../sidecars/runnerhelper")
+		"../../sidecars/sidecar", "../../cmd/runner-helper")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -47,7 +47,7 @@ func TestSidecarsCarryTheVersion(t *testing.T) {
 	}
 	for bin, name := range map[string]string{
 		"outputsfetcher": "outputs-fetcher", "prechecks": "pre-checks", "inigit": "git-init",
-		"statekeeper": "state-restore", "runnerhelper": "runner-helper", "sidecar": "sidecar",
+		"statekeeper": "state-restore", "runner-helper": "runner-helper", "sidecar": "sidecar",
 	} {
 		out, err := exec.Command(filepath.Join(dir, bin), "--version").CombinedOutput()
 		if err != nil || strings.TrimSpace(string(out)) != name+" "+v {

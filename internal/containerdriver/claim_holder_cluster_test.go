@@ -13,7 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	cd "github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/testcluster"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/testsupport/testcluster"
 )
 
 // The create claims of one process in one namespace are kept alive by one Lease the

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	cd "github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/testcluster"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/testsupport/testcluster"
 )
 
 const (

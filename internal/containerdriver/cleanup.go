@@ -38,7 +38,7 @@ func (e *Executor) ForceCleanup(ctx context.Context, spec *RunSpec) error {
 	if err := (&statedir.Store{Secrets: e.Client.CoreV1().Secrets(ns), Namespace: ns, RunID: spec.RunID}).Delete(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	errs = append(errs, e.forgetWriteOnly(ctx, spec))
+	errs = append(errs, e.WriteOnly(spec).Forget(ctx))
 	return errors.Join(errs...)
 }
 

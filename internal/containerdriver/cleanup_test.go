@@ -16,6 +16,7 @@ import (
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/statedir"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/writeonly"
 )
 
 // jobAndObjects is a Job of a run with an input Secret, an input ConfigMap and a pod.
@@ -104,7 +105,7 @@ func TestForceCleanup_EverythingOfTheRun(t *testing.T) {
 	objs = append(objs,
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: statedir.HeadName(spec.RunID), Namespace: "ns"}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: statedir.HeadName("run-2"), Namespace: "ns"}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: WriteOnlySecretName(spec.RunID), Namespace: "ns"}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: writeonly.SecretName(spec.RunID), Namespace: "ns"}},
 	)
 	c := fakeCluster(objs...)
 	if err := (&Executor{Client: c}).ForceCleanup(context.Background(), spec); err != nil {

@@ -139,7 +139,7 @@ func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Resu
 		}
 	}
 	if runErr == nil && action == contract.ActionDestroy {
-		runErr = e.forgetWriteOnly(after, spec) // writeonly.go
+		runErr = e.WriteOnly(spec).Forget(after) // internal/writeonly
 	}
 	if !spec.KeepResources {
 		if err := e.Cleanup(after, ns, name); err != nil && runErr == nil {

@@ -17,7 +17,7 @@ import (
 
 	cd "github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/testcluster"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/testsupport/testcluster"
 )
 
 // env is what every cluster test of the executor needs: a client, a fresh restricted

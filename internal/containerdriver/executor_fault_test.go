@@ -24,7 +24,7 @@ import (
 
 	cd "github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/testcluster"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/testsupport/testcluster"
 )
 
 func runCtx(t *testing.T, e *env, ctx context.Context, spec *cd.RunSpec, action string) (*cd.Result, error) {

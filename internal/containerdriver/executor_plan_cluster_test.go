@@ -17,7 +17,7 @@ import (
 )
 
 // grantInfra lets the test runner manage its "infrastructure", ConfigMaps of the namespace
-// (internal/testrunner/plan.go), with the token it gets from mount_service_account_token.
+// (internal/testsupport/testrunner/plan.go), with the token it gets from mount_service_account_token.
 func (e *env) grantInfra(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()

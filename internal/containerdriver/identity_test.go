@@ -17,6 +17,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/writeonly"
 )
 
 // The claim digest covers everything that makes a run, secret values included: two
@@ -46,7 +47,7 @@ func TestCreateKey_CoversSecrets(t *testing.T) {
 		"secret file":         func(s *RunSpec) { s.SecretFiles = map[string]string{"f": "x"} },
 		"source password":     func(s *RunSpec) { s.Source = &SourceSpec{URL: "https://git.example/r.git", Password: "p"} },
 		"credentials value":   func(s *RunSpec) { s.Credentials = map[string]any{"a": "b"} },
-		"write-only variable": func(s *RunSpec) { s.WriteOnly = &WriteOnlySecrets{SecretVariables: map[string]string{"W": "w"}} },
+		"write-only variable": func(s *RunSpec) { s.WriteOnly = &writeonly.Secrets{SecretVariables: map[string]string{"W": "w"}} },
 	} {
 		s := withSecret("alpha")
 		mutate(s)

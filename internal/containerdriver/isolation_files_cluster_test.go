@@ -14,7 +14,7 @@ import (
 
 	cd "github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/testcluster"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/testsupport/testcluster"
 )
 
 // sidecarToken is where the sidecars' service account token is mounted (in the sidecars

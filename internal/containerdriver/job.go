@@ -3,7 +3,6 @@ package containerdriver
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -28,15 +27,8 @@ func JobName(runID, action, specHash string) string {
 	return fmt.Sprintf("cd-%s-%s-%s", contract.ShortHash(runID, 10), action, specHash[:8])
 }
 
-var labelValueRe = regexp.MustCompile(`^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$`)
-
-// runLabel is the run id itself when it is a valid label value (a UUID is), else its hash.
-func runLabel(runID string) string {
-	if len(runID) <= 63 && labelValueRe.MatchString(runID) {
-		return runID
-	}
-	return contract.ShortHash(runID, 32)
-}
+// runLabel is the run's value of contract.LabelRunID.
+func runLabel(runID string) string { return contract.RunLabel(runID) }
 
 // SpecHash is a digest of everything that shapes the Job except the secret values (see
 // withoutSecretValues), so a changed input never re-attaches to an older Job. It names the

@@ -14,7 +14,7 @@ import (
 )
 
 // encodedFormNames are the lines the test runner's print_encoded and fail_encoded_env
-// write for each secret (internal/testrunner/encoded.go).
+// write for each secret (internal/testsupport/testrunner/encoded.go).
 var encodedFormNames = []string{"hex", "HEX", "json-ascii", "json-u-all",
 	"base64-after-1-bytes", "base64url-after-1-bytes", "base64-after-2-bytes", "base64url-after-2-bytes",
 	"base64-after-4-bytes", "base64url-after-4-bytes"}

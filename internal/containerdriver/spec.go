@@ -5,6 +5,8 @@ package containerdriver
 
 import (
 	"time"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/writeonly"
 )
 
 // DefaultNamespace is the namespace a run uses when none is given, as in the contract (docs/guides/contract.md).
@@ -60,7 +62,7 @@ type RunSpec struct {
 
 	// WriteOnly, on create, are write-only secrets to keep in the cluster for destroy (the
 	// caller has merged them into Job.SecretVariables and SecretFiles already).
-	WriteOnly *WriteOnlySecrets
+	WriteOnly *writeonly.Secrets
 	// WriteOnlyFromCluster, on destroy, merges the write-only secrets kept at create into
 	// Job.SecretVariables and SecretFiles; a successful destroy deletes them.
 	WriteOnlyFromCluster bool

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -242,6 +243,17 @@ func ShortHash(s string, n int) string {
 		n = len(x)
 	}
 	return x[:n]
+}
+
+var labelValueRe = regexp.MustCompile(`^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$`)
+
+// RunLabel is the value of LabelRunID for a run: the run id itself when it is a valid
+// label value (a UUID is), else its hash.
+func RunLabel(runID string) string {
+	if len(runID) <= 63 && labelValueRe.MatchString(runID) {
+		return runID
+	}
+	return ShortHash(runID, 32)
 }
 
 // SanitizeName lower-cases s and keeps [a-z0-9-], so it can be part of an object name.

@@ -23,7 +23,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/testcluster"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/testsupport/testcluster"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
@@ -32,7 +32,7 @@ import (
 // accEnv is what an acceptance test against the cluster needs: a kubeconfig for the
 // provider block, a client for the checks, a fresh namespace with the service account
 // "runner" (allowed to create ConfigMaps and Secrets), the sidecar image and the test
-// runner image (internal/testrunner, whose behaviour the run's inputs script).
+// runner image (internal/testsupport/testrunner, whose behaviour the run's inputs script).
 type accEnv struct {
 	kubeconfig string
 	client     kubernetes.Interface

@@ -11,7 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/writeonly"
 )
 
 // credentialsJSONType is credentials_json's type: jsontypes.Normalized (a reformatted JSON
@@ -85,10 +85,10 @@ func (v credentialsJSON) StringSemanticEquals(ctx context.Context, newValuable b
 		diags.AddError("Semantic Equality Check Error", fmt.Sprintf("credentials_json: expected a %T, got a %T. Please report this to the provider developers.", v, newValuable))
 		return false, diags
 	}
-	if _, err := containerdriver.ParseCredentialsJSON(v.ValueString()); err != nil {
+	if _, err := writeonly.ParseCredentialsJSON(v.ValueString()); err != nil {
 		return false, nil
 	}
-	if _, err := containerdriver.ParseCredentialsJSON(other.ValueString()); err != nil {
+	if _, err := writeonly.ParseCredentialsJSON(other.ValueString()); err != nil {
 		return false, nil
 	}
 	return v.Normalized.StringSemanticEquals(ctx, other.Normalized)
@@ -99,7 +99,7 @@ func (v credentialsJSON) ValidateAttribute(_ context.Context, req xattr.Validate
 	if v.IsNull() || v.IsUnknown() {
 		return
 	}
-	if _, err := containerdriver.ParseCredentialsJSON(v.ValueString()); err != nil {
+	if _, err := writeonly.ParseCredentialsJSON(v.ValueString()); err != nil {
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Credentials", req.Path.String()+": "+err.Error())
 	}
 }

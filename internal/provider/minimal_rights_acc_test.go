@@ -18,7 +18,7 @@ import (
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
 
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/testcluster"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/testsupport/testcluster"
 )
 
 // documentedProviderRules are the provider identity's rights for containerdriver_run, as

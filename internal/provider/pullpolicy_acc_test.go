@@ -7,8 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/imagebuild"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/testcluster"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/testsupport/testcluster"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/tooling/imagebuild"
 )
 
 // TestAccRun_RunnerPullPolicyFollowsTag: a runner image tagged latest is pulled Always, as
@@ -19,7 +19,7 @@ import (
 func TestAccRun_RunnerPullPolicyFollowsTag(t *testing.T) {
 	t.Parallel()
 	e, c := faultEnv(t)
-	bin := testcluster.GoBinary(t, "./internal/testrunner")
+	bin := testcluster.GoBinary(t, "./internal/testsupport/testrunner")
 	image := testcluster.ImageRegistry + "/pull-policy:latest"
 	testcluster.BuildImage(t, image, imagebuild.Spec{
 		Files:      []imagebuild.File{{Path: "/testrunner", Source: bin, Mode: 0o755}},

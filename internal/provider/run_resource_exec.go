@@ -21,23 +21,56 @@ import (
 // Carrying out a containerdriver_run: claiming its run id, running it through the
 // executor, turning failures into diagnostics and recording its result.
 
-// forgetWriteOnly deletes the write-only secrets kept for a run nothing records: a create
-// that failed before its runner started, or a failed create dropped from the state.
-func (r *runResource) forgetWriteOnly(ctx context.Context, m *runResourceModel) {
+// The way from a run's model to the executor, written once: runSpec builds the spec,
+// executor makes an executor on the provider's client, and plumb does both. Every call of
+// the executor for a containerdriver_run starts here.
+
+// runSpec builds m's RunSpec with the provider's sidecar image. unknown are the attributes
+// still unknown (at plan time; a run refuses them). diags says why there is no spec: the
+// provider is not configured, or the model does not convert.
+func (r *runResource) runSpec(ctx context.Context, m *runResourceModel) (*containerdriver.RunSpec, []containerdriver.Path, diag.Diagnostics) {
+	var diags diag.Diagnostics
 	if r.data == nil {
-		return
+		diags.AddError("Provider Not Configured", "The containerdriver provider was not configured. This is a bug in the provider.")
+		return nil, nil, diags
 	}
 	spec, b := m.toSpec(ctx, r.data.sidecarImage)
-	if b.diags.HasError() {
-		return
+	diags.Append(b.diags...)
+	if diags.HasError() {
+		return nil, nil, diags
+	}
+	return spec, b.unknown, diags
+}
+
+// executor returns an executor on the provider's client that reports to the Terraform log
+// of ctx.
+func (r *runResource) executor(ctx context.Context) (*containerdriver.Executor, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	if r.data == nil {
+		diags.AddError("Provider Not Configured", "The containerdriver provider was not configured. This is a bug in the provider.")
+		return nil, diags
 	}
 	client, d := r.data.kube.Client()
-	if d.HasError() {
-		return
+	diags.Append(d...)
+	if diags.HasError() {
+		return nil, diags
 	}
-	if err := (&containerdriver.Executor{Client: client}).ForgetWriteOnly(context.WithoutCancel(ctx), spec); err != nil {
-		tflog.Warn(ctx, "the write-only secrets of an unrecorded run were not deleted", map[string]any{"error": err.Error()})
+	return &containerdriver.Executor{Client: client, Observer: tflogObserver{ctx: ctx}}, diags
+}
+
+// plumb is runSpec and executor, for callers that act on what the cluster keeps for m's
+// run (its unknown attributes do not matter to them).
+func (r *runResource) plumb(ctx context.Context, m *runResourceModel) (*containerdriver.RunSpec, *containerdriver.Executor, diag.Diagnostics) {
+	spec, _, diags := r.runSpec(ctx, m)
+	if diags.HasError() {
+		return nil, nil, diags
 	}
+	exec, d := r.executor(ctx)
+	diags.Append(d...)
+	if diags.HasError() {
+		return nil, nil, diags
+	}
+	return spec, exec, diags
 }
 
 // claimRunID gives a create its run id: a new one, or that of an identical create whose
@@ -52,18 +85,14 @@ func (r *runResource) claimRunID(ctx context.Context, plan *runResourceModel) (*
 		newID = func() string { return planned }
 	}
 	plan.ID = types.StringValue(newID())
-	if r.data == nil {
-		return nil, diags
-	}
-	spec, b := plan.toSpec(ctx, r.data.sidecarImage)
-	if b.diags.HasError() || len(b.unknown) > 0 {
+	spec, unknown, d := r.runSpec(ctx, plan)
+	if d.HasError() || len(unknown) > 0 {
 		return nil, diags // r.run reports these
 	}
-	client, d := r.data.kube.Client()
+	exec, d := r.executor(ctx)
 	if d.HasError() {
 		return nil, diags // and this
 	}
-	exec := &containerdriver.Executor{Client: client, Observer: tflogObserver{ctx: ctx}}
 	claim, err := exec.ClaimCreate(ctx, spec, newID)
 	switch {
 	case errors.Is(err, containerdriver.ErrClaimsUnavailable):
@@ -101,25 +130,14 @@ func (r *runResource) claimRunID(ctx context.Context, plan *runResourceModel) (*
 // container (force_destroy, or the run named in envForceDestroyRuns); why, which of the
 // two, goes into the warning.
 func (r *runResource) forceCleanup(ctx context.Context, m *runResourceModel, timeout time.Duration, why string) diag.Diagnostics {
-	var diags diag.Diagnostics
-	if r.data == nil {
-		diags.AddError("Provider Not Configured", "The containerdriver provider was not configured. This is a bug in the provider.")
-		return diags
-	}
-	spec, b := m.toSpec(ctx, r.data.sidecarImage)
-	diags.Append(b.diags...)
-	if diags.HasError() {
-		return diags
-	}
-	client, d := r.data.kube.Client()
-	diags.Append(d...)
+	spec, exec, diags := r.plumb(ctx, m)
 	if diags.HasError() {
 		return diags
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tflog.Warn(ctx, "force_destroy: the destroy container does not run; removing the run's Jobs, objects and state", map[string]any{"run_id": spec.RunID, "namespace": spec.Namespace()})
-	if err := (&containerdriver.Executor{Client: client}).ForceCleanup(ctx, spec); err != nil {
+	if err := exec.ForceCleanup(ctx, spec); err != nil {
 		diags.AddError("Force Cleanup Failed", fmt.Sprintf(
 			"Removing the Jobs, objects and state of run %s in namespace %s failed: %v\n\n"+
 				"Check that the provider's credentials may list and delete Jobs, pods, Secrets and ConfigMaps there.", spec.RunID, spec.Namespace(), err))
@@ -134,19 +152,13 @@ func (r *runResource) forceCleanup(ctx context.Context, m *runResourceModel, tim
 func (r *runResource) run(ctx context.Context, m *runResourceModel, action string, timeout time.Duration,
 	adjust func(*containerdriver.RunSpec),
 ) (*containerdriver.Result, *containerdriver.RunError, diag.Diagnostics) {
-	var diags diag.Diagnostics
-	if r.data == nil {
-		diags.AddError("Provider Not Configured", "The containerdriver provider was not configured. This is a bug in the provider.")
-		return nil, nil, diags
-	}
-	spec, b := m.toSpec(ctx, r.data.sidecarImage)
-	diags.Append(b.diags...)
+	spec, unknown, diags := r.runSpec(ctx, m)
 	if diags.HasError() {
 		return nil, nil, diags
 	}
-	if len(b.unknown) > 0 {
+	if len(unknown) > 0 {
 		diags.AddError("Unknown Run Configuration", fmt.Sprintf(
-			"These values are still unknown when the run starts: %s. This is a bug in the provider.", joinPaths(b.unknown)))
+			"These values are still unknown when the run starts: %s. This is a bug in the provider.", joinPaths(unknown)))
 		return nil, nil, diags
 	}
 	if adjust != nil {
@@ -154,7 +166,7 @@ func (r *runResource) run(ctx context.Context, m *runResourceModel, action strin
 	}
 	// The spec is validated once, by the executor (BuildJob): its ValidationErrors become
 	// attribute diagnostics below, before anything is created in the cluster.
-	client, d := r.data.kube.Client()
+	exec, d := r.executor(ctx)
 	diags.Append(d...)
 	if diags.HasError() {
 		return nil, nil, diags
@@ -166,7 +178,7 @@ func (r *runResource) run(ctx context.Context, m *runResourceModel, action strin
 	ctx = tflog.SetField(ctx, "namespace", spec.Namespace())
 	tflog.Info(ctx, "starting container run", map[string]any{"image": spec.Job.Image})
 	ctx = withAPIWarnings(ctx)
-	exec := &containerdriver.Executor{Client: client, Observer: tflogObserver{ctx: ctx}}
+	exec.Observer = tflogObserver{ctx: ctx} // the run's log fields
 	res, err := exec.Run(ctx, spec, action)
 	diags.Append(podSecurityWarnings(ctx, spec.Namespace())...)
 	if err == nil {
@@ -329,11 +341,11 @@ func (r *runResource) confirmRecorded(ctx context.Context, id string, from priva
 	if err := json.Unmarshal(raw, &v); err != nil || v.Namespace == "" {
 		return
 	}
-	client, d := r.data.kube.Client()
+	exec, d := r.executor(ctx)
 	if d.HasError() {
 		return
 	}
-	if err := (&containerdriver.Executor{Client: client}).ConfirmRecorded(ctx, v.Namespace, id); err != nil {
+	if err := exec.ConfirmRecorded(ctx, v.Namespace, id); err != nil {
 		tflog.Warn(ctx, "the create claim of a recorded run was not deleted", map[string]any{"error": err.Error()})
 		return
 	}

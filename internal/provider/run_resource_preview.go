@@ -175,11 +175,11 @@ func planKey(spec *containerdriver.RunSpec, prior *runResourceModel, secretKey s
 // When the provider may not read or make that key, the preview is keyed without the
 // secrets, as it is logged.
 func (r *runResource) secretKey(ctx context.Context, spec *containerdriver.RunSpec) string {
-	client, d := r.data.kube.Client()
+	exec, d := r.executor(ctx)
 	if d.HasError() {
 		return ""
 	}
-	k, err := (&containerdriver.Executor{Client: client, Observer: tflogObserver{ctx: ctx}}).CreateKey(ctx, spec)
+	k, err := exec.CreateKey(ctx, spec)
 	if err != nil {
 		tflog.Warn(ctx, "the preview's key leaves the secrets out: the claim key cannot be used", map[string]any{"error": err.Error()})
 		return ""
@@ -249,14 +249,14 @@ func (r *runResource) modifyPlanPreview(ctx context.Context, req resource.Modify
 	if prior == nil {
 		m.ID = types.StringValue("preview")
 	}
-	spec, b := m.toSpec(ctx, r.data.sidecarImage)
-	if b.diags.HasError() {
+	spec, unknown, d := r.runSpec(ctx, &m)
+	if d.HasError() {
 		return // validateRun reported it
 	}
-	if len(b.unknown) > 0 || plan.Plan.IsUnknown() {
+	if len(unknown) > 0 || plan.Plan.IsUnknown() {
 		setPlanAttributes(ctx, resp, types.StringUnknown(), types.ObjectUnknown(planSummaryAttrTypes))
 		resp.Diagnostics.AddWarning("No Runner Plan Preview", fmt.Sprintf(
-			"The runner's plan is not previewed: %s unknown until apply. The apply previews once they are known, shows that plan in its output and applies it: nobody reviews it before.", joinPaths(b.unknown)))
+			"The runner's plan is not previewed: %s unknown until apply. The apply previews once they are known, shows that plan in its output and applies it: nobody reviews it before.", joinPaths(unknown)))
 		return
 	}
 	if missing := r.missingTarget(ctx, spec); missing != "" {
@@ -306,11 +306,11 @@ func (r *runResource) modifyPlanPreview(ctx context.Context, req resource.Modify
 // missingTarget is what the preview's Job needs and does not exist yet ("" when the
 // cluster cannot be asked: the preview then reports the error itself).
 func (r *runResource) missingTarget(ctx context.Context, spec *containerdriver.RunSpec) string {
-	client, d := r.data.kube.Client()
+	exec, d := r.executor(ctx)
 	if d.HasError() {
 		return ""
 	}
-	return (&containerdriver.Executor{Client: client}).MissingTarget(ctx, spec)
+	return exec.MissingTarget(ctx, spec)
 }
 
 func commitNote(c string) string {
@@ -323,12 +323,11 @@ func commitNote(c string) string {
 // preview returns the preview kept under id, or runs the plan Job that makes it. With
 // destroy it keeps nothing. ran tells that a Job ran.
 func (r *runResource) preview(ctx context.Context, m *runResourceModel, spec *containerdriver.RunSpec, id string, destroy bool) (p *containerdriver.PlanResult, ran bool, diags diag.Diagnostics) {
-	client, d := r.data.kube.Client()
+	exec, d := r.executor(ctx)
 	diags.Append(d...)
 	if diags.HasError() {
 		return nil, false, diags
 	}
-	exec := &containerdriver.Executor{Client: client, Observer: tflogObserver{ctx: ctx}}
 	if !destroy {
 		kept, err := exec.LoadPreview(ctx, spec.Namespace(), id, false)
 		if err != nil {
@@ -382,8 +381,8 @@ func (r *runResource) previewDestroy(ctx context.Context, req resource.ModifyPla
 	if resp.Diagnostics.HasError() || !state.planSettings(ctx).preview() || state.ForceDestroy.ValueBool() || state.ID.ValueString() == "" {
 		return
 	}
-	spec, b := state.toSpec(ctx, r.data.sidecarImage)
-	if b.diags.HasError() || len(b.unknown) > 0 {
+	spec, unknown, d := r.runSpec(ctx, &state)
+	if d.HasError() || len(unknown) > 0 {
 		return
 	}
 	pinned(spec, state.GitCommit.ValueString(), state.ImageDigest.ValueString())
@@ -447,14 +446,13 @@ func (r *runResource) applyPreview(ctx context.Context, m *runResourceModel, upd
 		// are: nothing to apply, so the artifact is not needed (and on_stale not asked).
 		return nil, nil, true, diags
 	}
-	client, d := r.data.kube.Client()
+	exec, d := r.executor(ctx)
 	diags.Append(d...)
 	if diags.HasError() {
 		return nil, nil, false, diags
 	}
 	ns, _ := m.effectiveNamespace(ctx)
 	key, digest := splitPlanID(id)
-	exec := &containerdriver.Executor{Client: client}
 	kept, err := exec.LoadPreview(ctx, ns, key, true)
 	if kept != nil && kept.Digest() != digest {
 		kept, err = nil, fmt.Errorf("the preview kept for plan %s is another one (%s) than the plan shows", id, kept.Digest())
@@ -511,13 +509,13 @@ func (r *runResource) forgetPreview(ctx context.Context, m *runResourceModel) {
 	if r.data == nil || m.PlanID.ValueString() == "" {
 		return
 	}
-	client, d := r.data.kube.Client()
+	exec, d := r.executor(ctx)
 	if d.HasError() {
 		return
 	}
 	ns, _ := m.effectiveNamespace(ctx)
 	key, _ := splitPlanID(m.PlanID.ValueString())
-	if err := (&containerdriver.Executor{Client: client}).DeletePreview(context.WithoutCancel(ctx), ns, key); err != nil {
+	if err := exec.DeletePreview(context.WithoutCancel(ctx), ns, key); err != nil {
 		tflog.Warn(ctx, "the applied preview was not deleted", map[string]any{"plan_id": m.PlanID.ValueString(), "error": err.Error()})
 	}
 }
@@ -529,8 +527,8 @@ func (r *runResource) readDrift(ctx context.Context, state *runResourceModel, di
 	if s == nil || !s.DetectDrift.ValueBool() || r.data == nil || state.Outputs.IsNull() || state.ID.ValueString() == "" {
 		return
 	}
-	spec, b := state.toSpec(ctx, r.data.sidecarImage)
-	if b.diags.HasError() || len(b.unknown) > 0 {
+	spec, unknown, d := r.runSpec(ctx, state)
+	if d.HasError() || len(unknown) > 0 {
 		return
 	}
 	pinned(spec, state.GitCommit.ValueString(), state.ImageDigest.ValueString())
@@ -579,12 +577,12 @@ func (r *runResource) forgetRunPreviews(ctx context.Context, m *runResourceModel
 	if r.data == nil || m.ID.ValueString() == "" {
 		return
 	}
-	client, d := r.data.kube.Client()
+	exec, d := r.executor(ctx)
 	if d.HasError() {
 		return
 	}
 	ns, _ := m.effectiveNamespace(ctx)
-	if err := (&containerdriver.Executor{Client: client}).DeleteRunPreviews(context.WithoutCancel(ctx), ns, m.ID.ValueString()); err != nil {
+	if err := exec.DeleteRunPreviews(context.WithoutCancel(ctx), ns, m.ID.ValueString()); err != nil {
 		tflog.Warn(ctx, "the previews of the destroyed run were not deleted", map[string]any{"error": err.Error()})
 	}
 }

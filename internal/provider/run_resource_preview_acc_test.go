@@ -19,7 +19,7 @@ import (
 )
 
 // grantInfra lets the test runner manage its "infrastructure", ConfigMaps of the
-// namespace (internal/testrunner/plan.go), with the token mount_service_account_token gives.
+// namespace (internal/testsupport/testrunner/plan.go), with the token mount_service_account_token gives.
 func (e *accEnv) grantInfra(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()

@@ -9,13 +9,15 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/writeonly"
 )
 
 // The model of containerdriver_run as a containerdriver.RunSpec: the conversion, the
@@ -189,8 +191,9 @@ func (m *runResourceModel) writeOnlyToSpec(b *specBuilder, spec *containerdriver
 	vars := b.strMap(root("secret_variables_wo"), m.SecretVariablesWO)
 	files := b.strMap(root("secret_files_wo"), m.SecretFilesWO)
 	singles := m.writeOnlySingles(b)
-	if len(vars)+len(files) == 0 && singles.SourcePassword == "" && singles.SourceSSHKey == "" &&
-		singles.CredentialsJSON == "" && singles.TargetContent == "" {
+	wo := singles
+	wo.SecretVariables, wo.SecretFiles = vars, files
+	if wo.Empty() {
 		spec.WriteOnlyFromCluster = !m.SecretsWOVersion.IsNull()
 		return
 	}
@@ -220,21 +223,19 @@ func (m *runResourceModel) writeOnlyToSpec(b *specBuilder, spec *containerdriver
 		spec.Target.Content = singles.TargetContent
 	}
 	if singles.CredentialsJSON != "" {
-		creds, err := containerdriver.ParseCredentialsJSON(singles.CredentialsJSON)
+		creds, err := writeonly.ParseCredentialsJSON(singles.CredentialsJSON)
 		if err != nil {
 			b.diags.AddAttributeError(path.Root("credentials_json_wo"), "Invalid Credentials", "credentials_json_wo: "+err.Error())
 		}
 		spec.Credentials = creds
 	}
-	wo := singles
-	wo.SecretVariables, wo.SecretFiles = vars, files
 	spec.WriteOnly = &wo
 }
 
 // writeOnlySingles are source.password_wo, source.ssh_key_wo, credentials_json_wo and
 // target.content_wo.
-func (m *runResourceModel) writeOnlySingles(b *specBuilder) containerdriver.WriteOnlySecrets {
-	var wo containerdriver.WriteOnlySecrets
+func (m *runResourceModel) writeOnlySingles(b *specBuilder) writeonly.Secrets {
+	var wo writeonly.Secrets
 	var src sourceModel
 	if !m.Source.IsNull() && !m.Source.IsUnknown() && !m.Source.As(b.ctx, &src, basetypes.ObjectAsOptions{}).HasError() {
 		wo.SourcePassword = b.str(root("source").Attr("password_wo"), src.PasswordWO)

@@ -61,13 +61,13 @@ func TestBinary_ThroughLinkAndSize(t *testing.T) {
 		t.Skip("builds the sidecar binaries")
 	}
 	dir := t.TempDir()
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", dir+string(filepath.Separator), ".", "../runnerhelper")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", dir+string(filepath.Separator), ".", "../../cmd/runner-helper")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	var total int64
-	for _, b := range []string{"sidecar", "runnerhelper"} {
+	for _, b := range []string{"sidecar", "runner-helper"} {
 		fi, err := os.Stat(filepath.Join(dir, b))
 		if err != nil {
 			t.Fatal(err)

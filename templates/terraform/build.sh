@@ -26,7 +26,7 @@ trap 'rm -rf "$work"' EXIT
 OUT=$(realpath -m "$OUT")
 mkdir -p "$(dirname "$OUT")"
 cd "$ROOT"
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/runner-helper" ./sidecars/runnerhelper
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/runner-helper" ./cmd/runner-helper
 certs=()
 [ -f /etc/ssl/certs/ca-certificates.crt ] && certs=(/etc/ssl/certs/ca-certificates.crt:0644=/etc/ssl/certs/ca-certificates.crt)
 go run ./hack/mkimage -t "$IMAGE" -o "$OUT" \

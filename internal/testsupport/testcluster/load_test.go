@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/imagebuild"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/tooling/imagebuild"
 )
 
 // fakeTools puts skopeo, kind and ctr on PATH as scripts that append their arguments to a

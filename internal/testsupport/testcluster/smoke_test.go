@@ -22,13 +22,13 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/imagebuild"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/tooling/imagebuild"
 )
 
-// smokeImage builds the smoke test's workload image from ./internal/testcluster/smoketool.
+// smokeImage builds the smoke test's workload image from ./internal/testsupport/testcluster/smoketool.
 func smokeImage(t *testing.T) string {
 	t.Helper()
-	bin := GoBinary(t, "./internal/testcluster/smoketool")
+	bin := GoBinary(t, "./internal/testsupport/testcluster/smoketool")
 	sum, err := hashFiles(bin)
 	if err != nil {
 		t.Fatal(err)
@@ -282,7 +282,7 @@ func TestAccCluster_SidecarImage(t *testing.T) {
 
 	// Importing the same content again is skipped: a fresh tag is imported once, then
 	// found by its image ID label.
-	bin := GoBinary(t, "./internal/testcluster/smoketool")
+	bin := GoBinary(t, "./internal/testsupport/testcluster/smoketool")
 	spec = imagebuild.Spec{Files: []imagebuild.File{{Path: "/smoketool", Source: bin, Mode: 0o755}}}
 	reref := fmt.Sprintf("%s/reimport:test-%d", ImageRegistry, time.Now().UnixNano())
 	t.Cleanup(func() { _, _ = ctr("images", "rm", reref) })

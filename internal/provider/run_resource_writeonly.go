@@ -7,9 +7,13 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
-
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
 )
+
+// The provider's side of the write-only lifecycle (internal/writeonly): the values are
+// read from the configuration (readWriteOnly, run_resource_spec.go) and never saved
+// (clearWriteOnly); the executor keeps them at create and merges them back at destroy;
+// the provider puts back what a failed update replaced and deletes those of a run that
+// nothing records.
 
 // writeOnlyRestorer reads the write-only secrets kept for m's run before an update
 // replaces them with m's, and returns what puts them back when the update fails: the
@@ -17,27 +21,32 @@ import (
 // run, not those of the failed one (the next apply gives those again).
 func (r *runResource) writeOnlyRestorer(ctx context.Context, m *runResourceModel) func() {
 	noop := func() {}
-	if r.data == nil {
+	spec, exec, diags := r.plumb(ctx, m)
+	if diags.HasError() || spec.WriteOnly == nil {
 		return noop
 	}
-	spec, b := m.toSpec(ctx, r.data.sidecarImage)
-	if b.diags.HasError() || spec.WriteOnly == nil {
-		return noop
-	}
-	client, d := r.data.kube.Client()
-	if d.HasError() {
-		return noop
-	}
-	exec := &containerdriver.Executor{Client: client}
-	kept, err := exec.KeptWriteOnly(ctx, spec)
+	store := exec.WriteOnly(spec)
+	kept, err := store.Kept(ctx)
 	if err != nil {
 		tflog.Warn(ctx, "the write-only secrets kept for the run could not be read; a failed update cannot put them back", map[string]any{"error": err.Error()})
 		return noop
 	}
 	return func() {
-		if err := exec.RestoreWriteOnly(context.WithoutCancel(ctx), spec, kept); err != nil {
+		if err := store.Restore(context.WithoutCancel(ctx), kept); err != nil {
 			tflog.Warn(ctx, "the write-only secrets of the last successful run were not put back after the failed update", map[string]any{"error": err.Error()})
 		}
+	}
+}
+
+// forgetWriteOnly deletes the write-only secrets kept for a run nothing records: a create
+// that failed before its runner started, or a failed create dropped from the state.
+func (r *runResource) forgetWriteOnly(ctx context.Context, m *runResourceModel) {
+	spec, exec, diags := r.plumb(ctx, m)
+	if diags.HasError() {
+		return
+	}
+	if err := exec.WriteOnly(spec).Forget(context.WithoutCancel(ctx)); err != nil {
+		tflog.Warn(ctx, "the write-only secrets of an unrecorded run were not deleted", map[string]any{"error": err.Error()})
 	}
 }
 

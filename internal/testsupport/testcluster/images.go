@@ -16,7 +16,7 @@ import (
 	"testing"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/imagebuild"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/tooling/imagebuild"
 )
 
 // ImageRegistry is where the images tests build are named: containerdriver.local (a host
@@ -43,7 +43,7 @@ const configLabel = "containerdriver.dev/image-id"
 // The sidecar image's binaries: the multi-call one (./sidecars/sidecar), which the
 // contract's command paths link to, and the runner helper, a binary of its own because the
 // runner templates copy it into their images.
-var sidecarPackages = []string{"./sidecars/sidecar", "./sidecars/runnerhelper"}
+var sidecarPackages = []string{"./sidecars/sidecar", "./cmd/runner-helper"}
 
 // sidecarImageSpec is the sidecar image's content, from the binaries of sidecarPackages
 // built into dir.
@@ -53,7 +53,7 @@ func sidecarImageSpec(dir string) imagebuild.Spec {
 		Dirs: []imagebuild.Dir{{Path: "/tmp", Mode: 0o1777}},
 		Files: []imagebuild.File{
 			{Path: contract.SidecarBinary, Source: filepath.Join(dir, "sidecar"), Mode: 0o755},
-			{Path: contract.RunnerHelperCommand, Source: filepath.Join(dir, "runnerhelper"), Mode: 0o755},
+			{Path: contract.RunnerHelperCommand, Source: filepath.Join(dir, "runner-helper"), Mode: 0o755},
 		},
 	}
 	for _, c := range contract.SidecarCommands() {
@@ -73,8 +73,8 @@ var (
 )
 
 // SidecarImage builds the sidecar image from this module's ./sidecars (the multi-call
-// binary at /opt/container-driver/sidecar with the contract's command paths linked to it,
-// and runner-helper), imports it into the local cluster, and returns its reference,
+// binary at /opt/container-driver/sidecar with the contract's command paths linked to it)
+// and ./cmd/runner-helper, imports it into the local cluster, and returns its reference,
 // containerdriver.local/sidecars:test-<content hash>. It builds once per test process;
 // the same code gives the same tag, which is not imported twice.
 func SidecarImage(t testing.TB) string {
@@ -113,7 +113,7 @@ func buildSidecarImage() (string, error) {
 	return ref, buildImage(ref, spec)
 }
 
-// RunnerImage builds the project's test runner (./internal/testrunner) into an image,
+// RunnerImage builds the project's test runner (./internal/testsupport/testrunner) into an image,
 // containerdriver.local/testrunner:test-<content hash> with the program at /testrunner,
 // imports it into the local cluster, and returns its reference. Once per test process.
 func RunnerImage(t testing.TB) string {
@@ -121,7 +121,7 @@ func RunnerImage(t testing.TB) string {
 	RestConfig(t)
 	runnerOnce.Do(func() {
 		var bin string
-		if bin, runnerErr = goBinary("./internal/testrunner"); runnerErr != nil {
+		if bin, runnerErr = goBinary("./internal/testsupport/testrunner"); runnerErr != nil {
 			return
 		}
 		var sum string
@@ -255,7 +255,7 @@ type binResult struct {
 }
 
 // GoBinary builds a static, stripped binary (CGO_ENABLED=0, -trimpath) of a package of this
-// module, e.g. "./internal/testrunner", once per test process, and returns its path.
+// module, e.g. "./internal/testsupport/testrunner", once per test process, and returns its path.
 func GoBinary(t testing.TB, pkg string) string {
 	t.Helper()
 	p, err := goBinary(pkg)

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/imagebuild"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/tooling/imagebuild"
 )
 
 // A git server over HTTPS, for passwords: the provider refuses a password over plain
