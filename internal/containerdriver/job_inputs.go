@@ -18,7 +18,8 @@ import (
 // addInputs adds the inputs Secret (the resource inputs file) and the API access volume.
 func (b *jobBuilder) addInputs() error {
 	inputs := b.spec.Inputs
-	if inputs == nil {
+	if m, isMap := inputs.(map[string]any); inputs == nil || (isMap && m == nil) {
+		// A nil map in the interface is not == nil, and would be written as null.
 		inputs = map[string]any{}
 	}
 	inputsJSON, err := json.Marshal(inputs)

@@ -80,6 +80,7 @@ func TestAddInputs_SecretWithTheInputsFile(t *testing.T) {
 		token  bool
 	}{
 		{name: "no inputs", want: `{}`},
+		{name: "a nil map", inputs: map[string]any(nil), want: `{}`},
 		{name: "inputs", inputs: map[string]any{"n": 1, "s": "x"}, want: `{"n":1,"s":"x"}`, token: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
