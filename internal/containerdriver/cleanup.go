@@ -44,6 +44,46 @@ func (e *Executor) ForceCleanup(ctx context.Context, spec *RunSpec) error {
 
 // Cleanup deletes a Job, its pod and every object created for it (inputs and outputs).
 func (e *Executor) Cleanup(ctx context.Context, ns, job string) error {
+	return e.cleanup(ctx, ns, job, nil)
+}
+
+// knownObjects names every Secret and ConfigMap a Job's run made, when the run knows them
+// all: cleanup then deletes them by name and lists nothing (issue 21: two requests fewer
+// per run).
+type knownObjects struct {
+	secrets, configMaps []string
+}
+
+// knownObjectsOf is what a run made, or nil when it cannot know it all, so cleanup lists
+// by the job label as before. It knows it all when:
+//   - this call created the Job (fresh), so it made the inputs, b's Secrets and ConfigMaps
+//     (a re-attached Job's inputs were made by another caller, maybe another version);
+//   - the action is a create or a destroy (a plan's outputs-fetcher stores more objects,
+//     which finishPlan reads, with the job label);
+//   - the harvest's read was complete (seen.complete): the pod had ended, no container
+//     running, before outputs-fetcher's objects were listed, so none was written after.
+//
+// A pod the Job's controller started after that (none should: the Job's pod ended and its
+// backoff limit is 0) is deleted by cleanup and waited for like any pod still running, and
+// then cleanup lists as before. Whatever else would carry the job label is owned by the
+// Job, and the garbage collector removes it with the Job.
+func knownObjectsOf(b *JobObjects, fresh bool, action string, seen *harvestedObjects) *knownObjects {
+	if !fresh || !seen.complete || (action != contract.ActionCreate && action != contract.ActionDestroy) {
+		return nil
+	}
+	k := &knownObjects{secrets: append([]string{}, seen.secrets...), configMaps: append([]string{}, seen.configMaps...)}
+	for _, s := range b.Secrets {
+		k.secrets = append(k.secrets, s.Name)
+	}
+	for _, c := range b.ConfigMaps {
+		k.configMaps = append(k.configMaps, c.Name)
+	}
+	return k
+}
+
+// cleanup is Cleanup, deleting the objects in known by name when known is not nil and no
+// pod of the Job still ran a container.
+func (e *Executor) cleanup(ctx context.Context, ns, job string, known *knownObjects) error {
 	var errs []error
 	err := e.Client.BatchV1().Jobs(ns).Delete(ctx, job, metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground)})
 	if err != nil && !apierrors.IsNotFound(err) {
@@ -68,6 +108,21 @@ func (e *Executor) Cleanup(ctx context.Context, ns, job string) error {
 	if live {
 		e.waitPodsGone(ctx, ns, job)
 	}
+	if known != nil && !live {
+		// Every object there is to delete is known (knownObjectsOf says why), and no pod
+		// can still write one.
+		for _, name := range known.secrets {
+			if err := e.Client.CoreV1().Secrets(ns).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				errs = append(errs, err)
+			}
+		}
+		for _, name := range known.configMaps {
+			if err := e.Client.CoreV1().ConfigMaps(ns).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(append(errs, e.deleteEndedPods(ctx, ns, pods)...)...)
+	}
 	// List and delete one by one rather than DeleteCollection: it needs only the list and
 	// delete verbs a provider's identity usually has.
 	sel := metav1.ListOptions{LabelSelector: labels.Set{contract.LabelJob: job}.String()}
@@ -89,16 +144,22 @@ func (e *Executor) Cleanup(ctx context.Context, ns, job string) error {
 			}
 		}
 	}
-	// Pods go with the Job in the background; delete the ended ones now so the namespace is
-	// empty when Run returns.
 	if !live {
-		for _, o := range pods {
-			if err := e.Client.CoreV1().Pods(ns).Delete(ctx, o.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil && !apierrors.IsNotFound(err) {
-				errs = append(errs, err)
-			}
-		}
+		errs = append(errs, e.deleteEndedPods(ctx, ns, pods)...)
 	}
 	return errors.Join(errs...)
+}
+
+// deleteEndedPods deletes the Job's ended pods at once. Pods go with the Job in the
+// background; deleting them now leaves the namespace empty when Run returns.
+func (e *Executor) deleteEndedPods(ctx context.Context, ns string, pods []corev1.Pod) []error {
+	var errs []error
+	for _, o := range pods {
+		if err := e.Client.CoreV1().Pods(ns).Delete(ctx, o.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, err)
+		}
+	}
+	return errs
 }
 
 // liveRunGrace is the grace period Cleanup gives a pod that still runs a container: time

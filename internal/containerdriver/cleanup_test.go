@@ -132,3 +132,93 @@ func TestForceCleanup_ListFails(t *testing.T) {
 		t.Errorf("deleted without knowing the run's jobs: left %v", got)
 	}
 }
+
+// A run that knows every object it made (knownObjectsOf) deletes them by name and lists
+// no Secret or ConfigMap (issue 21); one whose pod still runs a container lists, since the
+// pod may store an object after the names were read.
+func TestCleanup_KnownObjectsDeletedByName(t *testing.T) {
+	known := &knownObjects{secrets: []string{"job-a-env"}, configMaps: []string{"job-a-files"}}
+	listed := func(c *fake.Clientset) (n int) {
+		for _, a := range c.Actions() {
+			if a.GetVerb() == "list" && (a.GetResource().Resource == "secrets" || a.GetResource().Resource == "configmaps") {
+				n++
+			}
+		}
+		return n
+	}
+	c := fakeCluster(jobAndObjects("run-1", "job-a")...)
+	if err := (&Executor{Client: c}).cleanup(context.Background(), "ns", "job-a", known); err != nil {
+		t.Fatal(err)
+	}
+	if n := listed(c); n != 0 {
+		t.Errorf("listed Secrets or ConfigMaps %d times with every name known", n)
+	}
+	if got := namesIn(t, c); len(got) != 0 {
+		t.Errorf("left %v", got)
+	}
+
+	// The pod still runs outputs-fetcher: it is deleted and waited for, then the objects
+	// are listed (a late output Secret is found).
+	objs := jobAndObjects("run-1", "job-a")
+	pod := objs[3].(*corev1.Pod)
+	pod.Status.Phase = corev1.PodRunning
+	pod.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: contract.ContainerOutputsFetcher, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
+	late := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "job-a-out-0", Namespace: "ns", Labels: map[string]string{contract.LabelJob: "job-a"}}}
+	c = fakeCluster(append(objs, late)...)
+	if err := (&Executor{Client: c}).cleanup(context.Background(), "ns", "job-a", known); err != nil {
+		t.Fatal(err)
+	}
+	if n := listed(c); n != 2 {
+		t.Errorf("listed Secrets and ConfigMaps %d times with a pod still running, want 2", n)
+	}
+	if got := namesIn(t, c); len(got) != 0 {
+		t.Errorf("left %v", got)
+	}
+}
+
+func TestKnownObjectsOf(t *testing.T) {
+	b := &JobObjects{
+		Secrets:    []*corev1.Secret{{ObjectMeta: metav1.ObjectMeta{Name: "in-s"}}},
+		ConfigMaps: []*corev1.ConfigMap{{ObjectMeta: metav1.ObjectMeta{Name: "in-c"}}},
+	}
+	complete := &harvestedObjects{secrets: []string{"out-s"}, configMaps: []string{"out-c"}, complete: true}
+	got := knownObjectsOf(b, true, contract.ActionCreate, complete)
+	if got == nil || strings.Join(got.secrets, ",") != "out-s,in-s" || strings.Join(got.configMaps, ",") != "out-c,in-c" {
+		t.Errorf("got %+v", got)
+	}
+	for name, k := range map[string]*knownObjects{
+		"re-attached Job":     knownObjectsOf(b, false, contract.ActionCreate, complete),
+		"plan":                knownObjectsOf(b, true, contract.ActionPlan, complete),
+		"pod not over before": knownObjectsOf(b, true, contract.ActionDestroy, &harvestedObjects{}),
+	} {
+		if k != nil {
+			t.Errorf("%s: %+v, want nil (list)", name, k)
+		}
+	}
+}
+
+func TestPodFinished(t *testing.T) {
+	running := corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
+	ended := corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{}}
+	for _, c := range []struct {
+		name  string
+		phase corev1.PodPhase
+		init  []corev1.ContainerStatus
+		main  []corev1.ContainerStatus
+		want  bool
+	}{
+		{"all ended", corev1.PodRunning, []corev1.ContainerStatus{{State: ended}}, []corev1.ContainerStatus{{State: ended}}, true},
+		{"succeeded", corev1.PodSucceeded, nil, []corev1.ContainerStatus{{State: ended}}, true},
+		{"sidecar runs", corev1.PodRunning, []corev1.ContainerStatus{{State: running}}, []corev1.ContainerStatus{{State: ended}}, false},
+		{"failed, sidecar still being killed", corev1.PodFailed, []corev1.ContainerStatus{{State: running}}, []corev1.ContainerStatus{{State: ended}}, false},
+		{"no status yet", corev1.PodPending, nil, nil, false},
+	} {
+		p := &corev1.Pod{Status: corev1.PodStatus{Phase: c.phase, InitContainerStatuses: c.init, ContainerStatuses: c.main}}
+		if got := podFinished(p); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+	if podFinished(nil) {
+		t.Error("nil pod finished")
+	}
+}

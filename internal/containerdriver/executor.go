@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -123,7 +124,8 @@ func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Resu
 		e.event("created Job %s/%s (%s)", ns, name, action)
 	}
 
-	res, runErr := e.wait(ctx, spec, built, created.job, action, red)
+	var seen harvestedObjects
+	res, runErr := e.wait(ctx, spec, built, created.job, action, red, &seen)
 	// The caller's context may be done (a run that ended just as it timed out); what
 	// follows a successful run still has to happen.
 	after, cancelAfter := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -142,7 +144,7 @@ func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Resu
 		runErr = e.WriteOnly(spec).Forget(after) // internal/writeonly
 	}
 	if !spec.KeepResources {
-		if err := e.Cleanup(after, ns, name); err != nil && runErr == nil {
+		if err := e.cleanup(after, ns, name, knownObjectsOf(built, created.fresh, action, &seen)); err != nil && runErr == nil {
 			runErr = fmt.Errorf("run succeeded but cleaning up job %s/%s failed: %w", ns, name, err)
 		}
 	} else if re := (*RunError)(nil); errors.As(runErr, &re) {
@@ -213,16 +215,26 @@ const (
 // missingTarget reads the namespace and service account a run needs and returns which of
 // the two does not exist ("" when both do). A Forbidden answer counts as existing: the
 // provider's credentials need not read them.
+//
+// The service account is read first: one that exists implies its namespace does (the API
+// keeps no namespaced object of a namespace that is gone), so the usual run makes one
+// request, not two. Only when the service account is not found, or may not be read, is
+// the namespace read, and then the answer is the same as reading the namespace first.
 func (e *Executor) missingTarget(ctx context.Context, ns, sa string) (string, error) {
+	_, saErr := e.Client.CoreV1().ServiceAccounts(ns).Get(ctx, sa, metav1.GetOptions{})
+	if saErr == nil {
+		return "", nil
+	}
+	if !apierrors.IsNotFound(saErr) && !apierrors.IsForbidden(saErr) {
+		return "", fmt.Errorf("look up service account %s/%s: %w", ns, sa, saErr)
+	}
 	if _, err := e.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
 		return targetNamespace, nil
 	} else if err != nil && !apierrors.IsForbidden(err) {
 		return "", fmt.Errorf("look up namespace %s: %w", ns, err)
 	}
-	if _, err := e.Client.CoreV1().ServiceAccounts(ns).Get(ctx, sa, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+	if apierrors.IsNotFound(saErr) {
 		return targetServiceAccount, nil
-	} else if err != nil && !apierrors.IsForbidden(err) {
-		return "", fmt.Errorf("look up service account %s/%s: %w", ns, sa, err)
 	}
 	return "", nil
 }
@@ -248,33 +260,14 @@ type ensured struct {
 // with other inputs) is waited for first: two Jobs of one run never run at once.
 func (e *Executor) ensureJob(ctx context.Context, b *JobObjects, red *redactor) (ensured, error) {
 	jobs := e.Client.BatchV1().Jobs(b.Job.Namespace)
-	if existing, err := jobs.Get(ctx, b.Job.Name, metav1.GetOptions{}); err == nil {
-		if existing.Labels[contract.LabelManagedBy] != contract.ManagedByValue {
-			return ensured{}, fmt.Errorf("job %s/%s exists and is not managed by containerdriver", b.Job.Namespace, b.Job.Name)
+	existing, err := e.existingJob(ctx, b.Job.Namespace, b.Job.Name)
+	if err != nil {
+		return ensured{}, err
+	}
+	if existing != nil {
+		if res, done, err := e.takeOver(ctx, b, existing, red); done {
+			return res, err
 		}
-		stale, err := e.supersededJob(ctx, existing)
-		if err == nil && !stale {
-			// The name leaves the secret values out (secretcheck.go).
-			stale, err = e.secretsChanged(ctx, b)
-		}
-		if err != nil {
-			return ensured{}, err
-		}
-		if !stale {
-			return e.reattach(ctx, b, existing, red)
-		}
-		// A Job kept from an earlier run (keep_job) with the same inputs: a later run of
-		// the resource came after it, so its result is outdated; or a Job started with other
-		// secret values. Run again.
-		e.event("Job %s/%s is a kept earlier run or had other secret values; replacing it", b.Job.Namespace, b.Job.Name)
-		if err := e.Cleanup(ctx, b.Job.Namespace, b.Job.Name); err != nil {
-			return ensured{}, fmt.Errorf("remove kept job %s/%s: %w", b.Job.Namespace, b.Job.Name, err)
-		}
-		if err := e.waitGone(ctx, b.Job.Namespace, b.Job.Name); err != nil {
-			return ensured{}, err
-		}
-	} else if !apierrors.IsNotFound(err) {
-		return ensured{}, fmt.Errorf("look up job %s/%s: %w", b.Job.Namespace, b.Job.Name, err)
 	}
 	// A new Job: the provider checks the pod's rights meanwhile (permissions.go).
 	checked := e.startPermissionCheck(ctx, b.Job)
@@ -291,12 +284,21 @@ func (e *Executor) ensureJob(ctx context.Context, b *JobObjects, red *redactor) 
 	}
 	job.Spec.Suspend = ptr.To(true)
 	created, err := jobs.Create(ctx, job, metav1.CreateOptions{})
-	if apierrors.IsAlreadyExists(err) {
+	for attempt := 0; apierrors.IsAlreadyExists(err) && attempt < 2; attempt++ {
+		// A Job the shared watch had not shown yet (made meanwhile by another caller of the
+		// same run, or not managed by containerdriver): the same checks as one found before.
 		existing, gerr := jobs.Get(ctx, b.Job.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(gerr) {
+			created, err = jobs.Create(ctx, job, metav1.CreateOptions{})
+			continue
+		}
 		if gerr != nil {
 			return ensured{}, fmt.Errorf("look up job %s/%s: %w", b.Job.Namespace, b.Job.Name, gerr)
 		}
-		return e.reattach(ctx, b, existing, red)
+		if res, done, terr := e.takeOver(ctx, b, existing, red); done {
+			return res, terr
+		}
+		created, err = jobs.Create(ctx, job, metav1.CreateOptions{})
 	}
 	if err != nil {
 		// The API refused the Job (for example a pod_template that makes it invalid).
@@ -318,6 +320,71 @@ func (e *Executor) ensureJob(ctx context.Context, b *JobObjects, red *redactor) 
 		return ensured{}, err
 	}
 	return ensured{job: resumed, fresh: true}, nil
+}
+
+// existingJob returns the Job named name if it exists, else nil. The namespace's shared
+// Job watch, which the run holds and which waitOtherJobs needs synced anyway, answers "no
+// such Job" without a request: the usual create then makes none before its Job. A Job the
+// watch shows is read again from the API, so what follows (re-attach, or the stale checks)
+// sees it as it is now. A Job the watch does not show yet (or one it never shows: not
+// managed by containerdriver) is caught when the create answers AlreadyExists, and gets
+// the same checks there. When the watch has not synced within sharedJobsSyncWait (an
+// overloaded API server, or no right to list Jobs), the Job is read from the API.
+func (e *Executor) existingJob(ctx context.Context, ns, name string) (*batchv1.Job, error) {
+	sw, release := e.sharedWatches(ns)
+	defer release()
+	err := wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, sharedJobsSyncWait, true, func(context.Context) (bool, error) {
+		return sw.jobs.HasSynced(), nil
+	})
+	if err == nil {
+		if _, found, serr := sw.jobs.GetStore().GetByKey(ns + "/" + name); serr == nil && !found {
+			return nil, nil
+		}
+	}
+	existing, err := e.Client.BatchV1().Jobs(ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up job %s/%s: %w", ns, name, err)
+	}
+	return existing, nil
+}
+
+// sharedJobsSyncWait bounds existingJob's wait for the shared Job watch's first list.
+var sharedJobsSyncWait = 10 * time.Second
+
+// takeOver decides what to do with an existing Job of the run's name. done is false when
+// the Job was stale (a kept earlier run, or one started with other secret values) and has
+// been removed: the caller creates a new one. Otherwise it re-attaches, or refuses a Job
+// not managed by containerdriver.
+func (e *Executor) takeOver(ctx context.Context, b *JobObjects, existing *batchv1.Job, red *redactor) (res ensured, done bool, err error) {
+	if existing.Labels[contract.LabelManagedBy] != contract.ManagedByValue {
+		return ensured{}, true, fmt.Errorf("job %s/%s exists and is not managed by containerdriver", b.Job.Namespace, b.Job.Name)
+	}
+	stale, err := e.supersededJob(ctx, existing)
+	if err == nil && !stale {
+		// The name leaves the secret values out (secretcheck.go).
+		stale, err = e.secretsChanged(ctx, b)
+	}
+	if err != nil {
+		return ensured{}, true, err
+	}
+	if !stale {
+		res, err := e.reattach(ctx, b, existing, red)
+		return res, true, err
+	}
+	// A Job kept from an earlier run (keep_job) with the same inputs: a later run of
+	// the resource came after it, so its result is outdated; or a Job started with other
+	// secret values. Run again.
+	e.event("Job %s/%s is a kept earlier run or had other secret values; replacing it", b.Job.Namespace, b.Job.Name)
+	if err := e.Cleanup(ctx, b.Job.Namespace, b.Job.Name); err != nil {
+		return ensured{}, true, fmt.Errorf("remove kept job %s/%s: %w", b.Job.Namespace, b.Job.Name, err)
+	}
+	if err := e.waitGone(ctx, b.Job.Namespace, b.Job.Name); err != nil {
+		return ensured{}, true, err
+	}
+	return ensured{}, false, nil
 }
 
 // checkAdopted refuses to re-attach an adopted run id to a Job of that run made for other

@@ -9,6 +9,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
@@ -173,6 +174,49 @@ func TestRun_Preflight(t *testing.T) {
 	}
 	if n := len(c.Actions()); n > 3 { // the server version, the namespace, the service account
 		t.Errorf("a failed preflight still made %d calls: %v", n, c.Actions())
+	}
+}
+
+// The service account is read first: when it exists, so does its namespace, and the
+// namespace is not read (issue 21: one request fewer per run). When it is missing or may
+// not be read, the namespace is read, and the answer is what it was.
+func TestMissingTarget_ReadsTheNamespaceOnlyWhenNeeded(t *testing.T) {
+	nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns"}}
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "runner", Namespace: "ns"}}
+	forbidSA := func(c *fake.Clientset) {
+		c.PrependReactor("get", "serviceaccounts", func(k8stesting.Action) (bool, runtime.Object, error) {
+			return true, nil, apierrors.NewForbidden(corev1.Resource("serviceaccounts"), "runner", errors.New("no"))
+		})
+	}
+	for _, c := range []struct {
+		name  string
+		objs  []runtime.Object
+		setup func(*fake.Clientset)
+		want  string
+		reads string
+	}{
+		{"both exist", []runtime.Object{nsObj, sa}, nil, "", "serviceaccounts"},
+		{"no service account", []runtime.Object{nsObj}, nil, `service account "runner" of namespace "ns"`, "serviceaccounts namespaces"},
+		{"no namespace", nil, nil, `namespace "ns"`, "serviceaccounts namespaces"},
+		{"service account not readable", []runtime.Object{nsObj}, forbidSA, "", "serviceaccounts namespaces"},
+		{"service account not readable, no namespace", nil, forbidSA, `namespace "ns"`, "serviceaccounts namespaces"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cl := fake.NewClientset(c.objs...)
+			if c.setup != nil {
+				c.setup(cl)
+			}
+			if got := (&Executor{Client: cl}).MissingTarget(context.Background(), minimalSpec()); got != c.want {
+				t.Errorf("missing %q, want %q", got, c.want)
+			}
+			var reads []string
+			for _, a := range cl.Actions() {
+				reads = append(reads, a.GetResource().Resource)
+			}
+			if got := strings.Join(reads, " "); got != c.reads {
+				t.Errorf("read %q, want %q", got, c.reads)
+			}
+		})
 	}
 }
 

@@ -36,6 +36,9 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 			}
 		}
 	}
+	if resource == "" && len(parts) == 4 && parts[0] == "api" && parts[2] == "namespaces" {
+		resource, named = "namespaces", true // /api/v1/namespaces/NAME
+	}
 	verb := strings.ToLower(r.Method)
 	switch {
 	case r.URL.Query().Get("watch") == "true" && r.URL.Query().Get("sendInitialEvents") == "true":

@@ -6,7 +6,10 @@ import (
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
@@ -72,5 +75,54 @@ func TestRun_ReattachOnlyWithTheSameSecrets(t *testing.T) {
 	}
 	if !createdJob || !deletedJob {
 		t.Errorf("the Job of other secrets was re-attached to (deleted: %v, created again: %v)", deletedJob, createdJob)
+	}
+}
+
+// A Job the namespace's shared Job watch does not show yet (here: its list hides it) is
+// found when the create answers AlreadyExists, and gets the same checks as one the watch
+// showed: started with other secret values, it is replaced, not re-attached to.
+func TestRun_AlreadyExistsGetsTheSameChecks(t *testing.T) {
+	spec := minimalSpec()
+	spec.Job.SecretVariables = map[string]string{"TOKEN": "new-token"}
+	built, _ := BuildJob(spec, contract.ActionCreate)
+	job := built.Job.DeepCopy()
+	objs := []runtime.Object{job}
+	for _, sec := range built.Secrets {
+		sec = sec.DeepCopy()
+		if strings.HasSuffix(sec.Name, contract.RoleSecretVariables) {
+			sec.Data["TOKEN"] = []byte("old-token")
+		}
+		objs = append(objs, sec)
+	}
+	c := fakeCluster(objs...)
+	hide := func(o runtime.Object) bool { j, ok := o.(*batchv1.Job); return ok && j.Name == job.Name }
+	c.PrependReactor("list", "jobs", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, &batchv1.JobList{}, nil
+	})
+	c.PrependWatchReactor("jobs", func(a k8stesting.Action) (bool, watch.Interface, error) {
+		w, err := c.Tracker().Watch(a.GetResource(), a.GetNamespace(), a.(k8stesting.WatchActionImpl).ListOptions)
+		if err != nil {
+			return true, nil, err
+		}
+		return true, watch.Filter(w, func(ev watch.Event) (watch.Event, bool) { return ev, !hide(ev.Object) }), nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_, _ = (&Executor{Client: c}).Run(ctx, spec, contract.ActionCreate)
+	var creates, gets int
+	var deletedJob bool
+	for _, a := range c.Actions() {
+		switch {
+		case a.GetResource().Resource != "jobs":
+		case a.GetVerb() == "create":
+			creates++
+		case a.GetVerb() == "get":
+			gets++
+		case a.GetVerb() == "delete":
+			deletedJob = deletedJob || a.(k8stesting.DeleteAction).GetName() == job.Name
+		}
+	}
+	if gets != 1 || creates != 2 || !deletedJob {
+		t.Errorf("want a create refused, one get, the Job of other secrets deleted and created again; got %d creates, %d gets, deleted %v", creates, gets, deletedJob)
 	}
 }

@@ -50,11 +50,14 @@ type podWatch struct {
 
 	unschedulableTimer *time.Timer
 	tail               *logRing
+	// seen receives the names of the output objects the harvest read (may be nil).
+	seen *harvestedObjects
 }
 
 // wait watches the Job's pod until it ends, failing fast on states that will not recover,
 // then reads the outputs. When ctx ends first, the pod is stopped gracefully.
-func (e *Executor) wait(ctx context.Context, spec *RunSpec, b *JobObjects, job *batchv1.Job, action string, red *redactor) (*Result, error) {
+// What the harvest read is noted in seen (nil: not noted).
+func (e *Executor) wait(ctx context.Context, spec *RunSpec, b *JobObjects, job *batchv1.Job, action string, red *redactor, seen *harvestedObjects) (*Result, error) {
 	ns, name := b.Job.Namespace, b.Job.Name
 	base := RunError{Namespace: ns, JobName: name, Action: action}
 	key := jobKey{Name: job.Name, UID: job.UID}
@@ -71,7 +74,7 @@ func (e *Executor) wait(ctx context.Context, spec *RunSpec, b *JobObjects, job *
 	w := &podWatch{
 		e: e, spec: spec, ns: ns, red: red, cancel: cancel,
 		streaming: map[string]bool{}, logs: &logs, lastState: map[string]string{},
-		pulls: map[string]int{}, pullSeen: map[string]string{}, tail: newLogRing(200),
+		pulls: map[string]int{}, pullSeen: map[string]string{}, tail: newLogRing(200), seen: seen,
 	}
 	defer w.stopTimers()
 	if err := w.until(wctx, key); err != nil {
@@ -100,7 +103,7 @@ func (e *Executor) wait(ctx context.Context, spec *RunSpec, b *JobObjects, job *
 	if w.deleted {
 		return nil, e.stoppedRunError(context.WithoutCancel(ctx), w, key, spec, base, deletedPodFailure(w.last))
 	}
-	return e.harvest(ctx, spec, w.last, key, base, red, w.tail)
+	return e.harvest(ctx, spec, w.last, key, base, red, w.tail, w.seen)
 }
 
 // until follows the run's pod on the namespace's shared pod watch; it returns when the pod
