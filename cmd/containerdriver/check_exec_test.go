@@ -120,14 +120,17 @@ func TestCollect(t *testing.T) {
 				t.Error("the Job was not removed")
 			}
 			sel := metav1.ListOptions{LabelSelector: contract.LabelJob + "=job-1"}
-			cms, _ := client.CoreV1().ConfigMaps("ns").List(ctx, sel)
-			secrets, _ := client.CoreV1().Secrets("ns").List(ctx, sel)
+			cms, err1 := client.CoreV1().ConfigMaps("ns").List(ctx, sel)
+			secrets, err2 := client.CoreV1().Secrets("ns").List(ctx, sel)
+			if err := errors.Join(err1, err2); err != nil {
+				t.Fatal(err)
+			}
 			if n := len(cms.Items) + len(secrets.Items); n != 0 {
 				t.Errorf("%d outputs objects of the run left", n)
 			}
 			if tt.name == "another job's error file" {
-				other, _ := client.CoreV1().ConfigMaps("ns").List(ctx, metav1.ListOptions{LabelSelector: contract.LabelJob + "=job-2"})
-				if len(other.Items) == 0 {
+				other, err := client.CoreV1().ConfigMaps("ns").List(ctx, metav1.ListOptions{LabelSelector: contract.LabelJob + "=job-2"})
+				if err != nil || len(other.Items) == 0 {
 					t.Error("another Job's objects were removed")
 				}
 			}
