@@ -2,13 +2,18 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	rschema "github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
@@ -369,5 +374,138 @@ func TestForceDestroyDetail(t *testing.T) {
 	spec.Contract = containerdriver.ContractContainerDeployer
 	if got := forceDestroyDetail(spec); !strings.Contains(got, "OPERATION=DELETE") {
 		t.Errorf("a container deployer image runs OPERATION=DELETE: %s", got)
+	}
+}
+
+// TestRunFailureHint_EachWhere: the hint of every place a run can stop that
+// TestDiagnostics_RunFailures does not cover, and the sentence runFailureDetail adds for
+// a destroy and for a runner that started.
+func TestRunFailureHint_EachWhere(t *testing.T) {
+	two := int32(2)
+	for _, tt := range []struct {
+		name   string
+		e      containerdriver.RunError
+		action string
+		want   string // the start of the hint
+		tail   string // what runFailureDetail adds after the hint; "" for nothing
+	}{
+		{name: "timeout", e: containerdriver.RunError{Reason: containerdriver.ReasonTimeout}, want: "The pod was given its termination grace period"},
+		{name: "interrupted", e: containerdriver.RunError{Reason: containerdriver.ReasonInterrupted}, want: "The pod was given its termination grace period"},
+		{name: "pod deleted", e: containerdriver.RunError{Reason: containerdriver.ReasonPodDeleted}, want: "Nothing in the run failed by itself"},
+		{name: "invalid manifests", e: containerdriver.RunError{Container: "runner", Reason: containerdriver.ReasonInvalidManifests},
+			want: "The runner ended, but the output named by manifests_output", tail: "The runner ran, so this run is recorded (tainted)"},
+		{name: "outputs missing", e: containerdriver.RunError{Reason: containerdriver.ReasonOutputsMissing},
+			want: "The runner ended, but the outputs-fetcher could not bring its outputs back"},
+		{name: "state not saved", e: containerdriver.RunError{Reason: containerdriver.ReasonStateNotSaved},
+			want: "The runner ended, but the state directory (state_path) could not be saved"},
+		{name: "contract refused by a sidecar", e: containerdriver.RunError{Container: "pre-checks", Reason: containerdriver.ReasonContractMismatch, ExitCode: &two},
+			want: "A sidecar of the run's sidecar image refused this provider's contract version"},
+		{name: "contract of the outputs", e: containerdriver.RunError{Reason: containerdriver.ReasonContractMismatch},
+			want: "Nothing was recorded from this run's outputs."},
+		{name: "no native sidecars", e: containerdriver.RunError{Reason: containerdriver.ReasonNativeSidecarsUnsupported},
+			want: "The cluster does not run native sidecars"},
+		{name: "container not created", e: containerdriver.RunError{Container: "state-restore", Reason: containerdriver.ReasonCreateContainerConfigError},
+			want: "The state-restore container could not be created"},
+		{name: "nothing known", e: containerdriver.RunError{Reason: containerdriver.ReasonJobDeleted},
+			want: "Set keep_job = true to keep the Job and its pod for inspection."},
+		{name: "runner failed on destroy", e: containerdriver.RunError{Container: "runner", Reason: "Error", ExitCode: &two}, action: contract.ActionDestroy,
+			want: "The runner failed without writing its error file", tail: "The resource stays in the state until a destroy run succeeds"},
+		{name: "runner failed on create", e: containerdriver.RunError{Container: "runner", Reason: "Error", ExitCode: &two},
+			want: "The runner failed without writing its error file", tail: "The runner ran, so this run is recorded (tainted)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			action := tt.action
+			if action == "" {
+				action = contract.ActionCreate
+			}
+			if got := runFailureHint(&tt.e, action); !strings.HasPrefix(got, tt.want) {
+				t.Errorf("hint %q, want it to start with %q", got, tt.want)
+			}
+			d := runFailureDetail(&tt.e, action)
+			wantStart := tt.e.Detail() + "\n" + runFailureHint(&tt.e, action)
+			if !strings.HasPrefix(d, wantStart) {
+				t.Fatalf("detail does not start with the error's detail and the hint:\n%s", d)
+			}
+			rest := strings.TrimPrefix(d, wantStart)
+			if tt.tail == "" && rest != "" || tt.tail != "" && !strings.HasPrefix(rest, "\n"+tt.tail) {
+				t.Errorf("after the hint %q, want %q", rest, tt.tail)
+			}
+		})
+	}
+}
+
+func TestDurationCheck(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		value types.String
+		bad   bool
+	}{
+		{"a duration", types.StringValue("1h30m"), false},
+		{"seconds", types.StringValue("90s"), false},
+		{"words", types.StringValue("5 minutes"), true},
+		{"a number without a unit", types.StringValue("30"), true},
+		{"null", types.StringNull(), false},
+		{"unknown", types.StringUnknown(), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := path.Root("timeouts").AtName("update")
+			var resp validator.StringResponse
+			durationCheck{name: "update"}.ValidateString(context.Background(), validator.StringRequest{Path: p, ConfigValue: tt.value}, &resp)
+			if got := resp.Diagnostics.HasError(); got != tt.bad {
+				t.Fatalf("error %v, want %v: %v", got, tt.bad, resp.Diagnostics)
+			}
+			if !tt.bad {
+				return
+			}
+			d := resp.Diagnostics[0]
+			if wp, ok := d.(diag.DiagnosticWithPath); !ok || !wp.Path().Equal(p) {
+				t.Errorf("diagnostic not on %s: %v", p, d)
+			}
+			want := fmt.Sprintf("timeouts.update: %q is not a duration", tt.value.ValueString())
+			if d.Summary() != "Invalid Timeout" || !strings.Contains(d.Detail(), want) || !strings.Contains(d.Detail(), `timeouts = { update = "30m" }`) {
+				t.Errorf("got %q: %q, want it to hold %q and the example", d.Summary(), d.Detail(), want)
+			}
+		})
+	}
+}
+
+func TestWithTimeoutChecks(t *testing.T) {
+	in := rschema.SingleNestedAttribute{Optional: true, Attributes: map[string]rschema.Attribute{
+		"create": rschema.StringAttribute{Optional: true, Validators: []validator.String{stringvalidator.LengthAtLeast(1)}},
+		"delete": rschema.StringAttribute{Optional: true},
+		"other":  rschema.BoolAttribute{Optional: true},
+	}}
+	out, ok := withTimeoutChecks(in).(rschema.SingleNestedAttribute)
+	if !ok {
+		t.Fatalf("withTimeoutChecks gave %T", withTimeoutChecks(in))
+	}
+	for _, name := range []string{"create", "delete"} {
+		s, ok := out.Attributes[name].(rschema.StringAttribute)
+		if !ok || len(s.Validators) != 1 || s.Validators[0] != (durationCheck{name: name}) {
+			t.Errorf("%s: validators %#v, want only durationCheck{%q}", name, s.Validators, name)
+		}
+	}
+	if _, ok := out.Attributes["other"].(rschema.BoolAttribute); !ok {
+		t.Errorf("a non-string attribute changed: %T", out.Attributes["other"])
+	}
+	if s := in.Attributes["create"].(rschema.StringAttribute); len(s.Validators) != 1 || s.Validators[0] == (validator.String)(durationCheck{name: "create"}) {
+		t.Error("the attribute given was changed in place")
+	}
+	str := rschema.StringAttribute{Optional: true}
+	if got := withTimeoutChecks(str); got.(rschema.StringAttribute).Validators != nil {
+		t.Errorf("a non-object attribute was changed: %#v", got)
+	}
+}
+
+func TestPodTemplateHint(t *testing.T) {
+	p := path.Root("runner").AtName("pod_template")
+	if got := podTemplateHint(p, fmt.Errorf("line 2: %w", containerdriver.ErrInvalidPodTemplate)); !strings.HasPrefix(got, "Give runner.pod_template a PodTemplateSpec in YAML") {
+		t.Errorf("an unparsable template: %q", got)
+	}
+	if got := podTemplateHint(p, errors.New("spec.containers[runner].image cannot be overridden")); !strings.HasPrefix(got, "Remove these fields from runner.pod_template:") {
+		t.Errorf("a template that sets driver fields: %q", got)
+	}
+	if got := attributeDetail(p, "bad"); got != "runner.pod_template: bad" {
+		t.Errorf("attributeDetail = %q", got)
 	}
 }
