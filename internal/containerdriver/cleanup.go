@@ -186,17 +186,7 @@ func (e *Executor) podsOf(ctx context.Context, ns, job string) []corev1.Pod {
 // podRunsAContainer tells whether a pod that has not ended has a container (init,
 // sidecar or main) running.
 func podRunsAContainer(p *corev1.Pod) bool {
-	if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
-		return false
-	}
-	for _, list := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
-		for _, c := range list {
-			if c.State.Running != nil {
-				return true
-			}
-		}
-	}
-	return false
+	return p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed && runningContainer(p)
 }
 
 // waitPodsGone waits, at most livePodWait, until the Job has no pod left. It reads the

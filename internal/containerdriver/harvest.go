@@ -83,13 +83,5 @@ type harvestedObjects struct {
 // (podOver) and no status says running (a terminal phase can be set while a container is
 // still being killed).
 func podFinished(pod *corev1.Pod) bool {
-	if pod == nil || !podOver(pod) {
-		return false
-	}
-	for _, cs := range allStatuses(pod) {
-		if cs.State.Running != nil {
-			return false
-		}
-	}
-	return true
+	return pod != nil && podOver(pod) && !runningContainer(pod)
 }

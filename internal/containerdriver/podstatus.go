@@ -167,6 +167,17 @@ func podOver(pod *corev1.Pod) bool {
 	return true
 }
 
+// runningContainer tells whether a container of the pod (init, native sidecar or main) is
+// running.
+func runningContainer(pod *corev1.Pod) bool {
+	for _, cs := range allStatuses(pod) {
+		if cs.State.Running != nil {
+			return true
+		}
+	}
+	return false
+}
+
 func allStatuses(pod *corev1.Pod) []corev1.ContainerStatus {
 	return append(append([]corev1.ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...)
 }
