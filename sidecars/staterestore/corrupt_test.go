@@ -43,11 +43,7 @@ func TestRun_CorruptStateFailsWithoutRetrying(t *testing.T) {
 		t.Fatal(err)
 	}
 	dst, shared := t.TempDir(), t.TempDir()
-	env := map[string]string{"STATE_PATH": dst, "CONTAINERDRIVER_RUN_ID": "r1", "POD_NAMESPACE": "ns", "SCRIPTS_DIRECTORY": shared}
-	cfg, err := configFromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := restoreConfig(t, dst, shared)
 	// Far longer than a first attempt takes: a retry would show as "gave up after".
 	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()

@@ -52,14 +52,10 @@ func TestRun_CraftedStateStaysInStatePath(t *testing.T) {
 	if err := os.Mkdir(dst, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"STATE_PATH": dst, "CONTAINERDRIVER_RUN_ID": "r1", "POD_NAMESPACE": "ns", "SCRIPTS_DIRECTORY": shared}
-	cfg, err := configFromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := restoreConfig(t, dst, shared)
 	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	err = run(rctx, cfg, kubetest.Client(c))
+	err := run(rctx, cfg, kubetest.Client(c))
 	if err == nil || !strings.Contains(err.Error(), "escapes the state directory") || strings.Contains(err.Error(), "gave up after") {
 		t.Fatalf("got %v, want the escaping entry refused at once", err)
 	}

@@ -29,11 +29,7 @@ func TestRun_RestoresSavedState(t *testing.T) {
 		t.Fatal(err)
 	}
 	dst, shared := t.TempDir(), t.TempDir()
-	env := map[string]string{"STATE_PATH": dst, "CONTAINERDRIVER_RUN_ID": "r1", "POD_NAMESPACE": "ns", "SCRIPTS_DIRECTORY": shared}
-	cfg, err := configFromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := restoreConfig(t, dst, shared)
 	if err := run(context.Background(), cfg, kubetest.Client(c)); err != nil {
 		t.Fatal(err)
 	}
@@ -49,6 +45,18 @@ func TestRun_RestoresSavedState(t *testing.T) {
 	if err := run(context.Background(), cfg, kubetest.Client(c)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// restoreConfig is state-restore's configuration, from its environment, for run r1 of
+// namespace ns restoring into dst, with shared as the shared directory.
+func restoreConfig(t *testing.T, dst, shared string) config {
+	t.Helper()
+	env := map[string]string{"STATE_PATH": dst, "CONTAINERDRIVER_RUN_ID": "r1", "POD_NAMESPACE": "ns", "SCRIPTS_DIRECTORY": shared}
+	cfg, err := configFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
 
 func TestConfigFromEnv_Missing(t *testing.T) {
@@ -75,11 +83,7 @@ func TestRun_FailedRestoreLeavesNoMarker(t *testing.T) {
 	if err := os.WriteFile(marker, []byte("planted\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"STATE_PATH": dst, "CONTAINERDRIVER_RUN_ID": "r1", "POD_NAMESPACE": "ns", "SCRIPTS_DIRECTORY": shared}
-	cfg, err := configFromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := restoreConfig(t, dst, shared)
 	if err := run(context.Background(), cfg, kubetest.Client(c)); err == nil {
 		t.Fatal("a restore that cannot read the state succeeded")
 	}
