@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"strings"
 
@@ -58,10 +59,21 @@ func ParseCredentialsJSON(s string) (map[string]any, error) {
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.UseNumber()
 	if err := dec.Decode(&obj); err != nil {
+		// A syntax error's text quotes the character the parser stopped at: a character
+		// of the credentials. Its offset says as much to the user and nothing of the value.
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) {
+			return nil, fmt.Errorf("a credentials string must hold a JSON object: invalid JSON at byte %d", syntax.Offset)
+		}
 		return nil, fmt.Errorf("a credentials string must hold a JSON object: %w", err)
 	}
 	if obj == nil {
 		return nil, errors.New("a credentials string must hold a JSON object, not null")
+	}
+	// Decode reads one value: text after it (a second object, a stray word) would
+	// otherwise be dropped without a word.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("a credentials string must hold one JSON object and nothing after it (found more at byte %d)", dec.InputOffset())
 	}
 	return obj, nil
 }

@@ -220,11 +220,20 @@ func TestParseCredentialsJSON(t *testing.T) {
 		{in: `[1, 2]`, wantErr: "a credentials string must hold a JSON object: "},
 		{in: `null`, wantErr: "a credentials string must hold a JSON object, not null"},
 		{in: `{`, wantErr: "a credentials string must hold a JSON object: "},
+		// Text after the object is not JSON: decoding only the first value hid it.
+		{in: `{"a":"b"}Zq`, wantErr: "a credentials string must hold one JSON object and nothing after it"},
+		{in: `{"a":"b"} {"c":"d"}`, wantErr: "a credentials string must hold one JSON object and nothing after it"},
+		{in: " {\"a\":\"b\"}\n\t ", want: map[string]any{"a": "b"}},
+		// The error never quotes the value: not even the character the parser stopped at.
+		{in: `{"a":Zq}`, wantErr: "a credentials string must hold a JSON object: invalid JSON at byte 6"},
 	} {
 		got, err := ParseCredentialsJSON(c.in)
 		if c.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 				t.Errorf("%s: error %v, want %q", c.in, err, c.wantErr)
+			}
+			if err != nil && strings.Contains(err.Error(), "Z") {
+				t.Errorf("%s: error %q quotes the value", c.in, err)
 			}
 			continue
 		}
