@@ -54,6 +54,8 @@ func TestCredentialsJSON_ValidationHoldsNoSecret(t *testing.T) {
 		{`["s3cr3t-value"]`, "credentials_json: a credentials string must hold a JSON object"},
 		{`null`, "credentials_json: a credentials string must hold a JSON object, not null"},
 		{`{"aws":{"k":"s3cr3t-value"}}`, ""},
+		{`{"aws":{"k":"v"}}s3cr3t-value`, "credentials_json: a credentials string must hold one JSON object and nothing after it"},
+		{`{"aws":s3cr3t-value}`, "credentials_json: a credentials string must hold a JSON object: invalid JSON at byte 8"},
 	} {
 		var resp xattr.ValidateAttributeResponse
 		credsValue(tc.value).ValidateAttribute(ctx, req, &resp)
