@@ -71,7 +71,9 @@ type knownObjects struct {
 //
 // A pod the Job's controller started after that (none should: the Job's pod ended and its
 // backoff limit is 0) is deleted by cleanup and waited for like any pod still running, and
-// then cleanup lists as before. Whatever else would carry the job label is owned by the
+// then cleanup lists as before. With podMayRun, a running pod is the run's own, whose
+// outputs-fetcher has stored everything: the controller starts no other pod while that one
+// has not failed, and its runner succeeded; it is deleted and not waited for. Whatever else would carry the job label is owned by the
 // Job, and the garbage collector removes it with the Job.
 func knownObjectsOf(b *JobObjects, fresh bool, action string, seen *harvestedObjects) *knownObjects {
 	if !fresh || !seen.complete || (action != contract.ActionCreate && action != contract.ActionDestroy) {
