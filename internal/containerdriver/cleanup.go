@@ -52,6 +52,9 @@ func (e *Executor) Cleanup(ctx context.Context, ns, job string) error {
 // per run).
 type knownObjects struct {
 	secrets, configMaps []string
+	// podMayRun: the run ended on its outputs, so its pod may still be running
+	// outputs-fetcher, which has stored everything and writes nothing more.
+	podMayRun bool
 }
 
 // knownObjectsOf is what a run made, or nil when it cannot know it all, so cleanup lists
@@ -61,17 +64,22 @@ type knownObjects struct {
 //   - the action is a create or a destroy (a plan's outputs-fetcher stores more objects,
 //     which finishPlan reads, with the job label);
 //   - the harvest's read was complete (seen.complete): the pod had ended, no container
-//     running, before outputs-fetcher's objects were listed, so none was written after.
+//     running, before outputs-fetcher's objects were listed, so none was written after; or
+//     the run ended on its outputs (watch.go outputsStored): chunk 0 of the outputs
+//     ConfigMap, which outputs-fetcher writes after all else and which ends its writing,
+//     had arrived before the read (seen.podMayRun when the pod had not ended yet).
 //
 // A pod the Job's controller started after that (none should: the Job's pod ended and its
 // backoff limit is 0) is deleted by cleanup and waited for like any pod still running, and
-// then cleanup lists as before. Whatever else would carry the job label is owned by the
+// then cleanup lists as before. With podMayRun, a running pod is the run's own, whose
+// outputs-fetcher has stored everything: the controller starts no other pod while that one
+// has not failed, and its runner succeeded; it is deleted and not waited for. Whatever else would carry the job label is owned by the
 // Job, and the garbage collector removes it with the Job.
 func knownObjectsOf(b *JobObjects, fresh bool, action string, seen *harvestedObjects) *knownObjects {
 	if !fresh || !seen.complete || (action != contract.ActionCreate && action != contract.ActionDestroy) {
 		return nil
 	}
-	k := &knownObjects{secrets: append([]string{}, seen.secrets...), configMaps: append([]string{}, seen.configMaps...)}
+	k := &knownObjects{secrets: append([]string{}, seen.secrets...), configMaps: append([]string{}, seen.configMaps...), podMayRun: seen.podMayRun}
 	for _, s := range b.Secrets {
 		k.secrets = append(k.secrets, s.Name)
 	}
@@ -82,7 +90,8 @@ func knownObjectsOf(b *JobObjects, fresh bool, action string, seen *harvestedObj
 }
 
 // cleanup is Cleanup, deleting the objects in known by name when known is not nil and no
-// pod of the Job still ran a container.
+// pod of the Job still ran a container, or the one running is known to write nothing more
+// (known.podMayRun).
 func (e *Executor) cleanup(ctx context.Context, ns, job string, known *knownObjects) error {
 	var errs []error
 	err := e.Client.BatchV1().Jobs(ns).Delete(ctx, job, metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground)})
@@ -97,18 +106,24 @@ func (e *Executor) cleanup(ctx context.Context, ns, job string, known *knownObje
 	// have exited, so "gone" means nothing of it can still write.
 	pods := e.podsOf(ctx, ns, job)
 	live := false
+	var ended []corev1.Pod
 	for _, o := range pods {
-		if podRunsAContainer(&o) {
-			live = true
-			if err := e.Client.CoreV1().Pods(ns).Delete(ctx, o.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(liveRunGrace)}); err != nil && !apierrors.IsNotFound(err) {
-				errs = append(errs, err)
-			}
+		if !podRunsAContainer(&o) {
+			ended = append(ended, o)
+			continue
+		}
+		live = true
+		if err := e.Client.CoreV1().Pods(ns).Delete(ctx, o.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(liveRunGrace)}); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, err)
 		}
 	}
-	if live {
+	// A run that ended on its outputs left outputs-fetcher with nothing to write: its pod
+	// goes in the background.
+	quiet := known != nil && known.podMayRun
+	if live && !quiet {
 		e.waitPodsGone(ctx, ns, job)
 	}
-	if known != nil && !live {
+	if known != nil && (!live || quiet) {
 		// Every object there is to delete is known (knownObjectsOf says why), and no pod
 		// can still write one.
 		for _, name := range known.secrets {
@@ -121,7 +136,7 @@ func (e *Executor) cleanup(ctx context.Context, ns, job string, known *knownObje
 				errs = append(errs, err)
 			}
 		}
-		return errors.Join(append(errs, e.deleteEndedPods(ctx, ns, pods)...)...)
+		return errors.Join(append(errs, e.deleteEndedPods(ctx, ns, ended)...)...)
 	}
 	// List and delete one by one rather than DeleteCollection: it needs only the list and
 	// delete verbs a provider's identity usually has.

@@ -174,6 +174,31 @@ func TestCleanup_KnownObjectsDeletedByName(t *testing.T) {
 	if got := namesIn(t, c); len(got) != 0 {
 		t.Errorf("left %v", got)
 	}
+
+	// The run ended on its outputs (podMayRun): outputs-fetcher, still running, has stored
+	// everything, so the pod is deleted with a grace period and the names suffice.
+	objs = jobAndObjects("run-1", "job-a")
+	pod = objs[3].(*corev1.Pod)
+	pod.Status.Phase = corev1.PodRunning
+	pod.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: contract.ContainerOutputsFetcher, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
+	c = fakeCluster(objs...)
+	early := &knownObjects{secrets: known.secrets, configMaps: known.configMaps, podMayRun: true}
+	if err := (&Executor{Client: c}).cleanup(context.Background(), "ns", "job-a", early); err != nil {
+		t.Fatal(err)
+	}
+	if n := listed(c); n != 0 {
+		t.Errorf("listed Secrets or ConfigMaps %d times after the run ended on its outputs", n)
+	}
+	for _, a := range c.Actions() {
+		if d, ok := a.(k8stesting.DeleteAction); ok && a.GetResource().Resource == "pods" {
+			if g := d.GetDeleteOptions().GracePeriodSeconds; g == nil || *g != liveRunGrace {
+				t.Errorf("pod deleted with grace %v, want %d s (outputs-fetcher may still be exiting)", g, liveRunGrace)
+			}
+		}
+	}
+	if got := namesIn(t, c); len(got) != 0 {
+		t.Errorf("left %v", got)
+	}
 }
 
 func TestKnownObjectsOf(t *testing.T) {
@@ -183,8 +208,12 @@ func TestKnownObjectsOf(t *testing.T) {
 	}
 	complete := &harvestedObjects{secrets: []string{"out-s"}, configMaps: []string{"out-c"}, complete: true}
 	got := knownObjectsOf(b, true, contract.ActionCreate, complete)
-	if got == nil || strings.Join(got.secrets, ",") != "out-s,in-s" || strings.Join(got.configMaps, ",") != "out-c,in-c" {
+	if got == nil || strings.Join(got.secrets, ",") != "out-s,in-s" || strings.Join(got.configMaps, ",") != "out-c,in-c" || got.podMayRun {
 		t.Errorf("got %+v", got)
+	}
+	onOutputs := &harvestedObjects{secrets: []string{"out-s"}, configMaps: []string{"out-c"}, complete: true, podMayRun: true}
+	if got := knownObjectsOf(b, true, contract.ActionDestroy, onOutputs); got == nil || !got.podMayRun {
+		t.Errorf("ended on its outputs: got %+v, want the names and podMayRun", got)
 	}
 	for name, k := range map[string]*knownObjects{
 		"re-attached Job":     knownObjectsOf(b, false, contract.ActionCreate, complete),

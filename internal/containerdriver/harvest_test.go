@@ -1,7 +1,9 @@
 package containerdriver
 
 import (
+	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -109,5 +111,45 @@ func TestInterpret(t *testing.T) {
 				t.Errorf("the RunError lost where the run was: %+v", re)
 			}
 		})
+	}
+}
+
+// What a harvest read is complete when the pod had ended before the read, or when chunk 0
+// of the outputs ConfigMap had arrived (stored): outputs-fetcher writes nothing after it.
+func TestHarvest_Complete(t *testing.T) {
+	h := outputs.Harvest{Outputs: []byte(`{"a":"1"}`)}
+	cms, secrets := outputs.Objects(outputs.Meta{Namespace: "ns", JobName: "job-a", BaseName: "job-a-out"}, h)
+	var stored []corev1.ConfigMap
+	for _, c := range cms {
+		stored = append(stored, *c)
+	}
+	running := &corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodRunning,
+		InitContainerStatuses: []corev1.ContainerStatus{{Name: contract.ContainerOutputsFetcher, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}},
+		ContainerStatuses:     []corev1.ContainerStatus{{Name: contract.ContainerRunner, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{}}}}}}
+	over := &corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodSucceeded,
+		ContainerStatuses: []corev1.ContainerStatus{{Name: contract.ContainerRunner, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{}}}}}}
+	for _, c := range []struct {
+		name                string
+		pod                 *corev1.Pod
+		stored              []corev1.ConfigMap
+		complete, podMayRun bool
+	}{
+		{"pod over, listed", over, nil, true, false},
+		{"pod running, listed", running, nil, false, false},
+		{"pod running, chunk 0 arrived", running, stored, true, true},
+		{"pod over, chunk 0 arrived", over, stored, true, false},
+	} {
+		cl := fakeCluster(secrets[0], cms[0])
+		var seen harvestedObjects
+		res, err := (&Executor{Client: cl}).harvest(context.Background(), &RunSpec{}, c.pod, jobKey{Name: "job-a"}, RunError{Namespace: "ns", JobName: "job-a"}, newRedactor(&RunSpec{}), newLogRing(1), &seen, c.stored)
+		if err != nil || res.Outputs["a"] != "1" {
+			t.Fatalf("%s: %v, %v", c.name, res, err)
+		}
+		if seen.complete != c.complete || seen.podMayRun != c.podMayRun {
+			t.Errorf("%s: complete %v, podMayRun %v; want %v, %v", c.name, seen.complete, seen.podMayRun, c.complete, c.podMayRun)
+		}
+		if strings.Join(seen.configMaps, ",") != "job-a-out" || strings.Join(seen.secrets, ",") != "job-a-out" {
+			t.Errorf("%s: read %v and %v", c.name, seen.configMaps, seen.secrets)
+		}
 	}
 }

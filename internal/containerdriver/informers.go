@@ -24,10 +24,11 @@ import (
 //
 // A run used to list and watch its own pod, Job and events: N runs in one namespace opened
 // 3N watches and made 3N lists. Now the runs of one client (one provider configuration:
-// one cluster and one set of credentials) in one namespace share three client-go
-// informers: the Jobs and pods that carry the driver's managed-by label, and the events
-// that say a Job could not create its pod. Each run registers handlers that pick out its
-// own objects. The informers start with the first run that needs them and stop when the
+// one cluster and one set of credentials) in one namespace share four client-go
+// informers: the Jobs and pods that carry the driver's managed-by label, the events
+// that say a Job could not create its pod, and the outputs ConfigMaps outputs-fetcher
+// writes (a create or destroy ends as soon as its own is there: watch.go). Each run
+// registers handlers that pick out its own objects. The informers start with the first run that needs them and stop when the
 // last run releasing them has been gone for SharedWatchLinger (so the runs of one apply
 // that follow each other reuse them).
 
@@ -45,6 +46,10 @@ type sharedKey struct {
 // nsWatches are the informers of one namespace.
 type nsWatches struct {
 	pods, jobs, events cache.SharedIndexInformer
+	// outputs holds the outputs ConfigMaps (role outputs) of the namespace's runs. A run
+	// does not depend on it: without it (no watch right on configmaps, say) a run ends
+	// when its pod does and lists its outputs, as it always did.
+	outputs cache.SharedIndexInformer
 
 	refs   int
 	cancel context.CancelFunc
@@ -105,6 +110,10 @@ func (e *Executor) sharedWatches(ns string) (*nsWatches, func()) {
 // managedSelector selects the objects the driver made.
 var managedSelector = labels.Set{contract.LabelManagedBy: contract.ManagedByValue}.String()
 
+// outputsConfigMapSelector selects the ConfigMaps outputs-fetcher writes with a run's
+// outputs (every chunk carries the role).
+var outputsConfigMapSelector = labels.Set{contract.LabelManagedBy: contract.ManagedByValue, contract.LabelRole: contract.RoleOutputs}.String()
+
 // failedCreateSelector selects the events that say a Job could not create its pod.
 var failedCreateSelector = fields.Set{"involvedObject.kind": "Job", "reason": "FailedCreate"}.String()
 
@@ -133,6 +142,13 @@ func newNSWatches(c kubernetes.Interface, ns string) *nsWatches {
 		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			return c.CoreV1().Events(ns).Watch(ctx, o)
 		}), &corev1.Event{}, 0, cache.Indexers{})
+	w.outputs = cache.NewSharedIndexInformer(listWatch(c, func(o *metav1.ListOptions) { o.LabelSelector = outputsConfigMapSelector },
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.CoreV1().ConfigMaps(ns).List(ctx, o)
+		},
+		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return c.CoreV1().ConfigMaps(ns).Watch(ctx, o)
+		}), &corev1.ConfigMap{}, 0, cache.Indexers{})
 	for _, inf := range []cache.SharedIndexInformer{w.pods, w.jobs, w.events} {
 		_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
 			w.mu.Lock()
@@ -141,6 +157,9 @@ func newNSWatches(c kubernetes.Interface, ns string) *nsWatches {
 		})
 		go inf.RunWithContext(ctx)
 	}
+	// Its errors keep client-go's default handler (a log line) and are not a run's
+	// lastErr: a run waits on the other watches, and without this one only ends later.
+	go w.outputs.RunWithContext(ctx)
 	return w
 }
 

@@ -68,12 +68,13 @@ func (c *countingTransport) String() string {
 
 // Runs of one provider process in one namespace share one watch per kind: N runs at once
 // open one watch of pods, one of jobs and one of events, where each run used to open its
-// own (issue 21). Counted on the wire, with a wrapping RoundTripper. Each informer first
-// asks for a watch-list stream; where the API server does not serve one (its WatchList
-// feature is off by default before 1.32 and in 1.33; the local cluster's etcd 3.4.23 lacks
-// the RequestWatchProgress storage feature, which 1.37.2 needs for the streams of pods and
-// Jobs) it falls back to a list and a plain watch. So a kind has at most one watch-list
-// request and one plain watch, where runs that did not share would make one each.
+// own (issue 21), and one of outputs ConfigMaps, on which a run ends. Counted on the
+// wire, with a wrapping RoundTripper. Each informer first asks for a watch-list stream;
+// where the API server does not serve one (its WatchList feature is off by default before
+// 1.32 and in 1.33; the local cluster's etcd 3.4.23 lacks the RequestWatchProgress storage
+// feature, which 1.37.2 needs for the streams of pods, Jobs and ConfigMaps) it falls back
+// to a list and a plain watch. So a kind has at most one watch-list request and one plain
+// watch, where runs that did not share would make one each.
 func TestAccExecutor_SharedWatches(t *testing.T) {
 	e := setup(t)
 	counter := &countingTransport{n: map[string]int{}}
@@ -109,7 +110,7 @@ func TestAccExecutor_SharedWatches(t *testing.T) {
 		}
 	}
 	t.Logf("requests of %d runs: %s", n, counter)
-	for _, kind := range []string{"pods", "jobs", "events"} {
+	for _, kind := range []string{"pods", "jobs", "events", "configmaps"} {
 		streams, watches := counter.get("watchlist "+kind), counter.get("watch "+kind)
 		if streams > 1 || watches > 1 || streams+watches == 0 {
 			t.Errorf("%d runs opened %d watch-list streams and %d watches of %s, want at most 1 of each and at least 1", n, streams, watches, kind)

@@ -22,7 +22,7 @@ func (e *Executor) stop(ctx context.Context, w *podWatch, job jobKey, grace time
 		// It ended just as the caller gave up: its result is there to read, and recording
 		// it beats running it again.
 		w.drainLogs()
-		return e.harvest(sctx, spec, w.last, job, base, w.red, w.tail, w.seen)
+		return e.harvest(sctx, spec, w.last, job, base, w.red, w.tail, w.seen, nil)
 	}
 	w.stopping = true
 	pods := e.Client.CoreV1().Pods(base.Namespace)
@@ -31,7 +31,7 @@ func (e *Executor) stop(ctx context.Context, w *podWatch, job jobKey, grace time
 		for i := range list.Items {
 			if p := &list.Items[i]; p.DeletionTimestamp == nil && podOver(p) {
 				w.last = p // ended before the watch saw it
-				return e.harvest(sctx, spec, p, job, base, w.red, w.tail, w.seen)
+				return e.harvest(sctx, spec, p, job, base, w.red, w.tail, w.seen, nil)
 			}
 		}
 	}
@@ -65,7 +65,7 @@ func (e *Executor) stop(ctx context.Context, w *podWatch, job jobKey, grace time
 func (e *Executor) stoppedRunError(ctx context.Context, w *podWatch, job jobKey, spec *RunSpec, base RunError, f *Failure) *RunError {
 	f.Runner = runnerOf(w.last, w.red)
 	if spec.State != nil {
-		h, err := e.readHarvest(ctx, base.Namespace, base.JobName, nil)
+		h, err := e.readHarvest(ctx, base.Namespace, base.JobName, nil, nil)
 		f.noteState(spec, h, err)
 	}
 	return newRunError(base, f, e.logTails(ctx, base.Namespace, job, w.red, w.tail))

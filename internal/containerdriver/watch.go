@@ -52,12 +52,21 @@ type podWatch struct {
 	tail               *logRing
 	// seen receives the names of the output objects the harvest read (may be nil).
 	seen *harvestedObjects
+
+	// onOutputs: the run may end on its outputs (outputsStored) before its pod does.
+	onOutputs bool
+	// stored are the Job's outputs ConfigMaps, taken from the shared watch when chunk 0
+	// arrived (nil before).
+	stored []corev1.ConfigMap
+	// endedOnOutputs: the wait ended on the outputs, not on the pod.
+	endedOnOutputs bool
 }
 
 // wait watches the Job's pod until it ends, failing fast on states that will not recover,
-// then reads the outputs. When ctx ends first, the pod is stopped gracefully.
-// What the harvest read is noted in seen (nil: not noted).
-func (e *Executor) wait(ctx context.Context, spec *RunSpec, b *JobObjects, job *batchv1.Job, action string, red *redactor, seen *harvestedObjects) (*Result, error) {
+// then reads the outputs. With onOutputs, a run whose runner succeeded ends as soon as its
+// outputs are stored, before its pod does (outputsStored). When ctx ends first, the pod is
+// stopped gracefully. What the harvest read is noted in seen (nil: not noted).
+func (e *Executor) wait(ctx context.Context, spec *RunSpec, b *JobObjects, job *batchv1.Job, action string, red *redactor, seen *harvestedObjects, onOutputs bool) (*Result, error) {
 	ns, name := b.Job.Namespace, b.Job.Name
 	base := RunError{Namespace: ns, JobName: name, Action: action}
 	key := jobKey{Name: job.Name, UID: job.UID}
@@ -75,6 +84,7 @@ func (e *Executor) wait(ctx context.Context, spec *RunSpec, b *JobObjects, job *
 		e: e, spec: spec, ns: ns, red: red, cancel: cancel,
 		streaming: map[string]bool{}, logs: &logs, lastState: map[string]string{},
 		pulls: map[string]int{}, pullSeen: map[string]string{}, tail: newLogRing(200), seen: seen,
+		onOutputs: onOutputs,
 	}
 	defer w.stopTimers()
 	if err := w.until(wctx, key); err != nil {
@@ -103,18 +113,27 @@ func (e *Executor) wait(ctx context.Context, spec *RunSpec, b *JobObjects, job *
 	if w.deleted {
 		return nil, e.stoppedRunError(context.WithoutCancel(ctx), w, key, spec, base, deletedPodFailure(w.last))
 	}
-	return e.harvest(ctx, spec, w.last, key, base, red, w.tail, w.seen)
+	if w.endedOnOutputs {
+		e.event("outputs of Job %s/%s stored: reading them without waiting for the pod to end", ns, name)
+		return e.harvest(ctx, spec, w.last, key, base, red, w.tail, w.seen, w.stored)
+	}
+	return e.harvest(ctx, spec, w.last, key, base, red, w.tail, w.seen, nil)
 }
 
 // until follows the run's pod on the namespace's shared pod watch; it returns when the pod
 // is over (every container ended, or a terminal phase), gone, or in a state that will not
-// recover, or when ctx ends. observe is never called again once until has returned.
+// recover, when the run ended on its outputs (onOutputs: outputsStored), or when ctx ends.
+// observe is never called again once until has returned.
 func (w *podWatch) until(ctx context.Context, job jobKey) error {
 	sw, release := w.e.sharedWatches(w.ns)
 	defer release()
 	var mu sync.Mutex
 	finished := false
 	done := make(chan struct{})
+	end := func() {
+		finished = true
+		close(done)
+	}
 	stop, err := follow(ctx, sw.pods, false, func(o any, gone bool) {
 		pod, ok := o.(*corev1.Pod)
 		if !ok || !podOfJob(pod, job) {
@@ -126,14 +145,42 @@ func (w *podWatch) until(ctx context.Context, job jobKey) error {
 			return
 		}
 		if w.observe(ctx, pod, gone) {
-			finished = true
-			close(done)
+			end()
+		} else if w.outputsStored() {
+			w.endedOnOutputs = true
+			end()
 		}
 	})
 	if err != nil {
 		return err
 	}
 	defer stop()
+	if w.onOutputs {
+		stopOutputs, err := follow(ctx, sw.outputs, false, func(o any, gone bool) {
+			cm, ok := o.(*corev1.ConfigMap)
+			if !ok || gone || cm.Name != contract.OutputsObjectName(job.Name) || !ownedByJob(cm, job) {
+				return
+			}
+			// Chunk 0: outputs-fetcher wrote every other ConfigMap chunk before it, and the
+			// watch delivers a namespace's ConfigMaps in the order they were written, so the
+			// store holds them all now.
+			stored := storedOutputs(sw.outputs.GetStore(), job)
+			mu.Lock()
+			defer mu.Unlock()
+			if finished || w.stored != nil {
+				return
+			}
+			w.stored = stored
+			if w.outputsStored() {
+				w.endedOnOutputs = true
+				end()
+			}
+		})
+		if err != nil {
+			return err
+		}
+		defer stopOutputs()
+	}
 	select {
 	case <-done:
 		return nil
@@ -146,6 +193,27 @@ func (w *podWatch) until(ctx context.Context, job jobKey) error {
 		finished = true
 		return sw.explain(ctx.Err())
 	}
+}
+
+// outputsStored reports whether the run can end before its pod does: its runner exited
+// with 0 and chunk 0 of its outputs ConfigMap has arrived. outputs-fetcher writes that
+// chunk after the state, every Secret and every other ConfigMap chunk, and then nothing
+// more, so everything the run will ever store is there; what is left of the pod is
+// outputs-fetcher exiting, which the kubelet may take seconds to report. Any other end
+// (a failure, a deleted pod, a stop) waits for the pod as before.
+func (w *podWatch) outputsStored() bool {
+	return w.onOutputs && w.stored != nil && w.last != nil && !w.deleted && !w.stopping && w.fast == nil && runnerSucceeded(w.last)
+}
+
+// storedOutputs returns the outputs ConfigMaps of job that store holds.
+func storedOutputs(store cache.Store, job jobKey) []corev1.ConfigMap {
+	out := []corev1.ConfigMap{}
+	for _, o := range store.List() {
+		if cm, ok := o.(*corev1.ConfigMap); ok && ownedByJob(cm, job) {
+			out = append(out, *cm)
+		}
+	}
+	return out
 }
 
 // observe takes one version of the pod and reports whether the wait is over.

@@ -2,10 +2,19 @@ package containerdriver
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
+	"github.com/containerdriver/terraform-provider-containerdriver/internal/outputs"
 )
 
 func TestPullFailurePermanent(t *testing.T) {
@@ -61,4 +70,132 @@ func TestPodWatch_PullRetries(t *testing.T) {
 		t.Error("a missing image did not fail at once")
 	}
 	w.stopTimers()
+}
+
+// podAfterRunner is the Job's pod once its runner has ended with runnerExit, while the
+// kubelet has not yet reported outputs-fetcher's end: phase Running, the sidecar running.
+func podAfterRunner(job string, runnerExit int32) *corev1.Pod {
+	p := finishedPod(job, corev1.PodRunning, runnerExit)
+	p.Status.InitContainerStatuses = []corev1.ContainerStatus{{
+		Name: contract.ContainerOutputsFetcher, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
+	}}
+	return p
+}
+
+// storeOutputs creates what outputs-fetcher stores for job, in its order: the Secrets,
+// then the ConfigMap chunks, chunk 0 last.
+func storeOutputs(t *testing.T, c *fake.Clientset, job string, h outputs.Harvest) {
+	t.Helper()
+	cms, secrets := outputs.Objects(outputs.Meta{Namespace: "ns", JobName: job, BaseName: contract.OutputsObjectName(job)}, h)
+	ctx := context.Background()
+	for _, s := range secrets {
+		if _, err := c.CoreV1().Secrets("ns").Create(ctx, s, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := len(cms) - 1; i >= 0; i-- {
+		if _, err := c.CoreV1().ConfigMaps("ns").Create(ctx, cms[i], metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// startRun runs spec's create in the background; the result arrives on the channel.
+func startRun(t *testing.T, c *fake.Clientset, spec *RunSpec) <-chan error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	done := make(chan error, 1)
+	go func() {
+		res, err := (&Executor{Client: c}).Run(ctx, spec, contract.ActionCreate)
+		if err == nil && res.Outputs["a"] != "1" {
+			err = fmt.Errorf("outputs %v, want a = 1", res.Outputs)
+		}
+		done <- err
+	}()
+	return done
+}
+
+// outputsListed reports whether the harvest listed the Job's outputs ConfigMaps (the
+// shared watch's own list selects by role only, not by Job).
+func outputsListed(c *fake.Clientset, job string) bool {
+	for _, a := range c.Actions() {
+		if l, ok := a.(k8stesting.ListAction); ok && a.GetResource().Resource == "configmaps" &&
+			l.GetListRestrictions().Labels.String() == outputsSelector(job, false) {
+			return true
+		}
+	}
+	return false
+}
+
+// A create whose runner exited with 0 ends once chunk 0 of its outputs ConfigMap is there,
+// before the kubelet reports outputs-fetcher's end and the pod's phase (issue 21), and
+// reads the ConfigMaps from the shared watch. Without the ConfigMap it waits; and a runner
+// that failed waits for the pod to be over, as before.
+func TestRun_EndsOnItsOutputs(t *testing.T) {
+	spec := minimalSpec()
+	built, _ := BuildJob(spec, contract.ActionCreate)
+	name := built.Job.Name
+	h := outputs.Harvest{Outputs: []byte(`{"a":"1"}`), SecretOutputs: []byte(`{"s":"2"}`)}
+
+	t.Run("runner ended and outputs stored", func(t *testing.T) {
+		c := fakeCluster(append(outputObjects(name, h), podAfterRunner(name, 0))...)
+		if err := <-startRun(t, c, spec); err != nil {
+			t.Fatalf("the run did not end on its outputs: %v", err)
+		}
+		if outputsListed(c, name) {
+			t.Error("the harvest listed the outputs ConfigMaps the shared watch held")
+		}
+		// The pod still ran outputs-fetcher: cleanup deleted it, and the outputs by name.
+		pods, err := c.CoreV1().Pods("ns").List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets, err := c.CoreV1().Secrets("ns").List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cms, err := c.CoreV1().ConfigMaps("ns").List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(pods.Items) + len(secrets.Items) + len(cms.Items); n != 0 {
+			t.Errorf("left behind: %d pods, %d secrets, %d configmaps", len(pods.Items), len(secrets.Items), len(cms.Items))
+		}
+	})
+
+	t.Run("runner ended, outputs not stored yet", func(t *testing.T) {
+		c := fakeCluster(podAfterRunner(name, 0))
+		done := startRun(t, c, spec)
+		select {
+		case err := <-done:
+			t.Fatalf("the run ended before its outputs were stored: %v", err)
+		case <-time.After(time.Second):
+		}
+		storeOutputs(t, c, name, h)
+		if err := <-done; err != nil {
+			t.Fatalf("the run did not end when its outputs arrived: %v", err)
+		}
+	})
+
+	t.Run("runner failed", func(t *testing.T) {
+		c := fakeCluster(append(outputObjects(name, outputs.Harvest{ErrorText: "boom"}), podAfterRunner(name, 3))...)
+		done := startRun(t, c, spec)
+		select {
+		case err := <-done:
+			t.Fatalf("a failed run ended before its pod: %v", err)
+		case <-time.After(time.Second):
+		}
+		over := finishedPod(name, corev1.PodFailed, 3)
+		if _, err := c.CoreV1().Pods("ns").UpdateStatus(context.Background(), over, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		var re *RunError
+		if err := <-done; !errors.As(err, &re) || re.ExitCode == nil || *re.ExitCode != 3 || re.ErrorFile != "boom" {
+			t.Fatalf("want the runner's failure (exit code 3, its error file), got %v", err)
+		}
+		if !outputsListed(c, name) {
+			t.Error("the failed run's harvest did not list its outputs, as it always did")
+		}
+	})
 }
