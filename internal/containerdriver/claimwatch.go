@@ -65,10 +65,15 @@ var claimWatches = struct {
 	// refused remembers the namespaces where the API refused the Lease watch, so that the
 	// process does not try again for each create.
 	refused map[sharedKey]bool
-}{m: map[sharedKey]*claimWatch{}, refused: map[sharedKey]bool{}}
+	// last is when a create of the process last claimed in the namespace.
+	last map[sharedKey]time.Time
+}{m: map[sharedKey]*claimWatch{}, refused: map[sharedKey]bool{}, last: map[sharedKey]time.Time{}}
 
 // holdClaimWatch returns the namespace's Lease informer, starting it if needed, and the
-// function that gives it back; nil (and a no-op) when the API refused it before.
+// function that gives it back; nil (and a no-op) when the API refused it before, and for
+// the first create of the process in the namespace (none in the last SharedWatchLinger):
+// an informer costs a list and a watch (more where the API server serves no watch-list
+// stream), so a lone create lists, as before, and the informer starts with a second one.
 func (e *Executor) holdClaimWatch(ns string) (*claimWatch, func()) {
 	key := sharedKey{client: e.Client, ns: ns}
 	claimWatches.Lock()
@@ -76,7 +81,12 @@ func (e *Executor) holdClaimWatch(ns string) (*claimWatch, func()) {
 	if claimWatches.refused[key] {
 		return nil, func() {}
 	}
+	last, seen := claimWatches.last[key]
+	claimWatches.last[key] = time.Now()
 	w := claimWatches.m[key]
+	if w == nil && (!seen || time.Since(last) > SharedWatchLinger) {
+		return nil, func() {}
+	}
 	if w == nil {
 		w = newClaimWatch(e, key)
 		claimWatches.m[key] = w

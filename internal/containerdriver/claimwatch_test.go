@@ -13,8 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
-	"k8s.io/client-go/tools/cache"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
@@ -39,11 +39,27 @@ func specN(i int) *RunSpec {
 }
 
 // Creates of one process in one namespace read the claims from one shared Lease informer:
-// n creates at once, and more after them, list the Leases once (the informer's list), where
-// each create used to list them all (issue 21). A create whose digest the cache shows
-// claimed (an identical resource) lists from the API, and decides from that.
+// n creates at once, and more after them, list the Leases twice (the first create's own
+// list, the informer's), where each create used to list them all (issue 21). A lone create
+// lists and starts no informer. A create whose digest the cache shows claimed (an identical
+// resource) lists from the API, and decides from that.
 func TestClaimCreate_CreatesShareOneLeaseList(t *testing.T) {
 	ctx := context.Background()
+	lone := fakeCluster()
+	cl, err := (&Executor{Client: lone}).ClaimCreate(ctx, specN(0), func() string { return "run-lone" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.Release(ctx)
+	for _, a := range lone.Actions() {
+		if a.GetVerb() == "watch" {
+			t.Errorf("a lone create started a watch: %v", a)
+		}
+	}
+	if got := leaseLists(lone); got != 1 {
+		t.Errorf("a lone create listed Leases %d times, want 1", got)
+	}
+
 	c := fakeCluster()
 	e := &Executor{Client: c}
 	const n = 10
@@ -65,8 +81,8 @@ func TestClaimCreate_CreatesShareOneLeaseList(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	if got := leaseLists(c); got != 1 {
-		t.Errorf("%d creates at once listed Leases %d times, want 1 (the shared informer's)", n, got)
+	if got := leaseLists(c); got != 2 {
+		t.Errorf("%d creates at once listed Leases %d times, want 2 (the first create's and the shared informer's)", n, got)
 	}
 	for i := n; i < n+3; i++ {
 		cl, err := e.ClaimCreate(ctx, specN(i), func() string { return fmt.Sprintf("run-%d", i) })
@@ -75,8 +91,8 @@ func TestClaimCreate_CreatesShareOneLeaseList(t *testing.T) {
 		}
 		claims = append(claims, cl)
 	}
-	if got := leaseLists(c); got != 1 {
-		t.Errorf("3 more creates: %d Lease lists in all, want still 1", got)
+	if got := leaseLists(c); got != 2 {
+		t.Errorf("3 more creates: %d Lease lists in all, want still 2", got)
 	}
 	// An identical resource of the same process: its digest is claimed, so it lists, and
 	// gets an id of its own (a claim of this process is never adopted).
@@ -89,8 +105,8 @@ func TestClaimCreate_CreatesShareOneLeaseList(t *testing.T) {
 	if same.RunID != "run-same" || same.Adopted {
 		t.Errorf("an identical resource got run %s (adopted %v), want its own", same.RunID, same.Adopted)
 	}
-	if got := leaseLists(c); got != 2 {
-		t.Errorf("a create whose digest is claimed: %d Lease lists in all, want 2 (one from the API)", got)
+	if got := leaseLists(c); got != 3 {
+		t.Errorf("a create whose digest is claimed: %d Lease lists in all, want 3 (one more from the API)", got)
 	}
 	for _, cl := range claims {
 		cl.Release(ctx)
@@ -309,6 +325,11 @@ func TestClaimCreate_WatchRefusedListsAsBefore(t *testing.T) {
 	if err := first.Returned(ctx); err != nil {
 		t.Fatal(err)
 	}
+	second, err := e.ClaimCreate(ctx, specN(9), func() string { return "run-b" }) // starts the informer
+	if err != nil {
+		t.Fatal(err)
+	}
+	second.Release(ctx)
 	// Wait until the refusal is known (the informer's list may have served the first create).
 	deadline := time.Now().Add(5 * time.Second)
 	for {
