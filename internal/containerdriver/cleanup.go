@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -126,16 +127,20 @@ func (e *Executor) cleanup(ctx context.Context, ns, job string, known *knownObje
 	if known != nil && (!live || quiet) {
 		// Every object there is to delete is known (knownObjectsOf says why), and no pod
 		// can still write one.
-		for _, name := range known.secrets {
-			if err := e.Client.CoreV1().Secrets(ns).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-				errs = append(errs, err)
-			}
-		}
-		for _, name := range known.configMaps {
-			if err := e.Client.CoreV1().ConfigMaps(ns).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-				errs = append(errs, err)
-			}
-		}
+		errs = append(errs, e.deleteKnown(ctx, ns, job, "secrets", known.secrets,
+			func(name string) error {
+				return e.Client.CoreV1().Secrets(ns).Delete(ctx, name, metav1.DeleteOptions{})
+			},
+			func(sel metav1.ListOptions) error {
+				return e.Client.CoreV1().Secrets(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, sel)
+			})...)
+		errs = append(errs, e.deleteKnown(ctx, ns, job, "configmaps", known.configMaps,
+			func(name string) error {
+				return e.Client.CoreV1().ConfigMaps(ns).Delete(ctx, name, metav1.DeleteOptions{})
+			},
+			func(sel metav1.ListOptions) error {
+				return e.Client.CoreV1().ConfigMaps(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, sel)
+			})...)
 		return errors.Join(append(errs, e.deleteEndedPods(ctx, ns, ended)...)...)
 	}
 	// List and delete one by one rather than DeleteCollection: it needs only the list and
@@ -164,6 +169,55 @@ func (e *Executor) cleanup(ctx context.Context, ns, job string, known *knownObje
 	}
 	return errors.Join(errs...)
 }
+
+// jobObjectsSelector selects the Secrets and ConfigMaps made for Job job: its inputs (the
+// Job's labels, job.go) and what its outputs-fetcher stored (internal/outputs), both
+// labelled with the Job's name (unique to its run, action and spec) and managed-by. A
+// run's state (internal/statedir), its kept write-only secrets (internal/writeonly), plan
+// previews and the claim key carry no job label, and another Job's objects carry its name.
+func jobObjectsSelector(job string) metav1.ListOptions {
+	return metav1.ListOptions{LabelSelector: labels.Set{contract.LabelManagedBy: contract.ManagedByValue, contract.LabelJob: job}.String()}
+}
+
+// deleteKnown deletes the known objects of a kind (resource names it): in one
+// deletecollection by jobObjectsSelector when there are two or more, else by name. When the
+// API refuses deletecollection (an identity with the rights of releases before it, which
+// did not ask for the verb), it deletes by name, and the process does not ask again in that
+// namespace.
+func (e *Executor) deleteKnown(ctx context.Context, ns, job, resource string, names []string,
+	deleteOne func(string) error, deleteAll func(metav1.ListOptions) error,
+) []error {
+	key := collectionKey{sharedKey{client: e.Client, ns: ns}, resource}
+	if len(names) >= 2 && !collectionRefused(key) {
+		err := deleteAll(jobObjectsSelector(job))
+		if err == nil {
+			return nil
+		}
+		if !apierrors.IsForbidden(err) && !apierrors.IsMethodNotSupported(err) {
+			return []error{err}
+		}
+		refuseCollection(key)
+	}
+	var errs []error
+	for _, name := range names {
+		if err := deleteOne(name); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// collectionKey names a kind of object in a namespace, for a client.
+type collectionKey struct {
+	sharedKey
+	resource string
+}
+
+// collectionsRefused remembers where the API refused deletecollection.
+var collectionsRefused sync.Map // collectionKey -> bool
+
+func collectionRefused(k collectionKey) bool { _, ok := collectionsRefused.Load(k); return ok }
+func refuseCollection(k collectionKey)       { collectionsRefused.Store(k, true) }
 
 // deleteEndedPods deletes the Job's ended pods at once. Pods go with the Job in the
 // background; deleting them now leaves the namespace empty when Run returns.

@@ -9,8 +9,10 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
@@ -249,5 +251,106 @@ func TestPodFinished(t *testing.T) {
 	}
 	if podFinished(nil) {
 		t.Error("nil pod finished")
+	}
+}
+
+// A run that knows every object it made deletes its Secrets in one deletecollection, and
+// its ConfigMaps in another, by a selector that takes exactly its Job's inputs and outputs:
+// never another Job's objects, the run's state, its kept write-only secrets, a plan preview
+// or the claim key. One object of a kind goes by name. Where the API refuses
+// deletecollection, they go by name, and the process does not ask again there.
+func TestCleanup_KnownObjectsInOneDeleteCollection(t *testing.T) {
+	jobLabels := func(job, role string) map[string]string {
+		return map[string]string{contract.LabelManagedBy: contract.ManagedByValue, contract.LabelRunID: "run-1",
+			contract.LabelAction: contract.ActionCreate, contract.LabelJob: job, contract.LabelRole: role}
+	}
+	objects := func() []runtime.Object {
+		var objs []runtime.Object
+		for _, job := range []string{"job-a", "job-b"} {
+			objs = append(objs,
+				&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: job, Namespace: "ns", Labels: jobLabels(job, "")}},
+				&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: job + "-inputs", Namespace: "ns", Labels: jobLabels(job, contract.RoleInputs)}},
+				&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: job + "-files", Namespace: "ns", Labels: jobLabels(job, contract.RoleFiles)}},
+				// What outputs-fetcher stores (internal/outputs): managed-by, job, role, chunk.
+				&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: job + "-secret-outputs-0", Namespace: "ns", Labels: map[string]string{
+					contract.LabelManagedBy: contract.ManagedByValue, contract.LabelJob: job, contract.LabelRole: contract.RoleSecretOutputs, contract.LabelChunkIndex: "0"}}},
+				&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: job + "-outputs-0", Namespace: "ns", Labels: map[string]string{
+					contract.LabelManagedBy: contract.ManagedByValue, contract.LabelJob: job, contract.LabelRole: contract.RoleOutputs, contract.LabelChunkIndex: "0"}}},
+			)
+		}
+		state := &statedir.Store{Namespace: "ns", RunID: "run-1"}
+		objs = append(objs,
+			&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: statedir.HeadName("run-1"), Namespace: "ns", Labels: map[string]string{
+				contract.LabelManagedBy: contract.ManagedByValue, contract.LabelStateOf: contract.ShortHash(state.RunID, 16), contract.LabelRole: contract.RoleStateHead}}},
+			&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "kept-wo", Namespace: "ns", Labels: map[string]string{
+				contract.LabelManagedBy: contract.ManagedByValue, contract.LabelRunID: "run-1", contract.LabelRole: writeonly.Role}}},
+			&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "preview", Namespace: "ns", Labels: previewLabels("plan-1", "run-1", contract.RolePlanPreview)}},
+			&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: ClaimKeySecret, Namespace: "ns", Labels: map[string]string{contract.LabelRole: RoleClaimKey}}},
+			// Someone else's object that happens to carry the job label.
+			&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "not-ours", Namespace: "ns", Labels: map[string]string{contract.LabelJob: "job-a"}}},
+		)
+		return objs
+	}
+	known := &knownObjects{secrets: []string{"job-a-secret-outputs-0", "job-a-inputs"}, configMaps: []string{"job-a-outputs-0", "job-a-files"}}
+	want := []string{"configmap/job-b-files", "configmap/job-b-outputs-0", "job/job-b",
+		"secret/" + ClaimKeySecret, "secret/" + statedir.HeadName("run-1"), "secret/job-b-inputs", "secret/job-b-secret-outputs-0",
+		"secret/kept-wo", "secret/not-ours", "secret/preview"}
+	sort.Strings(want)
+	count := func(c *fake.Clientset) map[string]int {
+		n := map[string]int{}
+		for _, a := range c.Actions() {
+			if r := a.GetResource().Resource; r == "secrets" || r == "configmaps" {
+				n[a.GetVerb()+" "+r]++
+			}
+		}
+		return n
+	}
+
+	c := fakeCluster(objects()...)
+	if err := (&Executor{Client: c}).cleanup(context.Background(), "ns", "job-a", known); err != nil {
+		t.Fatal(err)
+	}
+	n := count(c)
+	if got := namesIn(t, c); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("left %v, want %v", got, want)
+	}
+	if n["delete-collection secrets"] != 1 || n["delete-collection configmaps"] != 1 || n["delete secrets"] != 0 || n["delete configmaps"] != 0 || n["list secrets"] != 0 {
+		t.Errorf("requests %v, want one delete-collection of each kind and nothing else", n)
+	}
+
+	// One Secret known, two ConfigMaps: the Secret goes by name.
+	c = fakeCluster(objects()...)
+	one := &knownObjects{secrets: []string{"job-a-inputs"}, configMaps: known.configMaps}
+	if err := (&Executor{Client: c}).cleanup(context.Background(), "ns", "job-a", one); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(c); n["delete secrets"] != 1 || n["delete-collection secrets"] != 0 || n["delete-collection configmaps"] != 1 {
+		t.Errorf("requests %v, want the one Secret deleted by name", n)
+	}
+
+	// deletecollection refused: by name, and not asked again for the next Job.
+	c = fakeCluster(objects()...)
+	c.PrependReactor("delete-collection", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: a.GetResource().Resource}, "", errors.New("no deletecollection"))
+	})
+	e := &Executor{Client: c}
+	if err := e.cleanup(context.Background(), "ns", "job-a", known); err != nil {
+		t.Fatal(err)
+	}
+	n = count(c)
+	if got := namesIn(t, c); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("refused: left %v, want %v", got, want)
+	}
+	if n["delete-collection secrets"] != 1 || n["delete secrets"] != 2 {
+		t.Errorf("refused: requests %v, want one refused delete-collection of Secrets, then each by name", n)
+	}
+	before := n
+	knownB := &knownObjects{secrets: []string{"job-b-secret-outputs-0", "job-b-inputs"}, configMaps: []string{"job-b-outputs-0", "job-b-files"}}
+	if err := e.cleanup(context.Background(), "ns", "job-b", knownB); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(c); n["delete-collection secrets"] != before["delete-collection secrets"] || n["delete-collection configmaps"] != before["delete-collection configmaps"] ||
+		n["delete secrets"] != 4 || n["delete configmaps"] != 4 {
+		t.Errorf("refused: requests %v, want no delete-collection asked again, every object by name", n)
 	}
 }

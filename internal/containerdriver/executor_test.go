@@ -10,8 +10,11 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
@@ -27,7 +30,47 @@ func fakeCluster(objs ...runtime.Object) *fake.Clientset {
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns"}},
 		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "runner", Namespace: "ns"}},
 	}
-	return fake.NewClientset(append(base, objs...)...)
+	c := fake.NewClientset(append(base, objs...)...)
+	serveDeleteCollection(c)
+	return c
+}
+
+// serveDeleteCollection makes the fake clientset delete what a deletecollection's label
+// selector selects, as the API server does (the fake's tracker answers it without deleting
+// anything).
+func serveDeleteCollection(c *fake.Clientset) {
+	c.PrependReactor("delete-collection", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		dc := a.(k8stesting.DeleteCollectionAction)
+		gvr := dc.GetResource()
+		gvk, ok := map[string]schema.GroupVersionKind{
+			"secrets":    corev1.SchemeGroupVersion.WithKind("Secret"),
+			"configmaps": corev1.SchemeGroupVersion.WithKind("ConfigMap"),
+		}[gvr.Resource]
+		if !ok {
+			return false, nil, nil
+		}
+		list, err := c.Tracker().List(gvr, gvk, dc.GetNamespace())
+		if err != nil {
+			return true, nil, err
+		}
+		items, err := apimeta.ExtractList(list)
+		if err != nil {
+			return true, nil, err
+		}
+		sel := dc.GetListRestrictions().Labels
+		for _, o := range items {
+			m, err := apimeta.Accessor(o)
+			if err != nil {
+				return true, nil, err
+			}
+			if sel.Matches(labels.Set(m.GetLabels())) {
+				if err := c.Tracker().Delete(gvr, dc.GetNamespace(), m.GetName()); err != nil {
+					return true, nil, err
+				}
+			}
+		}
+		return true, nil, nil
+	})
 }
 
 // finishedPod is the pod the Job controller would have made, in a terminal phase.

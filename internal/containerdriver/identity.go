@@ -114,20 +114,25 @@ type CreateClaim struct {
 // key may not be used it returns an error wrapping ErrClaimsUnavailable.
 func (e *Executor) ClaimCreate(ctx context.Context, spec *RunSpec, newID func() string) (*CreateClaim, error) {
 	ns := spec.Namespace()
+	// The namespace's Lease informer (claimwatch.go) starts listing while the holder Lease
+	// is made and the claim key read.
+	w, unwatch := e.holdClaimWatch(ns)
 	h, unhold, err := e.holdClaims(ctx, ns)
 	if err != nil {
+		unwatch()
 		return nil, err
 	}
-	claim, err := e.claimCreate(ctx, spec, newID, h)
+	claim, err := e.claimCreate(ctx, spec, newID, h, w)
 	if err != nil {
 		unhold()
+		unwatch()
 		return nil, err
 	}
-	claim.unhold = unhold
+	claim.unhold = func() { unhold(); unwatch() }
 	return claim, nil
 }
 
-func (e *Executor) claimCreate(ctx context.Context, spec *RunSpec, newID func() string, h *claimHolder) (*CreateClaim, error) {
+func (e *Executor) claimCreate(ctx context.Context, spec *RunSpec, newID func() string, h *claimHolder, w *claimWatch) (*CreateClaim, error) {
 	ns := spec.Namespace()
 	secret, err := h.claimKey(ctx, e)
 	if err != nil {
@@ -138,28 +143,38 @@ func (e *Executor) claimCreate(ctx context.Context, spec *RunSpec, newID func() 
 		return nil, err
 	}
 	leases := e.Client.CoordinationV1().Leases(ns)
-	// One list gives the claims and the claim-holder Leases they refer to.
-	selector := metav1.ListOptions{LabelSelector: contract.LabelManagedBy + "=" + contract.ManagedByValue + "," +
-		contract.LabelRole + " in (" + RoleCreateClaim + "," + RoleClaimHolder + ")"}
-	list, err := leases.List(ctx, selector)
-	if apierrors.IsForbidden(err) || apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("%w: %w", ErrClaimsUnavailable, err)
+	// The claims and the claim-holder Leases they refer to: from the namespace's Lease
+	// informer when it shows no claim with this digest (nothing to adopt: the claim is made
+	// without a read), else from one list of the API, from which any adoption is decided
+	// (claimwatch.go says why the cache never decides one).
+	items, cached := w.leases(ctx)
+	for i := 0; cached && i < len(items); i++ {
+		if items[i].Labels[contract.LabelRole] == RoleCreateClaim && items[i].Labels[LabelCreateKey] == key {
+			cached = false
+		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("list the create claims in namespace %s: %w", ns, err)
+	if !cached {
+		list, err := leases.List(ctx, metav1.ListOptions{LabelSelector: claimSelector})
+		if apierrors.IsForbidden(err) || apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("%w: %w", ErrClaimsUnavailable, err)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list the create claims in namespace %s: %w", ns, err)
+		}
+		items = list.Items
 	}
 	claim := &CreateClaim{client: e, namespace: ns}
 	byName := map[string]*coordinationv1.Lease{}
 	referred := map[string]bool{}
-	for i := range list.Items {
-		l := &list.Items[i]
+	for i := range items {
+		l := &items[i]
 		byName[l.Name] = l
 		if l.Labels[contract.LabelRole] == RoleCreateClaim {
 			referred[l.Annotations[AnnotationClaimHolder]] = true
 		}
 	}
 	var same []coordinationv1.Lease
-	for _, l := range list.Items {
+	for _, l := range items {
 		if l.Labels[contract.LabelRole] == RoleClaimHolder {
 			e.dropStaleHolder(ctx, &l, referred[l.Name])
 			continue

@@ -47,6 +47,8 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		verb = "watch"
 	case verb == "get" && !named:
 		verb = "list"
+	case verb == "delete" && !named:
+		verb = "deletecollection"
 	}
 	c.mu.Lock()
 	c.n[verb+" "+resource]++

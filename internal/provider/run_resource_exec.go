@@ -98,7 +98,7 @@ func (r *runResource) claimRunID(ctx context.Context, plan *runResourceModel) (*
 	case errors.Is(err, containerdriver.ErrClaimsUnavailable):
 		diags.AddWarning("Run Not Protected Against Crashes", fmt.Sprintf(
 			"The provider's credentials may not use Leases in namespace %s (%v), so this create cannot be resumed if Terraform is killed "+
-				"while it runs: a retry would start the runner again under a new run id. Grant get, list, create, update and delete on "+
+				"while it runs: a retry would start the runner again under a new run id. Grant get, list, watch, create, update and delete on "+
 				"leases (API group coordination.k8s.io) in that namespace.", spec.Namespace(), err))
 		return nil, diags
 	case err != nil && apierrors.IsAlreadyExists(err) && plannedID != "":
