@@ -249,6 +249,35 @@ func (tr *tracker) onEvent(obj any, deleted bool) {
 	note(m, name+suffixStarted, now)
 }
 
+// lastSucceeded is when the informer saw the last of the n pods of a bench set end
+// (Succeeded or Failed); it waits up to 10 s for the informer to see all n, which may be a
+// moment after kubectl wait read them.
+func (tr *tracker) lastSucceeded(set string, n int) (time.Time, bool) {
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		last, seen := tr.lastOfSet(set)
+		if seen >= n || time.Now().After(deadline) {
+			return last, seen >= n
+		}
+	}
+}
+
+// lastOfSet is the latest end of the pods of a bench set, and how many of them ended.
+func (tr *tracker) lastOfSet(set string) (last time.Time, ended int) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	for _, pt := range tr.pods {
+		t, ok := pt.seen[msSucceeded]
+		if pt.set != set || !ok {
+			continue
+		}
+		ended++
+		if t.After(last) {
+			last = t
+		}
+	}
+	return last, ended
+}
+
 // planJobsSince is the number of plan Jobs (containerdriver.io/action=plan) created since t.
 func (tr *tracker) planJobsSince(t time.Time) int {
 	tr.mu.Lock()
