@@ -36,6 +36,7 @@ const (
 	envScales      = "BENCH_SCALES"                 // the many-runs sizes (default "10 50 200")
 	envPlanRuns    = "BENCH_PLAN_RUNS"              // runs of the many-previews plan row (default 20)
 	envParallelAt  = "BENCH_DEFAULT_PARALLELISM_AT" // the sizes also run with Terraform's default parallelism (default "50 200")
+	envControlAt   = "BENCH_CONTROL_AT"             // the sizes of the control row, bare pods with a sidecar (default "50 200")
 	envPage        = "BENCH_PAGE"                   // the page written (default the docs template)
 	envTF          = "BENCH_TF"                     // the CLI (default terraform, else OpenTofu)
 	envCommand     = "BENCH_COMMAND"                // the command line quoted on the page
@@ -86,6 +87,7 @@ func TestBench(t *testing.T) {
 	b.resultsFile = resultsFile
 	rounds, scaleRounds := envInt(t, envRounds, 5), envInt(t, envScaleRounds, 1)
 	scales, parallelAt := envSizes(t, envScales, "10 50 200"), envSizes(t, envParallelAt, "50 200")
+	b.controlAt = envSizes(t, envControlAt, "50 200")
 	planRuns := envInt(t, envPlanRuns, 20)
 	r0 := &b.res
 	r0.PlanRuns, r0.ParallelAts = planRuns, parallelAt
@@ -272,6 +274,7 @@ type bench struct {
 	gitURL                 string
 	kubeconfig             string
 	node                   string // the node whose kubelet's metrics are read (the first)
+	controlAt              []int  // the sizes of the control row (BENCH_CONTROL_AT)
 	env                    []string
 	start                  time.Time
 	round                  int
@@ -280,11 +283,14 @@ type bench struct {
 	resultsFile            string
 }
 
-// scale measures n bare pods, n bare pods with a native sidecar and n runs at once, and
-// n runs with Terraform's default parallelism when n is in parallelAt.
+// scale measures n bare pods, n bare pods with a native sidecar (when n is in controlAt)
+// and n runs at once, and n runs with Terraform's default parallelism when n is in
+// parallelAt.
 func (b *bench) scale(n int, parallelAt []int) {
 	b.withRuntimeOps(rowPods(n), func() time.Duration { return b.barePods(n, false) })
-	b.withRuntimeOps(rowPodsSidecar(n), func() time.Duration { return b.barePods(n, true) })
+	if slices.Contains(b.controlAt, n) {
+		b.withRuntimeOps(rowPodsSidecar(n), func() time.Duration { return b.barePods(n, true) })
+	}
 	b.withRuntimeOps(rowRuns(n), func() time.Duration { return b.manyRuns(n, n) })
 	if slices.Contains(parallelAt, n) && n > defaultParallelism {
 		b.withRuntimeOps(rowRunsAt(n, defaultParallelism), func() time.Duration { return b.manyRuns(n, 0) })
@@ -481,9 +487,9 @@ func (b *bench) runHCL(job, extra string) string {
 
 // manyRunsTemplate gives the runner of the many-run rows what the bare pods they are
 // compared with request: nothing (a request of 0 in place of the default pod template's
-// 1 GiB, at which about 20 runs fit on the node's 23 GiB and the rest wait for memory). The
+// 1 GiB, at which about 22 runs fit on the node's 23 GiB and the rest wait for memory). The
 // run's pod keeps the default template's 64 MiB for outputs-fetcher, the contract's own
-// cost, at which 374 runs fit on that node. manyRunsJob is its pod_template attribute.
+// cost, at which 375 runs fit on that node. manyRunsJob is its pod_template attribute.
 const manyRunsTemplate = `{"spec":{"containers":[{"name":"runner","resources":{"requests":{"memory":"0"}}}]}}`
 
 var manyRunsJob = fmt.Sprintf("pod_template = %q", manyRunsTemplate)
