@@ -70,13 +70,11 @@ func TestLastSucceeded(t *testing.T) {
 		}
 	}
 	tr.onPod(pod("a", "s", corev1.PodSucceeded), false)
-	time.Sleep(5 * time.Millisecond)
 	tr.onPod(pod("other", "t", corev1.PodSucceeded), false)
 	tr.onPod(pod("b", "s", corev1.PodRunning), false)
 	if _, n := tr.lastOfSet("s"); n != 1 {
 		t.Fatalf("%d pods of s ended, want 1", n)
 	}
-	time.Sleep(5 * time.Millisecond)
 	before := time.Now()
 	tr.onPod(pod("b", "s", corev1.PodSucceeded), false)
 	last, ok := tr.lastSucceeded("s", 2)

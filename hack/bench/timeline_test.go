@@ -10,6 +10,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -253,12 +254,14 @@ func (tr *tracker) onEvent(obj any, deleted bool) {
 // (Succeeded or Failed); it waits up to 10 s for the informer to see all n, which may be a
 // moment after kubectl wait read them.
 func (tr *tracker) lastSucceeded(set string, n int) (time.Time, bool) {
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		last, seen := tr.lastOfSet(set)
-		if seen >= n || time.Now().After(deadline) {
-			return last, seen >= n
-		}
-	}
+	var last time.Time
+	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 10*time.Second, true,
+		func(context.Context) (bool, error) {
+			var ended int
+			last, ended = tr.lastOfSet(set)
+			return ended >= n, nil
+		})
+	return last, err == nil
 }
 
 // lastOfSet is the latest end of the pods of a bench set, and how many of them ended.
