@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -34,7 +35,8 @@ const (
 	envScaleRounds = "BENCH_SCALE_ROUNDS"           // rounds of the 10 and 50 rows (default 1)
 	envScales      = "BENCH_SCALES"                 // the many-runs sizes (default "10 50 200")
 	envPlanRuns    = "BENCH_PLAN_RUNS"              // runs of the many-previews plan row (default 20)
-	envParallelAt  = "BENCH_DEFAULT_PARALLELISM_AT" // the size also run with Terraform's default parallelism (default 50)
+	envParallelAt  = "BENCH_DEFAULT_PARALLELISM_AT" // the sizes also run with Terraform's default parallelism (default "50 200")
+	envControlAt   = "BENCH_CONTROL_AT"             // the sizes of the control row, bare pods with a sidecar (default "50 200")
 	envPage        = "BENCH_PAGE"                   // the page written (default the docs template)
 	envTF          = "BENCH_TF"                     // the CLI (default terraform, else OpenTofu)
 	envCommand     = "BENCH_COMMAND"                // the command line quoted on the page
@@ -84,17 +86,11 @@ func TestBench(t *testing.T) {
 	b := setup(t, root)
 	b.resultsFile = resultsFile
 	rounds, scaleRounds := envInt(t, envRounds, 5), envInt(t, envScaleRounds, 1)
-	var scales []int
-	for _, f := range strings.Fields(envOr(envScales, "10 50 200")) {
-		n, err := strconv.Atoi(f)
-		if err != nil || n < 2 {
-			t.Fatalf("%s: %q is not a number of runs above 1", envScales, f)
-		}
-		scales = append(scales, n)
-	}
-	planRuns, parallelAt := envInt(t, envPlanRuns, 20), envInt(t, envParallelAt, 50)
+	scales, parallelAt := envSizes(t, envScales, "10 50 200"), envSizes(t, envParallelAt, "50 200")
+	b.controlAt = envSizes(t, envControlAt, "50 200")
+	planRuns := envInt(t, envPlanRuns, 20)
 	r0 := &b.res
-	r0.PlanRuns, r0.ParallelAt = planRuns, parallelAt
+	r0.PlanRuns, r0.ParallelAts = planRuns, parallelAt
 	r0.ImageBytes, r0.Kubernetes = b.sidecarImageSize(), b.kubeVersion()
 	r0.Rounds, r0.ScaleRounds, r0.Scales = rounds, scaleRounds, scales
 	r0.Command = envOr(envCommand, fmt.Sprintf("BENCH_ROUNDS=%d BENCH_SCALE_ROUNDS=%d make bench", rounds, scaleRounds))
@@ -102,7 +98,7 @@ func TestBench(t *testing.T) {
 		rounds, scaleRounds, scales, planRuns, b.tfVersion, runtime.NumCPU(), loadavg())
 	for r := 1; r <= rounds; r++ {
 		b.round = r
-		b.measure(rowBarePod, func() time.Duration { return b.barePods(1) })
+		b.measure(rowBarePod, func() time.Duration { return b.barePods(1, false) })
 		b.measure(rowJobScript, b.jobScript)
 		b.measure(rowEmptyApply, b.emptyApply)
 		b.singleRun()
@@ -177,9 +173,17 @@ type results struct {
 	PlanRuns int `json:",omitempty"`
 	// Partial says where a benchmark cut short stopped (empty when it ran to the end).
 	Partial string `json:",omitempty"`
-	// ParallelAt is the size measured with Terraform's default parallelism too.
-	ParallelAt int            `json:",omitempty"`
-	PlanJobs   map[string]int `json:",omitempty"`
+	// ParallelAts are the sizes measured with Terraform's default parallelism too;
+	// ParallelAt is the one size of the results of an older bench (read, never written).
+	ParallelAts []int `json:",omitempty"`
+	ParallelAt  int   `json:",omitempty"`
+	// KubectlWait is, by bare-pods row, how long after the last pod Succeeded (as the
+	// informer saw it) kubectl wait returned: the part of a kubectl script's time that the
+	// row does not count (see barePods).
+	KubectlWait map[string][]float64 `json:",omitempty"`
+	// RuntimeOps are the kubelet's runtime operations by many-run row (the last round's).
+	RuntimeOps map[string]map[string]runtimeOp `json:",omitempty"`
+	PlanJobs   map[string]int                  `json:",omitempty"`
 	// Failures are the rows whose measurement failed in some round, and why.
 	Failures map[string]string `json:",omitempty"`
 	// Before are the results of the same benchmark on the code before (BENCH_BEFORE),
@@ -225,7 +229,8 @@ func rowRunsAt(n, p int) string {
 }
 
 const (
-	podsSuffix = " bare pods started at once"
+	podsSuffix        = " bare pods started at once"
+	podsSidecarSuffix = " bare pods with a native sidecar started at once"
 	// defaultParallelism is Terraform's and OpenTofu's -parallelism when not given.
 	defaultParallelism = 10
 	rowPlainPlan       = "`terraform plan` of one `containerdriver_run` (a create, no `plan` block: no Job)"
@@ -233,6 +238,10 @@ const (
 )
 
 func rowPods(n int) string { return fmt.Sprintf("%d%s", n, podsSuffix) }
+
+// rowPodsSidecar is the control row: n bare pods that also start a native sidecar of the
+// same image, as a run's pod starts outputs-fetcher before its runner.
+func rowPodsSidecar(n int) string { return fmt.Sprintf("%d%s", n, podsSidecarSuffix) }
 
 func rowPlanMany(n int) string {
 	return fmt.Sprintf("`terraform plan` of %d `containerdriver_run` with `plan = {}` (`-parallelism=%d`)", n, n)
@@ -264,6 +273,8 @@ type bench struct {
 	provider, sidecar, img string
 	gitURL                 string
 	kubeconfig             string
+	node                   string // the node whose kubelet's metrics are read (the first)
+	controlAt              []int  // the sizes of the control row (BENCH_CONTROL_AT)
 	env                    []string
 	start                  time.Time
 	round                  int
@@ -272,14 +283,27 @@ type bench struct {
 	resultsFile            string
 }
 
-// scale measures n bare pods and n runs at once, and n runs with Terraform's default
-// parallelism when n is parallelAt.
-func (b *bench) scale(n, parallelAt int) {
-	b.measure(rowPods(n), func() time.Duration { return b.barePods(n) })
-	b.measure(rowRuns(n), func() time.Duration { return b.manyRuns(n, n) })
-	if n == parallelAt && n > defaultParallelism {
-		b.measure(rowRunsAt(n, defaultParallelism), func() time.Duration { return b.manyRuns(n, 0) })
+// scale measures n bare pods, n bare pods with a native sidecar (when n is in controlAt)
+// and n runs at once, and n runs with Terraform's default parallelism when n is in
+// parallelAt.
+func (b *bench) scale(n int, parallelAt []int) {
+	b.withRuntimeOps(rowPods(n), func() time.Duration { return b.barePods(n, false) })
+	if slices.Contains(b.controlAt, n) {
+		b.withRuntimeOps(rowPodsSidecar(n), func() time.Duration { return b.barePods(n, true) })
 	}
+	b.withRuntimeOps(rowRuns(n), func() time.Duration { return b.manyRuns(n, n) })
+	if slices.Contains(parallelAt, n) && n > defaultParallelism {
+		b.withRuntimeOps(rowRunsAt(n, defaultParallelism), func() time.Duration { return b.manyRuns(n, 0) })
+	}
+}
+
+// parallelAt are the sizes measured with Terraform's default parallelism too (the one
+// ParallelAt of older results).
+func (r *results) parallelAt() []int {
+	if len(r.ParallelAts) == 0 && r.ParallelAt > 0 {
+		return []int{r.ParallelAt}
+	}
+	return r.ParallelAts
 }
 
 // checkpoint writes the results so far after each row, marked Partial, so that a
@@ -338,6 +362,9 @@ func setup(t *testing.T, root string) *bench {
 	}
 	b.tr = tr
 	t.Cleanup(tr.close)
+	if nodes, err := c.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{}); err == nil && len(nodes.Items) > 0 {
+		b.node = nodes.Items[0].Name
+	}
 	// state_path needs more than the specification's permissions (docs of state_path).
 	ctx := context.Background()
 	if _, err := c.RbacV1().Roles(b.ns).Create(ctx, &rbacv1.Role{
@@ -420,7 +447,7 @@ func setup(t *testing.T, root string) *bench {
 	}
 	// The first command of a kind pays for cold caches: one untimed warm-up of each.
 	b.progress("warming up (untimed)")
-	b.barePods(1)
+	b.barePods(1, false)
 	b.emptyApply()
 	b.tfRun("run", "apply", "-var", "tag=warm-up")
 	b.tfRun("run", "destroy", "-var", "tag=warm-up")
@@ -458,11 +485,14 @@ func (b *bench) runHCL(job, extra string) string {
 }`, b.ns, testcluster.RunnerServiceAccount, b.img, job, extra)
 }
 
-// manyRunsJob lowers the runner's memory request from the default 1 GiB for the
-// many-run rows: the single node has 23 GiB allocatable, so that 50 runs at 1 GiB each
-// cannot all be scheduled (the runs past about 20 fail as Unschedulable), and the bare pods
-// they are compared with request nothing.
-const manyRunsJob = `pod_template = yamlencode({ spec = { containers = [{ name = "runner", resources = { requests = { memory = "64Mi" } } }] } })`
+// manyRunsTemplate gives the runner of the many-run rows what the bare pods they are
+// compared with request: nothing (a request of 0 in place of the default pod template's
+// 1 GiB, at which about 22 runs fit on the node's 23 GiB and the rest wait for memory). The
+// run's pod keeps the default template's 64 MiB for outputs-fetcher, the contract's own
+// cost, at which 375 runs fit on that node. manyRunsJob is its pod_template attribute.
+const manyRunsTemplate = `{"spec":{"containers":[{"name":"runner","resources":{"requests":{"memory":"0"}}}]}}`
+
+var manyRunsJob = fmt.Sprintf("pod_template = %q", manyRunsTemplate)
 
 func (b *bench) config(dir, body string) {
 	d := filepath.Join(b.work, dir)
@@ -503,7 +533,7 @@ func (b *bench) measure(row string, f func() time.Duration) {
 // podsOf says which pods of a row's window make its timeline.
 func podsOf(row string) func(*podTrace) bool {
 	switch {
-	case row == rowBarePod || strings.HasSuffix(row, podsSuffix):
+	case row == rowBarePod || strings.HasSuffix(row, podsSuffix) || strings.HasSuffix(row, podsSidecarSuffix):
 		return func(p *podTrace) bool { return p.set != "" }
 	case row == rowJobScript:
 		return func(p *podTrace) bool { return p.job != "" && p.action == "" }
@@ -774,36 +804,64 @@ func (b *bench) samplePeakRSS(stop <-chan struct{}) int64 {
 	}
 }
 
-// podJSON is a pod of the no-op image that the restricted Pod Security Standard admits.
-func (b *bench) podSpec() map[string]any {
-	return map[string]any{
+// podSpec is a pod of the no-op image that the restricted Pod Security Standard admits;
+// with sidecar, it also starts the no-op image as a native sidecar first (the control of
+// the many-run rows, see rowPodsSidecar).
+func (b *bench) podSpec(sidecar bool) map[string]any {
+	restricted := map[string]any{
+		"allowPrivilegeEscalation": false, "capabilities": map[string]any{"drop": []string{"ALL"}},
+	}
+	spec := map[string]any{
 		"restartPolicy": "Never",
 		"securityContext": map[string]any{
 			"runAsNonRoot": true, "runAsUser": 1000, "seccompProfile": map[string]any{"type": "RuntimeDefault"},
 		},
 		"containers": []any{map[string]any{
-			"name": "runner", "image": b.img, "imagePullPolicy": "IfNotPresent",
-			"securityContext": map[string]any{
-				"allowPrivilegeEscalation": false, "capabilities": map[string]any{"drop": []string{"ALL"}},
-			},
+			"name": "runner", "image": b.img, "imagePullPolicy": "IfNotPresent", "securityContext": restricted,
 		}},
 	}
+	if sidecar {
+		// Named as the run's sidecar, so that the timelines line up phase by phase; it
+		// requests what outputs-fetcher requests, and waits for the kubelet's SIGTERM once
+		// the runner has ended, as outputs-fetcher does, but writes nothing.
+		spec["initContainers"] = []any{map[string]any{
+			"name": contract.ContainerOutputsFetcher, "image": b.img, "imagePullPolicy": "IfNotPresent", "args": []string{"sidecar"},
+			"restartPolicy": "Always", "securityContext": restricted,
+			"resources": map[string]any{"requests": map[string]any{"memory": sidecarRequest}},
+		}}
+	}
+	return spec
 }
 
+// sidecarRequest is the memory request of outputs-fetcher in the default pod template
+// (the specification's, internal/containerdriver/job_containers.go).
+const sidecarRequest = "64Mi"
+
 // barePods starts n pods of the no-op image (kubectl run for one, one kubectl create of
-// a list for more) and waits until all have Succeeded; deleting them is not timed.
-func (b *bench) barePods(n int) time.Duration {
+// a list for more), with a native sidecar each when sidecar is set, and waits until all
+// have Succeeded; deleting them is not timed.
+//
+// One pod's time ends when kubectl wait returns. Many pods' time ends when the
+// benchmark's informer saw the last of them Succeeded: kubectl wait reads the pods one
+// at a time (a GET each, and a watch of the one it waits for), so that it returns
+// seconds after the last pod ended at 200 pods (kept in results.KubectlWait), a cost of
+// kubectl's, not of the node's, which the runs' rows must not be compared with. kubectl
+// wait still runs, so that a pod that never ends fails the row.
+func (b *bench) barePods(n int, sidecar bool) time.Duration {
 	set := fmt.Sprintf("pods-%d-%d", b.round, n)
 	row := rowPods(n)
-	if n == 1 {
+	if sidecar {
+		set, row = fmt.Sprintf("sidecar-%d-%d", b.round, n), rowPodsSidecar(n)
+	}
+	if n == 1 && !sidecar {
 		row = rowBarePod
 	}
 	// A busy node starts a pod or two a second: the wait grows with n.
 	wait := []string{"wait", "--for=jsonpath={.status.phase}=Succeeded", fmt.Sprintf("--timeout=%ds", 300+3*n)}
 	start := time.Now()
 	var err error
-	if n == 1 {
-		overrides, _ := json.Marshal(map[string]any{"apiVersion": "v1", "spec": b.podSpec()})
+	if n == 1 && !sidecar {
+		overrides, _ := json.Marshal(map[string]any{"apiVersion": "v1", "spec": b.podSpec(false)})
 		b.kubectl("run", set, "--image="+b.img, "--restart=Never", "--labels=bench-set="+set, "--overrides="+string(overrides))
 		_, err = b.try(nil, "kubectl", append([]string{"-n", b.ns}, append(wait, "pod/"+set)...)...)
 	} else {
@@ -812,7 +870,7 @@ func (b *bench) barePods(n int) time.Duration {
 			items = append(items, map[string]any{
 				"apiVersion": "v1", "kind": "Pod",
 				"metadata": map[string]any{"name": fmt.Sprintf("%s-%d", set, i), "labels": map[string]string{"bench-set": set}},
-				"spec":     b.podSpec(),
+				"spec":     b.podSpec(sidecar),
 			})
 		}
 		f := b.writeJSON(set+".json", map[string]any{"apiVersion": "v1", "kind": "List", "items": items})
@@ -820,6 +878,18 @@ func (b *bench) barePods(n int) time.Duration {
 		_, err = b.try(nil, "kubectl", append([]string{"-n", b.ns}, append(wait, "pod", "-l", "bench-set="+set)...)...)
 	}
 	d := time.Since(start)
+	if err == nil && n > 1 && b.tr != nil {
+		last, ok := b.tr.lastSucceeded(set, n)
+		if !ok {
+			err = fmt.Errorf("kubectl wait returned, but the informer saw fewer than %d pods of %s Succeeded", n, set)
+		} else {
+			if b.res.KubectlWait == nil {
+				b.res.KubectlWait = map[string][]float64{}
+			}
+			b.res.KubectlWait[row] = append(b.res.KubectlWait[row], ms3(d-last.Sub(start)))
+			d = last.Sub(start)
+		}
+	}
 	b.kubectl("delete", "pods", "-l", "bench-set="+set, "--wait=true")
 	if err != nil {
 		return b.failed(row, err)
@@ -835,7 +905,7 @@ func (b *bench) jobScript() time.Duration {
 		"metadata": map[string]any{"name": name},
 		"spec": map[string]any{
 			"backoffLimit": 0,
-			"template":     map[string]any{"spec": b.podSpec()},
+			"template":     map[string]any{"spec": b.podSpec(false)},
 		},
 	})
 	start := time.Now()
@@ -912,6 +982,19 @@ func envInt(t *testing.T, k string, def int) int {
 		t.Fatalf("%s=%q: want a number of at least 1", k, v)
 	}
 	return n
+}
+
+// envSizes are the numbers of runs in k, at least 2 each (def when k is not set).
+func envSizes(t *testing.T, k, def string) []int {
+	var sizes []int
+	for _, f := range strings.Fields(envOr(k, def)) {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 2 {
+			t.Fatalf("%s: %q is not a number of runs above 1", k, f)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes
 }
 
 func fileHash(f string) (string, error) {

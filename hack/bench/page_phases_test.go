@@ -108,13 +108,20 @@ func (r *results) timelines(p func(string, ...any)) {
 		p("| | **sum of the medians** | **%.2f s** | | | %s |\n\n", total, podTotal(pod))
 	}
 	many := func(title, runRow, podRow string) {
+		runs, pods := "runs", "bare pods"
+		if strings.HasSuffix(runRow, podsSidecarSuffix) {
+			runs = "with a sidecar"
+		}
+		if strings.HasSuffix(podRow, podsSidecarSuffix) {
+			pods = "with a sidecar"
+		}
 		tl, pod := r.Timelines[runRow], r.Timelines[podRow]
 		if tl == nil {
 			return
 		}
 		p("### %s\n\nPer pod: the median and the 90th percentile of each phase over the %d pods; \"last\": when the last pod reached the "+
 			"milestone, in seconds since the command started.\n\n"+
-			"| phase: from | to | runs: median | p90 | last | bare pods: from | median | p90 | last |\n|---|---|---|---|---|---|---|---|---|\n", title, tl.Pods)
+			"| phase: from | to | %s: median | p90 | last | %s: from | median | p90 | last |\n|---|---|---|---|---|---|---|---|---|\n", title, tl.Pods, runs, pods)
 		for _, m := range tl.Order[1:] {
 			med, _, _ := stats(tl.Phase[m])
 			_, _, last := stats(tl.Offset[m])
@@ -137,8 +144,63 @@ func (r *results) timelines(p func(string, ...any)) {
 			many(fmt.Sprintf("%d runs in one apply, next to %d bare pods", n, n), rowRuns(n), rowPods(n))
 		}
 	}
-	if n := r.ParallelAt; n > defaultParallelism {
-		many(fmt.Sprintf("%d runs with Terraform's default parallelism (10)", n), rowRunsAt(n, defaultParallelism), rowPods(n))
+	for _, n := range r.parallelAt() {
+		if n > defaultParallelism {
+			many(fmt.Sprintf("%d runs with Terraform's default parallelism (10)", n), rowRunsAt(n, defaultParallelism), rowPods(n))
+		}
+	}
+	// The control: what a second container costs the kubelet, and what a run costs
+	// beyond a pod that starts the same two containers.
+	for _, n := range r.Scales {
+		if n >= 50 && r.Timelines[rowPodsSidecar(n)] != nil {
+			many(fmt.Sprintf("%d bare pods with a native sidecar (the control), next to %d bare pods", n, n), rowPodsSidecar(n), rowPods(n))
+			many(fmt.Sprintf("%d runs in one apply, next to %d bare pods with a native sidecar", n, n), rowRuns(n), rowPodsSidecar(n))
+		}
+	}
+}
+
+// barePodsNote says where the many bare pods' time ends, and what kubectl wait added.
+func (r *results) barePodsNote(p func(string, ...any)) {
+	var parts []string
+	for _, n := range r.Scales {
+		if xs := r.KubectlWait[rowPods(n)]; len(xs) > 0 {
+			m, _, _ := stats(xs)
+			parts = append(parts, fmt.Sprintf("%.2f s at %d pods", m, n))
+		}
+	}
+	if len(parts) == 0 {
+		return
+	}
+	p("\nThe bare pods' time ends when the benchmark's informer saw the last pod `Succeeded`. `kubectl wait`, which " +
+		"the benchmark runs too, reads the pods one at a time (a GET each, a watch of the one it waits for) and returned " +
+		strings.Join(parts, ", ") + " later (medians): a cost of kubectl's, which a script pays but the node does not, " +
+		"and which would flatter the runs' ratio.\n")
+}
+
+// sidecarControl is the table of the control rows: bare pods that also start a native
+// sidecar of the same image, against the bare pods and the runs.
+func (r *results) sidecarControl(p func(string, ...any)) {
+	var ns []int
+	for _, n := range r.Scales {
+		if len(r.Samples[rowPodsSidecar(n)]) > 0 {
+			ns = append(ns, n)
+		}
+	}
+	if len(ns) == 0 {
+		return
+	}
+	p("\n### The control: bare pods with a native sidecar\n\nA run's pod starts two containers (the native sidecar " +
+		"`outputs-fetcher`, then the runner) where a bare pod starts one. The control pods start the no-op image twice, as a " +
+		"native sidecar that requests outputs-fetcher's 64 MiB and waits for the kubelet's SIGTERM, then as the main container: " +
+		"what the node charges for the second container, without anything of the provider's.\n\n" +
+		"| pods | bare pods | bare pods with a sidecar | with a sidecar / bare | runs / bare pods with a sidecar |\n|---|---|---|---|---|\n")
+	for _, n := range ns {
+		pods, side, runs := r.median(rowPods(n)), r.median(rowPodsSidecar(n)), r.median(rowRuns(n))
+		vsRuns := "not measured"
+		if len(r.Samples[rowRuns(n)]) > 0 {
+			vsRuns = ratio(runs, side)
+		}
+		p("| %d | %.2f s | %.2f s | %s | %s |\n", n, pods, side, ratio(side, pods), vsRuns)
 	}
 }
 

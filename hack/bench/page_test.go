@@ -197,7 +197,7 @@ This page is written by `+"`make bench`"+`; the notes at its end are kept in
 		verdict(b.median(rowCreate)/bare, 1.3), b.rate(rowCreate), b.throttle(rowCreate), wasMany(rowCreate, rowBarePod))
 	for _, n := range scales {
 		rows := []string{rowRuns(n)}
-		if n == r.ParallelAt && n > defaultParallelism {
+		if slices.Contains(r.parallelAt(), n) && n > defaultParallelism {
 			rows = append(rows, rowRunsAt(n, defaultParallelism))
 		}
 		for _, row := range rows {
@@ -225,8 +225,11 @@ This page is written by `+"`make bench`"+`; the notes at its end are kept in
 	p("\nThe API request rate is the provider's requests (every process of the command) divided by the command's " +
 		"duration; client-side throttling is client-go's rate limiter of the provider (`qps` 50, `burst` 500 by default): how many " +
 		"requests it held back and their total wait. `-parallelism` is left to Terraform: the rows with `-parallelism=N` " +
-		"start every run at once, the row with Terraform's default (10) starts at most 10 runs at a time.\n")
+		"start every run at once, the rows with Terraform's default (10) start at most 10 runs at a time.\n")
 	p("\nIssue 11 measured 20 runs in one apply at 55.3 s and 20 bare pods at 28.6 s before: 1.93x.\n")
+	r.barePodsNote(p)
+	r.sidecarControl(p)
+	r.runtimeOpsSection(p)
 
 	p("\n## API requests per run\n\nCounted by the provider's client (`CONTAINERDRIVER_COUNT_REQUESTS`, a wrapping RoundTripper), " +
 		"every provider process of the command together, divided by the number of runs. Target (issue 21): at most 12 per run alone, at most 8 per run with 50 at once; waiting by watches only.\n\n")

@@ -10,6 +10,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -247,6 +248,37 @@ func (tr *tracker) onEvent(obj any, deleted bool) {
 		tr.events[e.InvolvedObject.UID] = m
 	}
 	note(m, name+suffixStarted, now)
+}
+
+// lastSucceeded is when the informer saw the last of the n pods of a bench set end
+// (Succeeded or Failed); it waits up to 10 s for the informer to see all n, which may be a
+// moment after kubectl wait read them.
+func (tr *tracker) lastSucceeded(set string, n int) (time.Time, bool) {
+	var last time.Time
+	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 10*time.Second, true,
+		func(context.Context) (bool, error) {
+			var ended int
+			last, ended = tr.lastOfSet(set)
+			return ended >= n, nil
+		})
+	return last, err == nil
+}
+
+// lastOfSet is the latest end of the pods of a bench set, and how many of them ended.
+func (tr *tracker) lastOfSet(set string) (last time.Time, ended int) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	for _, pt := range tr.pods {
+		t, ok := pt.seen[msSucceeded]
+		if pt.set != set || !ok {
+			continue
+		}
+		ended++
+		if t.After(last) {
+			last = t
+		}
+	}
+	return last, ended
 }
 
 // planJobsSince is the number of plan Jobs (containerdriver.io/action=plan) created since t.
