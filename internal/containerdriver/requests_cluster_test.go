@@ -50,6 +50,8 @@ func TestAccExecutor_SingleRunRequests(t *testing.T) {
 		"get namespaces":      0, // the service account exists, so its namespace does
 		"get serviceaccounts": 1,
 		"post jobs":           1,
+		"patch jobs":          0, // the Job is created running: its pod waits for the inputs Secret, not for a resume
+		"post secrets":        1, // the inputs
 		"list configmaps":     1, // the outputs, read once: cleanup deletes them by name
 		"list secrets":        1, // the secret outputs, likewise
 	} {
