@@ -55,10 +55,13 @@ func inputsGate(b *JobObjects) *corev1.Secret {
 }
 
 // containerStarted tells whether any container of the pod (init, sidecar or main) has
-// started, now or before: running, ended, or restarted.
+// started, now or before: running, ended after a start, or restarted. A container the
+// kubelet never started but reports terminated because its pod was deleted or failed
+// (ContainerStatusUnknown, exit code 137) has no start time: it does not count.
 func containerStarted(p *corev1.Pod) bool {
+	ranOnce := func(t *corev1.ContainerStateTerminated) bool { return t != nil && !t.StartedAt.IsZero() }
 	for _, cs := range allStatuses(p) {
-		if cs.State.Running != nil || cs.State.Terminated != nil || cs.LastTerminationState.Terminated != nil ||
+		if cs.State.Running != nil || ranOnce(cs.State.Terminated) || ranOnce(cs.LastTerminationState.Terminated) ||
 			cs.RestartCount > 0 || ptr.Deref(cs.Started, false) {
 			return true
 		}

@@ -158,9 +158,18 @@ func TestEnsureJob_InputsCreateFailureLeavesNothing(t *testing.T) {
 		t.Fatalf("got %v, want the inputs Secret's failure", err)
 	}
 	ctx := context.Background()
-	jobs, _ := c.BatchV1().Jobs("ns").List(ctx, metav1.ListOptions{})
-	secrets, _ := c.CoreV1().Secrets("ns").List(ctx, metav1.ListOptions{})
-	cms, _ := c.CoreV1().ConfigMaps("ns").List(ctx, metav1.ListOptions{})
+	jobs, err := c.BatchV1().Jobs("ns").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets, err := c.CoreV1().Secrets("ns").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cms, err := c.CoreV1().ConfigMaps("ns").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if n := len(jobs.Items) + len(secrets.Items) + len(cms.Items); n != 0 {
 		t.Errorf("left behind: %d jobs, %d secrets, %d configmaps", len(jobs.Items), len(secrets.Items), len(cms.Items))
 	}
@@ -372,4 +381,31 @@ func secretsOf(b *JobObjects) []runtime.Object {
 		objs = append(objs, s.DeepCopy())
 	}
 	return objs
+}
+
+// A pod deleted while it waited for its inputs reports its containers terminated
+// (ContainerStatusUnknown, exit code 137) without a start time: nothing of it ran.
+func TestContainerStarted(t *testing.T) {
+	unknown := pendingPod("j")
+	unknown.Status.Phase = corev1.PodFailed
+	unknown.Status.InitContainerStatuses[0].State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+		ExitCode: 137, Reason: "ContainerStatusUnknown", Message: "The container could not be located when the pod was terminated"}}
+	ended := pendingPod("j")
+	ended.Status.ContainerStatuses[0].State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, StartedAt: metav1.Now()}}
+	restarted := pendingPod("j")
+	restarted.Status.InitContainerStatuses[0].RestartCount = 1
+	for name, tc := range map[string]struct {
+		pod  *corev1.Pod
+		want bool
+	}{
+		"waiting to mount":      {pendingPod("j"), false},
+		"deleted while waiting": {unknown, false},
+		"running":               {startedPod("j"), true},
+		"ended after a start":   {ended, true},
+		"restarted":             {restarted, true},
+	} {
+		if got := containerStarted(tc.pod); got != tc.want {
+			t.Errorf("%s: containerStarted = %v, want %v", name, got, tc.want)
+		}
+	}
 }

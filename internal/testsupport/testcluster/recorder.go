@@ -131,9 +131,12 @@ func (r *Recorder) StartedPods() []string {
 	return out
 }
 
+// containerStarted: a container running, or ended with a start time (the kubelet reports
+// a container it never started as terminated, without one, when its pod is deleted).
 func containerStarted(p *corev1.Pod) bool {
+	ranOnce := func(t *corev1.ContainerStateTerminated) bool { return t != nil && !t.StartedAt.IsZero() }
 	for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
-		if cs.State.Running != nil || cs.State.Terminated != nil || cs.LastTerminationState.Terminated != nil {
+		if cs.State.Running != nil || ranOnce(cs.State.Terminated) || ranOnce(cs.LastTerminationState.Terminated) {
 			return true
 		}
 	}
