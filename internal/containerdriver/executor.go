@@ -254,7 +254,7 @@ type ensured struct {
 	fresh bool
 }
 
-// ensureJob creates the objects the pod reads, then the Job. An existing Job of the same
+// ensureJob creates the Job, then the objects its pod reads. An existing Job of the same
 // name is this very run (the name hashes the run id, the action and the spec), so it is
 // re-attached to. Another Job of the same run still running (a crashed caller's update
 // with other inputs) is waited for first: two Jobs of one run never run at once.
