@@ -259,7 +259,7 @@ type ensured struct {
 	fresh bool
 }
 
-// ensureJob creates the objects the pod reads, then the Job. An existing Job of the same
+// ensureJob creates the Job, then the objects its pod reads. An existing Job of the same
 // name is this very run (the name hashes the run id, the action and the spec), so it is
 // re-attached to. Another Job of the same run still running (a crashed caller's update
 // with other inputs) is waited for first: two Jobs of one run never run at once.
@@ -279,15 +279,19 @@ func (e *Executor) ensureJob(ctx context.Context, b *JobObjects, red *redactor) 
 	if err := e.waitOtherJobs(ctx, b.Job); err != nil {
 		return ensured{}, err
 	}
-	// The Job comes first, suspended, so that every object made for it is owned by it from
-	// the moment it exists: whatever happens to the caller, nothing outlives the Job. The
-	// pod starts when the objects are there and the Job is resumed.
+	// The Job comes first, so that every object made for it is owned by it from the moment
+	// it exists: whatever happens to the caller, nothing outlives the Job. It is not
+	// suspended: its pod starts nothing before the gate Secret, made last, exists
+	// (inputsgate.go). Only a Job without such a Secret is created suspended and resumed.
 	job := b.Job.DeepCopy()
 	if checked() {
 		dropInitContainer(job, contract.ContainerPreChecks)
 		e.event("the provider found the rights of service account %q allowed: the pod starts without pre-checks", job.Spec.Template.Spec.ServiceAccountName)
 	}
-	job.Spec.Suspend = ptr.To(true)
+	gated := inputsGate(b) != nil
+	if !gated {
+		job.Spec.Suspend = ptr.To(true)
+	}
 	created, err := jobs.Create(ctx, job, metav1.CreateOptions{})
 	for attempt := 0; apierrors.IsAlreadyExists(err) && attempt < 2; attempt++ {
 		// A Job the shared watch had not shown yet (made meanwhile by another caller of the
@@ -310,8 +314,10 @@ func (e *Executor) ensureJob(ctx context.Context, b *JobObjects, red *redactor) 
 		return ensured{}, fmt.Errorf("create job %s/%s: %w", b.Job.Namespace, b.Job.Name, err)
 	}
 	if msg := checkSidecarKept(created); msg != "" { // sidecarsupport.go
-		// Still suspended: no pod ran.
-		if err := e.Cleanup(ctx, created.Namespace, created.Name); err != nil {
+		// No container of its pod has started: its inputs were never made, and it mounts
+		// the gate (or it is suspended). Were they made, outputs-fetcher, an ordinary init
+		// container there, would never end and the runner would never start.
+		if err := e.removeUnstarted(ctx, created.Namespace, created.Name); err != nil {
 			msg += fmt.Sprintf(" (deleting the Job failed: %v)", err)
 		}
 		return ensured{}, newRunError(RunError{Namespace: created.Namespace, JobName: created.Name, Action: created.Labels[contract.LabelAction]},
@@ -320,11 +326,12 @@ func (e *Executor) ensureJob(ctx context.Context, b *JobObjects, red *redactor) 
 	if err := e.createInputs(ctx, b, created, red); err != nil {
 		return ensured{}, err
 	}
-	resumed, err := e.resume(ctx, created)
-	if err != nil {
-		return ensured{}, err
+	if !gated {
+		if created, err = e.resume(ctx, created); err != nil {
+			return ensured{}, err
+		}
 	}
-	return ensured{job: resumed, fresh: true}, nil
+	return ensured{job: created, fresh: true}, nil
 }
 
 // existingJob returns the Job named name if it exists, else nil. The namespace's shared
@@ -367,22 +374,37 @@ func (e *Executor) takeOver(ctx context.Context, b *JobObjects, existing *batchv
 	if existing.Labels[contract.LabelManagedBy] != contract.ManagedByValue {
 		return ensured{}, true, fmt.Errorf("job %s/%s exists and is not managed by containerdriver", b.Job.Namespace, b.Job.Name)
 	}
-	stale, err := e.supersededJob(ctx, existing)
-	if err == nil && !stale {
+	superseded, err := e.supersededJob(ctx, existing)
+	changed, missing := false, false
+	if err == nil && !superseded {
 		// The name leaves the secret values out (secretcheck.go).
-		stale, err = e.secretsChanged(ctx, b)
+		changed, missing, err = e.secretsChanged(ctx, b)
 	}
 	if err != nil {
 		return ensured{}, true, err
 	}
-	if !stale {
+	if !superseded && !changed {
 		res, err := e.reattach(ctx, b, existing, red)
 		return res, true, err
 	}
-	// A Job kept from an earlier run (keep_job) with the same inputs: a later run of
-	// the resource came after it, so its result is outdated; or a Job started with other
-	// secret values. Run again.
-	e.event("Job %s/%s is a kept earlier run or had other secret values; replacing it", b.Job.Namespace, b.Job.Name)
+	if missing {
+		// A Job whose inputs are not all there: replaced only when it cannot have read
+		// them (its creator died before making them); one whose pod may have started
+		// ran with secret values nobody can check now, and a run never runs twice.
+		unread, err := e.inputsUnread(ctx, b, existing) // inputsgate.go
+		if err != nil {
+			return ensured{}, true, err
+		}
+		if !unread {
+			return ensured{}, true, inputsMissingError(b)
+		}
+		e.event("Job %s/%s was created but its inputs were not: none of its containers started; replacing it", b.Job.Namespace, b.Job.Name)
+	} else {
+		// A Job kept from an earlier run (keep_job) with the same inputs: a later run of
+		// the resource came after it, so its result is outdated; or a Job started with
+		// other secret values. Run again.
+		e.event("Job %s/%s is a kept earlier run or had other secret values; replacing it", b.Job.Namespace, b.Job.Name)
+	}
 	if err := e.Cleanup(ctx, b.Job.Namespace, b.Job.Name); err != nil {
 		return ensured{}, true, fmt.Errorf("remove kept job %s/%s: %w", b.Job.Namespace, b.Job.Name, err)
 	}
@@ -419,21 +441,30 @@ func (e *Executor) checkAdopted(ctx context.Context, spec *RunSpec, b *JobObject
 		if j.Annotations[contract.AnnotationSpecHash] != b.Job.Annotations[contract.AnnotationSpecHash] {
 			return refuse(j.Name, "for other inputs (its spec hash differs)")
 		}
-		changed, err := e.secretsChanged(ctx, b)
+		changed, _, err := e.secretsChanged(ctx, b)
 		if err != nil {
 			return err
 		}
-		if changed && !ptr.Deref(j.Spec.Suspend, false) {
-			// A Job still suspended has not read its Secrets: its creator died before
-			// making them, and this create makes them with its own values.
+		if !changed {
+			continue
+		}
+		// A Job that has not read its Secrets (still suspended, or its gate Secret never
+		// made and no container started: its creator died before making them) is
+		// replaced by this create with its own values.
+		unread, err := e.inputsUnread(ctx, b, &j) // inputsgate.go
+		if err != nil {
+			return err
+		}
+		if !unread {
 			return refuse(j.Name, "with other secret values")
 		}
 	}
 	return nil
 }
 
-// reattach takes over a Job of this very run that a crashed caller started. If it died
-// before the Job was resumed, the objects are made (again) and the Job resumed now.
+// reattach takes over a Job of this very run that a crashed caller started. A Job made
+// suspended (by a version before this one, or one without a gate Secret) whose caller died
+// before resuming it gets its objects made (again) and is resumed now.
 func (e *Executor) reattach(ctx context.Context, b *JobObjects, existing *batchv1.Job, red *redactor) (ensured, error) {
 	e.event("re-attached to Job %s/%s", b.Job.Namespace, b.Job.Name)
 	if !ptr.Deref(existing.Spec.Suspend, false) {
@@ -449,21 +480,32 @@ func (e *Executor) reattach(ctx context.Context, b *JobObjects, existing *batchv
 	return ensured{job: resumed}, nil
 }
 
-// createInputs creates the Secrets and ConfigMaps the pod reads, owned by job. When the
-// API refuses one, the Job and everything made for it are deleted.
+// createInputs creates the Secrets and ConfigMaps the pod reads, owned by job, the gate
+// Secret last (inputsgate.go). When the API refuses one, the Job and everything made for
+// it are deleted: the gate was not made, so no container of its pod has started.
 func (e *Executor) createInputs(ctx context.Context, b *JobObjects, job *batchv1.Job, red *redactor) error {
 	owner := []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID}}
 	undo := func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
-		_ = e.Cleanup(cctx, b.Job.Namespace, b.Job.Name)
+		_ = e.removeUnstarted(cctx, b.Job.Namespace, b.Job.Name)
 	}
-	for _, s := range b.Secrets {
+	createSecret := func(s *corev1.Secret) error {
 		s = s.DeepCopy()
 		s.OwnerReferences = owner
 		if err := createOrReplace(ctx, e.Client.CoreV1().Secrets(s.Namespace), s); err != nil {
 			undo()
 			return fmt.Errorf("create secret %s/%s: %s", s.Namespace, s.Name, red.mask(err.Error()))
+		}
+		return nil
+	}
+	gate := inputsGate(b)
+	for _, s := range b.Secrets {
+		if s == gate {
+			continue
+		}
+		if err := createSecret(s); err != nil {
+			return err
 		}
 	}
 	for _, c := range b.ConfigMaps {
@@ -474,10 +516,13 @@ func (e *Executor) createInputs(ctx context.Context, b *JobObjects, job *batchv1
 			return fmt.Errorf("create configmap %s/%s: %s", c.Namespace, c.Name, red.mask(err.Error()))
 		}
 	}
+	if gate != nil {
+		return createSecret(gate)
+	}
 	return nil
 }
 
-// resume lets the Job's controller start its pod.
+// resume lets the Job's controller start the pod of a Job created suspended.
 func (e *Executor) resume(ctx context.Context, job *batchv1.Job) (*batchv1.Job, error) {
 	j, err := e.Client.BatchV1().Jobs(job.Namespace).Patch(ctx, job.Name, types.MergePatchType, []byte(`{"spec":{"suspend":false}}`), metav1.PatchOptions{})
 	if err != nil {

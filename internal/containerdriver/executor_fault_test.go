@@ -463,8 +463,9 @@ func TestAccExecutor_OversizedInputLeavesNothing(t *testing.T) {
 
 // A Secret of the run refused by the API (here a ResourceQuota that admits one more Secret
 // than the namespace holds, so the second of the run's Secrets is refused): the run fails
-// with the API's reason before any pod starts, and the Job and the objects created before
-// the refusal are deleted.
+// with the API's reason before any container starts (the Job's controller may have made
+// its pod, which waits for the inputs Secret, made last), and the Job, its pod and the
+// objects created before the refusal are deleted.
 func TestAccExecutor_RefusedSecretLeavesNothing(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
@@ -490,8 +491,8 @@ func TestAccExecutor_RefusedSecretLeavesNothing(t *testing.T) {
 		t.Errorf("the error shows a secret: %v", err)
 	}
 	e.assertEmpty(t)
-	if pods := e.seen.Pods(nil); len(pods) != 0 {
-		t.Errorf("pods started although an input was refused: %v", pods)
+	if pods := e.seen.StartedPods(); len(pods) != 0 {
+		t.Errorf("pods started a container although an input was refused: %v", pods)
 	}
 	if jobs := e.seen.Jobs(nil); len(jobs) != 1 {
 		t.Errorf("jobs %v, want the one Job the refusal deleted", jobs)

@@ -62,6 +62,8 @@ func TestAccExecutor_SingleRunRequests(t *testing.T) {
 		"get serviceaccounts": 1,
 		"post jobs":           1,
 		"list secrets":        1, // the secret outputs, read once: cleanup deletes them by name
+		"patch jobs":          0, // the Job is created running: its pod waits for the inputs Secret, not for a resume
+		"post secrets":        1, // the inputs
 	} {
 		if got := counter.get(k); got != want {
 			t.Errorf("%q: %d requests, want %d", k, got, want)

@@ -78,24 +78,25 @@ func blankLeaves(v any) any {
 }
 
 // secretsChanged reports whether a Job of b's name, found in the cluster, was started with
-// other secret values than b's: one of b's Secrets is missing or holds other data.
-func (e *Executor) secretsChanged(ctx context.Context, b *JobObjects) (bool, error) {
+// other secret values than b's: one of b's Secrets is missing or holds other data. missing
+// says it was missing (the first one that differed).
+func (e *Executor) secretsChanged(ctx context.Context, b *JobObjects) (changed, missing bool, err error) {
 	for _, want := range b.Secrets {
 		got, err := e.Client.CoreV1().Secrets(want.Namespace).Get(ctx, want.Name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
-			return true, nil
+			return true, true, nil
 		}
 		if err != nil {
-			return false, fmt.Errorf("read secret %s/%s of the existing job: %w", want.Namespace, want.Name, err)
+			return false, false, fmt.Errorf("read secret %s/%s of the existing job: %w", want.Namespace, want.Name, err)
 		}
 		if len(got.Data) != len(want.Data) {
-			return true, nil
+			return true, false, nil
 		}
 		for k, v := range want.Data {
 			if !bytes.Equal(got.Data[k], v) {
-				return true, nil
+				return true, false, nil
 			}
 		}
 	}
-	return false, nil
+	return false, false, nil
 }

@@ -87,7 +87,8 @@ func (e *Executor) checkNativeSidecars(fail func(reason, msg string) error) erro
 // feature is off drops an init container's restartPolicy (and one older than 1.28 does
 // not know the field), so outputs-fetcher would run as an ordinary init container that
 // waits for a runner that never starts. It returns the message when the restartPolicy of
-// outputs-fetcher is gone.
+// outputs-fetcher is gone. ensureJob reads it before it makes the Job's inputs: the pod,
+// which mounts the inputs Secret, has started no container (inputsgate.go).
 func checkSidecarKept(stored *batchv1.Job) string {
 	for _, c := range stored.Spec.Template.Spec.InitContainers {
 		if c.Name != contract.ContainerOutputsFetcher {
@@ -98,7 +99,7 @@ func checkSidecarKept(stored *batchv1.Job) string {
 		}
 		return fmt.Sprintf("the Kubernetes API server dropped the restartPolicy: Always of the Job's %s init container: "+
 			"the cluster does not run native sidecars (the SidecarContainers feature is off, or the cluster is older than 1.28), "+
-			"so the Job was deleted before its pod started: %s", contract.ContainerOutputsFetcher, nativeSidecarsFix)
+			"so the Job was deleted before any container of its pod started: %s", contract.ContainerOutputsFetcher, nativeSidecarsFix)
 	}
 	return ""
 }

@@ -12,6 +12,7 @@ import (
 	apiversion "k8s.io/apimachinery/pkg/version"
 	fakediscovery "k8s.io/client-go/discovery/fake"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/utils/ptr"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 )
@@ -57,8 +58,9 @@ func TestRun_NativeSidecarsUnsupportedVersion(t *testing.T) {
 }
 
 // A server that drops the init container's restartPolicy (its SidecarContainers feature
-// off) is found from the Job it stored: the suspended Job is deleted before its pod
-// ever starts, and the run fails with the reason, not at its timeout.
+// off) is found from the Job it stored: the Job is deleted, in the foreground, before its
+// inputs exist, so no container of its pod ever starts, and the run fails with the
+// reason, not at its timeout.
 func TestRun_NativeSidecarsDroppedByAPI(t *testing.T) {
 	c := fakeCluster()
 	c.Discovery().(*fakediscovery.FakeDiscovery).FakedServerVersion = &apiversion.Info{Major: "1", Minor: "28", GitVersion: "v1.28.4"}
@@ -81,6 +83,15 @@ func TestRun_NativeSidecarsDroppedByAPI(t *testing.T) {
 	}
 	if len(jobs.Items) != 0 {
 		t.Errorf("the Job was left behind: %v", jobs.Items[0].Name)
+	}
+	foreground := false
+	for _, a := range c.Actions() {
+		if d, ok := a.(k8stesting.DeleteAction); ok && d.GetResource().Resource == "jobs" {
+			foreground = foreground || ptr.Deref(d.GetDeleteOptions().PropagationPolicy, "") == metav1.DeletePropagationForeground
+		}
+	}
+	if !foreground {
+		t.Error("the Job was not deleted in the foreground: its pod (which started nothing) could outlive the run")
 	}
 	for _, a := range c.Actions() {
 		// Access reviews (the provider's permission check, made while the Job is created)

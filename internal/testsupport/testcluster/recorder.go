@@ -9,6 +9,7 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -25,13 +26,15 @@ type Recorder struct {
 	pods map[string]metav1.ObjectMeta
 	// specs are the Jobs as first seen, by UID.
 	specs map[string]*batchv1.Job
+	// started are the pods seen with a container that had started, by UID.
+	started map[string]string
 }
 
 // Record starts recording the Jobs and Pods of ns and returns once the informers have
 // synced (anything created after that is seen). It stops when the test ends.
 func Record(t testing.TB, c kubernetes.Interface, ns string) *Recorder {
 	t.Helper()
-	r := &Recorder{jobs: map[string]metav1.ObjectMeta{}, pods: map[string]metav1.ObjectMeta{}, specs: map[string]*batchv1.Job{}}
+	r := &Recorder{jobs: map[string]metav1.ObjectMeta{}, pods: map[string]metav1.ObjectMeta{}, specs: map[string]*batchv1.Job{}, started: map[string]string{}}
 	f := informers.NewSharedInformerFactoryWithOptions(c, 0, informers.WithNamespace(ns))
 	add := func(into map[string]metav1.ObjectMeta) cache.ResourceEventHandler {
 		return cache.ResourceEventHandlerFuncs{AddFunc: func(obj any) {
@@ -51,6 +54,18 @@ func Record(t testing.TB, c kubernetes.Interface, ns string) *Recorder {
 		t.Fatalf("record jobs of %s: %v", ns, err)
 	}
 	if _, err := f.Core().V1().Pods().Informer().AddEventHandler(add(r.pods)); err != nil {
+		t.Fatalf("record pods of %s: %v", ns, err)
+	}
+	noteStarted := func(obj any) {
+		if p, ok := obj.(*corev1.Pod); ok && containerStarted(p) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.started[string(p.UID)] = p.Name
+		}
+	}
+	if _, err := f.Core().V1().Pods().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: noteStarted, UpdateFunc: func(_, obj any) { noteStarted(obj) },
+	}); err != nil {
 		t.Fatalf("record pods of %s: %v", ns, err)
 	}
 	stop := make(chan struct{})
@@ -102,6 +117,31 @@ func (r *Recorder) JobSpecs(sel map[string]string) []*batchv1.Job {
 
 // Pods returns the names of the Pods seen whose labels hold all of sel, sorted.
 func (r *Recorder) Pods(sel map[string]string) []string { return r.names(r.pods, sel) }
+
+// StartedPods returns the names of the Pods seen with a container (init, sidecar or
+// main) running or ended, sorted.
+func (r *Recorder) StartedPods() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, n := range r.started {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// containerStarted: a container running, or ended with a start time (the kubelet reports
+// a container it never started as terminated, without one, when its pod is deleted).
+func containerStarted(p *corev1.Pod) bool {
+	ranOnce := func(t *corev1.ContainerStateTerminated) bool { return t != nil && !t.StartedAt.IsZero() }
+	for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
+		if cs.State.Running != nil || ranOnce(cs.State.Terminated) || ranOnce(cs.LastTerminationState.Terminated) {
+			return true
+		}
+	}
+	return false
+}
 
 func (r *Recorder) names(from map[string]metav1.ObjectMeta, sel map[string]string) []string {
 	r.mu.Lock()
