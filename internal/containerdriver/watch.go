@@ -117,7 +117,9 @@ func (e *Executor) wait(ctx context.Context, spec *RunSpec, b *JobObjects, job *
 		e.event("outputs of Job %s/%s stored: reading them without waiting for the pod to end", ns, name)
 		return e.harvest(ctx, spec, w.last, key, base, red, w.tail, w.seen, w.stored)
 	}
-	return e.harvest(ctx, spec, w.last, key, base, red, w.tail, w.seen, nil)
+	// w.stored is set when chunk 0 arrived before the harvest, even after the pod was over:
+	// then the ConfigMaps are the watch's, not listed.
+	return e.harvest(ctx, spec, w.last, key, base, red, w.tail, w.seen, w.stored)
 }
 
 // until follows the run's pod on the namespace's shared pod watch; it returns when the pod
@@ -129,6 +131,12 @@ func (w *podWatch) until(ctx context.Context, job jobKey) error {
 	defer release()
 	var mu sync.Mutex
 	finished := false
+	var awaiting *time.Timer // the pod is over, chunk 0 is on its way (awaitsStored)
+	defer func() {
+		if awaiting != nil {
+			awaiting.Stop()
+		}
+	}()
 	done := make(chan struct{})
 	end := func() {
 		finished = true
@@ -145,6 +153,21 @@ func (w *podWatch) until(ctx context.Context, job jobKey) error {
 			return
 		}
 		if w.observe(ctx, pod, gone) {
+			if w.awaitsStored(pod, sw.outputs.HasSynced()) {
+				// The pod was reported over before the outputs watch delivered chunk 0,
+				// which outputs-fetcher wrote before it exited with 0: it is on its way.
+				// Wait for it briefly (the harvest then lists nothing), then list.
+				if awaiting == nil {
+					awaiting = time.AfterFunc(storedArrivalWait, func() {
+						mu.Lock()
+						defer mu.Unlock()
+						if !finished {
+							end()
+						}
+					})
+				}
+				return
+			}
 			end()
 		} else if w.outputsStored() {
 			w.endedOnOutputs = true
@@ -174,6 +197,8 @@ func (w *podWatch) until(ctx context.Context, job jobKey) error {
 			if w.outputsStored() {
 				w.endedOnOutputs = true
 				end()
+			} else if awaiting != nil {
+				end() // the pod was over already: harvest what the watch holds
 			}
 		})
 		if err != nil {
@@ -203,6 +228,28 @@ func (w *podWatch) until(ctx context.Context, job jobKey) error {
 // (a failure, a deleted pod, a stop) waits for the pod as before.
 func (w *podWatch) outputsStored() bool {
 	return w.onOutputs && w.stored != nil && w.last != nil && !w.deleted && !w.stopping && w.fast == nil && runnerSucceeded(w.last)
+}
+
+// storedArrivalWait bounds how long a run whose pod was reported over waits for chunk 0
+// of its outputs on the outputs watch (awaitsStored) before it lists them instead. The
+// watch usually delivers it before the pod's end, or milliseconds after.
+const storedArrivalWait = 5 * time.Second
+
+// awaitsStored reports whether the run, whose pod is over, should wait for chunk 0 of its
+// outputs on the outputs watch rather than list them: it may end on its outputs, the watch
+// has synced (without the right to watch ConfigMaps it never does), chunk 0 has not arrived,
+// the runner exited with 0 and outputs-fetcher with 0 too, which it does only after it
+// wrote chunk 0.
+func (w *podWatch) awaitsStored(pod *corev1.Pod, outputsSynced bool) bool {
+	if !w.onOutputs || !outputsSynced || w.stored != nil || w.deleted || w.stopping || w.fast != nil || !runnerSucceeded(pod) {
+		return false
+	}
+	for _, cs := range pod.Status.InitContainerStatuses {
+		if cs.Name == contract.ContainerOutputsFetcher {
+			return cs.State.Terminated != nil && cs.State.Terminated.ExitCode == 0
+		}
+	}
+	return false
 }
 
 // storedOutputs returns the outputs ConfigMaps of job that store holds.

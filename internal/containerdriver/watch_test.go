@@ -194,8 +194,34 @@ func TestRun_EndsOnItsOutputs(t *testing.T) {
 		if err := <-done; !errors.As(err, &re) || re.ExitCode == nil || *re.ExitCode != 3 || re.ErrorFile != "boom" {
 			t.Fatalf("want the runner's failure (exit code 3, its error file), got %v", err)
 		}
-		if !outputsListed(c, name) {
-			t.Error("the failed run's harvest did not list its outputs, as it always did")
+		// Chunk 0 had arrived on the shared watch before the pod was over: the failed run's
+		// harvest reads the ConfigMaps from there too.
+		if outputsListed(c, name) {
+			t.Error("the failed run's harvest listed the outputs ConfigMaps the shared watch held")
+		}
+	})
+
+	// The kubelet reported the pod over (outputs-fetcher exited with 0, so chunk 0 is
+	// written) before the outputs watch delivered chunk 0: the run waits for it on the watch
+	// instead of listing (under load the two watches deliver in either order).
+	t.Run("pod over before chunk 0 arrived", func(t *testing.T) {
+		over := finishedPod(name, corev1.PodSucceeded, 0)
+		over.Status.InitContainerStatuses = []corev1.ContainerStatus{{
+			Name: contract.ContainerOutputsFetcher, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0}},
+		}}
+		c := fakeCluster(over)
+		done := startRun(t, c, spec)
+		select {
+		case err := <-done:
+			t.Fatalf("the run ended before chunk 0 arrived: %v", err)
+		case <-time.After(time.Second):
+		}
+		storeOutputs(t, c, name, h)
+		if err := <-done; err != nil {
+			t.Fatalf("the run did not end when its outputs arrived: %v", err)
+		}
+		if outputsListed(c, name) {
+			t.Error("the harvest listed the outputs ConfigMaps instead of waiting for chunk 0 on the shared watch")
 		}
 	})
 }
