@@ -50,6 +50,9 @@ func (e *Executor) answerLife() time.Duration {
 	return rememberedAnswerLife
 }
 
+// joining is called as a question is about to be asked or joined; tests count them.
+var joining = func() {}
+
 // clock is time.Now; tests move it.
 var clock = time.Now
 
@@ -130,6 +133,7 @@ func (e *Executor) ask(ctx context.Context, k accountKey, q string, fn func(cont
 	// The flight is a's: after a forget, a new question does not join one asked before.
 	flight := fmt.Sprintf("%d %s", a.id, q)
 	remembered.Unlock()
+	joining()
 	ch := remembered.flights.DoChan(flight, func() (any, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), askTimeout)
 		defer cancel()

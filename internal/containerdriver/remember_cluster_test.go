@@ -13,6 +13,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
 	cd "github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
@@ -102,12 +103,11 @@ func TestAccExecutor_DeletedServiceAccountWithinTheAnswersLife(t *testing.T) {
 	if err := e.c.CoreV1().ServiceAccounts(e.ns).Delete(ctx, testcluster.RunnerServiceAccount, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	for {
+	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 		_, err := e.c.CoreV1().ServiceAccounts(e.ns).Get(ctx, testcluster.RunnerServiceAccount, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
+		return apierrors.IsNotFound(err), nil
+	}); err != nil {
+		t.Fatalf("the service account did not go: %v", err)
 	}
 
 	spec.Inputs = map[string]any{"v": 2}

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
@@ -67,6 +68,23 @@ func (g *gatedQuestions) open() {
 	close(g.readGate)
 }
 
+// countJoining counts the questions about to be asked or joined; waitJoined waits until
+// n were.
+func countJoining(t *testing.T) (waitJoined func(n int32)) {
+	t.Helper()
+	var joined atomic.Int32
+	joining = func() { joined.Add(1) }
+	t.Cleanup(func() { joining = func() {} })
+	return func(n int32) {
+		t.Helper()
+		if err := wait.PollUntilContextTimeout(context.Background(), time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+			return joined.Load() >= n, nil
+		}); err != nil {
+			t.Fatalf("%d of %d questions asked: %v", joined.Load(), n, err)
+		}
+	}
+}
+
 // freezeClock stops the clock of remembered answers at a fixed time; the returned
 // function moves it on.
 func freezeClock(t *testing.T) func(time.Duration) {
@@ -82,6 +100,7 @@ func freezeClock(t *testing.T) func(time.Duration) {
 // and one review per right; a run after them asks nothing (issue 21).
 func TestAsk_ConcurrentRunsShareOneRequest(t *testing.T) {
 	freezeClock(t)
+	waitJoined := countJoining(t)
 	c := fakeCluster()
 	g := gateQuestions(c)
 	e := &Executor{Client: c}
@@ -101,7 +120,7 @@ func TestAsk_ConcurrentRunsShareOneRequest(t *testing.T) {
 		}()
 	}
 	<-g.reviewed
-	time.Sleep(100 * time.Millisecond)
+	waitJoined(runs)
 	close(g.reviewGate)
 	wg.Wait()
 	for i := range runs {
@@ -109,7 +128,7 @@ func TestAsk_ConcurrentRunsShareOneRequest(t *testing.T) {
 		go func() { defer wg.Done(); missing[i], errs[i] = e.missingTarget(context.Background(), "ns", "runner") }()
 	}
 	<-g.read
-	time.Sleep(100 * time.Millisecond)
+	waitJoined(2 * runs)
 	close(g.readGate)
 	wg.Wait()
 	for i := range runs {
@@ -246,15 +265,14 @@ func TestAsk_ForgetDropsEvenAnAnswerOnItsWay(t *testing.T) {
 // the same answer.
 func TestAsk_OneRunGivingUpLeavesTheOthersTheirAnswer(t *testing.T) {
 	freezeClock(t)
+	waitJoined := countJoining(t)
 	c := fakeCluster()
 	g := gateQuestions(c)
 	e := &Executor{Client: c}
 	first, cancel := context.WithCancel(context.Background())
 	errFirst := make(chan error)
 	go func() { _, err := e.missingTarget(first, "ns", "runner"); errFirst <- err }()
-	for g.reads.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	<-g.read
 	second := make(chan error)
 	go func() {
 		missing, err := e.missingTarget(context.Background(), "ns", "runner")
@@ -263,7 +281,7 @@ func TestAsk_OneRunGivingUpLeavesTheOthersTheirAnswer(t *testing.T) {
 		}
 		second <- err
 	}()
-	time.Sleep(50 * time.Millisecond)
+	waitJoined(2)
 	cancel()
 	if err := <-errFirst; !errors.Is(err, context.Canceled) {
 		t.Errorf("the run that gave up: %v", err)
