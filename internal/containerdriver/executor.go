@@ -50,6 +50,10 @@ type Executor struct {
 	// recover (not found, unauthorized, an invalid name) fail at once.
 	PullRetries int
 
+	// rememberFor replaces rememberedAnswerLife for the answers this executor is given
+	// (remember.go), when set: cluster tests that rely on an answer being remembered.
+	rememberFor time.Duration
+
 	// contractVersion replaces the sidecar contract version the sidecars are told
 	// (contract.EnvContractVersion) when set: tests see a sidecar refuse another version.
 	contractVersion string
@@ -131,6 +135,9 @@ func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Resu
 	// of another provider version.
 	onOutputs := created.fresh && (action == contract.ActionCreate || action == contract.ActionDestroy)
 	res, runErr := e.wait(ctx, spec, built, created.job, action, red, &seen, onOutputs)
+	if runErr != nil {
+		runErr = e.afterFailure(ctx, spec, runErr) // remember.go
+	}
 	// The caller's context may be done (a run that ended just as it timed out); what
 	// follows a successful run still has to happen.
 	after, cancelAfter := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -193,20 +200,34 @@ func (e *Executor) event(format string, a ...any) {
 // preflight turns the most common setup mistakes into clear errors before anything is
 // created: a cluster without native sidecars, a missing namespace or service account.
 func (e *Executor) preflight(ctx context.Context, spec *RunSpec, ns, name, action string) error {
+	at := RunError{Namespace: ns, JobName: name, Action: action}
 	fail := func(reason, msg string) error {
-		return newRunError(RunError{Namespace: ns, JobName: name, Action: action}, &Failure{Outcome: OutcomeNotRun, Reason: reason, Message: msg}, nil)
+		return newRunError(at, &Failure{Outcome: OutcomeNotRun, Reason: reason, Message: msg}, nil)
 	}
 	if err := e.checkNativeSidecars(fail); err != nil { // sidecarsupport.go
 		return err
 	}
 	sa := serviceAccountOf(spec)
-	switch missing, err := e.missingTarget(ctx, ns, sa); {
-	case err != nil:
+	missing, err := e.missingTarget(ctx, ns, sa)
+	if err != nil {
 		return err
-	case missing == targetNamespace:
-		return fail("NamespaceNotFound", fmt.Sprintf("namespace %q does not exist: create it (for example with a containerdriver_runner that has create_namespace = true) or set job.namespace", ns))
-	case missing == targetServiceAccount:
-		return fail("ServiceAccountNotFound", fmt.Sprintf("service account %q does not exist in namespace %q: create it with a Role allowing create on configmaps and secrets (a containerdriver_runner with create_service_account = true does that), or set job.service_account", sa, ns))
+	}
+	if f := missingTargetFailure(missing, ns, sa); f != nil {
+		return newRunError(at, f, nil)
+	}
+	return nil
+}
+
+// missingTargetFailure is the Failure of a run whose namespace ns or service account sa
+// does not exist (missing, as missingTarget says), or nil when nothing is missing.
+func missingTargetFailure(missing, ns, sa string) *Failure {
+	switch missing {
+	case targetNamespace:
+		return &Failure{Outcome: OutcomeNotRun, Reason: ReasonNamespaceNotFound, Message: fmt.Sprintf(
+			"namespace %q does not exist: create it (for example with a containerdriver_runner that has create_namespace = true) or set job.namespace", ns)}
+	case targetServiceAccount:
+		return &Failure{Outcome: OutcomeNotRun, Reason: ReasonServiceAccountNotFound, Message: fmt.Sprintf(
+			"service account %q does not exist in namespace %q: create it with a Role allowing create on configmaps and secrets (a containerdriver_runner with create_service_account = true does that), or set job.service_account", sa, ns)}
 	}
 	return nil
 }
@@ -225,8 +246,13 @@ const (
 // keeps no namespaced object of a namespace that is gone), so the usual run makes one
 // request, not two. Only when the service account is not found, or may not be read, is
 // the namespace read, and then the answer is the same as reading the namespace first.
+// That the service account exists is remembered for a while and shared by the runs of
+// the same client (remember.go); that it does not, never.
 func (e *Executor) missingTarget(ctx context.Context, ns, sa string) (string, error) {
-	_, saErr := e.Client.CoreV1().ServiceAccounts(ns).Get(ctx, sa, metav1.GetOptions{})
+	_, _, saErr := e.ask(ctx, accountKey{e.Client, ns, sa}, askExists, func(ctx context.Context) (bool, error) {
+		_, err := e.Client.CoreV1().ServiceAccounts(ns).Get(ctx, sa, metav1.GetOptions{})
+		return err == nil, err
+	})
 	if saErr == nil {
 		return "", nil
 	}
@@ -284,9 +310,13 @@ func (e *Executor) ensureJob(ctx context.Context, b *JobObjects, red *redactor) 
 	// suspended: its pod starts nothing before the gate Secret, made last, exists
 	// (inputsgate.go). Only a Job without such a Secret is created suspended and resumed.
 	job := b.Job.DeepCopy()
-	if checked() {
+	if chk := checked(); chk.allowed {
 		dropInitContainer(job, contract.ContainerPreChecks)
-		e.event("the provider found the rights of service account %q allowed: the pod starts without pre-checks", job.Spec.Template.Spec.ServiceAccountName)
+		how := "found"
+		if chk.remembered {
+			how = "found, shortly before for another run,"
+		}
+		e.event("the provider %s the rights of service account %q allowed: the pod starts without pre-checks", how, job.Spec.Template.Spec.ServiceAccountName)
 	}
 	gated := inputsGate(b) != nil
 	if !gated {

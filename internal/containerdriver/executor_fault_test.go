@@ -552,6 +552,10 @@ func TestAccExecutor_PreChecksFailureKeepsState(t *testing.T) {
 	// create configmaps is withdrawn: pre-checks refuses the next run; the state's rights stay.
 	setRunnerVerbs([]string{"secrets"}, false)
 	waitStateAccess(t, e, true)
+	// The next runs are those of a new provider process (a later terraform apply): the
+	// first run's "allowed", remembered by its client for a while, would let the run
+	// start without pre-checks (TestAccExecutor_WithdrawnRightWithinTheAnswersLife).
+	e.c = testcluster.Client(t)
 	spec.Inputs = map[string]any{"count_state": true, "v": 2}
 	_, _, err = e.run(t, spec, contract.ActionCreate)
 	var re *cd.RunError

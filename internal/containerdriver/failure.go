@@ -60,6 +60,11 @@ const (
 	// ReasonAdoptedMismatch is the reason of a create that adopted an interrupted create's
 	// run id and found a Job of that run made with other inputs.
 	ReasonAdoptedMismatch = "AdoptedRunMismatch"
+	// ReasonNamespaceNotFound: the run's namespace does not exist; nothing was created.
+	ReasonNamespaceNotFound = "NamespaceNotFound"
+	// ReasonServiceAccountNotFound: the run's service account does not exist: found before
+	// the Job was created, or when the Job could not create its pod without it.
+	ReasonServiceAccountNotFound = "ServiceAccountNotFound"
 	// ReasonInvalidPlan: a plan run succeeded but left no valid plan summary.
 	ReasonInvalidPlan = "InvalidPlan"
 	// ReasonNativeSidecarsUnsupported: the cluster does not run init containers with

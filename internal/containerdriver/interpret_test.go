@@ -231,6 +231,7 @@ func failureModes() []failureMode {
 var notInterpreted = map[string]string{
 	"A new configuration applied while a killed update's Job still runs":                                                                                            "TestAccExecutor_TwoJobsOfOneRunDoNotOverlap",
 	"An input too large for one Kubernetes object (over about 1 MiB: `inputs`, `files`, `secret_files`, `job.secret_variables`, `job.variables`, `target.content`)": "TestAccExecutor_OversizedInputLeavesNothing",
+	"A run's service account deleted, or a right it needs withdrawn, less than 30 s after another run of the same provider process found it":                        "TestAccExecutor_DeletedServiceAccountWithinTheAnswersLife",
 	"A Secret or ConfigMap of the run refused by the API":                                                                                                           "TestAccExecutor_RefusedSecretLeavesNothing",
 	"Terraform killed **between a Job's create and its inputs'** (the Job is created first, its Secrets and ConfigMaps right after)":                                "TestAccExecutor_JobWithoutItsInputsIsReplaced",
 	"A run's input Secrets **deleted** while its Job exists and its pod has started":                                                                                "TestAccExecutor_StartedJobWithoutItsInputsIsRefused",

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/sync/singleflight"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/version"
@@ -60,6 +61,10 @@ func sidecarSupportOf(info *apiversion.Info) (sidecarSupport, string) {
 // not change under a provider's run, and every run would otherwise ask again.
 var serverSupport sync.Map // the Executor's Client (kubernetes.Interface) -> sidecarSupport
 
+// versionFlights shares a version read among the runs of a client asking at the same time,
+// keyed by the client's address (a client in use cannot share it with another).
+var versionFlights singleflight.Group
+
 // checkNativeSidecars fails a run, before anything is created, on a cluster whose
 // version has no native sidecars. A version it cannot read (discovery forbidden, an
 // error) does not fail the run: checkSidecarKept looks at the API's answer.
@@ -67,18 +72,24 @@ func (e *Executor) checkNativeSidecars(fail func(reason, msg string) error) erro
 	if s, ok := serverSupport.Load(e.Client); ok && s.(sidecarSupport) == sidecarsSupported {
 		return nil
 	}
-	info, err := e.Client.Discovery().ServerVersion()
+	// The first runs of a process, started together, share one read of the version.
+	r, err, _ := versionFlights.Do(fmt.Sprintf("%p", e.Client), func() (any, error) {
+		info, err := e.Client.Discovery().ServerVersion()
+		if err == nil {
+			if support, _ := sidecarSupportOf(info); support == sidecarsSupported {
+				serverSupport.Store(e.Client, support)
+			}
+		}
+		return info, err
+	})
 	if err != nil {
 		return nil
 	}
-	support, v := sidecarSupportOf(info)
+	support, v := sidecarSupportOf(r.(*apiversion.Info))
 	if support == sidecarsUnsupported {
 		return fail(ReasonNativeSidecarsUnsupported, fmt.Sprintf(
 			"the cluster runs Kubernetes %s, which has no native sidecars (init containers with restartPolicy: Always); "+
 				"the run's %s is one, so nothing was created: %s", v, contract.ContainerOutputsFetcher, nativeSidecarsFix))
-	}
-	if support == sidecarsSupported {
-		serverSupport.Store(e.Client, support)
 	}
 	return nil
 }

@@ -140,7 +140,8 @@ func runOptionAttributes() map[string]schema.Attribute {
 		"skip_permission_checks": schema.BoolAttribute{
 			MarkdownDescription: "Skip the permission checks: that the service account may create the ConfigMaps and Secrets the outputs " +
 				"are returned through, checked by the provider (`LocalSubjectAccessReview`s, when its credentials may create them) or else by " +
-				"the `pre-checks` init container. Taken from `runner` when not set, else `false`.",
+				"the `pre-checks` init container. The provider's \"all allowed\" is shared by the runs of the same service account for 30 seconds, " +
+				"and dropped by any of them that fails (see the requirements guide). Taken from `runner` when not set, else `false`.",
 			Optional: true,
 		},
 		"manifests_output": schema.StringAttribute{
