@@ -60,3 +60,6 @@ T=$(now_ms)
 (cd "$ROOT" && go build -trimpath -o "$BIN/mkimage" ./hack/mkimage) || die "building hack/mkimage failed"
 "$BIN/mkimage" -t "$PAUSE_IMAGE" -o "$KUBE_BIN/pause.tar" -tmp=false -entrypoint /pause /pause="$KUBE_BIN/pause" >/dev/null
 say "mkimage, pause image: $(secs "$T")s"
+
+# etcd, shared by every Kubernetes version (hack/etcd/go.mod).
+"$CLUSTER_SRC/etcd.sh"

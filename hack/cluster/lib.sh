@@ -47,6 +47,10 @@ if [ "$TOFU_VERSION" = "$(default_tofu_version)" ]; then
 else
 	TOFU_MODFILE=versions/$TOFU_VERSION.mod TOFU=$BIN/tofu-$TOFU_VERSION
 fi
+# etcd: the release hack/etcd/go.mod requires, built from the Go module proxy into
+# $BIN/etcd-V (etcd.sh), not Debian's etcd-server (3.4).
+ETCD_VERSION=$(awk '{for (i = 1; i < NF; i++) if ($i == "go.etcd.io/etcd/server/v3") {print $(i + 1); exit}}' "$ROOT/hack/etcd/go.mod" 2>/dev/null || true)
+ETCD=$BIN/etcd-$ETCD_VERSION
 NODE=containerdriver-node
 SOCK=$DIR/run/containerd.sock
 KUBE=$KUBE_BIN/kube
@@ -54,6 +58,9 @@ KUBE=$KUBE_BIN/kube
 RUNNING_VERSION_FILE=$DIR/run/kube-version
 # The version whose objects etcd holds: another version starts from empty state.
 STATE_VERSION_FILE=$DIR/etcd/kube-version
+# The etcd release that wrote etcd's data: another one starts from empty state too (etcd
+# 3.6 does not read the data of 3.4; the local cluster's objects are disposable).
+STATE_ETCD_FILE=$DIR/etcd/etcd-version
 ADMIN_KUBECONFIG=$DIR/kubeconfig/admin.kubeconfig
 PAUSE_IMAGE=containerdriver.local/pause:1
 # One cluster per machine: these ports are fixed (etcd, apiserver, kubelet, kube-proxy,
@@ -118,7 +125,7 @@ stray_pids() {
 		case $exe in
 		# Any version's kube (and the single $BIN/kube of before versions were kept apart).
 		"$BIN"/k8s/*/kube | "$BIN"/k8s/*/kube" (deleted)" | "$BIN/kube" | "$BIN/kube (deleted)") ;;
-		*/containerd | */etcd | */containerd-shim-runc-v2) ;;
+		*/containerd | */etcd | "$BIN"/etcd-v* | "$BIN"/etcd-v*" (deleted)" | */containerd-shim-runc-v2) ;;
 		*) continue ;;
 		esac
 		is_ours "$p" && echo "$p"
@@ -173,7 +180,7 @@ require_root() {
 }
 
 # HOST_NEEDS: what the cluster runs, as "command-or-path:apt-package".
-HOST_NEEDS=(containerd:containerd /usr/sbin/runc:runc etcd:etcd-server etcdctl:etcd-client
+HOST_NEEDS=(containerd:containerd /usr/sbin/runc:runc
 	/usr/lib/cni/bridge:containernetworking-plugins /usr/lib/cni/host-local:containernetworking-plugins
 	/usr/lib/cni/portmap:containernetworking-plugins /usr/lib/cni/loopback:containernetworking-plugins
 	iptables:iptables ip6tables:iptables conntrack:conntrack openssl:openssl curl:curl ip:iproute2 ss:iproute2)

@@ -5,9 +5,10 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root
 
-# containerd/runc/etcd/CNI run the cluster; busybox-static and git are used by the
-# project's runner images and git-source tests; curl, iproute2 by the scripts.
-PACKAGES=(containerd runc etcd-server etcd-client containernetworking-plugins iptables conntrack
+# containerd/runc/CNI run the cluster (etcd is built from hack/etcd: etcd.sh); busybox-static
+# and git are used by the project's runner images and git-source tests; curl, iproute2 by
+# the scripts.
+PACKAGES=(containerd runc containernetworking-plugins iptables conntrack
 	openssl curl iproute2 ca-certificates busybox-static git)
 
 missing=()
@@ -21,7 +22,7 @@ fi
 T=$(now_ms)
 say "installing: ${missing[*]}"
 # No init system manages these daemons here: keep the packages from starting their own
-# containerd/etcd (they would take the cluster's ports), unless a policy is already set.
+# containerd (it would take the cluster's ports), unless a policy is already set.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
 	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
 	chmod 755 /usr/sbin/policy-rc.d

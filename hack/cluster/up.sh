@@ -55,6 +55,12 @@ if [ "$state_version" != "$KUBE_VERSION" ] && [ -d "$DIR/etcd/data" ]; then
 	say "etcd and kubelet state are of Kubernetes $state_version: wiping them for $KUBE_VERSION (images, certificates and binaries are kept)"
 	rm -rf "$DIR/etcd/data" "$DIR/kubelet/root" "$DIR/kubelet/pod-logs" "$DIR/kubelet/pki"
 fi
+# Data of another etcd release (or of Debian's 3.4, which recorded none) starts over too.
+state_etcd=$(cat "$STATE_ETCD_FILE" 2>/dev/null || echo "unrecorded (Debian's 3.4)")
+if [ "$state_etcd" != "$ETCD_VERSION" ] && [ -d "$DIR/etcd/data" ]; then
+	say "etcd's data was written by etcd $state_etcd: wiping it and the kubelet state for etcd $ETCD_VERSION (images, certificates and binaries are kept)"
+	rm -rf "$DIR/etcd/data" "$DIR/kubelet/root" "$DIR/kubelet/pod-logs" "$DIR/kubelet/pki"
+fi
 
 busy=()
 for p in "${PORTS[@]}"; do
@@ -204,7 +210,7 @@ accounts_ready() { kubectl -n default get serviceaccount default && kubectl -n d
 
 T_START=$(now_ms)
 start containerd containerd --config "$DIR/containerd/config.toml"
-start etcd etcd --name containerdriver --data-dir "$DIR/etcd/data" \
+start etcd "$ETCD" --name containerdriver --data-dir "$DIR/etcd/data" \
 	--listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
 	--listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
 	--initial-cluster containerdriver=http://127.0.0.1:2380 --listen-metrics-urls http://127.0.0.1:2381 \
@@ -213,7 +219,8 @@ wait_for containerd "containerd answering on $SOCK" 30 ctr_k8s version
 ctr_k8s images import "$KUBE_BIN/pause.tar" >/dev/null || fail containerd "importing the pause image failed"
 wait_for etcd "etcd healthy (if its data is damaged: make cluster-reset)" 30 bash -c '[[ $(curl -s --max-time 2 http://127.0.0.1:2379/health) == *true* ]]'
 echo "$KUBE_VERSION" >"$STATE_VERSION_FILE"
-say "containerd, etcd: $(secs "$T_START")s"
+echo "$ETCD_VERSION" >"$STATE_ETCD_FILE"
+say "containerd, etcd $ETCD_VERSION: $(secs "$T_START")s"
 
 P=$DIR/pki KC=$DIR/kubeconfig
 start kube-apiserver "$KUBE" kube-apiserver --etcd-servers=http://127.0.0.1:2379 \

@@ -73,10 +73,10 @@ func (c *countingTransport) String() string {
 // own (issue 21), and one of outputs ConfigMaps, on which a run ends. Counted on the
 // wire, with a wrapping RoundTripper. Each informer first asks for a watch-list stream;
 // where the API server does not serve one (its WatchList feature is off by default before
-// 1.32 and in 1.33; the local cluster's etcd 3.4.23 lacks the RequestWatchProgress storage
-// feature, which 1.37.2 needs for the streams of pods, Jobs and ConfigMaps) it falls back
-// to a list and a plain watch. So a kind has at most one watch-list request and one plain
-// watch, where runs that did not share would make one each.
+// 1.32 and in 1.33, and it needs an etcd with the RequestWatchProgress feature, which
+// Debian's 3.4 lacks; the local cluster runs etcd 3.6) it falls back to a list and a plain
+// watch. So a kind has at most one watch-list request and one plain watch, where runs that
+// did not share would make one each.
 func TestAccExecutor_SharedWatches(t *testing.T) {
 	e := setup(t)
 	counter := &countingTransport{n: map[string]int{}}
