@@ -132,8 +132,9 @@ func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Resu
 	// A create or destroy this call started ends on its outputs (watch.go outputsStored). A
 	// plan keeps waiting for its pod (its plan objects are read by finishPlan), and so does
 	// a re-attached run: its Job, sidecar image included, was made by an earlier call, maybe
-	// of another provider version.
-	onOutputs := created.fresh && (action == contract.ActionCreate || action == contract.ActionDestroy)
+	// of another provider version. A kept Job (keep_job) is there to be looked at: its run
+	// returns once it has finished, as before.
+	onOutputs := created.fresh && !spec.KeepResources && (action == contract.ActionCreate || action == contract.ActionDestroy)
 	res, runErr := e.wait(ctx, spec, built, created.job, action, red, &seen, onOutputs)
 	if runErr != nil {
 		runErr = e.afterFailure(ctx, spec, runErr) // remember.go

@@ -9,8 +9,8 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 )
@@ -28,28 +28,36 @@ func TestAccExecutor_RunEndsOnItsOutputs(t *testing.T) {
 	e := setup(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	pw, err := e.c.CoreV1().Pods(e.ns).Watch(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pw.Stop()
 	var mu sync.Mutex
 	// firstDeleting is the first version of each pod that had a deletion timestamp, or its
 	// last one when it went at once (a grace period of 0).
 	firstDeleting := map[string]*corev1.Pod{}
-	go func() {
-		for ev := range pw.ResultChan() {
-			p, ok := ev.Object.(*corev1.Pod)
-			if !ok || (p.DeletionTimestamp == nil && ev.Type != watch.Deleted) {
-				continue
-			}
-			mu.Lock()
-			if firstDeleting[p.Name] == nil {
-				firstDeleting[p.Name] = p.DeepCopy()
-			}
-			mu.Unlock()
+	note := func(o any, gone bool) {
+		if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
+			o = d.Obj
 		}
-	}()
+		p, ok := o.(*corev1.Pod)
+		if !ok || (p.DeletionTimestamp == nil && !gone) {
+			return
+		}
+		mu.Lock()
+		if firstDeleting[p.Name] == nil {
+			firstDeleting[p.Name] = p.DeepCopy()
+		}
+		mu.Unlock()
+	}
+	// An informer, not a bare watch: it survives a watch the API server closes.
+	inf := informers.NewSharedInformerFactoryWithOptions(e.c, 0, informers.WithNamespace(e.ns)).Core().V1().Pods().Informer()
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		UpdateFunc: func(_, o any) { note(o, false) },
+		DeleteFunc: func(o any) { note(o, true) },
+	}); err != nil {
+		t.Fatal(err)
+	}
+	go inf.RunWithContext(ctx)
+	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+		t.Fatal("pod informer did not sync")
+	}
 	fetcherState := func(p *corev1.Pod) string {
 		for _, cs := range p.Status.InitContainerStatuses {
 			if cs.Name == contract.ContainerOutputsFetcher {

@@ -130,8 +130,8 @@ func outputsListed(c *fake.Clientset, job string) bool {
 
 // A create whose runner exited with 0 ends once chunk 0 of its outputs ConfigMap is there,
 // before the kubelet reports outputs-fetcher's end and the pod's phase (issue 21), and
-// reads the ConfigMaps from the shared watch. Without the ConfigMap it waits; and a runner
-// that failed waits for the pod to be over, as before.
+// reads the ConfigMaps from the shared watch. Without the ConfigMap it waits; a run whose
+// Job is kept (keep_job), and one whose runner failed, wait for the pod to be over, as before.
 func TestRun_EndsOnItsOutputs(t *testing.T) {
 	spec := minimalSpec()
 	built, _ := BuildJob(spec, contract.ActionCreate)
@@ -175,6 +175,26 @@ func TestRun_EndsOnItsOutputs(t *testing.T) {
 		storeOutputs(t, c, name, h)
 		if err := <-done; err != nil {
 			t.Fatalf("the run did not end when its outputs arrived: %v", err)
+		}
+	})
+
+	t.Run("kept Job", func(t *testing.T) {
+		kept := minimalSpec()
+		kept.KeepResources = true
+		keptJob, _ := BuildJob(kept, contract.ActionCreate)
+		c := fakeCluster(append(outputObjects(keptJob.Job.Name, h), podAfterRunner(keptJob.Job.Name, 0))...)
+		done := startRun(t, c, kept)
+		select {
+		case err := <-done:
+			t.Fatalf("a run with a kept Job ended before its pod: %v", err)
+		case <-time.After(time.Second):
+		}
+		over := finishedPod(keptJob.Job.Name, corev1.PodSucceeded, 0)
+		if _, err := c.CoreV1().Pods("ns").UpdateStatus(context.Background(), over, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("the kept run did not end with its pod: %v", err)
 		}
 	})
 
