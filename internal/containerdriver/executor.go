@@ -135,7 +135,11 @@ func (e *Executor) Run(ctx context.Context, spec *RunSpec, action string) (*Resu
 	// of another provider version. A kept Job (keep_job) is there to be looked at: its run
 	// returns once it has finished, as before.
 	onOutputs := created.fresh && !spec.KeepResources && (action == contract.ActionCreate || action == contract.ActionDestroy)
-	res, runErr := e.wait(ctx, spec, built, created.job, action, red, &seen, onOutputs)
+	drained := func() {}
+	res, runErr := e.wait(ctx, spec, built, created.job, action, red, &seen, onOutputs, &drained)
+	// A run that ended on its outputs still receives the end of its runner's log stream
+	// while it is harvested and cleaned up: Run returns once it has it.
+	defer func() { drained() }()
 	if runErr != nil {
 		runErr = e.afterFailure(ctx, spec, runErr) // remember.go
 	}

@@ -34,6 +34,11 @@ type podWatch struct {
 
 	streaming map[string]bool
 	logs      *sync.WaitGroup
+	// logCtx carries the runner's log stream, apart from the wait's context: a run that
+	// ended on its outputs lets it drain while it harvests and cleans up (nil: the
+	// observe context). logCancel ends it once drained.
+	logCtx    context.Context
+	logCancel context.CancelFunc
 	lastPhase corev1.PodPhase
 	lastState map[string]string
 	pulls     map[string]int // image pull failures seen, by container
@@ -66,7 +71,13 @@ type podWatch struct {
 // then reads the outputs. With onOutputs, a run whose runner succeeded ends as soon as its
 // outputs are stored, before its pod does (outputsStored). When ctx ends first, the pod is
 // stopped gracefully. What the harvest read is noted in seen (nil: not noted).
-func (e *Executor) wait(ctx context.Context, spec *RunSpec, b *JobObjects, job *batchv1.Job, action string, red *redactor, seen *harvestedObjects, onOutputs bool) (*Result, error) {
+//
+// A run that ended on its outputs harvests (and its caller cleans up) while the kubelet
+// closes the log stream of the runner that ended, which took it a few hundred milliseconds
+// on the local cluster: wait then sets *drained (when not nil) to the function that waits
+// for the stream's end (at most 3 s), which the caller calls once the run is cleaned up.
+// Every other run has drained the stream before wait returns.
+func (e *Executor) wait(ctx context.Context, spec *RunSpec, b *JobObjects, job *batchv1.Job, action string, red *redactor, seen *harvestedObjects, onOutputs bool, drained *func()) (*Result, error) {
 	ns, name := b.Job.Namespace, b.Job.Name
 	base := RunError{Namespace: ns, JobName: name, Action: action}
 	key := jobKey{Name: job.Name, UID: job.UID}
@@ -80,7 +91,15 @@ func (e *Executor) wait(ctx context.Context, spec *RunSpec, b *JobObjects, job *
 	defer func() { cancel(nil); <-jobWatched }()
 
 	var logs sync.WaitGroup
+	lctx, lcancel := context.WithCancel(ctx)
+	handedOff := false // lcancel is w.drainLogs's to call, through drained
+	defer func() {
+		if !handedOff {
+			lcancel()
+		}
+	}()
 	w := &podWatch{
+		logCtx: lctx, logCancel: lcancel,
 		e: e, spec: spec, ns: ns, red: red, cancel: cancel,
 		streaming: map[string]bool{}, logs: &logs, lastState: map[string]string{},
 		pulls: map[string]int{}, pullSeen: map[string]string{}, tail: newLogRing(200), seen: seen,
@@ -103,7 +122,12 @@ func (e *Executor) wait(ctx context.Context, spec *RunSpec, b *JobObjects, job *
 		}
 		return nil, fmt.Errorf("watch pod of job %s/%s: %w", ns, name, err)
 	}
-	w.drainLogs()
+	if w.endedOnOutputs && drained != nil {
+		handedOff = true
+		*drained = w.drainLogs
+	} else {
+		w.drainLogs()
+	}
 	cancel(nil)
 
 	if w.fast != nil {
@@ -297,9 +321,13 @@ func (w *podWatch) observe(ctx context.Context, pod *corev1.Pod, gone bool) bool
 		if (cs.State.Running != nil || cs.State.Terminated != nil) && cs.Name == contract.ContainerRunner && !w.streaming[cs.Name] {
 			w.streaming[cs.Name] = true
 			w.logs.Add(1)
+			lctx := ctx
+			if w.logCtx != nil {
+				lctx = w.logCtx
+			}
 			go func(pod, c string) {
 				defer w.logs.Done()
-				w.e.streamLogs(ctx, w.ns, pod, c, w.red, w.tail)
+				w.e.streamLogs(lctx, w.ns, pod, c, w.red, w.tail)
 			}(pod.Name, cs.Name)
 		}
 		if wt := cs.State.Waiting; wt != nil && !w.deleted {
@@ -379,6 +407,9 @@ func (w *podWatch) drainLogs() {
 	select {
 	case <-done:
 	case <-time.After(3 * time.Second):
+	}
+	if w.logCancel != nil {
+		w.logCancel()
 	}
 }
 
