@@ -188,7 +188,10 @@ This page is written by `+"`make bench`"+`; the notes at its end are kept in
 	wasMany := func(runsRow, podsRow string) string {
 		return was(func(x *results) string {
 			if len(x.Samples[runsRow]) == 0 {
-				return "failed: " + x.Failures[runsRow]
+				if f := x.Failures[runsRow]; f != "" {
+					return "failed: " + f
+				}
+				return "not measured"
 			}
 			return fmt.Sprintf("%.2f s, %.2f s, %s", x.median(runsRow), x.median(podsRow), ratio(x.median(runsRow), x.median(podsRow)))
 		})
@@ -284,6 +287,10 @@ This page is written by `+"`make bench`"+`; the notes at its end are kept in
 	if bb != nil {
 		var bt []string
 		for _, c := range cols {
+			if len(bb.Requests[c]) == 0 {
+				bt = append(bt, "not measured")
+				continue
+			}
 			m, _ := bb.medianRequests(c)
 			bt = append(bt, fmt.Sprintf("%.1f", m))
 		}
@@ -422,6 +429,22 @@ func TestPage(t *testing.T) {
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page with a before run lacks %q:\n%s", want, page)
+		}
+	}
+
+	// A before run without a row (an older bench had no such scale) says so, neither a
+	// failure nor zero requests.
+	older := was
+	older.Samples = map[string][]float64{rowBarePod: {4}, rowJobScript: {5}, rowEmptyApply: {0}, rowCreate: {8}}
+	older.Requests = map[string][]requestCounts{rowCreate: r.Requests[rowCreate]}
+	r.Before, r.BeforeLabel = &older, "older"
+	page = r.page(t.TempDir())
+	for _, line := range strings.Split(page, "\n") {
+		switch {
+		case strings.HasPrefix(line, "| 10 | 20.00 s |") && !strings.HasSuffix(line, "| not measured |"):
+			t.Errorf("the 10-run row's before column is not \"not measured\": %s", line)
+		case strings.HasPrefix(line, "| total before (older) |") && line != "| total before (older) | 2.0 | not measured | not measured | not measured |":
+			t.Errorf("the before totals: %s", line)
 		}
 	}
 }
