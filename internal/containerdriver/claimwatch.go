@@ -50,9 +50,7 @@ var claimSelector = contract.LabelManagedBy + "=" + contract.ManagedByValue + ",
 type claimWatch struct {
 	inf cache.SharedIndexInformer
 
-	refs   int // under claimWatches' lock
-	cancel context.CancelFunc
-	linger *time.Timer
+	lingering // held by the claims in flight (holdClaimWatch), under claimWatches' lock
 
 	mu      sync.Mutex
 	errAt   time.Time // when the list or watch last failed
@@ -91,43 +89,12 @@ func (e *Executor) holdClaimWatch(ns string) (*claimWatch, func()) {
 		w = newClaimWatch(e, key)
 		claimWatches.m[key] = w
 	}
-	if w.linger != nil {
-		w.linger.Stop()
-		w.linger = nil
-	}
-	w.refs++
-	var once sync.Once
-	return w, func() {
-		once.Do(func() {
-			claimWatches.Lock()
-			defer claimWatches.Unlock()
-			w.refs--
-			if w.refs > 0 {
-				return
-			}
-			stop := func() {
-				claimWatches.Lock()
-				defer claimWatches.Unlock()
-				if w.refs == 0 && claimWatches.m[key] == w {
-					delete(claimWatches.m, key)
-					w.cancel()
-				}
-			}
-			if SharedWatchLinger <= 0 {
-				if claimWatches.m[key] == w {
-					delete(claimWatches.m, key)
-				}
-				w.cancel()
-				return
-			}
-			w.linger = time.AfterFunc(SharedWatchLinger, stop)
-		})
-	}
+	return w, w.hold(&claimWatches.Mutex, func() bool { return claimWatches.m[key] == w }, func() { delete(claimWatches.m, key) })
 }
 
 func newClaimWatch(e *Executor, key sharedKey) *claimWatch {
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &claimWatch{cancel: cancel}
+	w := &claimWatch{lingering: lingering{cancel: cancel}}
 	leases := e.Client.CoordinationV1().Leases(key.ns)
 	w.inf = cache.NewSharedIndexInformer(listWatch(e.Client, func(o *metav1.ListOptions) { o.LabelSelector = claimSelector },
 		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return leases.List(ctx, o) },

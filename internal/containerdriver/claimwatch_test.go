@@ -139,7 +139,7 @@ func waitCached(t *testing.T, e *Executor, ns, name string) {
 func staleWatch(t *testing.T, c *fake.Clientset, leases ...coordinationv1.Lease) *claimWatch {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &claimWatch{cancel: cancel, refs: 1}
+	w := &claimWatch{lingering: lingering{cancel: cancel, refs: 1}}
 	w.inf = cache.NewSharedIndexInformer(listWatch(c, func(*metav1.ListOptions) {},
 		func(context.Context, metav1.ListOptions) (runtime.Object, error) {
 			return &coordinationv1.LeaseList{ListMeta: metav1.ListMeta{ResourceVersion: "1"}, Items: leases}, nil

@@ -51,9 +51,7 @@ type nsWatches struct {
 	// when its pod does and lists its outputs, as it always did.
 	outputs cache.SharedIndexInformer
 
-	refs   int
-	cancel context.CancelFunc
-	linger *time.Timer
+	lingering // held by the runs of the namespace (sharedWatches)
 
 	mu      sync.Mutex
 	lastErr error // the last list or watch error, for the message of a run that timed out
@@ -75,34 +73,52 @@ func (e *Executor) sharedWatches(ns string) (*nsWatches, func()) {
 		w = newNSWatches(e.Client, ns)
 		shared.m[key] = w
 	}
-	if w.linger != nil {
-		w.linger.Stop()
-		w.linger = nil
+	return w, w.hold(&shared.Mutex, func() bool { return shared.m[key] == w }, func() { delete(shared.m, key) })
+}
+
+// lingering is what lets a shared watch be held by the runs (or claims) that use it: how
+// many hold it, under the lock of the map that keeps it, and, once the last let go, the
+// timer that stops it SharedWatchLinger later unless another came meanwhile.
+type lingering struct {
+	refs   int
+	cancel context.CancelFunc
+	linger *time.Timer
+}
+
+// hold takes a reference on l (the caller holds mu) and returns the function that gives
+// it back. kept reports whether the map still keeps l and forget removes it from there,
+// both called under mu: the last release stops l SharedWatchLinger later (at once when
+// that is not positive), unless it was held again meanwhile.
+func (l *lingering) hold(mu *sync.Mutex, kept func() bool, forget func()) func() {
+	if l.linger != nil {
+		l.linger.Stop()
+		l.linger = nil
 	}
-	w.refs++
+	l.refs++
 	var once sync.Once
-	return w, func() {
+	return func() {
 		once.Do(func() {
-			shared.Lock()
-			defer shared.Unlock()
-			w.refs--
-			if w.refs > 0 {
+			mu.Lock()
+			defer mu.Unlock()
+			l.refs--
+			if l.refs > 0 {
 				return
-			}
-			stop := func() {
-				shared.Lock()
-				defer shared.Unlock()
-				if w.refs == 0 && shared.m[key] == w {
-					delete(shared.m, key)
-					w.cancel()
-				}
 			}
 			if SharedWatchLinger <= 0 {
-				delete(shared.m, key)
-				w.cancel()
+				if kept() {
+					forget()
+				}
+				l.cancel()
 				return
 			}
-			w.linger = time.AfterFunc(SharedWatchLinger, stop)
+			l.linger = time.AfterFunc(SharedWatchLinger, func() {
+				mu.Lock()
+				defer mu.Unlock()
+				if l.refs == 0 && kept() {
+					forget()
+					l.cancel()
+				}
+			})
 		})
 	}
 }
@@ -119,7 +135,7 @@ var failedCreateSelector = fields.Set{"involvedObject.kind": "Job", "reason": "F
 
 func newNSWatches(c kubernetes.Interface, ns string) *nsWatches {
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &nsWatches{cancel: cancel}
+	w := &nsWatches{lingering: lingering{cancel: cancel}}
 	byLabel := func(o *metav1.ListOptions) { o.LabelSelector = managedSelector }
 	w.pods = cache.NewSharedIndexInformer(listWatch(c, byLabel,
 		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
