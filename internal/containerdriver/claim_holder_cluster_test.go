@@ -3,17 +3,14 @@ package containerdriver_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	cd "github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
-	"github.com/containerdriver/terraform-provider-containerdriver/internal/testsupport/testcluster"
 )
 
 // The create claims of one process in one namespace are kept alive by one Lease the
@@ -22,13 +19,7 @@ import (
 func TestAccClaim_ManyClaimsRenewOneLease(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	counter := &countingTransport{n: map[string]int{}}
-	cfg := testcluster.RestConfig(t)
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { counter.next = rt; return counter })
-	c, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, counter := countingClient(t)
 	ctx := context.Background()
 	ex := &cd.Executor{Client: c}
 	const n = 10

@@ -56,6 +56,20 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return c.next.RoundTrip(r)
 }
 
+// countingClient is a client of the test cluster whose requests c counts.
+func countingClient(t *testing.T) (kubernetes.Interface, *countingTransport) {
+	t.Helper()
+	counter := &countingTransport{n: map[string]int{}}
+	cfg := testcluster.RestConfig(t)
+	cfg.QPS, cfg.Burst = 200, 400
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { counter.next = rt; return counter })
+	c, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, counter
+}
+
 func (c *countingTransport) get(k string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -79,14 +93,7 @@ func (c *countingTransport) String() string {
 // did not share would make one each.
 func TestAccExecutor_SharedWatches(t *testing.T) {
 	e := setup(t)
-	counter := &countingTransport{n: map[string]int{}}
-	cfg := testcluster.RestConfig(t)
-	cfg.QPS, cfg.Burst = 200, 400
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { counter.next = rt; return counter })
-	c, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, counter := countingClient(t)
 	const n = 5
 	var wg sync.WaitGroup
 	errs := make([]error, n)

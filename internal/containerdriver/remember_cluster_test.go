@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -14,26 +13,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/kubernetes"
 
 	cd "github.com/containerdriver/terraform-provider-containerdriver/internal/containerdriver"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/contract"
 	"github.com/containerdriver/terraform-provider-containerdriver/internal/testsupport/testcluster"
 )
-
-// countingClient is a client of the test cluster whose requests c counts.
-func countingClient(t *testing.T) (kubernetes.Interface, *countingTransport) {
-	t.Helper()
-	counter := &countingTransport{n: map[string]int{}}
-	cfg := testcluster.RestConfig(t)
-	cfg.QPS, cfg.Burst = 200, 400
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { counter.next = rt; return counter })
-	c, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, counter
-}
 
 // Ten creates at once with one service account, in one provider process (one client):
 // the service account is read once and each right reviewed once, not once per run

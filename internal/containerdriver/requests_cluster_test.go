@@ -119,14 +119,7 @@ func (c *jobListTransport) of(resource, job string) int {
 func TestAccExecutor_ConcurrentCreatesRequests(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	counter := &countingTransport{n: map[string]int{}}
-	cfg := testcluster.RestConfig(t)
-	cfg.QPS, cfg.Burst = 200, 400
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { counter.next = rt; return counter })
-	c, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, counter := countingClient(t)
 	const n = 10
 	ex := &cd.Executor{Client: c}
 	var wg sync.WaitGroup
