@@ -105,11 +105,17 @@ func (e *Executor) cleanup(ctx context.Context, ns, job string, known *knownObje
 	// after the listing below would outlive the run (until the garbage collector found its
 	// Job gone). A pod deleted with a grace period stays in the API until its containers
 	// have exited, so "gone" means nothing of it can still write.
+	//
+	// A run that ended on its outputs left outputs-fetcher with nothing to write (its
+	// runner ended, and it wrote chunk 0 of the outputs last): its pod is deleted at once,
+	// like an ended pod, and not waited for, so nothing of the run is left in the API when
+	// Run returns; the kubelet stops what still runs of it.
+	quiet := known != nil && known.podMayRun
 	pods := e.podsOf(ctx, ns, job)
 	live := false
 	var ended []corev1.Pod
 	for _, o := range pods {
-		if !podRunsAContainer(&o) {
+		if !podRunsAContainer(&o) || quiet {
 			ended = append(ended, o)
 			continue
 		}
@@ -118,13 +124,10 @@ func (e *Executor) cleanup(ctx context.Context, ns, job string, known *knownObje
 			errs = append(errs, err)
 		}
 	}
-	// A run that ended on its outputs left outputs-fetcher with nothing to write: its pod
-	// goes in the background.
-	quiet := known != nil && known.podMayRun
-	if live && !quiet {
+	if live {
 		e.waitPodsGone(ctx, ns, job)
 	}
-	if known != nil && (!live || quiet) {
+	if known != nil && !live {
 		// Every object there is to delete is known (knownObjectsOf says why), and no pod
 		// can still write one.
 		errs = append(errs, e.deleteKnown(ctx, ns, job, "secrets", known.secrets,

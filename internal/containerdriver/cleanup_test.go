@@ -178,7 +178,8 @@ func TestCleanup_KnownObjectsDeletedByName(t *testing.T) {
 	}
 
 	// The run ended on its outputs (podMayRun): outputs-fetcher, still running, has stored
-	// everything, so the pod is deleted with a grace period and the names suffice.
+	// everything, so the pod is deleted at once (grace 0, nothing of it left in the API when
+	// Run returns) and the names suffice.
 	objs = jobAndObjects("run-1", "job-a")
 	pod = objs[3].(*corev1.Pod)
 	pod.Status.Phase = corev1.PodRunning
@@ -193,8 +194,8 @@ func TestCleanup_KnownObjectsDeletedByName(t *testing.T) {
 	}
 	for _, a := range c.Actions() {
 		if d, ok := a.(k8stesting.DeleteAction); ok && a.GetResource().Resource == "pods" {
-			if g := d.GetDeleteOptions().GracePeriodSeconds; g == nil || *g != liveRunGrace {
-				t.Errorf("pod deleted with grace %v, want %d s (outputs-fetcher may still be exiting)", g, liveRunGrace)
+			if g := d.GetDeleteOptions().GracePeriodSeconds; g == nil || *g != 0 {
+				t.Errorf("pod deleted with grace %v, want 0 (outputs-fetcher has nothing left to write)", g)
 			}
 		}
 	}
