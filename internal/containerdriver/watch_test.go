@@ -147,20 +147,8 @@ func TestRun_EndsOnItsOutputs(t *testing.T) {
 			t.Error("the harvest listed the outputs ConfigMaps the shared watch held")
 		}
 		// The pod still ran outputs-fetcher: cleanup deleted it, and the outputs by name.
-		pods, err := c.CoreV1().Pods("ns").List(context.Background(), metav1.ListOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		secrets, err := c.CoreV1().Secrets("ns").List(context.Background(), metav1.ListOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cms, err := c.CoreV1().ConfigMaps("ns").List(context.Background(), metav1.ListOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n := len(pods.Items) + len(secrets.Items) + len(cms.Items); n != 0 {
-			t.Errorf("left behind: %d pods, %d secrets, %d configmaps", len(pods.Items), len(secrets.Items), len(cms.Items))
+		if left := namesIn(t, c); len(left) != 0 {
+			t.Errorf("left behind: %v", left)
 		}
 	})
 
